@@ -1,0 +1,10 @@
+export {
+  AddressError,
+  checkGpa,
+  GPA_LIMIT,
+  isPageAligned,
+  PAGE_MASK,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  pageNumber,
+} from "./address.js";
