@@ -8,3 +8,4 @@ export {
   PAGE_SIZE,
   pageNumber,
 } from "./address.js";
+export { SparseMemory } from "./sparse-memory.js";
