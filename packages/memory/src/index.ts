@@ -8,4 +8,5 @@ export {
   PAGE_SIZE,
   pageNumber,
 } from "./address.js";
+export { Errno, ErrnoError, type ErrnoName, errnoName } from "./errno.js";
 export { SparseMemory } from "./sparse-memory.js";
