@@ -9,4 +9,11 @@ export {
   pageNumber,
 } from "./address.js";
 export { Errno, ErrnoError, type ErrnoName, errnoName } from "./errno.js";
+export {
+  HostPhysicalMemory,
+  type HostPhysicalView,
+  type PrivateKeyAccess,
+  PrivatePageAccessError,
+  SHARED_KEY_ID,
+} from "./host-physical.js";
 export { SparseMemory } from "./sparse-memory.js";
