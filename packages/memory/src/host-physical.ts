@@ -101,6 +101,11 @@ export class HostPhysicalMemory {
     this.freeFrames.push(pfn);
   }
 
+  /** The KeyID the page is tagged with (0 = shared). Tags are metadata the host can see; contents are not. */
+  keyIdOf(hpa: number): number {
+    return this.keyIdOfFrame(this.frameOf(hpa));
+  }
+
   isAllocated(hpa: number): boolean {
     return this.allocated.has(this.frameOf(hpa));
   }
