@@ -21,7 +21,7 @@ function errnoOf(f: () => unknown): string {
   try {
     f();
   } catch (e) {
-    if (e instanceof ErrnoError) return `${e.code}: ${e.message}`;
+    if (e instanceof ErrnoError) return e.message;
     throw e;
   }
   throw new Error("no error thrown");
