@@ -108,8 +108,12 @@ export class PageTableBuilder {
       );
     }
     const pages = size / PAGE_SIZE_4K;
-    if (vpn + pages > 2 ** (9 * this.levels)) {
-      throw new RangeError(`gva range ends beyond the ${this.levels}-level address space`);
+    // The range must stay inside its canonical half (lower: up to 2^47 or 2^56; upper: up to 2^64).
+    const halfPages = 2 ** (9 * this.levels - 1);
+    if (vpn + pages > (vpn < halfPages ? halfPages : 2 * halfPages)) {
+      throw new RangeError(
+        `gva range ends beyond its canonical half of the ${this.levels}-level address space`,
+      );
     }
     const maxPageSize = options.maxPageSize ?? PAGE_SIZE_1G;
     if (!PAGE_SIZES.includes(maxPageSize))
