@@ -3,6 +3,7 @@
 // bitmap when KVM_MEM_LOG_DIRTY_PAGES is set. Slots are immutable; a change makes a new one
 // (like KVM's memslot swap), so a cached slot is never silently edited.
 import { PAGE_SIZE } from "./address.js";
+import { ErrnoError } from "./errno.js";
 import type { GuestMemfd, GuestMemfdBinding } from "./guest-memfd.js";
 import type { SparseMemory } from "./sparse-memory.js";
 
@@ -81,7 +82,10 @@ export class Memslot implements GuestMemfdBinding {
   /** Host physical address of the private page backing `gpa` (kvm_gmem_get_pfn); allocates it on first use. */
   privatePfn(gpa: number): number {
     if (this.guestMemfd === undefined) {
-      throw new Error(`memslot ${this.slot} has no guest_memfd: gpa 0x${gpa.toString(16)} cannot be private`);
+      throw new ErrnoError(
+        "EFAULT",
+        `memslot ${this.slot} has no guest_memfd: gpa 0x${gpa.toString(16)} cannot be private`,
+      );
     }
     return this.guestMemfd.getPfn(this.gmemFirstIndex + Math.floor(gpa / PAGE_SIZE) - this.baseGfn);
   }

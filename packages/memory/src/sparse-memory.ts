@@ -1,19 +1,30 @@
 // Sparse byte-addressable memory: 4 KiB pages allocated on first write, untouched memory
 // reads as zeros. It backs guest RAM (memslot host memory), guest_memfd files and the
 // simulated host-physical pages that the TDX module hands out.
-import { checkGpa, PAGE_MASK, PAGE_SIZE } from "./address.js";
+import { checkGpa, GPA_LIMIT, PAGE_MASK, PAGE_SIZE } from "./address.js";
+
+// Aligned 32-bit accesses use an Int32Array view of the page, which is only right on a
+// little-endian host (every platform Node runs on today); elsewhere they take the byte path.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** One page: its bytes and a 32-bit view of the same storage. */
+interface PageRecord {
+  bytes: Uint8Array;
+  words: Int32Array;
+}
 
 export class SparseMemory {
   /** Byte size of the address space; accesses at or beyond it are refused. */
   readonly size: number;
-  private readonly pages = new Map<number, Uint8Array>();
+  private readonly pages = new Map<number, PageRecord>();
   // The last page looked up: most accesses hit the same page as the one before.
   private lastPfn = -1;
   private lastPage: Uint8Array | undefined;
+  private lastWords: Int32Array | undefined;
 
   constructor(size: number) {
-    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) {
-      throw new RangeError(`memory size ${size} is not a positive multiple of ${PAGE_SIZE}`);
+    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > GPA_LIMIT) {
+      throw new RangeError(`memory size ${size} is not a positive multiple of ${PAGE_SIZE} up to 2^52`);
     }
     this.size = size;
   }
@@ -26,25 +37,42 @@ export class SparseMemory {
   /** The page at frame `pfn`, or undefined when it was never written. */
   peekPage(pfn: number): Uint8Array | undefined {
     if (pfn === this.lastPfn) return this.lastPage;
-    const page = this.pages.get(pfn);
-    if (page !== undefined) {
-      this.lastPfn = pfn;
-      this.lastPage = page;
-    }
-    return page;
+    const record = this.pages.get(pfn);
+    if (record === undefined) return undefined;
+    this.remember(pfn, record);
+    return record.bytes;
+  }
+
+  /** The page at frame `pfn` as 32-bit words (little-endian host order), or undefined when never written. */
+  peekWords(pfn: number): Int32Array | undefined {
+    if (pfn === this.lastPfn) return this.lastWords;
+    const record = this.pages.get(pfn);
+    if (record === undefined) return undefined;
+    this.remember(pfn, record);
+    return record.words;
   }
 
   /** The page at frame `pfn`, allocated (zeroed) if needed. */
   page(pfn: number): Uint8Array {
-    let page = this.peekPage(pfn);
-    if (page === undefined) {
+    return this.pageRecord(pfn).bytes;
+  }
+
+  private pageRecord(pfn: number): PageRecord {
+    let record = this.pages.get(pfn);
+    if (record === undefined) {
       this.checkRange(pfn * PAGE_SIZE, PAGE_SIZE);
-      page = new Uint8Array(PAGE_SIZE);
-      this.pages.set(pfn, page);
-      this.lastPfn = pfn;
-      this.lastPage = page;
+      const bytes = new Uint8Array(PAGE_SIZE);
+      record = { bytes, words: new Int32Array(bytes.buffer) };
+      this.pages.set(pfn, record);
     }
-    return page;
+    this.remember(pfn, record);
+    return record;
+  }
+
+  private remember(pfn: number, record: PageRecord): void {
+    this.lastPfn = pfn;
+    this.lastPage = record.bytes;
+    this.lastWords = record.words;
   }
 
   /** Drops the storage of whole pages in [offset, offset+length): they read as zeros again. */
@@ -65,6 +93,7 @@ export class SparseMemory {
     }
     this.lastPfn = -1;
     this.lastPage = undefined;
+    this.lastWords = undefined;
   }
 
   read8(addr: number): number {
@@ -88,10 +117,18 @@ export class SparseMemory {
 
   /** Unsigned 32-bit little-endian read. */
   read32(addr: number): number {
+    // Fast path: an aligned access never crosses a page; NaN, fractions and negatives fail
+    // these tests and reach the checked path, which names them.
+    // (Division by 4096 is exact; `%` on non-Smi doubles would be an fmod call.)
+    const pfn = Math.floor(addr / PAGE_SIZE);
+    const off = addr - pfn * PAGE_SIZE;
+    if (LITTLE_ENDIAN && off === (off & 0xffc) && pfn >= 0 && addr < this.size) {
+      const words = pfn === this.lastPfn ? this.lastWords : this.peekWords(pfn);
+      return words === undefined ? 0 : words[off >> 2] >>> 0;
+    }
     this.checkRange(addr, 4);
-    const off = addr & PAGE_MASK;
     if (off <= PAGE_SIZE - 4) {
-      const page = this.peekPage(Math.floor(addr / PAGE_SIZE));
+      const page = this.peekPage(pfn);
       if (page === undefined) return 0;
       return (page[off] | (page[off + 1] << 8) | (page[off + 2] << 16) | (page[off + 3] << 24)) >>> 0;
     }
@@ -99,10 +136,16 @@ export class SparseMemory {
   }
 
   write32(addr: number, value: number): void {
+    const pfn = Math.floor(addr / PAGE_SIZE);
+    const off = addr - pfn * PAGE_SIZE;
+    if (LITTLE_ENDIAN && off === (off & 0xffc) && pfn >= 0 && addr < this.size) {
+      const words = pfn === this.lastPfn ? this.lastWords! : this.pageRecord(pfn).words;
+      words[off >> 2] = value;
+      return;
+    }
     this.checkRange(addr, 4);
-    const off = addr & PAGE_MASK;
     if (off <= PAGE_SIZE - 4) {
-      const page = this.page(Math.floor(addr / PAGE_SIZE));
+      const page = this.page(pfn);
       page[off] = value;
       page[off + 1] = value >>> 8;
       page[off + 2] = value >>> 16;

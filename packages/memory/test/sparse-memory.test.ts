@@ -56,3 +56,40 @@ describe("SparseMemory", () => {
     expect(m.allocatedPages).toBe(0);
   });
 });
+
+describe("SparseMemory aligned fast path", () => {
+  it("refuses fractional, NaN and negative addresses that the aligned path could misread", () => {
+    const m = new SparseMemory(0x10000);
+    m.write32(4, 0x11223344);
+    expect(() => m.read32(4.5)).toThrow(/4.5 is not an integer/);
+    expect(() => m.write32(4.5, 1)).toThrow(/4.5 is not an integer/);
+    expect(() => m.read32(Number.NaN)).toThrow(/NaN is not an integer/);
+    expect(() => m.read32(-4)).toThrow(/-4 is negative/);
+    expect(() => m.write32(0x10000, 1)).toThrow(/beyond the memory size/);
+    expect(m.read32(4)).toBe(0x11223344);
+    m.write32(0xfffc, 0xffffffff);
+    expect(m.read32(0xfffc)).toBe(0xffffffff);
+    expect(m.read8(0xffff)).toBe(0xff);
+  });
+
+  it("aligned and unaligned accesses see the same little-endian bytes above 4 GiB", () => {
+    const m = new SparseMemory(64 * GiB);
+    const a = 5 * GiB + 0x120;
+    m.write32(a, 0x80000001);
+    expect(m.read8(a)).toBe(0x01);
+    expect(m.read8(a + 3)).toBe(0x80);
+    expect(m.read32(a + 1)).toBe(0x00800000);
+    m.write32(a + 2, 0xaabbccdd);
+    expect(m.read32(a)).toBe(0xccdd0001);
+    expect(m.read32(a + 4)).toBe(0x0000aabb);
+  });
+
+  it("a 64 GiB space with 1 MiB touched holds exactly 256 pages", () => {
+    const m = new SparseMemory(64 * GiB);
+    for (let i = 0; i < 256; i++) m.write32(i * 256 * 2 ** 20 + 4096 * (i % 7), i + 1);
+    expect(m.allocatedPages).toBe(256);
+    for (let i = 0; i < 256; i++) expect(m.read32(i * 256 * 2 ** 20 + 4096 * (i % 7))).toBe(i + 1);
+    expect(m.read32(100 * 2 ** 20)).toBe(0);
+    expect(m.allocatedPages).toBe(256);
+  });
+});

@@ -15,21 +15,22 @@ export function sparsePteMemory(memory: SparseMemory): PteMemory {
   return {
     read64(gpa, out) {
       // Entries are 8-byte aligned, so one never straddles a page.
-      const off = gpa & 0xfff;
-      const page = memory.peekPage((gpa - off) / 4096);
-      if (page === undefined) {
-        if (gpa + 8 > memory.size || gpa < 0)
+      const pfn = Math.floor(gpa / 4096);
+      const off = gpa - pfn * 4096;
+      const words = memory.peekWords(pfn);
+      if (words === undefined) {
+        if (!(gpa >= 0 && gpa + 8 <= memory.size))
           throw new RangeError(`entry at 0x${gpa.toString(16)} is outside memory`);
         out[0] = 0;
         out[1] = 0;
         return;
       }
-      out[0] = page[off] | (page[off + 1] << 8) | (page[off + 2] << 16) | (page[off + 3] << 24);
-      out[1] = page[off + 4] | (page[off + 5] << 8) | (page[off + 6] << 16) | (page[off + 7] << 24);
+      out[0] = words[off >> 2];
+      out[1] = words[(off >> 2) + 1];
     },
     write64(gpa, lo, hi) {
-      memory.write32(gpa, lo >>> 0);
-      memory.write32(gpa + 4, hi >>> 0);
+      memory.write32(gpa, lo);
+      memory.write32(gpa + 4, hi);
     },
   };
 }
