@@ -26,3 +26,20 @@ export function isPageAligned(value: number): boolean {
 export function pageNumber(gpa: number): number {
   return Math.floor(gpa / PAGE_SIZE);
 }
+
+/** 2^bit: the TDX shared-GPA bit as a value (bit 47 with GPAW 48, bit 51 with GPAW 52). */
+export function sharedBitValue(bit: number): number {
+  if (!Number.isInteger(bit) || bit < PAGE_SHIFT || bit > 51)
+    throw new RangeError(`shared bit ${bit} is not in 12..51`);
+  return 2 ** bit;
+}
+
+/** Whether `gpa` has the shared bit set (a shared access in a TD). */
+export function hasSharedBit(gpa: number, bit: number): boolean {
+  return Math.floor(gpa / sharedBitValue(bit)) % 2 === 1;
+}
+
+/** The canonical GPA (shared bit cleared), as memslots and attributes are indexed. */
+export function stripSharedBit(gpa: number, bit: number): number {
+  return hasSharedBit(gpa, bit) ? gpa - sharedBitValue(bit) : gpa;
+}

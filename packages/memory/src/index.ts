@@ -2,11 +2,14 @@ export {
   AddressError,
   checkGpa,
   GPA_LIMIT,
+  hasSharedBit,
   isPageAligned,
   PAGE_MASK,
   PAGE_SHIFT,
   PAGE_SIZE,
   pageNumber,
+  sharedBitValue,
+  stripSharedBit,
 } from "./address.js";
 export { Errno, ErrnoError, type ErrnoName, errnoName } from "./errno.js";
 export {

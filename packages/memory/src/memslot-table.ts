@@ -31,6 +31,8 @@ export interface UserspaceMemoryRegion2 {
   userspaceAddr: U64;
   guestMemfdOffset?: U64;
   guestMemfd?: GuestMemfd;
+  /** The user memory userspace_addr points into; default the table's (one per VMM process). */
+  userMemory?: SparseMemory;
 }
 
 export interface MemslotTableOptions {
@@ -112,6 +114,7 @@ export class MemslotTable {
     const size = toU64(region.memorySize, "memory_size");
     const gpa = toU64(region.guestPhysAddr, "guest_phys_addr");
     const uaddr = toU64(region.userspaceAddr, "userspace_addr");
+    const userMemory = region.userMemory ?? this.userMemory;
     const gmem = (flags & KVM_MEM_GUEST_MEMFD) !== 0;
     const gmemOffset = gmem ? toU64(region.guestMemfdOffset ?? 0, "guest_memfd_offset") : 0n;
     const page = BigInt(PAGE_SIZE);
@@ -119,7 +122,7 @@ export class MemslotTable {
     if (gpa % page !== 0n) throw new ErrnoError("EINVAL", `guest_phys_addr ${hex(gpa)} is not page aligned`);
     if (uaddr % page !== 0n)
       throw new ErrnoError("EINVAL", `userspace_addr ${hex(uaddr)} is not page aligned`);
-    if (uaddr + size > BigInt(this.userMemory.size)) {
+    if (uaddr + size > BigInt(userMemory.size)) {
       throw new ErrnoError(
         "EINVAL",
         `userspace_addr ${hex(uaddr)} + memory_size ${hex(size)} is outside user memory`,
@@ -166,7 +169,7 @@ export class MemslotTable {
           `slot ${slot} is a guest_memfd slot: it cannot be modified, only deleted`,
         );
       }
-      if (userspaceAddr !== old.userspaceAddr) {
+      if (userspaceAddr !== old.userspaceAddr || userMemory !== old.userMemory) {
         throw new ErrnoError(
           "EINVAL",
           `slot ${slot}: userspace_addr cannot change (${hex(old.userspaceAddr)})`,
@@ -219,7 +222,7 @@ export class MemslotTable {
       baseGfn,
       npages,
       userspaceAddr,
-      userMemory: this.userMemory,
+      userMemory,
       guestMemfd,
       guestMemfdOffset: Number(gmemOffset),
       dirtyBitmap: logDirty ? (old?.dirtyBitmap ?? new Uint8Array(dirtyBitmapBytes(npages))) : undefined,

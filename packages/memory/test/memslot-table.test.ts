@@ -78,6 +78,21 @@ describe("KVM_SET_USER_MEMORY_REGION2: create and look up", () => {
     expect(user.read32(0x7000_0ffe)).toBe(0x04030201);
   });
 
+  it("a region can bring its own user buffer instead of the table's user memory", () => {
+    const t = new MemslotTable();
+    const buffer = new SparseMemory(4 * MiB);
+    t.setUserMemoryRegion(region({ slot: 1, userspaceAddr: 0, userMemory: buffer }));
+    t.writeGuest(0x20, new Uint8Array([9]));
+    expect(buffer.read8(0x20)).toBe(9);
+    expect(t.userMemory.read8(0x20)).toBe(0);
+    expectRefused(
+      t,
+      region({ slot: 2, guestPhysAddr: 8 * MiB, userspaceAddr: 4 * MiB, userMemory: buffer }),
+      /EINVAL: userspace_addr 0x400000 \+ memory_size 0x200000 is outside user memory/,
+    );
+    expectRefused(t, region({ slot: 1, userspaceAddr: 0 }), /EINVAL: slot 1: userspace_addr cannot change/);
+  });
+
   it("readGuest/writeGuest give EFAULT outside every slot and for writes to read-only slots", () => {
     const t = new MemslotTable();
     t.setUserMemoryRegion(region({ flags: KVM_MEM_READONLY }));
