@@ -245,6 +245,7 @@ export class MemslotTable {
   /** The slot containing `gpa` (a canonical GPA: no shared bit), or undefined. Hot path: cache + binary search. */
   find(gpa: number, asId = 0): Memslot | undefined {
     const space = this.spaces[asId];
+    if (space === undefined) return undefined;
     const last = space.last;
     if (last !== undefined && gpa >= last.guestPhysAddr && gpa < last.guestPhysAddr + last.memorySize)
       return last;

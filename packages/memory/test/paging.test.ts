@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ACCESS_READ,
+  ACCESS_USER,
   PAGE_SIZE_1G,
   PAGE_SIZE_2M,
   PAGE_SIZE_4K,
@@ -10,6 +11,7 @@ import {
   PTE,
   SparseMemory,
   sparsePteMemory,
+  WALK_FAULT,
 } from "../src/index.js";
 
 const MiB = 2 ** 20;
@@ -182,5 +184,53 @@ describe("PageTableBuilder", () => {
     expect(
       () => new PageTableBuilder({ levels: 4, memory: pte, allocTable: () => 0, sharedBit: 52 }),
     ).toThrow(/sharedBit 52/);
+  });
+});
+
+describe("builder and walker agree with a model", () => {
+  it.each([4, 5] as const)("random mappings, %i levels", (levels) => {
+    const { builder, walker } = setup(levels, { maxPhysAddr: 52 });
+    let seed = levels * 7919;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    // Mapped ranges in virtual pages: [vpage, vpage+pages) -> ppage.
+    const model: { vpage: number; pages: number; ppage: number }[] = [];
+    const lookup = (v: number) => {
+      const m = model.find((r) => v >= r.vpage && v < r.vpage + r.pages);
+      return m === undefined ? WALK_FAULT : (m.ppage + v - m.vpage) * 4096;
+    };
+    const sizes = [4096, PAGE_SIZE_2M, PAGE_SIZE_1G];
+    let refused = 0;
+    for (let i = 0; i < 60; i++) {
+      const unit = sizes[rnd(3)] / 4096;
+      const pages = (1 + rnd(3)) * unit;
+      const vpage = rnd(2 ** 9) * unit * 8 + (rnd(4) === 0 ? 1 : 0);
+      const ppage = rnd(2 ** 12) * unit;
+      if (model.some((r) => vpage < r.vpage + r.pages && r.vpage < vpage + pages)) {
+        expect(() => builder.map(vpage * 4096, ppage * 4096, pages * 4096)).toThrow(/already mapped/);
+        refused++;
+        continue;
+      }
+      builder.map(vpage * 4096, ppage * 4096, pages * 4096, { user: true });
+      model.push({ vpage, pages, ppage });
+    }
+    expect(refused).toBeGreaterThan(0);
+    const probe = (v: number, access: number) =>
+      walker.translate(((v % 2 ** 20) * 4096 + 0x7f8) | 0, Math.floor(v / 2 ** 20), access);
+    for (const r of model) {
+      for (const v of [r.vpage, r.vpage + r.pages - 1, r.vpage + rnd(r.pages)]) {
+        expect(probe(v, ACCESS_USER)).toBe(lookup(v) + 0x7f8);
+      }
+      expect(probe(r.vpage + r.pages, ACCESS_READ)).toBe(
+        lookup(r.vpage + r.pages) === WALK_FAULT ? WALK_FAULT : lookup(r.vpage + r.pages) + 0x7f8,
+      );
+    }
+    for (let i = 0; i < 3000; i++) {
+      const v = rnd(2 ** 9 * 8 * 262144);
+      const want = lookup(v);
+      expect(probe(v, ACCESS_READ)).toBe(want === WALK_FAULT ? WALK_FAULT : want + 0x7f8);
+    }
   });
 });
