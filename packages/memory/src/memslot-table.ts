@@ -263,7 +263,7 @@ export class MemslotTable {
     return slot;
   }
 
-  /** KVM_GET_DIRTY_LOG: a copy of the slot's dirty bitmap, which is cleared. */
+  /** KVM_GET_DIRTY_LOG: a copy of the slot's dirty bitmap, which is cleared (and `generation` bumped). */
   getDirtyLog(slot: number): Uint8Array {
     if (!Number.isInteger(slot) || slot < 0 || slot > 0xffffffff)
       throw new ErrnoError("EINVAL", `slot ${slot} is not a u32`);
@@ -277,6 +277,9 @@ export class MemslotTable {
     if (s.dirtyBitmap === undefined) throw new ErrnoError("ENOENT", `slot ${slot} does not log dirty pages`);
     const copy = s.dirtyBitmap.slice();
     s.dirtyBitmap.fill(0);
+    // KVM write-protects the slot again here; our equivalent: cached translations go stale,
+    // so the CPU refills them and marks pages dirty on the next write.
+    this.generation++;
     return copy;
   }
 

@@ -87,6 +87,8 @@ export class Memslot implements GuestMemfdBinding {
         `memslot ${this.slot} has no guest_memfd: gpa 0x${gpa.toString(16)} cannot be private`,
       );
     }
+    if (!this.contains(gpa))
+      throw new ErrnoError("EFAULT", `gpa 0x${gpa.toString(16)} is outside memslot ${this.slot}`);
     return this.guestMemfd.getPfn(this.gmemFirstIndex + Math.floor(gpa / PAGE_SIZE) - this.baseGfn);
   }
 

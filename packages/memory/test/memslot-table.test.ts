@@ -282,7 +282,9 @@ describe("dirty logging", () => {
     t.writeGuest(GiB + 3 * 4096 + 5, new Uint8Array([1]));
     s.markDirty(GiB + 64 * 4096);
     t.writeGuest(GiB + 4096 - 1, new Uint8Array([1, 2])); // pages 0 and 1
+    const g = t.generation;
     const log = t.getDirtyLog(2);
+    expect(t.generation).toBe(g + 1);
     expect([...log.subarray(0, 9)]).toEqual([0b1011, 0, 0, 0, 0, 0, 0, 0, 1]);
     expect(t.getDirtyLog(2).every((b) => b === 0)).toBe(true);
   });
@@ -323,6 +325,7 @@ describe("guest_memfd slots", () => {
     t.setUserMemoryRegion(gmemRegion(gmem, { guestPhysAddr: GiB, guestMemfdOffset: 2 * MiB }));
     const s = t.find(GiB + 0x5000)!;
     const hpa = s.privatePfn(GiB + 0x5000);
+    expect(errnoOf(() => s.privatePfn(GiB + 2 * MiB))).toMatch(/EFAULT: gpa 0x40200000 is outside memslot 0/);
     expect(gmem.peekPfn(512 + 5)).toBe(hpa);
     expect(gmem.bindingOf(512)).toBe(s);
   });
