@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   ACCESS_READ,
   ACCESS_USER,
+  linearPageAllocator,
   PAGE_SIZE_1G,
   PAGE_SIZE_2M,
   PAGE_SIZE_4K,
@@ -184,6 +185,15 @@ describe("PageTableBuilder", () => {
     expect(
       () => new PageTableBuilder({ levels: 4, memory: pte, allocTable: () => 0, sharedBit: 52 }),
     ).toThrow(/sharedBit 52/);
+  });
+});
+
+describe("linearPageAllocator", () => {
+  it("hands out consecutive pages and says when the area is full", () => {
+    const alloc = linearPageAllocator(0x10000, 0x12000);
+    expect([alloc(), alloc()]).toEqual([0x10000, 0x11000]);
+    expect(() => alloc()).toThrow(/page-table area \[0x10000, 0x12000\) is full/);
+    expect(() => linearPageAllocator(0x10, 0x2000)).toThrow(/not a page-aligned GPA range/);
   });
 });
 

@@ -21,9 +21,9 @@ it("the README API tour runs", () => {
   expect(s.hostAddress(0x1234)).toBe(0x7f00_0000_1234);
   expect(s.privatePfn(0x1234)).toBe(gmem.peekPfn(1));
   new m.MemoryAttributes().set({ address: 0, size: 2 ** 30, attributes: m.KVM_MEMORY_ATTRIBUTE_PRIVATE });
-  let next = 0x100000;
   const pte = m.sparsePteMemory(ram);
-  const b = new m.PageTableBuilder({ levels: 4, memory: pte, allocTable: () => (next += 4096) - 4096 });
+  const allocTable = m.linearPageAllocator(0x100000, 0x200000);
+  const b = new m.PageTableBuilder({ levels: 4, memory: pte, allocTable });
   b.map(0, 0, 2 ** 32);
   const w = new m.PageWalker(pte, {
     levels: 4,
