@@ -1,1 +1,2 @@
+export * from "./boot/index.js";
 export * from "./elf/index.js";
