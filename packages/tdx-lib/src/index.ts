@@ -1,2 +1,3 @@
 export * from "./boot/index.js";
 export * from "./elf/index.js";
+export * from "./report/index.js";

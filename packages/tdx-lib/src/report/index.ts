@@ -1,0 +1,15 @@
+export * from "./assertions.js";
+export * from "./fatal-error.js";
+export * from "./kvm-run-layout.js";
+export * from "./ports.js";
+export {
+  decodeRunExit,
+  describeExit,
+  type IoExit,
+  KvmRunLayoutError,
+  type MemoryFaultExit,
+  type MmioExit,
+  type OtherExit,
+  type RunExit,
+  type SystemEventExit,
+} from "./run-exit.js";
