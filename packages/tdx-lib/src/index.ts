@@ -1,3 +1,4 @@
 export * from "./boot/index.js";
 export * from "./elf/index.js";
+export * from "./layout/index.js";
 export * from "./report/index.js";
