@@ -1,6 +1,7 @@
 export * as elfConstants from "./constants.js";
 export { ElfError } from "./elf-error.js";
 export {
+  DEFAULT_MAX_IMAGE_SIZE,
   DEFAULT_PIE_LOAD_BASE,
   type LoadElfOptions,
   type LoadedElf,

@@ -2,7 +2,7 @@ import { PAGE_SIZE } from "@tdxsim/memory";
 import { ByteReader } from "./byte-reader.js";
 import { ET_DYN, ET_EXEC, PF_X } from "./constants.js";
 import { ElfError } from "./elf-error.js";
-import { parseElfHeader, parseProgramHeaders, parseSectionHeaders } from "./headers.js";
+import { type ProgramHeader, parseElfHeader, parseProgramHeaders, parseSectionHeaders } from "./headers.js";
 import { type ElfLoadChunk, PageImage } from "./page-image.js";
 import { applyRelocations } from "./relocations.js";
 import { segmentContaining, validateSegments } from "./segments.js";
@@ -11,9 +11,14 @@ import { type ElfSymbol, readSymbols } from "./symbols.js";
 /** Where a static PIE goes when the caller does not choose: the usual x86-64 link address. */
 export const DEFAULT_PIE_LOAD_BASE = 0x40_0000;
 
+/** Default bound on the pages an image may cover, so a hostile p_memsz cannot exhaust host memory. */
+export const DEFAULT_MAX_IMAGE_SIZE = 256 * 1024 * 1024;
+
 export interface LoadElfOptions {
   /** Load base for an ET_DYN image (page-aligned, aligned to the largest p_align). ET_EXEC takes none. */
   readonly loadBase?: number;
+  /** Most bytes of pages the PT_LOAD segments may cover together (default 256 MiB). */
+  readonly maxImageSize?: number;
 }
 
 export interface LoadedSegment {
@@ -69,6 +74,21 @@ function chooseLoadBase(type: number, loadBase: number | undefined, maxAlign: nu
   return base;
 }
 
+function checkImageSize(loads: readonly ProgramHeader[], limit: number): void {
+  let total = 0;
+  for (const ph of loads) {
+    const first = Math.floor(ph.vaddr / PAGE_SIZE);
+    const last = Math.floor((ph.vaddr + ph.memsz - 1) / PAGE_SIZE);
+    total += (last - first + 1) * PAGE_SIZE;
+    if (total > limit) {
+      throw new ElfError(
+        `phdr[${ph.index}].p_memsz`,
+        `the PT_LOAD segments cover more than the image size limit ${hex(limit)} (maxImageSize)`,
+      );
+    }
+  }
+}
+
 /**
  * Parses and validates a statically linked x86-64 ELF (ET_EXEC, or ET_DYN static PIE whose
  * R_X86_64_RELATIVE relocations are applied for the load base) and lays it out as pages.
@@ -80,6 +100,7 @@ export function loadElf(file: Uint8Array, options: LoadElfOptions = {}): LoadedE
   const loads = validateSegments(programHeaders, reader.length);
   const maxAlign = Math.max(...loads.map((ph) => ph.align));
   const loadBase = chooseLoadBase(header.type, options.loadBase, maxAlign);
+  checkImageSize(loads, options.maxImageSize ?? DEFAULT_MAX_IMAGE_SIZE);
 
   const entrySegment = segmentContaining(loads, header.entry, 1);
   if (!entrySegment || (entrySegment.flags & PF_X) === 0) {

@@ -185,3 +185,25 @@ describe.skipIf(!gccAvailable())("loadElf refuses malformed files, naming the fi
     expectRefused(exec().u32(symOffset, 0xffff).bytes, "symtab[2].st_name", /outside the string table/);
   });
 });
+
+describe.skipIf(!gccAvailable())("loadElf bounds the image size", () => {
+  let guests: Record<GuestBuild, CompiledGuest>;
+  let cleanup: () => void;
+  beforeAll(() => {
+    ({ guests, cleanup } = compileGuests());
+  });
+  afterAll(() => cleanup());
+
+  it("refuses a p_memsz that would cover more than maxImageSize", () => {
+    const p = new ElfPatcher(guests.exec.bytes);
+    const index = p.phdrIndex(PT_LOAD, 3);
+    const huge = new ElfPatcher(guests.exec.bytes).u64(p.phdr(index) + 40, 2 ** 40).bytes;
+    expectRefused(
+      huge,
+      `phdr[${index}].p_memsz`,
+      /cover more than the image size limit 0x10000000 \(maxImageSize\)/,
+    );
+    expect(() => loadElf(guests.exec.bytes, { maxImageSize: 0x3000 })).toThrow(/image size limit 0x3000/);
+    expect(loadElf(guests.exec.bytes, { maxImageSize: 0x6000 }).chunks.length).toBeGreaterThan(0);
+  });
+});
