@@ -1,3 +1,4 @@
+import { hex } from "../util/hex.js";
 import type { ByteReader } from "./byte-reader.js";
 import {
   EI_CLASS,
@@ -51,10 +52,6 @@ export interface SectionHeader {
   readonly size: number;
   readonly link: number;
   readonly entsize: number;
-}
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
 }
 
 export function parseElfHeader(reader: ByteReader): ElfHeader {

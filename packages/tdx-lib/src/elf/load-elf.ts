@@ -1,4 +1,5 @@
 import { PAGE_SIZE } from "@tdxsim/memory";
+import { hex } from "../util/hex.js";
 import { ByteReader } from "./byte-reader.js";
 import { ET_DYN, ET_EXEC, PF_X } from "./constants.js";
 import { ElfError } from "./elf-error.js";
@@ -50,10 +51,6 @@ export interface LoadedElf {
   readonly symbols: ReadonlyMap<string, ElfSymbol>;
   /** The symbol by name; throws ElfError naming it when absent. */
   symbol(name: string): ElfSymbol;
-}
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
 }
 
 function chooseLoadBase(type: number, loadBase: number | undefined, maxAlign: number): number {

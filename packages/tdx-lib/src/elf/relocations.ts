@@ -1,3 +1,4 @@
+import { hex } from "../util/hex.js";
 import type { ByteReader } from "./byte-reader.js";
 import {
   DT_JMPREL,
@@ -33,10 +34,6 @@ interface DynamicTable {
 interface DynamicInfo {
   readonly rela: DynamicTable[];
   readonly relr?: DynamicTable;
-}
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
 }
 
 /** Reads the PT_DYNAMIC entries a static PIE uses; anything needing a dynamic linker is refused. */

@@ -1,11 +1,8 @@
 import { GPA_LIMIT } from "@tdxsim/memory";
+import { hex } from "../util/hex.js";
 import { PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_TLS, segmentTypeName } from "./constants.js";
 import { ElfError } from "./elf-error.js";
 import type { ProgramHeader } from "./headers.js";
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
-}
 
 function isPowerOfTwo(value: number): boolean {
   return value > 0 && 2 ** Math.round(Math.log2(value)) === value;

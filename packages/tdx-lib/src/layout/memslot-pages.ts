@@ -1,9 +1,6 @@
 import { PAGE_SIZE } from "@tdxsim/memory";
+import { hex } from "../util/hex.js";
 import { TdLayoutError } from "./td-layout-error.js";
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
-}
 
 /** A contiguous run of pages. */
 export interface PageRun {

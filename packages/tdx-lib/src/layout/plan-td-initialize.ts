@@ -16,6 +16,7 @@ import {
 } from "../boot/boot-parameters.js";
 import { TD_BOOT_CR0, TD_BOOT_CR4 } from "../boot/control-registers.js";
 import { GDT_LIMIT, IDT_LIMIT } from "../boot/descriptor-tables.js";
+import { hex } from "../util/hex.js";
 import {
   DEFAULT_GUEST_STACK_VADDR_MIN,
   DEFAULT_STACK_PGS,
@@ -24,10 +25,6 @@ import {
 } from "./constants.js";
 import { TdLayoutError } from "./td-layout-error.js";
 import { TdMemoryLayout } from "./td-memory-layout.js";
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
-}
 
 /** A page-aligned piece of the guest image (an ElfLoadChunk fits). */
 export interface ImageChunk {

@@ -1,4 +1,5 @@
 import { PAGE_SIZE } from "@tdxsim/memory";
+import { hex } from "../util/hex.js";
 import {
   KVM_GUEST_PAGE_TABLE_MIN_PADDR,
   KVM_UTIL_MIN_PFN,
@@ -7,10 +8,6 @@ import {
 } from "./constants.js";
 import { MemslotPages, type PageRun } from "./memslot-pages.js";
 import { TdLayoutError } from "./td-layout-error.js";
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
-}
 
 /** GVAs stay in the lower canonical half of a 4-level address space. */
 const GVA_LIMIT = 2 ** 47;

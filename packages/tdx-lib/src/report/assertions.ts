@@ -1,3 +1,4 @@
+import { hex } from "../util/hex.js";
 import {
   decodeTdxFatalError,
   describeTdxFatalError,
@@ -19,7 +20,6 @@ import {
 } from "./ports.js";
 import {
   describeExit,
-  hex,
   type IoExit,
   ioDirectionName,
   littleEndian,

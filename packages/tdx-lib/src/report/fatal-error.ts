@@ -1,5 +1,6 @@
+import { hex } from "../util/hex.js";
 import { KVM_SYSTEM_EVENT_TDX_FATAL } from "./kvm-run-layout.js";
-import { hex, type RunExit } from "./run-exit.js";
+import type { RunExit } from "./run-exit.js";
 
 // TDG.VP.VMCALL<ReportFatalError> as mainline KVM (6.16) delivers it: KVM_EXIT_SYSTEM_EVENT,
 // type KVM_SYSTEM_EVENT_TDX_FATAL, ndata 16, data[] = the guest GPRs in KVM's register

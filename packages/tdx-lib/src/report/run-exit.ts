@@ -1,3 +1,4 @@
+import { hex } from "../util/hex.js";
 import {
   exitReasonName,
   KVM_EXIT_IO,
@@ -137,10 +138,6 @@ export function decodeRunExit(run: Uint8Array): RunExit {
     default:
       return { kind: "other", reason };
   }
-}
-
-export function hex(value: number | bigint, width = 0): string {
-  return `0x${value.toString(16).padStart(width, "0")}`;
 }
 
 export function ioDirectionName(direction: number): string {
