@@ -1,3 +1,4 @@
+export * from "./boot-code.js";
 export * from "./boot-gpas.js";
 export { BootLayoutError } from "./boot-layout-error.js";
 export * from "./boot-parameters.js";

@@ -1,0 +1,2 @@
+export * from "./cpuid-filter.js";
+export * from "./td-attributes.js";
