@@ -1,4 +1,4 @@
-import { PAGE_SIZE } from "@tdxsim/memory";
+import { GPA_LIMIT, PAGE_SIZE } from "@tdxsim/memory";
 import { hex } from "../util/hex.js";
 import { ByteReader } from "./byte-reader.js";
 import { ET_DYN, ET_EXEC, PF_X } from "./constants.js";
@@ -98,6 +98,10 @@ export function loadElf(file: Uint8Array, options: LoadElfOptions = {}): LoadedE
   const maxAlign = Math.max(...loads.map((ph) => ph.align));
   const loadBase = chooseLoadBase(header.type, options.loadBase, maxAlign);
   checkImageSize(loads, options.maxImageSize ?? DEFAULT_MAX_IMAGE_SIZE);
+  const last = loads[loads.length - 1];
+  if (loadBase + last.vaddr + last.memsz > GPA_LIMIT) {
+    throw new ElfError("loadBase", `${hex(loadBase)} puts the image end past 2^52`);
+  }
 
   const entrySegment = segmentContaining(loads, header.entry, 1);
   if (!entrySegment || (entrySegment.flags & PF_X) === 0) {
@@ -117,9 +121,10 @@ export function loadElf(file: Uint8Array, options: LoadElfOptions = {}): LoadedE
     loadBase,
     header.type === ET_EXEC,
   );
-  const symbols = readSymbols(reader, parseSectionHeaders(reader, header), loadBase);
+  const unrepresentable = new Set<string>();
+  const symbols = readSymbols(reader, parseSectionHeaders(reader, header), loadBase, unrepresentable);
   const chunks = image.chunks();
-  const last = chunks[chunks.length - 1];
+  const lastChunk = chunks[chunks.length - 1];
 
   return {
     type: header.type === ET_DYN ? "ET_DYN" : "ET_EXEC",
@@ -136,13 +141,17 @@ export function loadElf(file: Uint8Array, options: LoadElfOptions = {}): LoadedE
     })),
     chunks,
     start: chunks[0].gpa,
-    end: last.gpa + last.bytes.length,
+    end: lastChunk.gpa + lastChunk.bytes.length,
     relocationsApplied,
     symbols,
     symbol(name: string): ElfSymbol {
       const found = symbols.get(name);
       if (found) return found;
-      const why = symbols.size === 0 ? "the file has no symbol table (stripped?)" : "no such defined symbol";
+      const why = unrepresentable.has(name)
+        ? "its value is not below 2^53 (an absolute constant, not an address)"
+        : symbols.size === 0
+          ? "the file has no symbol table (stripped?)"
+          : "no such defined symbol";
       throw new ElfError(`symbol "${name}"`, why);
     },
   };

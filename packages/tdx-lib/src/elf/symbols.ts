@@ -24,12 +24,14 @@ export interface ElfSymbol {
 
 /**
  * The defined symbols of the .symtab section by name. A global or weak definition wins
- * over a local one of the same name. Returns an empty map for a stripped file.
+ * over a local one of the same name. Returns an empty map for a stripped file. Symbols
+ * whose value is not below 2^53 are left out and their names added to `unrepresentable`.
  */
 export function readSymbols(
   reader: ByteReader,
   sections: readonly SectionHeader[],
   loadBase: number,
+  unrepresentable: Set<string> = new Set(),
 ): Map<string, ElfSymbol> {
   const symbols = new Map<string, ElfSymbol>();
   const symtab = sections.find((s) => s.type === SHT_SYMTAB);
@@ -60,6 +62,11 @@ export function readSymbols(
     const bind = info >> 4;
     const existing = symbols.get(name);
     if (existing && (existing.bind === STB_GLOBAL || existing.bind === STB_WEAK)) continue;
+    if (reader.u32(at + 12, `symtab[${i}].st_value`) >= 0x20_0000) {
+      // An absolute value beyond 2^53 (a linker-script constant): not an address in the image.
+      unrepresentable.add(name);
+      continue;
+    }
     const value = reader.u64(at + 8, `symtab[${i}].st_value (${name})`);
     symbols.set(name, {
       name,

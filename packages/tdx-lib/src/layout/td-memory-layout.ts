@@ -190,6 +190,8 @@ export class TdMemoryLayout {
     const pages = Math.max(1, Math.ceil(size / PAGE_SIZE));
     const shared = options.shared ?? false;
     const what = shared ? "vm_vaddr_alloc_shared" : "vm_vaddr_alloc";
+    // Find the GVA range first: a refused call then claims no physical pages.
+    const gva = this.unusedGvaGap(pages, vaddrMin);
     const gpa = this.allocPhysPages(
       pages,
       options.paddrMin ?? KVM_UTIL_MIN_PFN * PAGE_SIZE,
@@ -197,7 +199,6 @@ export class TdMemoryLayout {
       !shared,
       what,
     );
-    const gva = this.unusedGvaGap(pages, vaddrMin);
     this.mapRange(gva, gpa, pages, shared, what);
     return gva;
   }

@@ -207,3 +207,39 @@ describe.skipIf(!gccAvailable())("loadElf bounds the image size", () => {
     expect(loadElf(guests.exec.bytes, { maxImageSize: 0x6000 }).chunks.length).toBeGreaterThan(0);
   });
 });
+
+describe.skipIf(!gccAvailable())("symbols and load bases at the edges", () => {
+  let guests: Record<GuestBuild, CompiledGuest>;
+  let cleanup: () => void;
+  beforeAll(() => {
+    ({ guests, cleanup } = compileGuests());
+  });
+  afterAll(() => cleanup());
+
+  it("an absolute symbol beyond 2^53 does not break loading; looking it up says why", () => {
+    const p = new ElfPatcher(guests.exec.bytes);
+    const shoff = p.readU64(40);
+    const shnum = new DataView(p.bytes.buffer).getUint16(60, true);
+    let symtab = 0;
+    for (let i = 0; i < shnum; i++) if (p.readU32(shoff + i * 64 + 4) === 2) symtab = shoff + i * 64;
+    const syms = p.readU64(symtab + 24);
+    const strtab = p.readU64(shoff + p.readU32(symtab + 40) * 64 + 24);
+    // Find "result_value" and give it a huge value.
+    let patched: ElfPatcher | undefined;
+    for (let i = 1; i < p.readU64(symtab + 32) / 24; i++) {
+      const nameAt = strtab + p.readU32(syms + i * 24);
+      const name = new TextDecoder().decode(p.bytes.subarray(nameAt, nameAt + 12));
+      if (name === "result_value")
+        patched = new ElfPatcher(guests.exec.bytes).u64(syms + i * 24 + 8, 0xffff_ffff_0000_0000n);
+    }
+    const elf = loadElf(patched!.bytes);
+    expect(() => elf.symbol("result_value")).toThrow(/its value is not below 2\^53/);
+    expect(elf.symbol("_start").address).toBe(elf.entry);
+  });
+
+  it("a PIE load base that pushes the image past 2^52", () => {
+    expect(() => loadElf(guests.pie.bytes, { loadBase: 2 ** 52 - 0x1000 })).toThrow(
+      /loadBase: .* past 2\^52/,
+    );
+  });
+});

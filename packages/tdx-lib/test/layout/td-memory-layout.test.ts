@@ -109,3 +109,12 @@ describe("TdMemoryLayout", () => {
     ]);
   });
 });
+
+describe("TdMemoryLayout refusals leave no state behind", () => {
+  it("a vm_vaddr_alloc without a free GVA range claims no physical pages", () => {
+    const layout = new TdMemoryLayout();
+    layout.addMemslot(0, 0, 0x10_0000);
+    expect(() => layout.vaddrAlloc(0x1000, 2 ** 47)).toThrow(/vm_vaddr_unused_gap: no 1 unmapped page/);
+    expect(layout.allocPhysPages(1, 0x2000, 0)).toBe(0x2000);
+  });
+});
