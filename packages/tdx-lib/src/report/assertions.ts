@@ -149,3 +149,20 @@ export function tdxTestSetIoInData(exit: IoExit, value: number): void {
     rest = Math.floor(rest / 256);
   }
 }
+
+/**
+ * tdx_test_read_64bit(): `first` is the exit with the low half. Reads it before re-entering
+ * (the PIO data area is reused by the next exit), runs the vCPU once more with `runAgain`
+ * (a plain vcpu_run, no guest-failure check, as upstream), reads the high half from the
+ * same port and returns (high << 32) | low.
+ */
+export function tdxTestRead64bit(first: RunExit, port: number, runAgain: () => RunExit): bigint {
+  const low = tdxTestReadReport(first, port);
+  const high = tdxTestReadReport(runAgain(), port);
+  return tdxTestJoin64bit(low, high);
+}
+
+/** tdx_test_read_64bit_report_from_guest(): the same on TDX_TEST_REPORT_PORT (0x31). */
+export function tdxTestRead64bitReportFromGuest(first: RunExit, runAgain: () => RunExit): bigint {
+  return tdxTestRead64bit(first, TDX_TEST_REPORT_PORT, runAgain);
+}

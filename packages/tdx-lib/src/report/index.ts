@@ -5,6 +5,7 @@ export * from "./ports.js";
 export {
   decodeRunExit,
   describeExit,
+  type HypercallExit,
   type IoExit,
   KvmRunLayoutError,
   type MemoryFaultExit,

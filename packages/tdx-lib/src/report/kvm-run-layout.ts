@@ -29,10 +29,17 @@ export const KVM_RUN_MEMORY_FAULT_FLAGS = 32;
 export const KVM_RUN_MEMORY_FAULT_GPA = 40;
 export const KVM_RUN_MEMORY_FAULT_SIZE = 48;
 
+/** hypercall: nr u64 @32, args[6] u64 @40, ret u64 @88, flags u64 @96. */
+export const KVM_RUN_HYPERCALL_NR = 32;
+export const KVM_RUN_HYPERCALL_ARGS = 40;
+export const KVM_RUN_HYPERCALL_RET = 88;
+export const KVM_RUN_HYPERCALL_FLAGS = 96;
+
 export const KVM_EXIT_IO_IN = 0;
 export const KVM_EXIT_IO_OUT = 1;
 
 export const KVM_EXIT_IO = 2;
+export const KVM_EXIT_HYPERCALL = 3;
 export const KVM_EXIT_MMIO = 6;
 export const KVM_EXIT_SYSTEM_EVENT = 24;
 export const KVM_EXIT_MEMORY_FAULT = 39;

@@ -1,12 +1,17 @@
 import { hex } from "../util/hex.js";
 import {
   exitReasonName,
+  KVM_EXIT_HYPERCALL,
   KVM_EXIT_IO,
   KVM_EXIT_IO_IN,
   KVM_EXIT_MEMORY_FAULT,
   KVM_EXIT_MMIO,
   KVM_EXIT_SYSTEM_EVENT,
   KVM_RUN_EXIT_REASON,
+  KVM_RUN_HYPERCALL_ARGS,
+  KVM_RUN_HYPERCALL_FLAGS,
+  KVM_RUN_HYPERCALL_NR,
+  KVM_RUN_HYPERCALL_RET,
   KVM_RUN_IO_COUNT,
   KVM_RUN_IO_DATA_OFFSET,
   KVM_RUN_IO_DIRECTION,
@@ -70,12 +75,21 @@ export interface MemoryFaultExit {
   readonly size: bigint;
 }
 
+export interface HypercallExit {
+  readonly kind: "hypercall";
+  readonly reason: typeof KVM_EXIT_HYPERCALL;
+  readonly nr: bigint;
+  readonly args: readonly bigint[];
+  readonly ret: bigint;
+  readonly flags: bigint;
+}
+
 export interface OtherExit {
   readonly kind: "other";
   readonly reason: number;
 }
 
-export type RunExit = IoExit | MmioExit | SystemEventExit | MemoryFaultExit | OtherExit;
+export type RunExit = IoExit | MmioExit | HypercallExit | SystemEventExit | MemoryFaultExit | OtherExit;
 
 /** Decodes the exit the vCPU last took from the kvm_run mapping (the run page and the PIO page after it). */
 export function decodeRunExit(run: Uint8Array): RunExit {
@@ -127,6 +141,18 @@ export function decodeRunExit(run: Uint8Array): RunExit {
         data,
       };
     }
+    case KVM_EXIT_HYPERCALL: {
+      const args: bigint[] = [];
+      for (let i = 0; i < 6; i++) args.push(view.getBigUint64(KVM_RUN_HYPERCALL_ARGS + 8 * i, true));
+      return {
+        kind: "hypercall",
+        reason,
+        nr: view.getBigUint64(KVM_RUN_HYPERCALL_NR, true),
+        args,
+        ret: view.getBigUint64(KVM_RUN_HYPERCALL_RET, true),
+        flags: view.getBigUint64(KVM_RUN_HYPERCALL_FLAGS, true),
+      };
+    }
     case KVM_EXIT_MEMORY_FAULT:
       return {
         kind: "memory_fault",
@@ -170,6 +196,8 @@ export function describeExit(exit: RunExit): string {
       const data = exit.data.map((d) => hex(d)).join(", ");
       return `${exitReasonName(exit.reason)} type ${type} (${exit.type}), ndata ${exit.ndata}, data [${data}]`;
     }
+    case "hypercall":
+      return `${exitReasonName(exit.reason)} nr ${exit.nr}, args [${exit.args.map((a) => hex(a)).join(", ")}]`;
     case "memory_fault":
       return `${exitReasonName(exit.reason)} gpa ${hex(exit.gpa)}, size ${hex(exit.size)}, flags ${hex(exit.flags)}`;
     default:

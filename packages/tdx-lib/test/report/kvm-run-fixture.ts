@@ -58,3 +58,26 @@ export function fatalRun(
 export function otherRun(exitReason: number): Uint8Array {
   return blank(exitReason).run;
 }
+
+export function hypercallRun(nr: bigint, args: readonly bigint[]): Uint8Array {
+  const { run, view } = blank(3);
+  view.setBigUint64(32, nr, true);
+  args.forEach((a, i) => {
+    view.setBigUint64(40 + 8 * i, a, true);
+  });
+  view.setBigUint64(96, 1n, true); // KVM_EXIT_HYPERCALL_LONG_MODE
+  return run;
+}
+
+export function memoryFaultRun(flags: bigint, gpa: bigint, size: bigint): Uint8Array {
+  const { run, view } = blank(39);
+  view.setBigUint64(32, flags, true);
+  view.setBigUint64(40, gpa, true);
+  view.setBigUint64(48, size, true);
+  return run;
+}
+
+/** Rewrites `run` in place as a 4-byte OUT (what the next KVM_RUN does to the same mapping). */
+export function overwriteWithIo(run: Uint8Array, port: number, data: number): void {
+  run.set(ioRun(1, 4, port, data));
+}
