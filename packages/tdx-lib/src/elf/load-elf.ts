@@ -1,7 +1,7 @@
 import { GPA_LIMIT, PAGE_SIZE } from "@tdxsim/memory";
 import { hex } from "../util/hex.js";
 import { ByteReader } from "./byte-reader.js";
-import { ET_DYN, ET_EXEC, PF_X } from "./constants.js";
+import { ET_DYN, ET_EXEC, PF_R, PF_W, PF_X } from "./constants.js";
 import { ElfError } from "./elf-error.js";
 import { type ProgramHeader, parseElfHeader, parseProgramHeaders, parseSectionHeaders } from "./headers.js";
 import { type ElfLoadChunk, PageImage } from "./page-image.js";
@@ -135,9 +135,9 @@ export function loadElf(file: Uint8Array, options: LoadElfOptions = {}): LoadedE
       address: ph.vaddr + loadBase,
       fileSize: ph.filesz,
       memorySize: ph.memsz,
-      readable: (ph.flags & 4) !== 0,
-      writable: (ph.flags & 2) !== 0,
-      executable: (ph.flags & 1) !== 0,
+      readable: (ph.flags & PF_R) !== 0,
+      writable: (ph.flags & PF_W) !== 0,
+      executable: (ph.flags & PF_X) !== 0,
     })),
     chunks,
     start: chunks[0].gpa,
