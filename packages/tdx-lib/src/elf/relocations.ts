@@ -36,6 +36,20 @@ interface DynamicInfo {
   readonly relr?: DynamicTable;
 }
 
+/** The dynamic tags this loader reads; the d_val of any other tag may be anything. */
+const RELOCATION_TAGS = new Set([
+  DT_RELA,
+  DT_RELASZ,
+  DT_RELAENT,
+  DT_REL,
+  DT_RELSZ,
+  DT_JMPREL,
+  DT_PLTRELSZ,
+  DT_RELR,
+  DT_RELRSZ,
+  DT_RELRENT,
+]);
+
 /** Reads the PT_DYNAMIC entries a static PIE uses; anything needing a dynamic linker is refused. */
 function readDynamic(reader: ByteReader, dynamic: ProgramHeader): DynamicInfo {
   const tags = new Map<number, number>();
@@ -50,23 +64,7 @@ function readDynamic(reader: ByteReader, dynamic: ProgramHeader): DynamicInfo {
         "DT_NEEDED: the file depends on a shared library; link it statically",
       );
     }
-    // Only the tags below are interpreted; d_val of the others may be anything.
-    if (
-      [
-        DT_RELA,
-        DT_RELASZ,
-        DT_RELAENT,
-        DT_REL,
-        DT_RELSZ,
-        DT_JMPREL,
-        DT_PLTRELSZ,
-        DT_RELR,
-        DT_RELRSZ,
-        DT_RELRENT,
-      ].includes(tag)
-    ) {
-      tags.set(tag, reader.u64(at + 8, `dynamic[${i}].d_val`));
-    }
+    if (RELOCATION_TAGS.has(tag)) tags.set(tag, reader.u64(at + 8, `dynamic[${i}].d_val`));
   }
   if (tags.has(DT_REL) && (tags.get(DT_RELSZ) ?? 0) > 0) {
     throw new ElfError(
