@@ -1,11 +1,6 @@
 #!/usr/bin/env node
 import { main } from "./main.js";
-import { nodeIo } from "./node-io.js";
+import { exitQuietlyOnClosedStdout, nodeIo } from "./node-io.js";
 
-// `tdxsim selftests | head` closes the pipe early: stop quietly instead of an EPIPE stack trace.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw error;
-});
-
+exitQuietlyOnClosedStdout();
 process.exitCode = await main(process.argv.slice(2), nodeIo());

@@ -6,7 +6,7 @@ export type { TdGuestRunner, TdGuestRunRequest } from "./guest-runner.js";
 export type { CliIo, OutputStream } from "./io.js";
 export * from "./ktap/format.js";
 export { type CliDependencies, defaultDependencies, main } from "./main.js";
-export { nodeIo } from "./node-io.js";
+export { EXIT_BROKEN_PIPE, exitQuietlyOnClosedStdout, nodeIo } from "./node-io.js";
 export { registeredGuestRunner, registeredSelftests } from "./registry.js";
 export { globToRegExp, isGlob, nameMatcher } from "./runner/filter.js";
 export { createProgress, type Progress, progressEnabled } from "./runner/progress.js";

@@ -11,3 +11,17 @@ export function nodeIo(): CliIo {
     now: () => performance.now(),
   };
 }
+
+/** 128 + SIGPIPE: the status a C kselftest binary gets when its reader goes away. */
+export const EXIT_BROKEN_PIPE = 141;
+
+/**
+ * `tdxsim selftests | head` closes the pipe early: stop quietly, with the status a C program
+ * killed by SIGPIPE has, instead of an EPIPE stack trace.
+ */
+export function exitQuietlyOnClosedStdout(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(EXIT_BROKEN_PIPE);
+  });
+}
