@@ -28,4 +28,11 @@ export {
   SelftestSkip,
   validateSelftestList,
 } from "./runner/selftest-case.js";
+export {
+  manualUncaughtTrap,
+  processUncaughtTrap,
+  type UncaughtKind,
+  type UncaughtTrap,
+  uncaughtFailure,
+} from "./runner/uncaught-trap.js";
 export { cliVersion } from "./version.js";

@@ -1,3 +1,5 @@
+import type { UncaughtTrap } from "./runner/uncaught-trap.js";
+
 /** A text sink: process.stdout / process.stderr, or a string buffer in tests. */
 export interface OutputStream {
   write(text: string): unknown;
@@ -14,4 +16,6 @@ export interface CliIo {
   readFile(path: string): Promise<Uint8Array>;
   /** Milliseconds from a monotonic clock (performance.now in the real process). */
   now(): number;
+  /** Starts catching errors that escape a selftest's promise chain (the real process only). */
+  trapUncaught?(): UncaughtTrap;
 }

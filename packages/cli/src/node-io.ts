@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { CliIo } from "./io.js";
+import { processUncaughtTrap } from "./runner/uncaught-trap.js";
 
 /** The real process: stdout/stderr, environment, file system, monotonic clock. */
 export function nodeIo(): CliIo {
@@ -9,6 +10,7 @@ export function nodeIo(): CliIo {
     env: process.env,
     readFile: (path) => readFile(path),
     now: () => performance.now(),
+    trapUncaught: processUncaughtTrap,
   };
 }
 

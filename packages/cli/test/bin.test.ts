@@ -106,4 +106,19 @@ describe.concurrent("the tdxsim bin as a process", () => {
     expect(fail.stdout.endsWith("# Totals: pass:1 fail:1 xfail:0 xpass:0 skip:1 error:0\n")).toBe(true);
     expect(fail.stderr).toBe("");
   });
+
+  it("an error a test left behind fails that test, not the whole run", async () => {
+    const result = await node("test/fixtures/fixture-suite-bin.ts", ["selftests"], { FIXTURE_UNCAUGHT: "1" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe("");
+    const lines = result.stdout.split("\n");
+    expect(lines).toContain(
+      "not ok 4 leaves_a_rejection_behind #  unhandledRejection: KVM_RUN failed: EINVAL",
+    );
+    expect(lines).toContain(
+      "not ok 5 throws_from_a_timer #  uncaughtException: RangeError: GPA 0x10000000000000 is past 2^52",
+    );
+    expect(lines).toContain("ok 6 runs_after_them");
+    expect(result.stdout.endsWith("# Totals: pass:3 fail:2 xfail:0 xpass:0 skip:1 error:0\n")).toBe(true);
+  });
 });

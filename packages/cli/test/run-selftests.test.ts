@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createProgress } from "../src/runner/progress.js";
 import { runSelftests } from "../src/runner/run-selftests.js";
 import { type SelftestCase, SelftestListError } from "../src/runner/selftest-case.js";
+import { manualUncaughtTrap } from "../src/runner/uncaught-trap.js";
 import { capturedStream, steppingClock } from "./helpers/capture-io.js";
 
 /** What a failed host-side check throws (the shape of tdx-lib's TDX_TEST_ASSERT_* errors). */
@@ -206,6 +207,51 @@ describe("runSelftests KTAP", () => {
         "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:0 error:0\n",
     );
     expect(summary.exitCode).toBe(0);
+  });
+});
+
+describe("errors that escape a case (uncaught trap)", () => {
+  it("fails the running case, including one reported just after it returned", async () => {
+    const trap = manualUncaughtTrap();
+    const stdout = capturedStream();
+    const summary = await runSelftests(
+      [
+        { name: "during", run: () => trap.onError?.(new Error("left behind"), "unhandledRejection") },
+        {
+          name: "just_after",
+          run: () => void setImmediate(() => trap.onError?.("a string", "uncaughtException")),
+        },
+        { name: "clean", run: () => {} },
+      ],
+      { stdout, uncaught: trap, now: steppingClock(0.25) },
+    );
+    expect(stdout.text).toContain("not ok 1 during #  unhandledRejection: left behind\n");
+    expect(stdout.text).toContain("not ok 2 just_after #  uncaughtException: 'a string'\n");
+    expect(stdout.text).toContain("ok 3 clean\n");
+    expect(summary.exitCode).toBe(1);
+  });
+
+  it("reports an error between cases as a diagnostic and fails the run", async () => {
+    const trap = manualUncaughtTrap();
+    const stdout = capturedStream();
+    const progress = {
+      show: (text: string) => {
+        if (text.startsWith("[2/2]")) trap.onError?.(new TypeError("stray"), "unhandledRejection");
+      },
+      clear() {},
+    };
+    const summary = await runSelftests([MIXED[0], MIXED[5]], {
+      stdout,
+      progress,
+      uncaught: trap,
+      now: steppingClock(0.25),
+    });
+    expect(stdout.text).toContain(
+      "# uncaught error outside any test: unhandledRejection: TypeError: stray\n# verify_shared_mem: 0.250 ms\n",
+    );
+    expect(stdout.text).toContain("# PASSED: 2 / 2 tests passed.\n");
+    expect(summary.strayErrors).toBe(1);
+    expect(summary.exitCode).toBe(1);
   });
 });
 

@@ -54,11 +54,17 @@ export async function selftestsCommand(
     io.stdout.write(selected.map((testCase) => `${testCase.name}\n`).join(""));
     return EXIT_OK;
   }
-  const summary = await runSelftests(selected, {
-    stdout: io.stdout,
-    progress: createProgress(io.stderr, io.env),
-    verbose: values.verbose === true,
-    now: () => io.now(),
-  });
-  return summary.exitCode;
+  const uncaught = io.trapUncaught?.();
+  try {
+    const summary = await runSelftests(selected, {
+      stdout: io.stdout,
+      progress: createProgress(io.stderr, io.env),
+      verbose: values.verbose === true,
+      now: () => io.now(),
+      uncaught,
+    });
+    return summary.exitCode;
+  } finally {
+    uncaught?.dispose();
+  }
 }

@@ -17,6 +17,8 @@ export interface RunCaseOptions {
   readonly verbose: boolean;
   /** Fails a case whose promise has not settled after this many ms (0: no limit). */
   readonly timeoutMs: number;
+  /** Rejects when an error escapes the case's promise chain (see uncaught-trap.ts). */
+  readonly uncaught?: Promise<never>;
 }
 
 /**
@@ -36,10 +38,12 @@ export async function runCase(testCase: SelftestCase, options: RunCaseOptions): 
     },
   };
   try {
-    await withTimeout(
-      Promise.resolve().then(() => testCase.run(ctx)),
-      options.timeoutMs,
-    );
+    const running = Promise.resolve().then(() => testCase.run(ctx));
+    const { uncaught } = options;
+    await withTimeout(uncaught ? Promise.race([running, uncaught]) : running, options.timeoutMs);
+    // Node reports a rejection nobody awaited only after the microtask queue drains: give it
+    // one macrotask turn, so a promise the case left behind fails this case, not the next one.
+    if (uncaught) await Promise.race([new Promise((resolve) => setImmediate(resolve)), uncaught]);
     return { status: "pass", diagnostics: [] };
   } catch (thrown) {
     if (thrown instanceof SelftestSkip) return { status: "skip", reason: thrown.reason, diagnostics: [] };

@@ -1,6 +1,7 @@
 import type { OutputStream } from "../io.js";
 import {
   emptyCounts,
+  KSFT_FAIL,
   type KtapCounts,
   type KtapStatus,
   ktapDiagnostic,
@@ -11,9 +12,11 @@ import {
   ktapTotalsLines,
   ktapVersionLine,
 } from "../ktap/format.js";
+import { describeFailure } from "./describe-failure.js";
 import type { Progress } from "./progress.js";
 import { runCase } from "./run-case.js";
 import { type SelftestCase, validateSelftestList } from "./selftest-case.js";
+import { type UncaughtKind, type UncaughtTrap, uncaughtFailure } from "./uncaught-trap.js";
 
 /** kselftest_harness's default per-test timeout (TEST_TIMEOUT_DEFAULT, 30 s). */
 export const DEFAULT_SELFTEST_TIMEOUT_MS = 30_000;
@@ -29,6 +32,8 @@ export interface RunSelftestsOptions {
   /** Monotonic milliseconds; injectable so tests get fixed times. */
   readonly now?: () => number;
   readonly timeoutMs?: number;
+  /** Catches errors that escape a case's promise chain (processUncaughtTrap() in the CLI). */
+  readonly uncaught?: UncaughtTrap;
 }
 
 export interface SelftestResult {
@@ -44,7 +49,10 @@ export interface SelftestRunSummary {
   readonly counts: KtapCounts;
   readonly results: readonly SelftestResult[];
   readonly durationMs: number;
-  /** 0 (KSFT_PASS) when nothing failed, else 1 (KSFT_FAIL), as ksft_finished() decides. */
+  /** Uncaught errors that arrived while no case was running (each also a diagnostic line). */
+  readonly strayErrors: number;
+  /** 0 (KSFT_PASS) when nothing failed, else 1 (KSFT_FAIL), as ksft_finished() decides; also 1
+   *  when an uncaught error arrived between cases. */
   readonly exitCode: number;
 }
 
@@ -75,7 +83,15 @@ export async function runSelftests(
     options.stdout.write(text);
   };
 
+  const trap = options.uncaught;
+  const stray: string[] = [];
+  const collectStray = (error: unknown, kind: UncaughtKind) =>
+    stray.push(`uncaught error outside any test: ${describeFailure(uncaughtFailure(error, kind)).reason}`);
+  const takeStray = () => stray.splice(0).map(ktapDiagnostic).join("");
+  if (trap) trap.onError = collectStray;
+
   const counts = emptyCounts();
+  let strayErrors = 0;
   const results: SelftestResult[] = [];
   const runStart = now();
   emit(ktapVersionLine() + ktapPlanLine(cases.length));
@@ -89,10 +105,13 @@ export async function runSelftests(
       verbose,
       timeoutMs: options.timeoutMs ?? DEFAULT_SELFTEST_TIMEOUT_MS,
       onLog: (text) => (verbose ? emit(ktapDiagnostic(text)) : log.push(text)),
+      uncaught: trap ? armTrap(trap) : undefined,
     });
+    if (trap) trap.onError = collectStray;
     const durationMs = now() - start;
 
-    let lines = "";
+    strayErrors += stray.length;
+    let lines = takeStray();
     if (outcome.status === "fail") lines += log.map(ktapDiagnostic).join("");
     lines += outcome.diagnostics.map(ktapDiagnostic).join("");
     lines += ktapDiagnostic(`${testCase.name}: ${formatMilliseconds(durationMs)}`);
@@ -104,13 +123,25 @@ export async function runSelftests(
   }
 
   const durationMs = now() - runStart;
+  strayErrors += stray.length;
   emit(
-    ktapHarnessSummaryLine(counts) +
+    takeStray() +
+      ktapHarnessSummaryLine(counts) +
       ktapDiagnostic(`Total time: ${formatSeconds(durationMs)}`) +
       ktapTotalsLines(cases.length, counts),
   );
   progress.clear();
-  return { plan: cases.length, counts, results, durationMs, exitCode: ktapExitCode(cases.length, counts) };
+  const exitCode = strayErrors > 0 ? KSFT_FAIL : ktapExitCode(cases.length, counts);
+  return { plan: cases.length, counts, results, durationMs, strayErrors, exitCode };
+}
+
+/** A promise that rejects with the next uncaught error while this case runs. */
+function armTrap(trap: UncaughtTrap): Promise<never> {
+  const uncaught = new Promise<never>((_, reject) => {
+    trap.onError = (error, kind) => reject(uncaughtFailure(error, kind));
+  });
+  uncaught.catch(() => {}); // raced by runCase; never itself an unhandled rejection
+  return uncaught;
 }
 
 export function formatMilliseconds(ms: number): string {
