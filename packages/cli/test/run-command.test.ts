@@ -105,6 +105,12 @@ describe("tdxsim run", () => {
     expect(stderr).toBe(`tdxsim run: ${message}\n\n${RUN_USAGE}`);
   });
 
+  it("takes a file name starting with '-' after --", async () => {
+    const { status, stderr } = await run(["--", "-guest.elf"], { "-guest.elf": GUEST });
+    expect(status).toBe(2);
+    expect(stderr).toBe("tdxsim run: running TD guests needs @tdxsim/kvm, not available in this build\n");
+  });
+
   it("checks the command line before reading the file", async () => {
     const { status, stderr } = await run(["missing.elf", "--vcpus", "0"]);
     expect(status).toBe(2);

@@ -284,6 +284,15 @@ describe("progress line", () => {
     expect(stdout.text).not.toContain("\x1b");
   });
 
+  it("redraws the line after a live --verbose log line", async () => {
+    const stderr = capturedStream(true);
+    const stdout = capturedStream();
+    await runSelftests([MIXED[5]], { stdout, verbose: true, progress: createProgress(stderr, {}) });
+    expect(stderr.text).toBe(
+      "\r\x1b[2K[1/1] verify_shared_mem\r\x1b[2K\r\x1b[2K[1/1] verify_shared_mem\r\x1b[2K",
+    );
+  });
+
   it("stays off in pipes, under CI and on dumb terminals", async () => {
     for (const [isTTY, env] of [
       [false, {}],

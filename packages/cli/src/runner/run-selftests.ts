@@ -98,13 +98,18 @@ export async function runSelftests(
 
   for (const [index, testCase] of cases.entries()) {
     const number = index + 1;
-    progress.show(`[${number}/${cases.length}] ${testCase.name}`);
+    const status = `[${number}/${cases.length}] ${testCase.name}`;
+    progress.show(status);
     const log: string[] = [];
     const start = now();
     const outcome = await runCase(testCase, {
       verbose,
       timeoutMs: options.timeoutMs ?? DEFAULT_SELFTEST_TIMEOUT_MS,
-      onLog: (text) => (verbose ? emit(ktapDiagnostic(text)) : log.push(text)),
+      onLog: (text) => {
+        if (!verbose) return void log.push(text);
+        emit(ktapDiagnostic(text));
+        progress.show(status); // a live log line must not leave the terminal without its progress line
+      },
       uncaught: trap ? armTrap(trap) : undefined,
     });
     if (trap) trap.onError = collectStray;
