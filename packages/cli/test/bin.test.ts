@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -121,4 +121,33 @@ describe.concurrent("the tdxsim bin as a process", () => {
     expect(lines).toContain("ok 6 runs_after_them");
     expect(result.stdout.endsWith("# Totals: pass:3 fail:2 xfail:0 xpass:0 skip:1 error:0\n")).toBe(true);
   });
+
+  // util-linux script(1) gives the process a pseudo-terminal: the progress line must appear there
+  // and never in the KTAP on stdout.
+  it.skipIf(!hasScriptCommand())("draws the progress line on a terminal's stderr only", async () => {
+    const out = join(dir, "ktap.txt");
+    const command = `'${process.execPath}' --conditions=@tdxsim/source --import tsx test/fixtures/fixture-suite-bin.ts selftests > '${out}'`;
+    const terminal = await new Promise<string>((resolve, reject) => {
+      execFile(
+        "script",
+        ["-qec", command, "/dev/null"],
+        { cwd: PACKAGE_DIR, env: { ...process.env, CI: "", TERM: "xterm" }, timeout: 60_000 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      );
+    });
+    expect(terminal).toContain("\r\x1b[2K[1/3] verify_td_lifecycle");
+    expect(terminal).toContain("\r\x1b[2K[3/3] verify_tdcall_vp_info");
+    expect(terminal.endsWith("\r\x1b[2K")).toBe(true);
+    const ktap = readFileSync(out, "utf8");
+    expect(ktap.startsWith("TAP version 13\n1..3\n")).toBe(true);
+    expect(ktap).not.toContain("\x1b");
+  });
 });
+
+function hasScriptCommand(): boolean {
+  try {
+    return execFileSync("script", ["--version"], { encoding: "utf8" }).includes("util-linux");
+  } catch {
+    return false;
+  }
+}

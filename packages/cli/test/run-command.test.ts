@@ -24,7 +24,7 @@ describe("tdxsim run", () => {
   it("hands the loaded image and options to the runner plugged into the seam", async () => {
     const io = captureIo({ "guest.elf": GUEST });
     const requests: TdGuestRunRequest[] = [];
-    const status = await main(["run", "--vcpus=2", "guest.elf"], io, {
+    const status = await main(["run", "--vcpus=2", "guest.elf", "--trace"], io, {
       selftests: () => [],
       guestRunner: async (request, runIo) => {
         requests.push(request);
@@ -37,15 +37,23 @@ describe("tdxsim run", () => {
     expect(requests).toHaveLength(1);
     expect(requests[0].path).toBe("guest.elf");
     expect(requests[0].vcpus).toBe(2);
-    expect(requests[0].trace).toBe(false);
+    expect(requests[0].trace).toBe(true);
     expect(requests[0].image.type).toBe("ET_EXEC");
     expect(requests[0].image.entry).toBe(MINIMAL_ELF_BASE + 120);
   });
 
   it("passes the runner's exit status through", async () => {
     const io = captureIo({ "guest.elf": GUEST });
-    const status = await main(["run", "guest.elf"], io, { selftests: () => [], guestRunner: async () => 1 });
+    const requests: TdGuestRunRequest[] = [];
+    const status = await main(["run", "guest.elf"], io, {
+      selftests: () => [],
+      guestRunner: async (request) => {
+        requests.push(request);
+        return 1;
+      },
+    });
     expect(status).toBe(1);
+    expect(requests.map(({ vcpus, trace }) => ({ vcpus, trace }))).toEqual([{ vcpus: 1, trace: false }]);
   });
 
   it.each([

@@ -22,7 +22,7 @@ export function createProgress(
 ): Progress {
   if (!progressEnabled(stderr, env)) return { show() {}, clear() {} };
   let visible = false;
-  const width = Math.max(20, (stderr.columns ?? 80) - 1);
+  const width = Math.max(20, (stderr.columns || 80) - 1); // a pty may report 0 columns
   return {
     show(text) {
       stderr.write(`${ERASE_LINE}${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
