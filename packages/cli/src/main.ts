@@ -70,7 +70,8 @@ function usageOrHelp(args: readonly string[], io: CliIo): number {
     io.stdout.write(MAIN_USAGE);
     return EXIT_OK;
   }
-  const usage = args.length === 1 ? COMMAND_USAGE[args[0]] : undefined;
+  const usage =
+    args.length === 1 && Object.hasOwn(COMMAND_USAGE, args[0]) ? COMMAND_USAGE[args[0]] : undefined;
   if (usage === undefined) throw new UsageError(`no help for '${args.join(" ")}'`);
   io.stdout.write(usage);
   return EXIT_OK;

@@ -32,6 +32,8 @@ describe("tdxsim", () => {
     [["-v"], "unknown option '-v'"],
     [["--version", "x"], "--version takes no arguments, got 'x'"],
     [["help", "frobnicate"], "no help for 'frobnicate'"],
+    [["help", "constructor"], "no help for 'constructor'"],
+    [["help", "run", "selftests"], "no help for 'run selftests'"],
   ])("refuses %j with the usage on stderr, exit 2", async (argv, message) => {
     expect(await tdxsim(...argv)).toEqual({
       status: 2,
