@@ -1,5 +1,21 @@
+export {
+  APIC_BUS_CYCLE_NS_DEFAULT,
+  type CapVmContext,
+  checkExtension,
+  KVM_EXIT_HYPERCALL_VALID_MASK,
+  KVM_USER_MEM_SLOTS,
+  KVM_X2APIC_API_VALID_FLAGS,
+} from "./capabilities.js";
 export { KvmError, type KvmErrorDetails } from "./errors.js";
+export { IoctlFile, type KvmFile, type KvmFileKind } from "./file.js";
+export { type KvmHost, type KvmHostOptions, resolveHost } from "./host.js";
+export { IoctlArg, type IoctlArgument } from "./ioctl-arg.js";
 export * from "./kvm-run.js";
+export * from "./msr-exits.js";
+export * from "./msr-filter.js";
+export { DEV_KVM, KvmProcess, O_RDWR } from "./process.js";
+export { KvmSystem } from "./system.js";
+export { parseTdxCmd, type TdxCmd, type TdxCmdScope, tdxCmdName } from "./tdx-cmd.js";
 export * from "./uapi/index.js";
 export {
   copyFromUser,
@@ -9,3 +25,4 @@ export {
   USER_ADDRESS_LIMIT,
 } from "./user-memory.js";
 export { decodeExit, encodeExit, type TdxExit, type VcpuExit, type VcpuExitKind } from "./vcpu-exit.js";
+export { type EnableCap, type IrqchipMode, KvmVm, MAX_NR_RESERVED_IOAPIC_PINS } from "./vm.js";
