@@ -8,6 +8,7 @@ export {
 } from "./capabilities.js";
 export { KvmError, type KvmErrorDetails } from "./errors.js";
 export { IoctlFile, type KvmFile, type KvmFileKind } from "./file.js";
+export { Gpr, GprFile } from "./gpr-file.js";
 export { type KvmHost, type KvmHostOptions, resolveHost } from "./host.js";
 export { IoctlArg, type IoctlArgument } from "./ioctl-arg.js";
 export * from "./kvm-run.js";
@@ -15,6 +16,22 @@ export * from "./msr-exits.js";
 export * from "./msr-filter.js";
 export { DEV_KVM, KvmProcess, O_RDWR } from "./process.js";
 export { KvmSystem } from "./system.js";
+export {
+  applyTdVmCallResult,
+  completeTdMsrExit,
+  completeTdVmCall,
+  cpuidResult,
+  routeTdVmCall,
+  TDVMCALL_ROUTES,
+  TDX_MAP_GPA_MAX_LEN,
+  type TdVmCallCompletion,
+  type TdVmCallContext,
+  type TdVmCallKernelOp,
+  type TdVmCallPending,
+  type TdVmCallResult,
+  type TdVmCallRoute,
+  type TdVmCallRouteDoc,
+} from "./tdvmcall.js";
 export { parseTdxCmd, type TdxCmd, type TdxCmdScope, tdxCmdName } from "./tdx-cmd.js";
 export * from "./uapi/index.js";
 export {
