@@ -15,7 +15,8 @@ export * from "./kvm-run.js";
 export * from "./msr-exits.js";
 export * from "./msr-filter.js";
 export { DEV_KVM, KvmProcess, O_RDWR } from "./process.js";
-export { KvmSystem } from "./system.js";
+export { Kvm } from "./system.js";
+export { refuseProtectedState, TdLifecycle, type TdState } from "./td-lifecycle.js";
 export {
   applyTdVmCallResult,
   completeTdMsrExit,
@@ -32,6 +33,17 @@ export {
   type TdVmCallRoute,
   type TdVmCallRouteDoc,
 } from "./tdvmcall.js";
+export {
+  readTdxInitMemRegion,
+  readTdxInitVm,
+  type TdxCapabilities,
+  type TdxInitMemRegion,
+  type TdxInitVm,
+  type TdxInitVmLimits,
+  writeBackTdxInitMemRegion,
+  writeTdxCapabilities,
+  writeTdxGetCpuid,
+} from "./tdx-args.js";
 export { parseTdxCmd, type TdxCmd, type TdxCmdScope, tdxCmdName } from "./tdx-cmd.js";
 export * from "./uapi/index.js";
 export {
@@ -42,4 +54,4 @@ export {
   USER_ADDRESS_LIMIT,
 } from "./user-memory.js";
 export { decodeExit, encodeExit, type TdxExit, type VcpuExit, type VcpuExitKind } from "./vcpu-exit.js";
-export { type EnableCap, type IrqchipMode, KvmVm, MAX_NR_RESERVED_IOAPIC_PINS } from "./vm.js";
+export { type EnableCap, type IrqchipMode, MAX_NR_RESERVED_IOAPIC_PINS, Vm } from "./vm.js";

@@ -7,7 +7,7 @@ import { KvmError } from "./errors.js";
 import type { KvmFile } from "./file.js";
 import { type KvmHost, type KvmHostOptions, resolveHost } from "./host.js";
 import { IoctlArg, type IoctlArgument } from "./ioctl-arg.js";
-import { KvmSystem } from "./system.js";
+import { Kvm } from "./system.js";
 import { ioctlName } from "./uapi/ioctls.js";
 import { createUserMemory } from "./user-memory.js";
 
@@ -36,15 +36,15 @@ export class KvmProcess {
       if (path !== DEV_KVM)
         throw new KvmError("ENOENT", `${path}: no such file (only ${DEV_KVM} exists here)`);
       if ((flags & 3) !== O_RDWR) throw new KvmError("EACCES", `${DEV_KVM} must be opened O_RDWR`);
-      return this.installFd(new KvmSystem(this, this.host));
+      return this.installFd(new Kvm(this, this.host));
     });
   }
 
   /** The typed face of open("/dev/kvm"): throws KvmError instead of returning -1. */
-  openKvm(): KvmSystem {
+  openKvm(): Kvm {
     const fd = this.open(DEV_KVM);
     if (fd < 0) throw this.lastError!;
-    return this.files.get(fd) as KvmSystem;
+    return this.files.get(fd) as Kvm;
   }
 
   close(fd: number): number {

@@ -21,9 +21,9 @@ import {
   kvmCpuid2Header,
   kvmCpuidEntry2,
 } from "./uapi/structs.js";
-import { KvmVm } from "./vm.js";
+import { Vm } from "./vm.js";
 
-export class KvmSystem extends IoctlFile {
+export class Kvm extends IoctlFile {
   readonly kind = "kvm" as const;
   /** kvm_arch_dev_ioctl() answers unknown requests with EINVAL on x86. */
   protected readonly unknownIoctlErrno = "EINVAL" as const;
@@ -55,7 +55,7 @@ export class KvmSystem extends IoctlFile {
   }
 
   /** KVM_CREATE_VM: the type must be one the host supports (kvm_is_vm_type_supported), else EINVAL. */
-  createVm(type: bigint | number): KvmVm {
+  createVm(type: bigint | number): Vm {
     const t = BigInt(type);
     if (t >= 32n || (this.host.supportedVmTypes & (1 << Number(t))) === 0) {
       throw new KvmError(
@@ -64,7 +64,7 @@ export class KvmSystem extends IoctlFile {
         { field: "type" },
       );
     }
-    const vm = new KvmVm(this.process, this.host, Number(t));
+    const vm = new Vm(this.process, this.host, Number(t));
     vm.fd = this.process.installFd(vm);
     return vm;
   }

@@ -43,7 +43,7 @@ export interface EnableCap {
   args?: readonly bigint[];
 }
 
-export class KvmVm extends IoctlFile implements CapVmContext {
+export class Vm extends IoctlFile implements CapVmContext {
   readonly kind = "kvm-vm" as const;
   /** kvm_arch_vm_ioctl() answers unknown requests with ENOTTY. */
   protected readonly unknownIoctlErrno = "ENOTTY" as const;

@@ -14,10 +14,10 @@ import {
   type KvmCpuidEntry2,
   KvmError,
   KvmProcess,
-  KvmVm,
   KvmVmType,
   kvmCpuid2Header,
   kvmCpuidEntry2,
+  Vm,
 } from "../src/index.js";
 
 const cpuid = (fn: number, eax: number): KvmCpuidEntry2 => ({
@@ -105,8 +105,8 @@ describe("/dev/kvm ioctls", () => {
     expect(vmFd).toBe(4);
     const tdFd = p.ioctl(kvm, KVM_CREATE_VM, KvmVmType.TDX_VM);
     expect(tdFd).toBe(5);
-    const td = p.file(tdFd) as KvmVm;
-    expect(td).toBeInstanceOf(KvmVm);
+    const td = p.file(tdFd) as Vm;
+    expect(td).toBeInstanceOf(Vm);
     expect(td.isTd).toBe(true);
     for (const bad of [
       KvmVmType.SW_PROTECTED_VM,

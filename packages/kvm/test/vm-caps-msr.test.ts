@@ -9,7 +9,6 @@ import {
   KvmMsrFilter,
   KvmMsrRet,
   KvmProcess,
-  type KvmVm,
   kvmEnableCap,
   kvmMsrFilter,
   MsrFilter,
@@ -18,13 +17,14 @@ import {
   NO_MSR_FILTER,
   tdxHasEmulatedMsr,
   tdxIsReadOnlyMsr,
+  type Vm,
 } from "../src/index.js";
 
 function setup(type = 5) {
   const p = new KvmProcess();
   const kvm = p.open("/dev/kvm");
   const fd = p.ioctl(kvm, KVM_CREATE_VM, type);
-  return { p, fd, vm: p.file(fd) as KvmVm };
+  return { p, fd, vm: p.file(fd) as Vm };
 }
 
 const enableCap = (cap: number, args: bigint[] = [], flags = 0) => kvmEnableCap.encode({ cap, flags, args });
