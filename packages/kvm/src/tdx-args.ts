@@ -155,12 +155,16 @@ export function readTdxInitVm(
       { field: "kvm_tdx_init_vm.xfam" },
     );
   }
-  cpuid.forEach((e, i) => checkTdCpuidEntry(e, i, limits));
+  cpuid.forEach((e, i) => {
+    checkTdCpuidEntry(e, i, limits);
+  });
   const gpaw = gpawOf(cpuid, limits);
   const digest = (words: bigint[]) => {
     const out = new Uint8Array(48);
     const v = new DataView(out.buffer);
-    words.forEach((w, i) => v.setBigUint64(8 * i, w, true));
+    words.forEach((w, i) => {
+      v.setBigUint64(8 * i, w, true);
+    });
     return out;
   };
   return {
