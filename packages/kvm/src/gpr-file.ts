@@ -35,6 +35,11 @@ export class GprFile {
     return (BigInt(this.words[2 * n + 1]!) << 32n) | BigInt(this.words[2 * n]!);
   }
   set(n: number, value: bigint): void {
+    if (value >= 0n && value <= 0xffffffffn) {
+      this.words[2 * n] = Number(value);
+      this.words[2 * n + 1] = 0;
+      return;
+    }
     const v = BigInt.asUintN(64, value);
     this.words[2 * n] = Number(v & 0xffffffffn);
     this.words[2 * n + 1] = Number(v >> 32n);

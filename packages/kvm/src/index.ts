@@ -25,7 +25,6 @@ export {
   routeTdVmCall,
   TDVMCALL_ROUTES,
   TDX_MAP_GPA_MAX_LEN,
-  type TdVmCallCompletion,
   type TdVmCallContext,
   type TdVmCallKernelOp,
   type TdVmCallPending,

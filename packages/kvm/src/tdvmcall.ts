@@ -5,9 +5,17 @@
 // R10 (status) / R11.. (values). The tables below are the same facts as data, for docs/tests.
 import { Gpr, type GprFile } from "./gpr-file.js";
 import type { KvmRun } from "./kvm-run.js";
-import { KVM_EXIT_HYPERCALL_LONG_MODE, KvmHc, KvmMapGpaRange, KvmSystemEvent } from "./uapi/constants.js";
+import {
+  KVM_EXIT_HYPERCALL_LONG_MODE,
+  KvmExit,
+  KvmExitIo,
+  KvmHc,
+  KvmMapGpaRange,
+  KvmSystemEvent,
+} from "./uapi/constants.js";
 import { TdVmCallLeaf, TdVmCallStatus } from "./uapi/ghci.js";
-import type { VcpuExit } from "./vcpu-exit.js";
+import { KVM_PIO_DATA_OFFSET } from "./uapi/kvm-run-layout.js";
+import { encodeExit, type VcpuExit } from "./vcpu-exit.js";
 
 /** TDX_MAP_GPA_MAX_LEN: MapGPA is forwarded in chunks of at most 2 MiB. */
 export const TDX_MAP_GPA_MAX_LEN = 2n * 1024n * 1024n;
@@ -61,7 +69,8 @@ export type TdVmCallPending =
 export type TdVmCallRoute =
   | { kind: "complete"; result: TdVmCallResult }
   | { kind: "kernel"; call: TdVmCallKernelOp }
-  | { kind: "exit"; exit: VcpuExit; pending: TdVmCallPending };
+  /** the exit has been written into kvm_run (read it with decodeExit or the KvmRun accessors) */
+  | { kind: "exit"; pending: TdVmCallPending };
 
 const complete = (r10: bigint, rest: Omit<TdVmCallResult, "r10"> = {}): TdVmCallRoute => ({
   kind: "complete",
@@ -76,8 +85,11 @@ function leafOf(gprs: GprFile): number {
   return gprs.hi(Gpr.R11) === 0 ? gprs.lo(Gpr.R11) : -1;
 }
 
-/** Route a TDG.VP.VMCALL exit; `gprs` are the registers TDH.VP.ENTER exposed. */
-export function routeTdVmCall(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRoute {
+/**
+ * Route a TDG.VP.VMCALL exit; `gprs` are the registers TDH.VP.ENTER exposed. A forwarded call is
+ * written into `run` as the kernel would before KVM_RUN returns.
+ */
+export function routeTdVmCall(gprs: GprFile, ctx: TdVmCallContext, run: KvmRun): TdVmCallRoute {
   if (gprs.lo(Gpr.R10) !== 0 || gprs.hi(Gpr.R10) !== 0) {
     return {
       kind: "kernel",
@@ -90,9 +102,9 @@ export function routeTdVmCall(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRout
   }
   switch (leafOf(gprs)) {
     case TdVmCallLeaf.IO:
-      return routeIo(gprs);
+      return routeIo(gprs, run);
     case TdVmCallLeaf.MMIO:
-      return routeMmio(gprs, ctx);
+      return routeMmio(gprs, ctx, run);
     case TdVmCallLeaf.CPUID:
       return { kind: "kernel", call: { op: "cpuid", leaf: gprs.lo(Gpr.R12), subleaf: gprs.lo(Gpr.R13) } };
     case TdVmCallLeaf.HLT:
@@ -102,68 +114,88 @@ export function routeTdVmCall(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRout
     case TdVmCallLeaf.WRMSR:
       return { kind: "kernel", call: { op: "wrmsr", index: gprs.lo(Gpr.R12), value: gprs.get(Gpr.R13) } };
     case TdVmCallLeaf.MAP_GPA:
-      return routeMapGpa(gprs, ctx);
+      return routeMapGpa(gprs, ctx, run);
     case TdVmCallLeaf.GET_QUOTE:
-      return routeGetQuote(gprs, ctx);
+      return routeGetQuote(gprs, ctx, run);
     case TdVmCallLeaf.REPORT_FATAL_ERROR:
-      return routeReportFatalError(gprs, ctx);
+      return routeReportFatalError(gprs, ctx, run);
     case TdVmCallLeaf.GET_TD_VM_CALL_INFO:
-      return routeGetTdVmCallInfo(gprs);
+      return routeGetTdVmCallInfo(gprs, run);
     case TdVmCallLeaf.SETUP_EVENT_NOTIFY_INTERRUPT:
-      return routeSetupEventNotify(gprs);
+      return routeSetupEventNotify(gprs, run);
     default:
       return complete(TdVmCallStatus.SUBFUNC_UNSUPPORTED);
   }
 }
 
+// Forwarded IO/MMIO are the hot path: preallocated routes, fields written straight into kvm_run.
+const PIO_OUT: TdVmCallRoute = { kind: "exit", pending: { kind: "pioOut" } };
+const PIO_IN: Record<number, TdVmCallRoute> = {
+  1: { kind: "exit", pending: { kind: "pioIn", size: 1 } },
+  2: { kind: "exit", pending: { kind: "pioIn", size: 2 } },
+  4: { kind: "exit", pending: { kind: "pioIn", size: 4 } },
+};
+const MMIO_WRITE: TdVmCallRoute = { kind: "exit", pending: { kind: "mmioWrite" } };
+const MMIO_READ: Record<number, TdVmCallRoute> = {
+  1: { kind: "exit", pending: { kind: "mmioRead", size: 1 } },
+  2: { kind: "exit", pending: { kind: "mmioRead", size: 2 } },
+  4: { kind: "exit", pending: { kind: "mmioRead", size: 4 } },
+  8: { kind: "exit", pending: { kind: "mmioRead", size: 8 } },
+};
+
 /** Instruction.IO: R12 size (1/2/4), R13 direction (0 in, 1 out), R14 port, R15 data. */
-function routeIo(gprs: GprFile): TdVmCallRoute {
+function routeIo(gprs: GprFile, run: KvmRun): TdVmCallRoute {
   const size = gprs.hi(Gpr.R12) === 0 ? gprs.lo(Gpr.R12) : 0;
   const write = gprs.hi(Gpr.R13) === 0 ? gprs.lo(Gpr.R13) : 2;
   if ((size !== 1 && size !== 2 && size !== 4) || (write !== 0 && write !== 1))
     return complete(INVALID_OPERAND);
-  const data = new Uint8Array(size);
+  run.exitReason = KvmExit.IO;
+  const io = run.io;
+  io.direction = write ? KvmExitIo.OUT : KvmExitIo.IN;
+  io.size = size;
+  io.port = gprs.lo(Gpr.R14) & 0xffff; // the emulator's port is 16 bits wide
+  io.count = 1;
+  io.dataOffset = KVM_PIO_DATA_OFFSET;
+  const bytes = run.bytes;
   if (write === 1) {
     const v = gprs.lo(Gpr.R15);
-    for (let i = 0; i < size; i++) data[i] = (v >>> (8 * i)) & 0xff;
+    for (let i = 0; i < size; i++) bytes[KVM_PIO_DATA_OFFSET + i] = (v >>> (8 * i)) & 0xff;
+    return PIO_OUT;
   }
-  return {
-    kind: "exit",
-    // the emulator's port is 16 bits wide
-    exit: {
-      kind: "io",
-      direction: write ? "out" : "in",
-      size,
-      port: gprs.lo(Gpr.R14) & 0xffff,
-      count: 1,
-      data,
-    },
-    pending: write ? { kind: "pioOut" } : { kind: "pioIn", size },
-  };
+  return PIO_IN[size]!;
 }
 
 const isPrivate = (gpa: bigint, sharedMask: bigint): boolean => (gpa & sharedMask) === 0n;
 
 /** #VE.RequestMMIO: R12 size (1/2/4/8), R13 direction, R14 shared GPA, R15 data. */
-function routeMmio(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRoute {
+function routeMmio(gprs: GprFile, ctx: TdVmCallContext, run: KvmRun): TdVmCallRoute {
   const size = gprs.hi(Gpr.R12) === 0 ? gprs.lo(Gpr.R12) : 0;
   const write = gprs.hi(Gpr.R13) === 0 ? gprs.lo(Gpr.R13) : 2;
-  const gpa = gprs.get(Gpr.R14);
-  const shared = 1n << BigInt(ctx.sharedBit);
   if (size !== 1 && size !== 2 && size !== 4 && size !== 8) return complete(INVALID_OPERAND);
   if (write !== 0 && write !== 1) return complete(INVALID_OPERAND);
+  const gpa = gprs.get(Gpr.R14);
+  const shared = 1n << BigInt(ctx.sharedBit);
   if (isPrivate(gpa, shared) || isPrivate((gpa + BigInt(size) - 1n) % U64, shared))
     return complete(INVALID_OPERAND);
-  const data = new Uint8Array(size);
+  run.exitReason = KvmExit.MMIO;
+  const m = run.mmio;
+  m.physAddr = gpa & ~shared;
+  m.len = size;
+  m.isWrite = write;
+  const data = m.data;
+  data.fill(0);
   if (write === 1) {
-    const v = gprs.get(Gpr.R15);
-    for (let i = 0; i < size; i++) data[i] = Number((v >> BigInt(8 * i)) & 0xffn);
+    const lo = gprs.lo(Gpr.R15);
+    const hi = gprs.hi(Gpr.R15);
+    for (let i = 0; i < size; i++) data[i] = i < 4 ? (lo >>> (8 * i)) & 0xff : (hi >>> (8 * (i - 4))) & 0xff;
+    return MMIO_WRITE;
   }
-  return {
-    kind: "exit",
-    exit: { kind: "mmio", physAddr: gpa & ~shared, isWrite: write === 1, len: size, data },
-    pending: write ? { kind: "mmioWrite" } : { kind: "mmioRead", size },
-  };
+  return MMIO_READ[size]!;
+}
+
+function exitWith(run: KvmRun, exit: VcpuExit, pending: TdVmCallPending): TdVmCallRoute {
+  encodeExit(run, exit);
+  return { kind: "exit", pending };
 }
 
 /** The KVM_EXIT_HYPERCALL for the MapGPA chunk starting at `next`. */
@@ -188,7 +220,7 @@ function mapGpaChunkExit(p: Extract<TdVmCallPending, { kind: "mapGpa" }>): VcpuE
 }
 
 /** MapGPA: R12 start GPA (shared bit = to shared), R13 size; on error R11 = the GPA. */
-function routeMapGpa(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRoute {
+function routeMapGpa(gprs: GprFile, ctx: TdVmCallContext, run: KvmRun): TdVmCallRoute {
   const gpa = gprs.get(Gpr.R12);
   const size = gprs.get(Gpr.R13);
   const fail = (status: bigint) => complete(status, { r11: gpa });
@@ -215,17 +247,17 @@ function routeMapGpa(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRoute {
     toPrivate: isPrivate(gpa, sharedMask),
     sharedMask,
   } as const;
-  return { kind: "exit", exit: mapGpaChunkExit(pending), pending };
+  return exitWith(run, mapGpaChunkExit(pending), pending);
 }
 
 /** GetQuote: R12 shared GPA of the buffer, R13 size → KVM_EXIT_TDX, ret preset SUBFUNC_UNSUPPORTED. */
-function routeGetQuote(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRoute {
+function routeGetQuote(gprs: GprFile, ctx: TdVmCallContext, run: KvmRun): TdVmCallRoute {
   const gpa = gprs.get(Gpr.R12);
   const shared = 1n << BigInt(ctx.sharedBit);
   if (isPrivate(gpa, shared)) return complete(INVALID_OPERAND);
-  return {
-    kind: "exit",
-    exit: {
+  return exitWith(
+    run,
+    {
       kind: "tdx",
       call: "getQuote",
       nr: BigInt(TdVmCallLeaf.GET_QUOTE),
@@ -234,12 +266,12 @@ function routeGetQuote(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRoute {
       gpa: gpa & ~shared,
       size: gprs.get(Gpr.R13),
     },
-    pending: { kind: "tdxSimple" },
-  };
+    { kind: "tdxSimple" },
+  );
 }
 
 /** ReportFatalError: KVM_EXIT_SYSTEM_EVENT / TDX_FATAL with the 16 GPRs in KVM's register order. */
-function routeReportFatalError(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRoute {
+function routeReportFatalError(gprs: GprFile, ctx: TdVmCallContext, run: KvmRun): TdVmCallRoute {
   const data = [
     ctx.vpEnterRet,
     gprs.get(Gpr.RCX),
@@ -251,20 +283,16 @@ function routeReportFatalError(gprs: GprFile, ctx: TdVmCallContext): TdVmCallRou
     gprs.get(Gpr.RDI),
   ];
   for (let r: number = Gpr.R8; r <= Gpr.R15; r++) data.push(gprs.get(r));
-  return {
-    kind: "exit",
-    exit: { kind: "systemEvent", type: KvmSystemEvent.TDX_FATAL, data },
-    pending: { kind: "fatalError" },
-  };
+  return exitWith(run, { kind: "systemEvent", type: KvmSystemEvent.TDX_FATAL, data }, { kind: "fatalError" });
 }
 
 /** GetTdVmCallInfo: leaf 0 in the kernel (all zero), leaf 1 to userspace, others INVALID_OPERAND. */
-function routeGetTdVmCallInfo(gprs: GprFile): TdVmCallRoute {
+function routeGetTdVmCallInfo(gprs: GprFile, run: KvmRun): TdVmCallRoute {
   if (gprs.is(Gpr.R12, 0)) return complete(SUCCESS, { r11: 0n, r12: 0n, r13: 0n, r14: 0n });
   if (!gprs.is(Gpr.R12, 1)) return complete(INVALID_OPERAND);
-  return {
-    kind: "exit",
-    exit: {
+  return exitWith(
+    run,
+    {
       kind: "tdx",
       call: "getTdVmCallInfo",
       nr: BigInt(TdVmCallLeaf.GET_TD_VM_CALL_INFO),
@@ -276,17 +304,17 @@ function routeGetTdVmCallInfo(gprs: GprFile): TdVmCallRoute {
       r13: 0n,
       r14: 0n,
     },
-    pending: { kind: "getTdVmCallInfo" },
-  };
+    { kind: "getTdVmCallInfo" },
+  );
 }
 
 /** SetupEventNotifyInterrupt: R12 vector 32..255 → KVM_EXIT_TDX, ret preset SUBFUNC_UNSUPPORTED. */
-function routeSetupEventNotify(gprs: GprFile): TdVmCallRoute {
+function routeSetupEventNotify(gprs: GprFile, run: KvmRun): TdVmCallRoute {
   const vector = gprs.get(Gpr.R12);
   if (vector < 32n || vector > 255n) return complete(INVALID_OPERAND);
-  return {
-    kind: "exit",
-    exit: {
+  return exitWith(
+    run,
+    {
       kind: "tdx",
       call: "setupEventNotify",
       nr: BigInt(TdVmCallLeaf.SETUP_EVENT_NOTIFY_INTERRUPT),
@@ -294,58 +322,76 @@ function routeSetupEventNotify(gprs: GprFile): TdVmCallRoute {
       ret: TdVmCallStatus.SUBFUNC_UNSUPPORTED,
       vector,
     },
-    pending: { kind: "tdxSimple" },
-  };
+    { kind: "tdxSimple" },
+  );
 }
 
-export type TdVmCallCompletion =
-  | { kind: "resume"; result: TdVmCallResult }
-  /** MapGPA has another chunk: report this exit instead of entering the guest */
-  | { kind: "exit"; exit: VcpuExit; pending: TdVmCallPending };
-
-function littleEndian(bytes: Uint8Array, size: number): bigint {
-  let v = 0n;
-  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+function littleEndian(bytes: Uint8Array, at: number, size: number): number {
+  let v = 0;
+  for (let i = size - 1; i >= 0; i--) v = v * 256 + bytes[at + i]!;
   return v;
 }
 
 /**
- * Complete a forwarded TDVMCALL from what userspace left in `run` (the complete_userspace_io
- * callbacks). `hasPendingEvents` is kvm_vcpu_has_events(): it turns a multi-chunk MapGPA into RETRY.
+ * Complete a forwarded TDVMCALL on the next KVM_RUN from what userspace left in `run` (KVM's
+ * complete_userspace_io callbacks), writing the guest-visible registers into `gprs`. Returns
+ * undefined when the guest can resume, or the next pending state when another exit has been
+ * written into `run` instead (a multi-chunk MapGPA). `hasPendingEvents` is kvm_vcpu_has_events():
+ * it ends a multi-chunk MapGPA early with RETRY.
  */
 export function completeTdVmCall(
   pending: TdVmCallPending,
   run: KvmRun,
+  gprs: GprFile,
   hasPendingEvents = false,
-): TdVmCallCompletion {
+): TdVmCallPending | undefined {
   switch (pending.kind) {
     case "pioOut":
     case "mmioWrite":
-      return { kind: "resume", result: { r10: SUCCESS } };
-    case "pioIn": {
-      const value = littleEndian(run.pioData(pending.size), pending.size);
-      return { kind: "resume", result: { r10: SUCCESS, r11: value } };
+    case "fatalError": // not expected to resume; if the VMM re-enters nothing else is written back
+      gprs.setLoHi(Gpr.R10, 0, 0);
+      return undefined;
+    case "pioIn":
+      // KVM reads its own PIO page, whatever userspace did to io.data_offset
+      gprs.setLoHi(Gpr.R10, 0, 0);
+      gprs.setLoHi(Gpr.R11, littleEndian(run.bytes, KVM_PIO_DATA_OFFSET, pending.size), 0);
+      return undefined;
+    case "mmioRead": {
+      const d = run.mmio.data;
+      gprs.setLoHi(Gpr.R10, 0, 0);
+      const n = pending.size;
+      gprs.setLoHi(
+        Gpr.R11,
+        littleEndian(d, 0, Math.min(n, 4)) >>> 0,
+        n > 4 ? littleEndian(d, 4, n - 4) >>> 0 : 0,
+      );
+      return undefined;
     }
-    case "mmioRead":
-      return { kind: "resume", result: { r10: SUCCESS, r11: littleEndian(run.mmio.data, pending.size) } };
     case "tdxSimple":
-      return { kind: "resume", result: { r10: run.tdx.ret } };
+      gprs.set(Gpr.R10, run.tdx.ret);
+      return undefined;
     case "getTdVmCallInfo": {
       const [, r11, r12, r13, r14] = run.tdx.data;
-      return { kind: "resume", result: { r10: run.tdx.ret, r11: r11!, r12: r12!, r13: r13!, r14: r14! } };
+      applyTdVmCallResult(gprs, { r10: run.tdx.ret, r11: r11!, r12: r12!, r13: r13!, r14: r14! });
+      return undefined;
     }
-    case "fatalError":
-      // the VMM is expected to tear the TD down; if it re-enters, nothing is written back
-      return { kind: "resume", result: { r10: SUCCESS } };
     case "mapGpa": {
       if (run.hypercall.ret !== 0n) {
-        return { kind: "resume", result: { r10: INVALID_OPERAND, r11: pending.next } };
+        applyTdVmCallResult(gprs, { r10: INVALID_OPERAND, r11: pending.next });
+        return undefined;
       }
       const next = pending.next + TDX_MAP_GPA_MAX_LEN;
-      if (next >= pending.end) return { kind: "resume", result: { r10: SUCCESS } };
-      if (hasPendingEvents) return { kind: "resume", result: { r10: TdVmCallStatus.RETRY, r11: next } };
+      if (next >= pending.end) {
+        gprs.setLoHi(Gpr.R10, 0, 0);
+        return undefined;
+      }
+      if (hasPendingEvents) {
+        applyTdVmCallResult(gprs, { r10: TdVmCallStatus.RETRY, r11: next });
+        return undefined;
+      }
       const more = { ...pending, next };
-      return { kind: "exit", exit: mapGpaChunkExit(more), pending: more };
+      encodeExit(run, mapGpaChunkExit(more));
+      return more;
     }
   }
 }
