@@ -52,5 +52,12 @@ export {
   MMAP_MIN_ADDR,
   USER_ADDRESS_LIMIT,
 } from "./user-memory.js";
+export { Vcpu } from "./vcpu.js";
 export { decodeExit, encodeExit, type TdxExit, type VcpuExit, type VcpuExitKind } from "./vcpu-exit.js";
-export { type EnableCap, type IrqchipMode, MAX_NR_RESERVED_IOAPIC_PINS, Vm } from "./vm.js";
+export {
+  type EnableCap,
+  type IrqchipMode,
+  KVM_VCPU_ID_RATIO,
+  MAX_NR_RESERVED_IOAPIC_PINS,
+  Vm,
+} from "./vm.js";

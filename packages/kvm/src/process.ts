@@ -10,6 +10,7 @@ import { IoctlArg, type IoctlArgument } from "./ioctl-arg.js";
 import { Kvm } from "./system.js";
 import { ioctlName } from "./uapi/ioctls.js";
 import { createUserMemory } from "./user-memory.js";
+import { Vcpu } from "./vcpu.js";
 
 /** open(2) flags accepted for /dev/kvm: O_RDWR (2) with O_CLOEXEC etc. ignored. */
 export const O_RDWR = 2;
@@ -62,6 +63,30 @@ export class KvmProcess {
       const file = this.fileOrThrow(fd);
       return file.ioctl(request, new IoctlArg(arg, this.userMemory));
     });
+  }
+
+  /**
+   * mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED, fd, offset) of a vCPU fd: the kvm_run
+   * mapping, shared with "the kernel". Other KVM fds have no mmap (ENODEV); the mapping is
+   * KVM_GET_VCPU_MMAP_SIZE bytes, so a longer length or a non-zero offset is refused (EINVAL) here
+   * rather than faulting later as it would in Linux.
+   */
+  mmap(fd: number, length: number, offset = 0): Uint8Array | undefined {
+    let out: Uint8Array | undefined;
+    const r = this.syscall("mmap", () => {
+      const file = this.fileOrThrow(fd);
+      if (!(file instanceof Vcpu)) throw new KvmError("ENODEV", `fd ${fd} (${file.kind}) cannot be mapped`);
+      const size = file.run.bytes.length;
+      if (!Number.isInteger(length) || length <= 0 || offset !== 0 || length > size) {
+        throw new KvmError(
+          "EINVAL",
+          `a vCPU mapping is ${size} bytes at offset 0 (asked ${length} at ${offset})`,
+        );
+      }
+      out = file.run.bytes.subarray(0, length);
+      return 0;
+    });
+    return r < 0 ? undefined : out;
   }
 
   /** The file behind `fd`, for the typed face and tests. */

@@ -22,15 +22,21 @@ import {
   parseMsrFilter,
 } from "./msr-filter.js";
 import type { KvmProcess } from "./process.js";
+import { TdLifecycle } from "./td-lifecycle.js";
 import { parseTdxCmd, type TdxCmd, tdxCmdName } from "./tdx-cmd.js";
 import { KvmCap, KvmVmType, uapiName } from "./uapi/constants.js";
 import {
   KVM_CHECK_EXTENSION,
+  KVM_CREATE_VCPU,
   KVM_ENABLE_CAP,
   KVM_MEMORY_ENCRYPT_OP,
   KVM_X86_SET_MSR_FILTER,
 } from "./uapi/ioctls.js";
 import { kvmEnableCap, kvmMsrFilter, kvmTdxCmd } from "./uapi/structs.js";
+import { Vcpu } from "./vcpu.js";
+
+/** KVM_MAX_VCPU_IDS = KVM_MAX_VCPUS * KVM_VCPU_ID_RATIO (4) on x86. */
+export const KVM_VCPU_ID_RATIO = 4;
 
 /** MAX_NR_RESERVED_IOAPIC_PINS = KVM_MAX_IRQ_ROUTES on x86. */
 export const MAX_NR_RESERVED_IOAPIC_PINS = 4096;
@@ -61,6 +67,9 @@ export class Vm extends IoctlFile implements CapVmContext {
   hypercallExitEnabled = 0;
   apicBusCycleNs = APIC_BUS_CYCLE_NS_DEFAULT;
   msrFilter: MsrFilter = NO_MSR_FILTER;
+  /** The TD's KVM-side state (meaningful for KVM_X86_TDX_VM only). */
+  readonly td = new TdLifecycle();
+  readonly vcpus = new Map<number, Vcpu>();
 
   constructor(
     readonly process: KvmProcess,
@@ -77,6 +86,42 @@ export class Vm extends IoctlFile implements CapVmContext {
       return 0;
     });
     this.on(KVM_MEMORY_ENCRYPT_OP, (arg) => this.memoryEncryptOpRaw(arg));
+    this.on(KVM_CREATE_VCPU, (arg) => this.createVcpu(arg.value).fd);
+  }
+
+  /** kvm_vm_ioctl(): every request on a dead VM (terminated or bugged TD) fails with EIO. */
+  override ioctl(request: number, arg: IoctlArg): number {
+    this.checkAlive();
+    return super.ioctl(request, arg);
+  }
+
+  checkAlive(): void {
+    if (this.isTd) this.td.checkAlive();
+  }
+
+  /**
+   * KVM_CREATE_VCPU (kvm_vm_ioctl_create_vcpu): id ≥ KVM_MAX_VCPU_IDS or no room under max_vcpus →
+   * EINVAL; a TD also needs INIT_VM done and not finalized (EIO) and a split irqchip (EINVAL); a
+   * duplicate id → EEXIST. The vCPU gets the lowest free fd.
+   */
+  createVcpu(id: bigint | number): Vcpu {
+    const n = BigInt(id);
+    const maxIds = BigInt(this.host.maxVcpus * KVM_VCPU_ID_RATIO);
+    if (n < 0n || n >= maxIds) {
+      throw new KvmError("EINVAL", `vCPU id ${n} is not below KVM_MAX_VCPU_IDS (${maxIds})`, { field: "id" });
+    }
+    if (this.createdVcpus >= this.maxVcpus) {
+      throw new KvmError("EINVAL", `the VM already has max_vcpus (${this.maxVcpus}) vCPUs`);
+    }
+    if (this.isTd) this.td.checkCreateVcpu(this.irqchipMode === "split");
+    const vcpuId = Number(n);
+    if (this.vcpus.has(vcpuId))
+      throw new KvmError("EEXIST", `vCPU ${vcpuId} already exists`, { field: "id" });
+    const vcpu = new Vcpu(this, vcpuId);
+    vcpu.fd = this.process.installFd(vcpu);
+    this.vcpus.set(vcpuId, vcpu);
+    this.createdVcpus++;
+    return vcpu;
   }
 
   get isTd(): boolean {
