@@ -23,6 +23,12 @@ import {
 } from "./uapi/structs.js";
 import { Vm } from "./vm.js";
 
+/** These ioctls take no argument: the kernel refuses a non-zero one with EINVAL. */
+function requireNoArg(arg: IoctlArg, name: string): void {
+  if (arg.value !== 0n)
+    throw new KvmError("EINVAL", `${name} takes no argument (arg must be 0)`, { field: "arg" });
+}
+
 export class Kvm extends IoctlFile {
   readonly kind = "kvm" as const;
   /** kvm_arch_dev_ioctl() answers unknown requests with EINVAL on x86. */
@@ -33,21 +39,17 @@ export class Kvm extends IoctlFile {
     readonly host: KvmHost,
   ) {
     super();
-    this.on(KVM_GET_API_VERSION, (arg) => this.noArg(arg, "KVM_GET_API_VERSION") ?? this.getApiVersion());
+    this.on(KVM_GET_API_VERSION, (arg) => {
+      requireNoArg(arg, "KVM_GET_API_VERSION");
+      return this.getApiVersion();
+    });
     this.on(KVM_CREATE_VM, (arg) => this.createVm(arg.value).fd);
     this.on(KVM_CHECK_EXTENSION, (arg) => this.checkExtension(arg.value));
-    this.on(
-      KVM_GET_VCPU_MMAP_SIZE,
-      (arg) => this.noArg(arg, "KVM_GET_VCPU_MMAP_SIZE") ?? this.getVcpuMmapSize(),
-    );
+    this.on(KVM_GET_VCPU_MMAP_SIZE, (arg) => {
+      requireNoArg(arg, "KVM_GET_VCPU_MMAP_SIZE");
+      return this.getVcpuMmapSize();
+    });
     this.on(KVM_GET_SUPPORTED_CPUID, (arg) => this.getSupportedCpuidRaw(arg));
-  }
-
-  /** These ioctls take no argument: the kernel refuses a non-zero one with EINVAL. */
-  private noArg(arg: IoctlArg, name: string): undefined {
-    if (arg.value !== 0n)
-      throw new KvmError("EINVAL", `${name} takes no argument (arg must be 0)`, { field: "arg" });
-    return undefined;
   }
 
   getApiVersion(): number {
