@@ -31,6 +31,7 @@ export {
   type TdVmCallResult,
   type TdVmCallRoute,
   type TdVmCallRouteDoc,
+  tdxSharedBit,
 } from "./tdvmcall.js";
 export {
   readTdxInitMemRegion,

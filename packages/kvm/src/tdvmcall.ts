@@ -22,6 +22,12 @@ export const TDX_MAP_GPA_MAX_LEN = 2n * 1024n * 1024n;
 const PAGE = 4096n;
 const U64 = 1n << 64n;
 
+/** The TDX shared-GPA bit for a guest physical-address width: 47 for GPAW 48, 51 for GPAW 52. */
+export function tdxSharedBit(gpaw: 48 | 52): number {
+  if (gpaw !== 48 && gpaw !== 52) throw new RangeError(`GPAW ${gpaw} is not 48 or 52`);
+  return gpaw - 1;
+}
+
 export interface TdVmCallContext {
   /** The TD's shared-GPA bit: 47 (GPAW 48) or 51 (GPAW 52). */
   readonly sharedBit: number;

@@ -64,7 +64,7 @@ describe("/dev/kvm ioctls", () => {
     expect(p.ioctl(kvm, KVM_GET_API_VERSION, 1)).toBe(-1);
     expect(p.errno).toBe(Errno.EINVAL);
     expect(p.lastError?.message).toBe(
-      "EINVAL: KVM_GET_API_VERSION: KVM_GET_API_VERSION takes no argument (arg must be 0)",
+      "EINVAL: KVM_GET_API_VERSION: arg 1 must be 0 (KVM_GET_API_VERSION takes no argument)",
     );
   });
   it("KVM_GET_VCPU_MMAP_SIZE is three pages", () => {

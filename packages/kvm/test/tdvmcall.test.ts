@@ -15,6 +15,7 @@ import {
   type TdVmCallContext,
   type TdVmCallRoute,
   TdVmCallStatus,
+  tdxSharedBit,
 } from "../src/index.js";
 
 const ctx: TdVmCallContext = {
@@ -290,6 +291,11 @@ describe("in-kernel leaves and the rest", () => {
     expect(completeTdMsrExit(true, run)).toEqual({ r10: 0n, r11: 0x1234n });
     run.msr.error = 1;
     expect(completeTdMsrExit(true, run)).toEqual({ r10: TdVmCallStatus.INVALID_OPERAND });
+  });
+  it("derives the shared bit from the GPAW", () => {
+    expect(tdxSharedBit(48)).toBe(47);
+    expect(tdxSharedBit(52)).toBe(51);
+    expect(() => tdxSharedBit(40 as 48)).toThrow(/GPAW 40/);
   });
   it("documents every leaf it routes", () => {
     expect(TDVMCALL_ROUTES.map((r) => r.leaf)).toEqual(
