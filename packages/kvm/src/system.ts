@@ -25,8 +25,9 @@ import { Vm } from "./vm.js";
 
 /** These ioctls take no argument: the kernel refuses a non-zero one with EINVAL. */
 function requireNoArg(arg: IoctlArg, name: string): void {
-  if (arg.value !== 0n)
-    throw new KvmError("EINVAL", `${name} takes no argument (arg must be 0)`, { field: "arg" });
+  if (arg.value !== 0n) {
+    throw new KvmError("EINVAL", `arg ${arg.value} must be 0 (${name} takes no argument)`, { field: "arg" });
+  }
 }
 
 export class Kvm extends IoctlFile {
