@@ -114,6 +114,45 @@ const SPEC_REQUESTS: Record<string, number> = {
   KVM_SET_TSC_KHZ: 0xaea2,
 };
 
+/**
+ * Constants newer than the 6.1 headers, as read in upstream include/uapi/linux/kvm.h and
+ * arch/x86/include/uapi/asm/kvm.h (linux-next, 2025) and spec/kvm-api.md §0.
+ */
+const UPSTREAM_CONSTANTS: Record<string, number | bigint> = {
+  KVM_X86_DEFAULT_VM: 0,
+  KVM_X86_SW_PROTECTED_VM: 1,
+  KVM_X86_SEV_VM: 2,
+  KVM_X86_SEV_ES_VM: 3,
+  KVM_X86_SNP_VM: 4,
+  KVM_X86_TDX_VM: 5,
+  KVM_CAP_USER_MEMORY2: 231,
+  KVM_CAP_MEMORY_FAULT_INFO: 232,
+  KVM_CAP_MEMORY_ATTRIBUTES: 233,
+  KVM_CAP_GUEST_MEMFD: 234,
+  KVM_CAP_VM_TYPES: 235,
+  KVM_CAP_PRE_FAULT_MEMORY: 236,
+  KVM_CAP_X86_APIC_BUS_CYCLES_NS: 237,
+  KVM_CAP_X86_GUEST_MODE: 238,
+  KVM_EXIT_LOONGARCH_IOCSR: 38,
+  KVM_EXIT_MEMORY_FAULT: 39,
+  KVM_EXIT_TDX: 40,
+  KVM_SYSTEM_EVENT_TDX_FATAL: 7,
+  KVM_MEM_GUEST_MEMFD: 4,
+  KVM_TDX_CAPABILITIES: 0,
+  KVM_TDX_INIT_VM: 1,
+  KVM_TDX_INIT_VCPU: 2,
+  KVM_TDX_INIT_MEM_REGION: 3,
+  KVM_TDX_FINALIZE_VM: 4,
+  KVM_TDX_GET_CPUID: 5,
+  KVM_TDX_TERMINATE_VM: 6,
+  KVM_TDX_CMD_NR_MAX: 7,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE: 8n,
+  KVM_MEMORY_EXIT_FLAG_PRIVATE: 8n,
+  KVM_EXIT_HYPERCALL_LONG_MODE: 1n,
+  KVM_TDX_MEASURE_MEMORY_REGION: 1,
+  KVM_MSR_EXIT_REASON_VALID_MASK: 7,
+};
+
 /** kvm_run members newer than 6.1: offsets from the upstream struct (exit union at 32). */
 const UPSTREAM_RUN_MEMBERS: Record<string, string> = {
   "memory_fault.flags": "32 + offsetof(struct up_memory_fault, flags)",
@@ -236,6 +275,12 @@ describe("uapi agrees with the spec's numbers", () => {
       const ours = KVM_IOCTLS.find((i) => i.name === name);
       expect(ours?.request, name).toBe(value);
     }
+  });
+  it("constants newer than the installed headers", () => {
+    const ours = new Map<string, number | bigint>();
+    for (const g of UAPI_CONSTANT_GROUPS)
+      for (const [k, v] of Object.entries(g.values)) ours.set(g.prefix + k, v);
+    for (const [name, value] of Object.entries(UPSTREAM_CONSTANTS)) expect(ours.get(name), name).toBe(value);
   });
   it("TDX struct sizes (spec §1.3-1.7)", () => {
     expect(kvmTdxCmd.size).toBe(24);
