@@ -34,12 +34,16 @@ export {
   tdxSharedBit,
 } from "./tdvmcall.js";
 export {
+  computeTdxCapabilities,
+  KVM_SUPPORTED_TD_ATTRS,
+  KVM_TDX_CPUID_NO_SUBLEAF,
   readTdxInitMemRegion,
   readTdxInitVm,
   type TdxCapabilities,
   type TdxInitMemRegion,
   type TdxInitVm,
   type TdxInitVmLimits,
+  type TdxTdConf,
   writeBackTdxInitMemRegion,
   writeTdxCapabilities,
   writeTdxGetCpuid,

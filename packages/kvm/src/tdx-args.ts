@@ -5,6 +5,7 @@
 import type { SparseMemory } from "@tdxsim/memory";
 import { KvmError } from "./errors.js";
 import { KVM_TDX_MEASURE_MEMORY_REGION } from "./uapi/constants.js";
+import { TdVmCallInfo1R11 } from "./uapi/ghci.js";
 import {
   KVM_MAX_CPUID_ENTRIES,
   type KvmCpuidEntry2,
@@ -35,6 +36,73 @@ export interface TdxCapabilities {
   userTdvmcallinfo1R12: bigint;
   /** one entry per TDX-module CPUID_CONFIG (directly configurable bits) */
   cpuid: readonly KvmCpuidEntry2[];
+}
+
+/** KVM_TDX_CPUID_NO_SUBLEAF: a CPUID_CONFIG leaf without subleaves. */
+export const KVM_TDX_CPUID_NO_SUBLEAF = 0xffffffff;
+/** KVM_SUPPORTED_TD_ATTRS in 6.16: only SEPT_VE_DISABLE (bit 28). */
+export const KVM_SUPPORTED_TD_ATTRS = 1n << 28n;
+
+/** The TDX module's TD configuration as KVM reads it (struct tdx_sys_info_td_conf). */
+export interface TdxTdConf {
+  attributesFixed0: bigint;
+  attributesFixed1: bigint;
+  xfamFixed0: bigint;
+  xfamFixed1: bigint;
+  /** CPUID_CONFIG slots in the module's order; subleaf KVM_TDX_CPUID_NO_SUBLEAF when the leaf has none */
+  cpuidConfigs: readonly {
+    leaf: number;
+    subleaf: number;
+    eax: number;
+    ebx: number;
+    ecx: number;
+    edx: number;
+  }[];
+}
+
+/**
+ * init_kvm_tdx_caps(): what KVM_TDX_CAPABILITIES reports for a module configuration.
+ * supported_attrs = KVM_SUPPORTED_TD_ATTRS ∩ ATTRIBUTES_FIXED0 (0 if FIXED1 is not covered);
+ * supported_xfam = KVM's XCR0|XSS ∩ XFAM_FIXED0 (likewise); either 0 → EIO. One cpuid entry per
+ * CPUID_CONFIG: a missing subleaf reads as index 0, 0x80000008 EAX[23:16] is reported as 0xff
+ * (GPAW is configured through it), TSX (HLE, RTM) and WAITPKG are cleared in leaf 7.0.
+ */
+export function computeTdxCapabilities(conf: TdxTdConf, kvmSupportedXcr0Xss: bigint): TdxCapabilities {
+  const within = (allowed: bigint, fixed0: bigint, fixed1: bigint) =>
+    (allowed & fixed1) !== fixed1 ? 0n : allowed & fixed0;
+  const supportedAttrs = within(KVM_SUPPORTED_TD_ATTRS, conf.attributesFixed0, conf.attributesFixed1);
+  if (supportedAttrs === 0n)
+    throw new KvmError("EIO", "the TDX module allows none of the TD attributes KVM supports");
+  const supportedXfam = within(kvmSupportedXcr0Xss, conf.xfamFixed0, conf.xfamFixed1);
+  if (supportedXfam === 0n)
+    throw new KvmError("EIO", "the TDX module allows none of the XFAM bits KVM supports");
+  const cpuid = conf.cpuidConfigs.map((c): KvmCpuidEntry2 => {
+    const e: KvmCpuidEntry2 = {
+      function: c.leaf,
+      index: c.subleaf === KVM_TDX_CPUID_NO_SUBLEAF ? 0 : c.subleaf,
+      flags: 0,
+      eax: c.eax,
+      ebx: c.ebx,
+      ecx: c.ecx,
+      edx: c.edx,
+      padding: [0, 0, 0],
+    };
+    if (e.function === 0x80000008) e.eax = ((e.eax & ~0xff0000) | 0xff0000) >>> 0;
+    if (e.function === 7 && e.index === 0) {
+      e.ebx = (e.ebx & ~((1 << 4) | (1 << 11))) >>> 0;
+      e.ecx = (e.ecx & ~(1 << 5)) >>> 0;
+    }
+    return e;
+  });
+  return {
+    supportedAttrs,
+    supportedXfam,
+    kernelTdvmcallinfo1R11: 0n,
+    userTdvmcallinfo1R11: TdVmCallInfo1R11.SETUP_EVENT_NOTIFY_INTERRUPT,
+    kernelTdvmcallinfo1R12: 0n,
+    userTdvmcallinfo1R12: 0n,
+    cpuid,
+  };
 }
 
 /**

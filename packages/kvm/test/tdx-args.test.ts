@@ -1,6 +1,8 @@
 import { Errno, SparseMemory } from "@tdxsim/memory";
 import { describe, expect, it } from "vitest";
 import {
+  computeTdxCapabilities,
+  KVM_TDX_CPUID_NO_SUBLEAF,
   type KvmCpuidEntry2,
   KvmError,
   kvmCpuid2Header,
@@ -72,6 +74,36 @@ describe("TdLifecycle (spec §1.11)", () => {
       expect(errnoOf(op)).toBe(Errno.EIO);
     }
     expect(errnoOf(() => refuseProtectedState("KVM_GET_REGS"))).toBe(Errno.EINVAL);
+  });
+});
+
+describe("KVM_TDX_CAPABILITIES content (init_kvm_tdx_caps)", () => {
+  // tdx_1.5 (spec/tdx-abi.md §11.2-11.3)
+  const conf = {
+    attributesFixed0: 0x8000_0000_7000_0001n,
+    attributesFixed1: 0n,
+    xfamFixed0: 0x0006_dbe7n,
+    xfamFixed1: 0x3n,
+    cpuidConfigs: [
+      { leaf: 1, subleaf: KVM_TDX_CPUID_NO_SUBLEAF, eax: 0, ebx: 0, ecx: 0xffffffff, edx: 0xffffffff },
+      { leaf: 7, subleaf: 0, eax: 0, ebx: 0xffffffff, ecx: 0xffffffff, edx: 0 },
+      { leaf: 0x80000008, subleaf: KVM_TDX_CPUID_NO_SUBLEAF, eax: 0x3030, ebx: 0, ecx: 0, edx: 0 },
+    ],
+  };
+  it("offers SEPT_VE_DISABLE, filters XFAM and reshapes the CPUID configs", () => {
+    const caps = computeTdxCapabilities(conf, 0x2e7n | 0x1_0000n);
+    expect(caps.supportedAttrs).toBe(1n << 28n);
+    expect(caps.supportedXfam).toBe(0x2e7n & 0x6dbe7n);
+    expect(caps.userTdvmcallinfo1R11).toBe(2n);
+    expect(caps.cpuid[0]).toMatchObject({ function: 1, index: 0, flags: 0, ecx: 0xffffffff });
+    expect(caps.cpuid[1]!.ebx).toBe(0xfffff7ef);
+    expect(caps.cpuid[1]!.ecx).toBe((0xffffffff & ~(1 << 5)) >>> 0);
+    expect(caps.cpuid[2]!.eax).toBe(0xff3030);
+  });
+  it("EIO when the module leaves KVM nothing", () => {
+    expect(errnoOf(() => computeTdxCapabilities({ ...conf, attributesFixed0: 1n }, 0x3n))).toBe(Errno.EIO);
+    expect(errnoOf(() => computeTdxCapabilities({ ...conf, attributesFixed1: 1n }, 0x3n))).toBe(Errno.EIO);
+    expect(errnoOf(() => computeTdxCapabilities(conf, 0x1n))).toBe(Errno.EIO); // FIXED1 (x87|SSE) not covered
   });
 });
 
