@@ -12,6 +12,13 @@ export { Gpr, GprFile } from "./gpr-file.js";
 export { type KvmHost, type KvmHostOptions, resolveHost } from "./host.js";
 export { IoctlArg, type IoctlArgument } from "./ioctl-arg.js";
 export * from "./kvm-run.js";
+export {
+  GUEST_MEMFD_VALID_FLAGS_6_16,
+  type MemoryAttributesArgs,
+  memoryFaultExit,
+  parseCreateGuestMemfd,
+  parseMemoryAttributes,
+} from "./memory-args.js";
 export * from "./msr-exits.js";
 export * from "./msr-filter.js";
 export { DEV_KVM, KvmProcess, O_RDWR } from "./process.js";
