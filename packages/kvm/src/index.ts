@@ -1,0 +1,75 @@
+export {
+  APIC_BUS_CYCLE_NS_DEFAULT,
+  type CapVmContext,
+  checkExtension,
+  KVM_EXIT_HYPERCALL_VALID_MASK,
+  KVM_USER_MEM_SLOTS,
+  KVM_X2APIC_API_VALID_FLAGS,
+} from "./capabilities.js";
+export { KvmError, type KvmErrorDetails } from "./errors.js";
+export { IoctlFile, type KvmFile, type KvmFileKind } from "./file.js";
+export { Gpr, GprFile } from "./gpr-file.js";
+export { type KvmHost, type KvmHostOptions, resolveHost } from "./host.js";
+export { IoctlArg, type IoctlArgument } from "./ioctl-arg.js";
+export * from "./kvm-run.js";
+export {
+  GUEST_MEMFD_VALID_FLAGS_6_16,
+  type MemoryAttributesArgs,
+  memoryFaultExit,
+  parseCreateGuestMemfd,
+  parseMemoryAttributes,
+} from "./memory-args.js";
+export * from "./msr-exits.js";
+export * from "./msr-filter.js";
+export { DEV_KVM, KvmProcess, O_RDWR } from "./process.js";
+export { Kvm } from "./system.js";
+export { refuseProtectedState, TdLifecycle, type TdState } from "./td-lifecycle.js";
+export {
+  applyTdVmCallResult,
+  completeTdMsrExit,
+  completeTdVmCall,
+  cpuidResult,
+  routeTdVmCall,
+  TDVMCALL_ROUTES,
+  TDX_MAP_GPA_MAX_LEN,
+  type TdVmCallContext,
+  type TdVmCallKernelOp,
+  type TdVmCallPending,
+  type TdVmCallResult,
+  type TdVmCallRoute,
+  type TdVmCallRouteDoc,
+  tdxSharedBit,
+} from "./tdvmcall.js";
+export {
+  computeTdxCapabilities,
+  KVM_SUPPORTED_TD_ATTRS,
+  KVM_TDX_CPUID_NO_SUBLEAF,
+  readTdxInitMemRegion,
+  readTdxInitVm,
+  type TdxCapabilities,
+  type TdxInitMemRegion,
+  type TdxInitVm,
+  type TdxInitVmLimits,
+  type TdxTdConf,
+  writeBackTdxInitMemRegion,
+  writeTdxCapabilities,
+  writeTdxGetCpuid,
+} from "./tdx-args.js";
+export { parseTdxCmd, type TdxCmd, type TdxCmdScope, tdxCmdName } from "./tdx-cmd.js";
+export * from "./uapi/index.js";
+export {
+  copyFromUser,
+  copyToUser,
+  createUserMemory,
+  MMAP_MIN_ADDR,
+  USER_ADDRESS_LIMIT,
+} from "./user-memory.js";
+export { Vcpu } from "./vcpu.js";
+export { decodeExit, encodeExit, type TdxExit, type VcpuExit, type VcpuExitKind } from "./vcpu-exit.js";
+export {
+  type EnableCap,
+  type IrqchipMode,
+  KVM_VCPU_ID_RATIO,
+  MAX_NR_RESERVED_IOAPIC_PINS,
+  Vm,
+} from "./vm.js";

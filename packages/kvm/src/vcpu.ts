@@ -1,0 +1,158 @@
+// A vCPU file (rust-vmm's VcpuFd / kvm-ioctls vcpu.rs): the state KVM itself keeps for a vCPU —
+// its id, the kvm_run mapping, mp_state, whether KVM_TDX_INIT_VCPU ran — and the refusals that
+// need no CPU: register ioctls on a TD (protected state), the TD state rules of spec §1.11, and
+// kvm_tdx_cmd checks. Running and the register state itself come with @tdxsim/x86 and the TDX
+// module; until then those requests are refused with a message saying so.
+import { KvmError } from "./errors.js";
+import { IoctlFile } from "./file.js";
+import type { IoctlArg } from "./ioctl-arg.js";
+import { KvmRun } from "./kvm-run.js";
+import { refuseProtectedState } from "./td-lifecycle.js";
+import { parseTdxCmd, tdxCmdName } from "./tdx-cmd.js";
+import { KVMIO, KvmMpState, uapiName } from "./uapi/constants.js";
+import { decodeIoctl } from "./uapi/ioc.js";
+import {
+  ioctlName,
+  KVM_GET_DEBUGREGS,
+  KVM_GET_MP_STATE,
+  KVM_GET_REGS,
+  KVM_GET_SREGS,
+  KVM_MEMORY_ENCRYPT_OP,
+  KVM_RUN,
+  KVM_SET_DEBUGREGS,
+  KVM_SET_MP_STATE,
+  KVM_SET_REGS,
+  KVM_SET_SREGS,
+} from "./uapi/ioctls.js";
+import { kvmMpState, kvmTdxCmd } from "./uapi/structs.js";
+import type { Vm } from "./vm.js";
+
+/** mp_state values KVM_SET_MP_STATE accepts on x86. */
+const X86_MP_STATES: ReadonlySet<number> = new Set([
+  KvmMpState.RUNNABLE,
+  KvmMpState.UNINITIALIZED,
+  KvmMpState.INIT_RECEIVED,
+  KvmMpState.HALTED,
+  KvmMpState.SIPI_RECEIVED,
+  KvmMpState.AP_RESET_HOLD,
+]);
+
+export class Vcpu extends IoctlFile {
+  readonly kind = "kvm-vcpu" as const;
+  /** kvm_arch_vcpu_ioctl() answers unknown requests with EINVAL on x86. */
+  protected readonly unknownIoctlErrno = "EINVAL" as const;
+  fd = -1;
+  /** The shared kvm_run mapping (what mmap(vcpu_fd) returns). */
+  readonly run = new KvmRun();
+  /**
+   * vcpu->arch.mp_state: RUNNABLE without an in-kernel LAPIC or for the BSP (id 0), else
+   * UNINITIALIZED. A TD vCPU is taken as UNINITIALIZED until KVM_TDX_INIT_VCPU makes it RUNNABLE
+   * (spec §1.6; what tdx_vcpu_create leaves there is UNCONFIRMED).
+   */
+  mpState: number;
+  /** KVM_TDX_INIT_VCPU done (vcpu_tdx state INITIALIZED). */
+  tdInitialized = false;
+
+  constructor(
+    readonly vm: Vm,
+    readonly id: number,
+  ) {
+    super();
+    this.mpState = vm.isTd
+      ? KvmMpState.UNINITIALIZED
+      : vm.irqchipMode === "none" || id === 0
+        ? KvmMpState.RUNNABLE
+        : KvmMpState.UNINITIALIZED;
+    this.on(KVM_GET_MP_STATE, (arg) => {
+      arg.write(kvmMpState.encode({ mp_state: this.getMpState() }), "kvm_mp_state");
+      return 0;
+    });
+    this.on(KVM_SET_MP_STATE, (arg) => {
+      this.setMpState(kvmMpState.decode(arg.read(kvmMpState.size, "kvm_mp_state")).mp_state);
+      return 0;
+    });
+    for (const request of [
+      KVM_GET_REGS,
+      KVM_SET_REGS,
+      KVM_GET_SREGS,
+      KVM_SET_SREGS,
+      KVM_GET_DEBUGREGS,
+      KVM_SET_DEBUGREGS,
+    ]) {
+      this.on(request, () => this.registerIoctl(request));
+    }
+    this.on(KVM_RUN, (arg) => this.runRaw(arg));
+    this.on(KVM_MEMORY_ENCRYPT_OP, (arg) => this.memoryEncryptOpRaw(arg));
+  }
+
+  /** kvm_vcpu_ioctl(): a dead VM gives EIO, a request of another ioctl type EINVAL, before any handler. */
+  override ioctl(request: number, arg: IoctlArg): number {
+    this.vm.checkAlive();
+    if (decodeIoctl(request).type !== KVMIO) {
+      throw new KvmError(
+        "EINVAL",
+        `ioctl 0x${(request >>> 0).toString(16)} is not a KVM ioctl (type ≠ 0xAE)`,
+      );
+    }
+    return super.ioctl(request, arg);
+  }
+
+  getMpState(): number {
+    this.vm.checkAlive();
+    return this.mpState;
+  }
+
+  /** KVM_SET_MP_STATE: one of the x86 states (else EINVAL); needs an in-kernel LAPIC for anything but RUNNABLE. */
+  setMpState(state: number): void {
+    this.vm.checkAlive();
+    if (!X86_MP_STATES.has(state)) {
+      throw new KvmError("EINVAL", `kvm_mp_state.mp_state ${state} is not an x86 vCPU state`, {
+        field: "kvm_mp_state.mp_state",
+      });
+    }
+    if (this.vm.irqchipMode === "none" && state !== KvmMpState.RUNNABLE) {
+      throw new KvmError(
+        "EINVAL",
+        `kvm_mp_state.mp_state ${uapiName(KvmMpState, state)} needs an in-kernel local APIC (irqchip)`,
+        { field: "kvm_mp_state.mp_state" },
+      );
+    }
+    // SIPI_RECEIVED is recorded as INIT_RECEIVED with a pending SIPI
+    this.mpState = state === KvmMpState.SIPI_RECEIVED ? KvmMpState.INIT_RECEIVED : state;
+  }
+
+  private registerIoctl(request: number): number {
+    this.vm.checkAlive();
+    if (this.vm.isTd) refuseProtectedState(ioctlName(request));
+    throw new KvmError(
+      "EINVAL",
+      `${ioctlName(request)} is not implemented in tdxsim yet (needs @tdxsim/x86)`,
+    );
+  }
+
+  private runRaw(arg: IoctlArg): number {
+    if (arg.value !== 0n)
+      throw new KvmError("EINVAL", "KVM_RUN takes no argument (arg must be 0)", { field: "arg" });
+    this.vm.checkAlive();
+    if (this.vm.isTd) this.vm.td.checkRun(this.tdInitialized);
+    throw new KvmError(
+      "EINVAL",
+      "KVM_RUN is not implemented in tdxsim yet (needs @tdxsim/x86 and @tdxsim/tdx-module)",
+    );
+  }
+
+  /**
+   * KVM_MEMORY_ENCRYPT_OP on a vCPU fd (tdx_vcpu_ioctl): EINVAL for a non-TD vCPU, then the TD
+   * state rule (no HKID yet or already RUNNABLE → EINVAL), then the kvm_tdx_cmd checks.
+   */
+  private memoryEncryptOpRaw(arg: IoctlArg): number {
+    this.vm.checkAlive();
+    if (!this.vm.isTd) throw new KvmError("EINVAL", "KVM_MEMORY_ENCRYPT_OP on a vCPU needs a TD vCPU");
+    this.vm.td.checkVcpuCommand();
+    const cmd = parseTdxCmd(arg.read(kvmTdxCmd.size, "kvm_tdx_cmd"), "vcpu");
+    throw new KvmError(
+      "ENOTTY",
+      `${tdxCmdName(cmd.id)} is not implemented in tdxsim yet (needs @tdxsim/tdx-module)`,
+    );
+  }
+}

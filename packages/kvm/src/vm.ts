@@ -1,0 +1,243 @@
+// A VM file (rust-vmm's VmFd / kvm-ioctls vm.rs): the VM-scope state that does not need the CPU
+// or the TDX module — capabilities, KVM_ENABLE_CAP settings, the MSR filter — and the raw
+// dispatch of the VM ioctls implemented so far. KVM_CREATE_VCPU, memslots, guest_memfd and the
+// TDX sub-commands come with the layers below (see README coverage table).
+
+import {
+  APIC_BUS_CYCLE_NS_DEFAULT,
+  type CapVmContext,
+  checkExtension,
+  KVM_EXIT_HYPERCALL_VALID_MASK,
+} from "./capabilities.js";
+import { KvmError } from "./errors.js";
+import { IoctlFile } from "./file.js";
+import type { KvmHost } from "./host.js";
+import type { IoctlArg } from "./ioctl-arg.js";
+import { checkUserSpaceMsrMask } from "./msr-exits.js";
+import {
+  buildMsrFilter,
+  type MsrFilter,
+  type MsrFilterRangeInput,
+  NO_MSR_FILTER,
+  parseMsrFilter,
+} from "./msr-filter.js";
+import type { KvmProcess } from "./process.js";
+import { TdLifecycle } from "./td-lifecycle.js";
+import { parseTdxCmd, type TdxCmd, tdxCmdName } from "./tdx-cmd.js";
+import { KvmCap, KvmVmType, uapiName } from "./uapi/constants.js";
+import {
+  KVM_CHECK_EXTENSION,
+  KVM_CREATE_VCPU,
+  KVM_ENABLE_CAP,
+  KVM_MEMORY_ENCRYPT_OP,
+  KVM_X86_SET_MSR_FILTER,
+} from "./uapi/ioctls.js";
+import { kvmEnableCap, kvmMsrFilter, kvmTdxCmd } from "./uapi/structs.js";
+import { Vcpu } from "./vcpu.js";
+
+/** KVM_MAX_VCPU_IDS = KVM_MAX_VCPUS * KVM_VCPU_ID_RATIO (4) on x86. */
+export const KVM_VCPU_ID_RATIO = 4;
+
+/** MAX_NR_RESERVED_IOAPIC_PINS = KVM_MAX_IRQ_ROUTES on x86. */
+export const MAX_NR_RESERVED_IOAPIC_PINS = 4096;
+
+export type IrqchipMode = "none" | "kernel" | "split";
+
+export interface EnableCap {
+  cap: number;
+  flags?: number;
+  args?: readonly bigint[];
+}
+
+export class Vm extends IoctlFile implements CapVmContext {
+  readonly kind = "kvm-vm" as const;
+  /** kvm_arch_vm_ioctl() answers unknown requests with ENOTTY. */
+  protected readonly unknownIoctlErrno = "ENOTTY" as const;
+  /** The fd the process installed for this VM. */
+  fd = -1;
+  /** kvm->max_vcpus: a TD is clamped to the present host CPUs at creation. */
+  readonly maxVcpus: number;
+  /** kvm->created_vcpus */
+  createdVcpus = 0;
+  irqchipMode: IrqchipMode = "none";
+  nrReservedIoapicPins = 0;
+  /** KVM_CAP_X86_USER_SPACE_MSR: which KVM_MSR_EXIT_REASON_* go to userspace. */
+  userSpaceMsrMask = 0;
+  /** KVM_CAP_EXIT_HYPERCALL: bit n set → hypercall n exits to userspace (only KVM_HC_MAP_GPA_RANGE exists). */
+  hypercallExitEnabled = 0;
+  apicBusCycleNs = APIC_BUS_CYCLE_NS_DEFAULT;
+  msrFilter: MsrFilter = NO_MSR_FILTER;
+  /** The TD's KVM-side state (meaningful for KVM_X86_TDX_VM only). */
+  readonly td = new TdLifecycle();
+  readonly vcpus = new Map<number, Vcpu>();
+
+  constructor(
+    readonly process: KvmProcess,
+    readonly host: KvmHost,
+    /** KVM_X86_*_VM */
+    readonly type: number,
+  ) {
+    super();
+    this.maxVcpus = type === KvmVmType.TDX_VM ? Math.min(host.maxVcpus, host.cpus) : host.maxVcpus;
+    this.on(KVM_CHECK_EXTENSION, (arg) => this.checkExtension(arg.value));
+    this.on(KVM_ENABLE_CAP, (arg) => this.enableCapRaw(arg));
+    this.on(KVM_X86_SET_MSR_FILTER, (arg) => {
+      this.msrFilter = parseMsrFilter(arg.read(kvmMsrFilter.size, "kvm_msr_filter"), this.process.userMemory);
+      return 0;
+    });
+    this.on(KVM_MEMORY_ENCRYPT_OP, (arg) => this.memoryEncryptOpRaw(arg));
+    this.on(KVM_CREATE_VCPU, (arg) => this.createVcpu(arg.value).fd);
+  }
+
+  /** kvm_vm_ioctl(): every request on a dead VM (terminated or bugged TD) fails with EIO. */
+  override ioctl(request: number, arg: IoctlArg): number {
+    this.checkAlive();
+    return super.ioctl(request, arg);
+  }
+
+  checkAlive(): void {
+    if (this.isTd) this.td.checkAlive();
+  }
+
+  /**
+   * KVM_CREATE_VCPU (kvm_vm_ioctl_create_vcpu): id ≥ KVM_MAX_VCPU_IDS or no room under max_vcpus →
+   * EINVAL; a TD also needs INIT_VM done and not finalized (EIO) and a split irqchip (EINVAL); a
+   * duplicate id → EEXIST. The vCPU gets the lowest free fd.
+   */
+  createVcpu(id: bigint | number): Vcpu {
+    const n = BigInt(id);
+    const maxIds = BigInt(this.host.maxVcpus * KVM_VCPU_ID_RATIO);
+    if (n < 0n || n >= maxIds) {
+      throw new KvmError("EINVAL", `vCPU id ${n} is not below KVM_MAX_VCPU_IDS (${maxIds})`, { field: "id" });
+    }
+    if (this.createdVcpus >= this.maxVcpus) {
+      throw new KvmError("EINVAL", `the VM already has max_vcpus (${this.maxVcpus}) vCPUs`);
+    }
+    if (this.isTd) this.td.checkCreateVcpu(this.irqchipMode === "split");
+    const vcpuId = Number(n);
+    if (this.vcpus.has(vcpuId))
+      throw new KvmError("EEXIST", `vCPU ${vcpuId} already exists`, { field: "id" });
+    const vcpu = new Vcpu(this, vcpuId);
+    vcpu.fd = this.process.installFd(vcpu);
+    this.vcpus.set(vcpuId, vcpu);
+    this.createdVcpus++;
+    return vcpu;
+  }
+
+  get isTd(): boolean {
+    return this.type === KvmVmType.TDX_VM;
+  }
+
+  /** KVM_CHECK_EXTENSION on the VM fd (answers for this VM's type). */
+  checkExtension(cap: bigint | number): number {
+    return checkExtension(this.host, cap, this);
+  }
+
+  /** KVM_ENABLE_CAP on the VM fd (kvm_vm_ioctl_enable_cap, x86). */
+  enableCap(c: EnableCap): void {
+    const flags = c.flags ?? 0;
+    const args = c.args ?? [];
+    const arg0 = args[0] ?? 0n;
+    if (flags !== 0) {
+      throw new KvmError("EINVAL", `kvm_enable_cap.flags 0x${flags.toString(16)} must be 0`, {
+        field: "kvm_enable_cap.flags",
+      });
+    }
+    switch (c.cap) {
+      case KvmCap.SPLIT_IRQCHIP:
+        if (arg0 > BigInt(MAX_NR_RESERVED_IOAPIC_PINS)) {
+          throw new KvmError(
+            "EINVAL",
+            `kvm_enable_cap.args[0] ${arg0} IOAPIC pins is more than ${MAX_NR_RESERVED_IOAPIC_PINS}`,
+            { field: "kvm_enable_cap.args[0]" },
+          );
+        }
+        if (this.irqchipMode !== "none") {
+          throw new KvmError("EEXIST", `the VM already has an in-kernel irqchip (${this.irqchipMode})`);
+        }
+        if (this.createdVcpus > 0) {
+          throw new KvmError("EEXIST", "KVM_CAP_SPLIT_IRQCHIP must be enabled before any vCPU is created");
+        }
+        this.irqchipMode = "split";
+        this.nrReservedIoapicPins = Number(arg0);
+        return;
+      case KvmCap.X86_USER_SPACE_MSR:
+        this.userSpaceMsrMask = checkUserSpaceMsrMask(arg0);
+        return;
+      case KvmCap.EXIT_HYPERCALL:
+        if ((arg0 & ~BigInt(KVM_EXIT_HYPERCALL_VALID_MASK)) !== 0n) {
+          throw new KvmError(
+            "EINVAL",
+            `kvm_enable_cap.args[0] 0x${arg0.toString(16)} has bits outside KVM_EXIT_HYPERCALL_VALID_MASK (0x${KVM_EXIT_HYPERCALL_VALID_MASK.toString(16)})`,
+            { field: "kvm_enable_cap.args[0]" },
+          );
+        }
+        this.hypercallExitEnabled = Number(arg0);
+        return;
+      case KvmCap.X86_APIC_BUS_CYCLES_NS:
+        // tmict_to_ns() must not overflow: U32_MAX * ns has to fit in a u64
+        if (arg0 === 0n || 0xffffffffn * arg0 >= 1n << 64n) {
+          throw new KvmError(
+            "EINVAL",
+            `kvm_enable_cap.args[0] ${arg0} is not a usable APIC bus cycle in ns`,
+            {
+              field: "kvm_enable_cap.args[0]",
+            },
+          );
+        }
+        if (this.irqchipMode === "none") {
+          throw new KvmError(
+            "EINVAL",
+            "KVM_CAP_X86_APIC_BUS_CYCLES_NS needs an in-kernel local APIC (irqchip)",
+          );
+        }
+        if (this.createdVcpus > 0) {
+          throw new KvmError(
+            "EINVAL",
+            "KVM_CAP_X86_APIC_BUS_CYCLES_NS must be set before any vCPU is created",
+          );
+        }
+        this.apicBusCycleNs = Number(arg0);
+        return;
+      default:
+        throw new KvmError(
+          "EINVAL",
+          `kvm_enable_cap.cap ${c.cap} (${uapiName(KvmCap, c.cap) ?? "unknown"}) cannot be enabled on a VM in tdxsim`,
+          { field: "kvm_enable_cap.cap" },
+        );
+    }
+  }
+
+  private enableCapRaw(arg: IoctlArg): number {
+    const c = kvmEnableCap.decode(arg.read(kvmEnableCap.size, "kvm_enable_cap"));
+    this.enableCap({ cap: c.cap, flags: c.flags, args: c.args });
+    return 0;
+  }
+
+  /** KVM_X86_SET_MSR_FILTER, typed: flags = KVM_MSR_FILTER_DEFAULT_*, up to 16 ranges. */
+  setMsrFilter(flags: number, ranges: readonly MsrFilterRangeInput[]): void {
+    this.msrFilter = buildMsrFilter(flags, ranges);
+  }
+
+  /**
+   * KVM_MEMORY_ENCRYPT_OP on the VM fd: ENOTTY unless the VM is a TD (vt_mem_enc_ioctl); for a TD
+   * the kvm_tdx_cmd is checked (EFAULT/EINVAL as tdx_vm_ioctl) before the sub-command runs.
+   */
+  tdxCommand(cmd: TdxCmd): number {
+    throw new KvmError(
+      "ENOTTY",
+      `${tdxCmdName(cmd.id)} is not implemented in tdxsim yet (needs @tdxsim/tdx-module)`,
+    );
+  }
+
+  private memoryEncryptOpRaw(arg: IoctlArg): number {
+    if (!this.isTd) {
+      throw new KvmError(
+        "ENOTTY",
+        `KVM_MEMORY_ENCRYPT_OP is only for confidential VMs; VM type ${this.type} is not one`,
+      );
+    }
+    const cmd = parseTdxCmd(arg.read(kvmTdxCmd.size, "kvm_tdx_cmd"), "vm");
+    return this.tdxCommand(cmd);
+  }
+}
