@@ -2,6 +2,7 @@
 // in virt/kvm/kvm_main.c and kvm_vm_ioctl_check_extension in arch/x86/kvm/x86.c), as data. The
 // same cap is asked on /dev/kvm (no VM) or on a VM fd, where some answers depend on the VM type.
 // Caps not listed answer 0, as KVM does for anything it does not know.
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_USER_MEM_SLOTS } from "@tdxsim/memory";
 import type { KvmHost } from "./host.js";
 import { KvmCap, KvmHc, KvmVmType } from "./uapi/constants.js";
 
@@ -18,12 +19,15 @@ const hasPrivateMem = (vm: CapVmContext | undefined): boolean => vm?.type === Kv
 /** VMs whose register state is protected (kvm->arch.has_protected_state): TDX here. */
 const hasProtectedState = hasPrivateMem;
 
+/** kvm_supported_mem_attributes: PRIVATE on /dev/kvm (some VM type has it) and on VMs with private memory, else 0. */
+export function supportedMemoryAttributes(vm?: CapVmContext): number {
+  return !vm || hasPrivateMem(vm) ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+}
+
 /** KVM_EXIT_HYPERCALL_VALID_MASK: only KVM_HC_MAP_GPA_RANGE can exit to userspace. */
 export const KVM_EXIT_HYPERCALL_VALID_MASK = 1 << KvmHc.MAP_GPA_RANGE;
 /** KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK */
 export const KVM_X2APIC_API_VALID_FLAGS = 3;
-/** KVM_USER_MEM_SLOTS on x86-64 (KVM_MEM_SLOTS_NUM 32767 minus 3 internal slots). */
-export const KVM_USER_MEM_SLOTS = 32764;
 /** APIC_BUS_CYCLE_NS_DEFAULT: 1 GHz APIC bus (TDX wants 25 MHz = 40 ns, set by the VMM). */
 export const APIC_BUS_CYCLE_NS_DEFAULT = 1;
 
@@ -40,7 +44,7 @@ const CAPS: ReadonlyMap<number, CapAnswer> = new Map<number, CapAnswer>([
   [KvmCap.USER_MEMORY2, 1],
   [KvmCap.NR_MEMSLOTS, KVM_USER_MEM_SLOTS],
   // guest_memfd and attributes: on /dev/kvm "some VM type can use them", on a VM "this one can"
-  [KvmCap.MEMORY_ATTRIBUTES, (_h, vm) => (!vm || hasPrivateMem(vm) ? 8 : 0)],
+  [KvmCap.MEMORY_ATTRIBUTES, (_h, vm) => supportedMemoryAttributes(vm)],
   [KvmCap.GUEST_MEMFD, (_h, vm) => (!vm || hasPrivateMem(vm) ? 1 : 0)],
   // x86, always 1
   [KvmCap.IRQCHIP, 1],

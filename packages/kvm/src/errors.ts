@@ -33,6 +33,22 @@ export class KvmError extends ErrnoError {
   }
 }
 
+/** An ErrnoError from a lower layer (memory) as a KvmError attributed to `ioctl`. */
+export function toKvmError(e: ErrnoError, ioctl: string): KvmError {
+  return e instanceof KvmError
+    ? e.withIoctl(ioctl)
+    : new KvmError(e.code, e.message.slice(e.code.length + 2), { ioctl });
+}
+
+/** Runs `body`, turning a lower layer's ErrnoError into a KvmError naming `ioctl` (the typed face). */
+export function asKvmError<T>(ioctl: string, body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    throw e instanceof ErrnoError ? toKvmError(e, ioctl) : e;
+  }
+}
+
 /** EINVAL naming `field`: the most common rejection. */
 export function invalid(field: string, why: string): KvmError {
   return new KvmError("EINVAL", `${field} ${why}`, { field });

@@ -1,5 +1,6 @@
 // The simulated host machine and kernel configuration that KVM's answers depend on.
 
+import { HostPhysicalMemory } from "@tdxsim/memory";
 import { KvmVmType } from "./uapi/constants.js";
 import type { KvmCpuidEntry2 } from "./uapi/structs.js";
 
@@ -17,7 +18,15 @@ export interface KvmHostOptions {
   supportedCpuid?: readonly KvmCpuidEntry2[];
   /** RLIMIT_NOFILE: the fd table's size. Default 1024. */
   maxFds?: number;
+  /**
+   * The machine's RAM, where guest_memfd pages come from (the TDX module shares it). Default: a
+   * sparse 64 GiB (only touched pages cost memory).
+   */
+  physicalMemory?: HostPhysicalMemory;
 }
+
+/** Default host RAM size when no HostPhysicalMemory is given. */
+export const DEFAULT_HOST_MEMORY_BYTES = 2 ** 36;
 
 export interface KvmHost {
   readonly tdx: boolean;
@@ -25,6 +34,7 @@ export interface KvmHost {
   readonly maxVcpus: number;
   readonly supportedCpuid: readonly KvmCpuidEntry2[] | undefined;
   readonly maxFds: number;
+  readonly physicalMemory: HostPhysicalMemory;
   /** kvm_caps.supported_vm_types: bit n set iff VM type n can be created. */
   readonly supportedVmTypes: number;
 }
@@ -48,6 +58,7 @@ export function resolveHost(options: KvmHostOptions = {}): KvmHost {
     maxVcpus,
     maxFds,
     supportedCpuid: options.supportedCpuid,
+    physicalMemory: options.physicalMemory ?? new HostPhysicalMemory(DEFAULT_HOST_MEMORY_BYTES),
     // SW_PROTECTED_VM needs CONFIG_KVM_SW_PROTECTED_VM (a debug option) and SEV needs AMD: not offered.
     supportedVmTypes: (1 << KvmVmType.DEFAULT_VM) | (tdx ? 1 << KvmVmType.TDX_VM : 0),
   };

@@ -1,15 +1,19 @@
+// Facts owned by the memory layer that KVM users need too (one source of truth).
+export { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, KVM_USER_MEM_SLOTS, TASK_SIZE_MAX } from "@tdxsim/memory";
 export {
   APIC_BUS_CYCLE_NS_DEFAULT,
   type CapVmContext,
   checkExtension,
   KVM_EXIT_HYPERCALL_VALID_MASK,
-  KVM_USER_MEM_SLOTS,
   KVM_X2APIC_API_VALID_FLAGS,
+  supportedMemoryAttributes,
 } from "./capabilities.js";
-export { KvmError, type KvmErrorDetails } from "./errors.js";
+export { asKvmError, KvmError, type KvmErrorDetails, toKvmError } from "./errors.js";
+export * from "./fallocate.js";
 export { IoctlFile, type KvmFile, type KvmFileKind } from "./file.js";
 export { Gpr, GprFile } from "./gpr-file.js";
-export { type KvmHost, type KvmHostOptions, resolveHost } from "./host.js";
+export { GuestMemfdFile } from "./guest-memfd.js";
+export { DEFAULT_HOST_MEMORY_BYTES, type KvmHost, type KvmHostOptions, resolveHost } from "./host.js";
 export { IoctlArg, type IoctlArgument } from "./ioctl-arg.js";
 export * from "./kvm-run.js";
 export {
@@ -62,7 +66,6 @@ export {
   copyToUser,
   createUserMemory,
   MMAP_MIN_ADDR,
-  USER_ADDRESS_LIMIT,
 } from "./user-memory.js";
 export { Vcpu } from "./vcpu.js";
 export { decodeExit, encodeExit, type TdxExit, type VcpuExit, type VcpuExitKind } from "./vcpu-exit.js";
@@ -73,3 +76,14 @@ export {
   MAX_NR_RESERVED_IOAPIC_PINS,
   Vm,
 } from "./vm.js";
+export {
+  type CreateGuestMemfdArgs,
+  KVM_SET_USER_MEMORY_REGION_V1_FLAGS,
+  type SetMemoryAttributesArgs,
+  type UserMemoryRegion,
+  VmMemory,
+  type ZapCause,
+  type ZapFilter,
+  type ZapListener,
+  type ZapRange,
+} from "./vm-memory.js";

@@ -3,8 +3,10 @@
 // values follow the C library: -1 with `errno` set on failure; `lastError` keeps the KvmError
 // with the errno name and the offending field for a human.
 import { ErrnoError, type SparseMemory } from "@tdxsim/memory";
-import { KvmError } from "./errors.js";
+import { KvmError, toKvmError } from "./errors.js";
+import { checkVfsFallocate, toLoff } from "./fallocate.js";
 import type { KvmFile } from "./file.js";
+import { GuestMemfdFile } from "./guest-memfd.js";
 import { type KvmHost, type KvmHostOptions, resolveHost } from "./host.js";
 import { IoctlArg, type IoctlArgument } from "./ioctl-arg.js";
 import { Kvm } from "./system.js";
@@ -89,6 +91,22 @@ export class KvmProcess {
     return r < 0 ? undefined : out;
   }
 
+  /**
+   * fallocate(fd, mode, offset, len) → 0, or -1 with errno: vfs_fallocate's checks (EINVAL,
+   * EOPNOTSUPP, ENODEV for the anon-inode KVM files, EFBIG), then guest_memfd's own.
+   */
+  fallocate(fd: number, mode: number, offset: number | bigint, len: number | bigint): number {
+    return this.syscall("fallocate", () => {
+      const file = this.fileOrThrow(fd);
+      if (file instanceof GuestMemfdFile) {
+        file.fallocate(mode, offset, len);
+        return 0;
+      }
+      checkVfsFallocate(mode, toLoff(offset, "offset"), toLoff(len, "len"), false);
+      throw new KvmError("ENODEV", `fd ${fd} (${file.kind}) has no fallocate`);
+    });
+  }
+
   /** The file behind `fd`, for the typed face and tests. */
   file(fd: number): KvmFile | undefined {
     return this.files.get(fd);
@@ -116,10 +134,7 @@ export class KvmProcess {
       return body();
     } catch (e) {
       if (!(e instanceof ErrnoError)) throw e;
-      const err =
-        e instanceof KvmError
-          ? e.withIoctl(name)
-          : new KvmError(e.code, e.message.slice(e.code.length + 2), { ioctl: name });
+      const err = toKvmError(e, name);
       this.errno = err.errno;
       this.lastError = err;
       return -1;

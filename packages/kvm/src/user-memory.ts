@@ -2,21 +2,19 @@
 // ioctl arguments (kvm_tdx_cmd.data, kvm_msr_filter_range.bitmap, source_addr, ...) are
 // addresses in a SparseMemory the size of the user address space; like Linux, the first
 // mmap_min_addr bytes (NULL and around it) are never mapped, so they fault with EFAULT.
-import { SparseMemory } from "@tdxsim/memory";
+import { SparseMemory, TASK_SIZE_MAX } from "@tdxsim/memory";
 import { KvmError } from "./errors.js";
 
-/** TASK_SIZE_MAX on x86-64 with 4-level paging: 2^47 - 4096 (the top page is a guard). */
-export const USER_ADDRESS_LIMIT = 2 ** 47 - 4096;
 /** Default vm.mmap_min_addr: nothing below 64 KiB is ever mapped. */
 export const MMAP_MIN_ADDR = 0x10000;
 
 export function createUserMemory(): SparseMemory {
-  return new SparseMemory(USER_ADDRESS_LIMIT);
+  return new SparseMemory(TASK_SIZE_MAX);
 }
 
 function checkUserRange(mem: SparseMemory, addr: number | bigint, length: number, what: string): number {
   const a = typeof addr === "bigint" ? Number(addr) : addr;
-  const limit = Math.min(mem.size, USER_ADDRESS_LIMIT);
+  const limit = Math.min(mem.size, TASK_SIZE_MAX);
   if (
     typeof addr === "bigint"
       ? addr < BigInt(MMAP_MIN_ADDR) || addr + BigInt(length) > BigInt(limit)

@@ -1,7 +1,7 @@
 // A VM file (rust-vmm's VmFd / kvm-ioctls vm.rs): the VM-scope state that does not need the CPU
-// or the TDX module — capabilities, KVM_ENABLE_CAP settings, the MSR filter — and the raw
-// dispatch of the VM ioctls implemented so far. KVM_CREATE_VCPU, memslots, guest_memfd and the
-// TDX sub-commands come with the layers below (see README coverage table).
+// or the TDX module — capabilities, KVM_ENABLE_CAP settings, the MSR filter, vCPU objects, the
+// memory ioctls (in VmMemory) — and the raw dispatch of the VM ioctls implemented so far. The
+// TDX sub-commands come with the TDX module (see README coverage table).
 
 import {
   APIC_BUS_CYCLE_NS_DEFAULT,
@@ -9,8 +9,9 @@ import {
   checkExtension,
   KVM_EXIT_HYPERCALL_VALID_MASK,
 } from "./capabilities.js";
-import { KvmError } from "./errors.js";
+import { asKvmError, KvmError } from "./errors.js";
 import { IoctlFile } from "./file.js";
+import type { GuestMemfdFile } from "./guest-memfd.js";
 import type { KvmHost } from "./host.js";
 import type { IoctlArg } from "./ioctl-arg.js";
 import { checkUserSpaceMsrMask } from "./msr-exits.js";
@@ -27,13 +28,24 @@ import { parseTdxCmd, type TdxCmd, tdxCmdName } from "./tdx-cmd.js";
 import { KvmCap, KvmVmType, uapiName } from "./uapi/constants.js";
 import {
   KVM_CHECK_EXTENSION,
+  KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU,
   KVM_ENABLE_CAP,
+  KVM_GET_DIRTY_LOG,
   KVM_MEMORY_ENCRYPT_OP,
+  KVM_SET_MEMORY_ATTRIBUTES,
+  KVM_SET_USER_MEMORY_REGION,
+  KVM_SET_USER_MEMORY_REGION2,
   KVM_X86_SET_MSR_FILTER,
 } from "./uapi/ioctls.js";
 import { kvmEnableCap, kvmMsrFilter, kvmTdxCmd } from "./uapi/structs.js";
 import { Vcpu } from "./vcpu.js";
+import {
+  type CreateGuestMemfdArgs,
+  type SetMemoryAttributesArgs,
+  type UserMemoryRegion,
+  VmMemory,
+} from "./vm-memory.js";
 
 /** KVM_MAX_VCPU_IDS = KVM_MAX_VCPUS * KVM_VCPU_ID_RATIO (4) on x86. */
 export const KVM_VCPU_ID_RATIO = 4;
@@ -70,6 +82,8 @@ export class Vm extends IoctlFile implements CapVmContext {
   /** The TD's KVM-side state (meaningful for KVM_X86_TDX_VM only). */
   readonly td = new TdLifecycle();
   readonly vcpus = new Map<number, Vcpu>();
+  /** Memslots, memory attributes, guest_memfd files and the zap hook. */
+  readonly memory: VmMemory;
 
   constructor(
     readonly process: KvmProcess,
@@ -87,6 +101,40 @@ export class Vm extends IoctlFile implements CapVmContext {
     });
     this.on(KVM_MEMORY_ENCRYPT_OP, (arg) => this.memoryEncryptOpRaw(arg));
     this.on(KVM_CREATE_VCPU, (arg) => this.createVcpu(arg.value).fd);
+    this.memory = new VmMemory(this);
+    this.on(KVM_SET_USER_MEMORY_REGION, (arg) => this.memory.setUserMemoryRegionRaw(arg, false));
+    this.on(KVM_SET_USER_MEMORY_REGION2, (arg) => this.memory.setUserMemoryRegionRaw(arg, true));
+    this.on(KVM_CREATE_GUEST_MEMFD, (arg) => this.memory.createGuestMemfdRaw(arg));
+    this.on(KVM_SET_MEMORY_ATTRIBUTES, (arg) => this.memory.setMemoryAttributesRaw(arg));
+    this.on(KVM_GET_DIRTY_LOG, (arg) => this.memory.getDirtyLogRaw(arg));
+  }
+
+  /** KVM_SET_USER_MEMORY_REGION2 (typed; v1 is the same without the guest_memfd fields). */
+  setUserMemoryRegion(region: UserMemoryRegion): void {
+    this.typed("KVM_SET_USER_MEMORY_REGION2", () => this.memory.setUserMemoryRegion(region));
+  }
+
+  /** KVM_CREATE_GUEST_MEMFD (typed): the new file, already installed in the process's fd table. */
+  createGuestMemfd(args: CreateGuestMemfdArgs): GuestMemfdFile {
+    return this.typed("KVM_CREATE_GUEST_MEMFD", () => this.memory.createGuestMemfd(args));
+  }
+
+  /** KVM_SET_MEMORY_ATTRIBUTES (typed). */
+  setMemoryAttributes(args: SetMemoryAttributesArgs): void {
+    this.typed("KVM_SET_MEMORY_ATTRIBUTES", () => this.memory.setMemoryAttributes(args));
+  }
+
+  /** KVM_GET_DIRTY_LOG (typed): the slot's dirty bitmap, cleared as it is read. */
+  getDirtyLog(slot: number): Uint8Array {
+    return this.typed("KVM_GET_DIRTY_LOG", () => this.memory.getDirtyLog(slot));
+  }
+
+  /** A typed-face call: EIO on a dead TD first, lower layers' errors as KvmError naming the ioctl. */
+  private typed<T>(ioctl: string, body: () => T): T {
+    return asKvmError(ioctl, () => {
+      this.checkAlive();
+      return body();
+    });
   }
 
   /** kvm_vm_ioctl(): every request on a dead VM (terminated or bugged TD) fails with EIO. */

@@ -13,14 +13,14 @@ import {
   readTdxInitMemRegion,
   readTdxInitVm,
   refuseProtectedState,
+  TASK_SIZE_MAX,
   TdLifecycle,
-  USER_ADDRESS_LIMIT,
   writeBackTdxInitMemRegion,
   writeTdxCapabilities,
   writeTdxGetCpuid,
 } from "../src/index.js";
 
-const mem = () => new SparseMemory(USER_ADDRESS_LIMIT);
+const mem = () => new SparseMemory(TASK_SIZE_MAX);
 const DATA = 0x40_0000n;
 
 function errnoOf(fn: () => unknown): number | undefined {

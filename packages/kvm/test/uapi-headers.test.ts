@@ -17,6 +17,7 @@ import {
   kvmCpuidEntry2,
   kvmCreateGuestMemfd,
   kvmDebugregs,
+  kvmDirtyLog,
   kvmDtable,
   kvmEnableCap,
   kvmInterrupt,
@@ -47,6 +48,7 @@ const HAVE_HEADERS =
 /** Structs present in every installed kvm.h we support (Linux ≥ 5.10). */
 const INSTALLED_STRUCTS: StructDef<unknown>[] = [
   kvmUserspaceMemoryRegion,
+  kvmDirtyLog,
   kvmEnableCap,
   kvmRegs,
   kvmSegment,

@@ -3,6 +3,13 @@
 // name without its prefix; `uapiName(group, key)` gives the full C name, and
 // UAPI_CONSTANT_GROUPS lets the header test compare every value with the C preprocessor.
 
+import {
+  KVM_MEM_GUEST_MEMFD,
+  KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_READONLY,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE as MEMORY_ATTRIBUTE_PRIVATE,
+} from "@tdxsim/memory";
+
 export const KVMIO = 0xae;
 export const KVM_API_VERSION = 12;
 
@@ -174,15 +181,15 @@ export const KvmMpState = {
   SUSPENDED: 10,
 } as const;
 
-/** kvm_userspace_memory_region(2).flags (KVM_MEM_*) */
+/** kvm_userspace_memory_region(2).flags (KVM_MEM_*); the numbers live in @tdxsim/memory's memslots. */
 export const KvmMem = {
-  LOG_DIRTY_PAGES: 1 << 0,
-  READONLY: 1 << 1,
-  GUEST_MEMFD: 1 << 2,
+  LOG_DIRTY_PAGES: KVM_MEM_LOG_DIRTY_PAGES,
+  READONLY: KVM_MEM_READONLY,
+  GUEST_MEMFD: KVM_MEM_GUEST_MEMFD,
 } as const;
 
 /** KVM_MEMORY_ATTRIBUTE_PRIVATE (kvm_memory_attributes.attributes), as a bigint like the u64 field. */
-export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1n << 3n;
+export const KVM_MEMORY_ATTRIBUTE_PRIVATE = BigInt(MEMORY_ATTRIBUTE_PRIVATE);
 /** KVM_MEMORY_EXIT_FLAG_PRIVATE (kvm_run.memory_fault.flags) */
 export const KVM_MEMORY_EXIT_FLAG_PRIVATE = 1n << 3n;
 

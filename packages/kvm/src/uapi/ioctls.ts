@@ -8,6 +8,7 @@ import {
   kvmCpuid2Header,
   kvmCreateGuestMemfd,
   kvmDebugregs,
+  kvmDirtyLog,
   kvmEnableCap,
   kvmInterrupt,
   kvmMemoryAttributes,
@@ -44,6 +45,7 @@ export const KVM_GET_EMULATED_CPUID = iowr(KVMIO, 0x09, kvmCpuid2Header.size);
 export const KVM_GET_MSR_FEATURE_INDEX_LIST = iowr(KVMIO, 0x0a, kvmMsrListHeader.size);
 
 export const KVM_CREATE_VCPU = io(KVMIO, 0x41);
+export const KVM_GET_DIRTY_LOG = iow(KVMIO, 0x42, kvmDirtyLog.size);
 export const KVM_SET_USER_MEMORY_REGION = iow(KVMIO, 0x46, kvmUserspaceMemoryRegion.size);
 export const KVM_SET_TSS_ADDR = io(KVMIO, 0x47);
 export const KVM_SET_IDENTITY_MAP_ADDR = iow(KVMIO, 0x48, 8);
@@ -85,6 +87,7 @@ export const KVM_IOCTLS: readonly IoctlInfo[] = [
   { name: "KVM_GET_EMULATED_CPUID", request: KVM_GET_EMULATED_CPUID, scopes: ["system"] },
   { name: "KVM_GET_MSR_FEATURE_INDEX_LIST", request: KVM_GET_MSR_FEATURE_INDEX_LIST, scopes: ["system"] },
   { name: "KVM_CREATE_VCPU", request: KVM_CREATE_VCPU, scopes: ["vm"] },
+  { name: "KVM_GET_DIRTY_LOG", request: KVM_GET_DIRTY_LOG, scopes: ["vm"] },
   { name: "KVM_SET_USER_MEMORY_REGION", request: KVM_SET_USER_MEMORY_REGION, scopes: ["vm"] },
   { name: "KVM_SET_TSS_ADDR", request: KVM_SET_TSS_ADDR, scopes: ["vm"] },
   { name: "KVM_SET_IDENTITY_MAP_ADDR", request: KVM_SET_IDENTITY_MAP_ADDR, scopes: ["vm"] },

@@ -26,6 +26,13 @@ export const kvmUserspaceMemoryRegion2 = defineStruct("kvm_userspace_memory_regi
   ["pad2", arrayOf("u64", 14)],
 ] as const);
 
+/** struct kvm_dirty_log: dirty_bitmap shares a union with padding2 (a u64), so it is 8 bytes wide. */
+export const kvmDirtyLog = defineStruct("kvm_dirty_log", [
+  ["slot", "u32"],
+  ["padding1", "u32"],
+  ["dirty_bitmap", "u64"],
+] as const);
+
 export const kvmCreateGuestMemfd = defineStruct("kvm_create_guest_memfd", [
   ["size", "u64"],
   ["flags", "u64"],
