@@ -307,6 +307,44 @@ describe("closing a guest_memfd", () => {
   });
 });
 
+describe("pages a TD KeyID still owns (no zap listener reclaimed them)", () => {
+  it("a punch refuses with EBUSY and frees nothing; a close marks the TD dead (KVM_BUG_ON) and leaks the page", () => {
+    const host = new HostPhysicalMemory(2 ** 32);
+    const tdxModule = host.takePrivateKeyAccess();
+    const { p, vm, call, fails } = setup(TDX, { physicalMemory: host });
+    const gfd = call(KVM_CREATE_GUEST_MEMFD, createGmem(MiB));
+    expect(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(0, 0, MiB, gfd))).toBe(0);
+    const hpa = vm.memory.privatePfn(0x4000);
+    tdxModule.initPage(hpa, 7); // what PAGE.AUG does with the TD's HKID
+    fails(p.fallocate(gfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, MiB), Errno.EBUSY);
+    expect(host.isAllocated(hpa)).toBe(true);
+    expect(p.close(gfd)).toBe(0);
+    expect(vm.td.state).toBe("dead");
+    expect(host.isAllocated(hpa)).toBe(true);
+    fails(call(KVM_SET_USER_MEMORY_REGION, region1(1, 0, 4 * MiB, MiB)), Errno.EIO);
+  });
+
+  it("a zap listener that reclaims the pages lets the close free them", () => {
+    const host = new HostPhysicalMemory(2 ** 32);
+    const tdxModule = host.takePrivateKeyAccess();
+    const { p, vm, call } = setup(TDX, { physicalMemory: host });
+    const gfd = call(KVM_CREATE_GUEST_MEMFD, createGmem(MiB));
+    expect(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(0, 0, MiB, gfd))).toBe(0);
+    const hpa = vm.memory.privatePfn(0x4000);
+    tdxModule.initPage(hpa, 7);
+    vm.memory.onZap((z) => {
+      // stands in for BLOCK/TRACK/PAGE.REMOVE + reclaim of the zapped private range
+      for (let gpa = z.startGpa; gpa < z.endGpa; gpa += 4096) {
+        const pfn = z.slot.guestMemfd?.peekPfn(z.slot.gmemFirstIndex + (gpa - z.slot.guestPhysAddr) / 4096);
+        if (pfn !== undefined && tdxModule.keyIdOf(pfn) !== 0) tdxModule.releasePage(pfn);
+      }
+    });
+    expect(p.close(gfd)).toBe(0);
+    expect(vm.td.state).toBe("uninitialized");
+    expect(host.isAllocated(hpa)).toBe(false);
+  });
+});
+
 describe("KVM_SET_MEMORY_ATTRIBUTES (raw)", () => {
   it("converts ranges of a TD and calls the zap hook for the mappings that become invalid", () => {
     const { vm, zaps, call } = setup(TDX);

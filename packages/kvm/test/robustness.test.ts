@@ -66,6 +66,47 @@ describe("robustness", () => {
     expect(failures).toBeLessThan(3000);
   });
 
+  it("random fallocate calls on random fds (guest_memfd included) return 0 or -1 with a known errno", () => {
+    const next = rng(0x66616c);
+    const p = new KvmProcess();
+    const kvm = p.open("/dev/kvm");
+    const vm = p.ioctl(kvm, 0xae01, 5);
+    const gmem = p
+      .openKvm()
+      .createVm(5)
+      .createGuestMemfd({ size: 1 << 22 });
+    const fds = [kvm, vm, gmem.fd, 0, 99];
+    const values = [
+      0,
+      1,
+      4096,
+      0x2000,
+      1 << 22,
+      1 << 23,
+      -1,
+      -4096,
+      2 ** 53,
+      0.5,
+      2n ** 63n,
+      2n ** 64n - 4096n,
+    ];
+    let ok = 0;
+    for (let iter = 0; iter < 2000; iter++) {
+      const fd = fds[next() % fds.length]!;
+      const modes = [1, 3, next() | 0, next() % 0x80];
+      const mode = modes[next() % modes.length]!;
+      const pick = () => (next() % 2 === 0 ? values[next() % values.length]! : (next() % 2048) * 2048);
+      const r = p.fallocate(fd, mode, pick(), pick());
+      if (r === 0) ok++;
+      else {
+        expect(r).toBe(-1);
+        expect(ERRNOS.has(p.errno)).toBe(true);
+      }
+    }
+    expect(ok).toBeGreaterThan(0);
+    expect(gmem.gmem.allocatedPages).toBeLessThanOrEqual(1024);
+  });
+
   it("IoctlArg: pointers below mmap_min_addr fault, buffers must be long enough, immediates must be integers", () => {
     const p = new KvmProcess();
     const nul = new IoctlArg(0, p.userMemory);
