@@ -83,6 +83,8 @@ export interface SetMemoryAttributesArgs {
 }
 
 const GPA_LIMIT = 2 ** 52;
+/** MemslotTable's refusal when the binding has no guest_memfd object (memory-slot-table.ts). */
+const NOT_A_GUEST_MEMFD = "EINVAL: guest_memfd is not a guest_memfd file";
 
 export class VmMemory {
   readonly slots: MemslotTable;
@@ -129,18 +131,26 @@ export class VmMemory {
   /** KVM_SET_USER_MEMORY_REGION2 (typed): create, move, change flags of, or (size 0) delete a slot. */
   setUserMemoryRegion(region: UserMemoryRegion): void {
     const gmemFlag = (region.flags & KVM_MEM_GUEST_MEMFD) !== 0;
-    const guestMemfd = gmemFlag ? this.resolveGuestMemfd(region.guestMemfd) : undefined;
+    const lookup = gmemFlag ? this.lookupGuestMemfd(region.guestMemfd) : { file: undefined };
     const old = Number.isInteger(region.slot) ? this.slots.get(region.slot) : undefined;
     this.checkSharedAlias(region);
-    this.slots.setUserMemoryRegion({
-      slot: region.slot,
-      flags: region.flags,
-      guestPhysAddr: region.guestPhysAddr,
-      memorySize: region.memorySize,
-      userspaceAddr: region.userspaceAddr,
-      guestMemfdOffset: region.guestMemfdOffset,
-      guestMemfd,
-    });
+    try {
+      this.slots.setUserMemoryRegion({
+        slot: region.slot,
+        flags: region.flags,
+        guestPhysAddr: region.guestPhysAddr,
+        memorySize: region.memorySize,
+        userspaceAddr: region.userspaceAddr,
+        guestMemfdOffset: region.guestMemfdOffset,
+        guestMemfd: lookup.file,
+      });
+    } catch (e) {
+      // kvm_gmem_bind's fget fails with EBADF at the point where the table refuses "no guest_memfd".
+      if (lookup.badFd !== undefined && e instanceof ErrnoError && e.message === NOT_A_GUEST_MEMFD) {
+        throw new KvmError("EBADF", lookup.badFd, { field: "kvm_userspace_memory_region2.guest_memfd" });
+      }
+      throw e;
+    }
     const next = this.slots.get(region.slot);
     // Deleting or moving a slot zaps all its mappings (kvm_arch_flush_shadow_memslot).
     if (old !== undefined && (next === undefined || next.baseGfn !== old.baseGfn)) {
@@ -192,28 +202,25 @@ export class VmMemory {
   }
 
   /**
-   * kvm_gmem_bind's fget: a closed fd is EBADF; any other kind of file is passed on as "not a
-   * guest_memfd" so the memslot table refuses it (EINVAL) at the kernel's point in the order.
-   * Known difference: KVM looks the fd up after its other checks, so a region that is wrong in
-   * some other way *and* names a closed fd gets EINVAL/EEXIST there and EBADF here.
+   * kvm_gmem_bind's fget(guest_memfd). The memslot table checks the binding after its other
+   * checks; it gets the GuestMemfd, or nothing when the fd is another kind of file (→ its EINVAL)
+   * or not open (→ EBADF, raised where the table refuses, so the kernel's order is kept). fds
+   * 0–2 are the process's stdio: open, but not guest_memfd.
    */
-  private resolveGuestMemfd(file: GuestMemfdFile | number | undefined): GuestMemfd | undefined {
-    if (file instanceof GuestMemfdFile) {
-      if (file.released) {
-        throw new KvmError("EBADF", "the guest_memfd file was closed", {
-          field: "kvm_userspace_memory_region2.guest_memfd",
-        });
-      }
-      return file.gmem;
+  private lookupGuestMemfd(ref: GuestMemfdFile | number | undefined): {
+    file: GuestMemfd | undefined;
+    badFd?: string;
+  } {
+    if (ref instanceof GuestMemfdFile) {
+      return ref.released
+        ? { file: undefined, badFd: "the guest_memfd file was closed" }
+        : { file: ref.gmem };
     }
-    const fd = file ?? 0;
+    const fd = ref ?? 0;
+    if (fd >= 0 && fd <= 2) return { file: undefined };
     const f = this.vm.process.file(fd);
-    if (f === undefined) {
-      throw new KvmError("EBADF", `guest_memfd ${fd} is not an open fd`, {
-        field: "kvm_userspace_memory_region2.guest_memfd",
-      });
-    }
-    return f instanceof GuestMemfdFile ? f.gmem : undefined;
+    if (f === undefined) return { file: undefined, badFd: `guest_memfd ${fd} is not an open fd` };
+    return { file: f instanceof GuestMemfdFile ? f.gmem : undefined };
   }
 
   /**

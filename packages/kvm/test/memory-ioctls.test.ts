@@ -184,6 +184,10 @@ describe("KVM_CREATE_GUEST_MEMFD and guest_memfd slots (raw)", () => {
       "kvm_userspace_memory_region2.guest_memfd",
     );
     fails(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(0, 0, MiB, fd)), Errno.EINVAL); // the VM fd
+    fails(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(0, 0, MiB, 0)), Errno.EINVAL); // stdin
+    // the fd is looked up where kvm_gmem_bind runs: earlier checks win over EBADF
+    fails(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(0, 0x800, MiB, 99)), Errno.EINVAL);
+    fails(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(KVM_USER_MEM_SLOTS, 0, MiB, 99)), Errno.EINVAL);
     const other = p.ioctl(p.open("/dev/kvm"), KVM_CREATE_VM, TDX);
     const otherGfd = p.ioctl(other, KVM_CREATE_GUEST_MEMFD, createGmem(2 * MiB));
     fails(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(0, 0, MiB, otherGfd)), Errno.EINVAL);
@@ -203,6 +207,7 @@ describe("KVM_CREATE_GUEST_MEMFD and guest_memfd slots (raw)", () => {
     });
     fails(call(KVM_SET_USER_MEMORY_REGION2, logged), Errno.EINVAL);
     expect(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(1, 4 * MiB, MiB, gfd, MiB))).toBe(0);
+    fails(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(2, 4 * MiB, MiB, 99)), Errno.EEXIST); // overlap first
     // a guest_memfd slot can be deleted (size 0), which frees its range for another binding
     expect(call(KVM_SET_USER_MEMORY_REGION2, region2({ slot: 0, memory_size: 0n }))).toBe(0);
     expect(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(3, 16 * MiB, MiB, gfd))).toBe(0);
@@ -277,8 +282,10 @@ describe("fallocate on a guest_memfd (raw)", () => {
     fails(p.fallocate(fd, PUNCH, 0, 4096), Errno.ENODEV);
     fails(p.fallocate(fd, PUNCH, -1, 4096), Errno.EINVAL);
     fails(p.fallocate(77, PUNCH, 0, 4096), Errno.EBADF);
-    // guest_memfd has no ioctls
+    // guest_memfd has no ioctls and, in 6.16, no mmap
     fails(p.ioctl(gfd, KVM_CHECK_EXTENSION, 0), Errno.ENOTTY);
+    expect(p.mmap(gfd, 4096)).toBeUndefined();
+    expect(p.errno).toBe(Errno.ENODEV);
   });
 });
 
