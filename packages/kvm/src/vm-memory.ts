@@ -99,7 +99,7 @@ export class VmMemory {
     this.slots = new MemslotTable({
       vm,
       userMemory: vm.process.userMemory,
-      // kvm_arch_nr_memslot_as_ids: no SMM address space for VMs with protected state.
+      // kvm_arch_nr_memslot_as_ids (6.16): no SMM address space for VMs with private memory.
       addressSpaces: protectedVm ? 1 : 2,
       privateMem: protectedVm,
       readonlyMem: !protectedVm,
