@@ -412,6 +412,28 @@ describe("KVM_SET_MEMORY_ATTRIBUTES (raw)", () => {
   });
 });
 
+describe("a VMM's conversion sequence (QEMU kvm_convert_memory)", () => {
+  it("to private: attributes; back to shared: attributes, then a hole punch that frees the private pages", () => {
+    const host = new HostPhysicalMemory(2 ** 32);
+    const { p, vm, zaps, call } = setup(TDX, { physicalMemory: host });
+    const gfd = call(KVM_CREATE_GUEST_MEMFD, createGmem(2 * MiB));
+    expect(call(KVM_SET_USER_MEMORY_REGION2, gmemRegion(0, 0, 2 * MiB, gfd))).toBe(0);
+    expect(call(KVM_SET_MEMORY_ATTRIBUTES, attrs(MiB, 0x4000, 8n))).toBe(0);
+    const hpa = vm.memory.privatePfn(MiB + 0x1000); // the guest faults a private page in
+    expect(call(KVM_SET_MEMORY_ATTRIBUTES, attrs(MiB, 0x4000, 0n))).toBe(0);
+    expect(p.fallocate(gfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, MiB, 0x4000)).toBe(0);
+    expect(host.isAllocated(hpa)).toBe(false);
+    expect(zaps.map((z) => [z.cause, z.filter, z.startGpa, z.endGpa])).toEqual([
+      ["attributes", "shared", MiB, MiB + 0x4000],
+      ["attributes", "private", MiB, MiB + 0x4000],
+      ["punchHole", "private", MiB, MiB + 0x4000],
+    ]);
+    // a later private access gets a fresh, zeroed page
+    const again = vm.memory.privatePfn(MiB + 0x1000);
+    expect(host.host.read32(again)).toBe(0);
+  });
+});
+
 describe("KVM_GET_DIRTY_LOG (raw)", () => {
   it("copies the slot's bitmap to dirty_bitmap and clears it", () => {
     const { p, vm, call } = setup(0);
