@@ -14,6 +14,7 @@ import {
   ErrnoError,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
+  GPA_LIMIT,
   GuestMemfd,
   KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES,
@@ -82,7 +83,6 @@ export interface SetMemoryAttributesArgs {
   flags?: U64;
 }
 
-const GPA_LIMIT = 2 ** 52;
 /** MemslotTable's refusal when the binding has no guest_memfd object (memory-slot-table.ts). */
 const NOT_A_GUEST_MEMFD = "EINVAL: guest_memfd is not a guest_memfd file";
 
