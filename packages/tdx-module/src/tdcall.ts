@@ -67,7 +67,7 @@ export class TdcallHandler {
     const leaf = raxLo & 0xffff;
     const version = (raxLo >>> 16) & 0xff;
     if (g[1] !== 0 || raxLo >>> 24 !== 0) return complete(regs, S.TDX_OPERAND_INVALID + Op.RAX);
-    if (version !== 0 && leaf !== T.TDG_VM_RD) return complete(regs, S.TDX_OPERAND_INVALID + Op.RAX);
+    if (version > (leaf === T.TDG_VM_RD ? 1 : 0)) return complete(regs, S.TDX_OPERAND_INVALID + Op.RAX);
     switch (leaf) {
       case T.TDG_VP_VMCALL:
         return this.vpVmcall(regs);

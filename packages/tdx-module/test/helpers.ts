@@ -111,3 +111,50 @@ export function finalize(host: Host, td: TdHandle): void {
 export function hex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
 }
+
+import { getReg, setReg } from "../src/guest-regs.js";
+import type { TdVcpu } from "../src/td-vcpu.js";
+
+/** The guest-side handle of a TD's vCPU, in 64-bit mode at CPL 0. */
+export function guest(host: Host, tdvpr: number): TdVcpu {
+  const v = host.tdx.vcpu(tdvpr);
+  if (!v) throw new Error("no such vCPU");
+  v.regs.longMode64 = true;
+  v.regs.cpl = 0;
+  return v;
+}
+
+export interface CallRegs {
+  rcx?: bigint;
+  rdx?: bigint;
+  r8?: bigint;
+  r9?: bigint;
+  [reg: string]: bigint | undefined;
+}
+const REG_INDEX: Record<string, number> = {
+  rax: 0,
+  rcx: 1,
+  rdx: 2,
+  rbx: 3,
+  rsp: 4,
+  rbp: 5,
+  rsi: 6,
+  rdi: 7,
+  r8: 8,
+  r9: 9,
+  r10: 10,
+  r11: 11,
+  r12: 12,
+  r13: 13,
+  r14: 14,
+  r15: 15,
+};
+
+/** Runs TDCALL `rax` with the given registers; returns the outcome and a register reader. */
+export function tdcall(v: TdVcpu, rax: bigint, regs: CallRegs = {}) {
+  setReg(v.regs.gpr, 0, rax);
+  for (const [name, value] of Object.entries(regs))
+    if (value !== undefined) setReg(v.regs.gpr, REG_INDEX[name], value);
+  const outcome = v.tdcall();
+  return { outcome, reg: (name: string) => getReg(v.regs.gpr, REG_INDEX[name]), rax: getReg(v.regs.gpr, 0) };
+}

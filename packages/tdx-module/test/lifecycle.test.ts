@@ -204,9 +204,7 @@ describe("teardown: VP.FLUSH → MNG.VPFLUSHDONE → KEY.FREEID → PHYMEM.PAGE.
     expectStatus(host.tdx.tdhMngKeyFreeid(td.tdr), OK);
     expectStatus(host.tdx.tdhMngKeyFreeid(td.tdr), T.TDX_LIFECYCLE_STATE_INCORRECT);
     expectStatus(host.tdx.tdhPhymemPageReclaim(td.tdr), T.TDX_TD_ASSOCIATED_PAGES_EXIST);
-    const owned = [...host.tdx.ctx.pamt.assigned()]
-      .filter(([hpa, e]) => e.owner === td.tdr)
-      .map(([hpa]) => hpa);
+    const owned = [...host.tdx.ctx.pamt.assigned()].filter(([, e]) => e.owner === td.tdr).map(([hpa]) => hpa);
     for (const hpa of owned) {
       const r = host.tdx.tdhPhymemPageReclaim(hpa);
       expectStatus(r, OK);

@@ -33,5 +33,6 @@ export const TDVMCALL_GPR_RAX = 1 << 0;
 export const TDVMCALL_GPR_RCX = 1 << 1;
 export const TDVMCALL_GPR_RSP = 1 << 4;
 export const TDVMCALL_GPR_RBP = 1 << 5;
-/** Linux's TDVMCALL_EXPOSE_REGS_MASK: RDX, RBX, RSI, RDI, R8-R15. */
-export const TDVMCALL_EXPOSE_REGS_MASK = 0xfcec;
+/** Linux's TDVMCALL_EXPOSE_REGS_MASK (asm/shared/tdx.h): RDX, RBX, RSI, RDI, R8-R15 — no RBP, so it
+ * works with KVM's CONFIG_FLAGS.NO_RBP_MOD. (Older kernels used 0xFCEC, which exposes RBP.) */
+export const TDVMCALL_EXPOSE_REGS_MASK = 0xffcc;
