@@ -8,7 +8,7 @@ export class SeptTable {
   readonly state = new Uint8Array(512);
   readonly hpa = new Float64Array(512);
   readonly blockEpoch = new Float64Array(512);
-  readonly child: (SeptTable | undefined)[] = new Array(512);
+  readonly child: (SeptTable | undefined)[] = new Array<SeptTable | undefined>(512).fill(undefined);
   /** Number of entries that are not FREE (SEPT.REMOVE needs 0). */
   used = 0;
   constructor(
