@@ -21,6 +21,8 @@ export class TdState {
   numVcpus = 0;
   numAssocVcpus = 0;
   gpaw = 48;
+  /** 2^(GPAW−1): GPAs at or above are shared (kept in step with gpaw by setGpaw). */
+  sharedBitValue = 2 ** 47;
   eptp = 0n;
   configFlags = 0n;
   tdCtls = 0n;
@@ -58,9 +60,9 @@ export class TdState {
   get sharedBit(): number {
     return this.gpaw - 1;
   }
-  /** 2^(GPAW−1): GPAs at or above are shared. */
-  get sharedBitValue(): number {
-    return 2 ** (this.gpaw - 1);
+  setGpaw(gpaw: number): void {
+    this.gpaw = gpaw;
+    this.sharedBitValue = 2 ** (gpaw - 1);
   }
 }
 

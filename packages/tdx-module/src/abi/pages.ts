@@ -23,8 +23,15 @@ export const PAGE_SIZE_4K = 0x1000;
 export const PAGE_SIZE_2M = 0x20_0000;
 export const PAGE_SIZE_1G = 0x4000_0000;
 /** Bytes mapped by an entry at `level`. */
+const LEVEL_SIZES = [
+  PAGE_SIZE_4K,
+  PAGE_SIZE_4K * 512,
+  PAGE_SIZE_4K * 512 ** 2,
+  PAGE_SIZE_4K * 512 ** 3,
+  PAGE_SIZE_4K * 512 ** 4,
+];
 export function levelSize(level: number): number {
-  return PAGE_SIZE_4K * 512 ** level;
+  return LEVEL_SIZES[level] ?? PAGE_SIZE_4K * 512 ** level;
 }
 
 /** Architectural ("public") Secure-EPT entry states (sept_state_lookup.h). */

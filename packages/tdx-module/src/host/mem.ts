@@ -121,7 +121,8 @@ export function tdhMemPageAdd(
   if (ctx.priv.keyIdOf(sourcePa) !== 0) return err(S.TDX_OPERAND_INVALID + Op.R9);
   const ps = ctx.checkPage(hpa, Op.R8, PageType.PT_NDA);
   if (ps !== S.TDX_SUCCESS) return err(ps);
-  const data = ctx.memory.host.readBytes(sourcePa, 4096);
+  // The source is read with the shared KeyID (the host's view of it).
+  const data = ctx.priv.page(sourcePa, 0);
   ctx.pamt.assign(hpa, PageType.PT_REG, tdrPa, 0);
   ctx.priv.initPageFrom(hpa, td.hkid, data);
   walk.table.hpa[walk.index] = hpa;

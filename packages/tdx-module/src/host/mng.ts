@@ -126,7 +126,7 @@ export function tdhMngInit(ctx: ModuleContext, tdrPa: number, tdParamsPa: number
   td.maxVcpus = p.maxVcpus;
   td.eptp = p.eptpControls;
   td.configFlags = p.configFlags;
-  td.gpaw = p.gpaw;
+  td.setGpaw(p.gpaw);
   td.tscFrequency = p.tscFrequency;
   // Virtual TSC: offset 0 and multiplier 1.0 in the 48-bit fixed-point format (1 << 48); the
   // simulation's TSC runs at the configured frequency by construction.
