@@ -9,6 +9,7 @@ export {
 } from "./cpuid.js";
 export { getReg, makeGuestRegs, Reg, regNum, setReg, setRegNum, type TdGuestRegs } from "./guest-regs.js";
 export { defaultHash, type HashProvider, nobleHash, nodeCryptoHash, type Sha384Stream } from "./hash.js";
+export { type TdGuestExecutor, TdRunResult } from "./host/vp-enter.js";
 export {
   buildTdInfo,
   buildTdReport,

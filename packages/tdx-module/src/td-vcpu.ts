@@ -1,9 +1,11 @@
 // The guest side of one TD vCPU, as the x86 CPU uses it: the TDVPS register file, TDCALL dispatch,
 // translate() for TLB fills, CPUID virtualisation, #VE bookkeeping and the reset state.
+
+import { EptQual, ExitReason } from "./abi/vmx.js";
 import type { ModuleContext } from "./context.js";
 import { tdCpuid } from "./cpuid.js";
 import { getReg, setReg, type TdGuestRegs } from "./guest-regs.js";
-import { deliverEptVe, injectVe, TdMemory, type TranslateFault } from "./td-memory.js";
+import { deliverEptVe, FaultKind, injectVe, TdMemory, type TranslateFault } from "./td-memory.js";
 import type { VcpuStateData } from "./td-state.js";
 import { TdcallHandler, TdExit } from "./tdcall.js";
 import { initialVcpuState, type TdVcpuInitialState } from "./vcpu-init.js";
@@ -81,6 +83,20 @@ export class TdVcpu {
     instrInfo: number,
   ): number {
     return injectVe(this.state, exitReason, qualification, glaLo, glaHi, gpa, instrLength, instrInfo);
+  }
+
+  /**
+   * Fills `exit` for a translate() fault that leaves the TD (EPT violation or misconfiguration); the
+   * executor then returns TdRunResult.TD_EXIT. RIP stays on the faulting instruction.
+   */
+  exitFromFault(fault: TranslateFault, glaValid: boolean): void {
+    const e = this.exit;
+    e.reason = fault.kind === FaultKind.EPT_MISCONFIG ? ExitReason.EPT_MISCONFIG : ExitReason.EPT_VIOLATION;
+    e.advanceRip = false;
+    e.exitQualification =
+      fault.exitQualification | (glaValid ? EptQual.GLA_VALID | EptQual.GLA_TRANSLATION : 0);
+    e.extExitQualification = fault.extExitQualification;
+    e.gpa = fault.gpa;
   }
 
   /** Delivers a translate() fault of kind VE (see td-memory.ts); −1 means TD exit instead. */

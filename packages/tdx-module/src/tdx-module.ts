@@ -11,6 +11,7 @@ import * as mem from "./host/mem.js";
 import * as mng from "./host/mng.js";
 import { tdhMemSeptRd, tdhPhymemPageRdmd } from "./host/sept-rd.js";
 import * as vp from "./host/vp.js";
+import { type TdGuestExecutor, tdhVpEnter } from "./host/vp-enter.js";
 import type { PlatformIdentity } from "./measurement.js";
 import type { SharedEpt } from "./td-memory.js";
 import type { VcpuStateData } from "./td-state.js";
@@ -19,6 +20,10 @@ import { TdVcpu } from "./td-vcpu.js";
 /** SEAMCALL registers (API edge: BigInt). Inputs not given are 0. */
 export interface SeamcallRegs {
   rax: bigint;
+  rbx?: bigint;
+  rsi?: bigint;
+  rdi?: bigint;
+  rbp?: bigint;
   rcx?: bigint;
   rdx?: bigint;
   r8?: bigint;
@@ -69,6 +74,25 @@ function pageInfo(rcx: bigint | undefined): { gpa: number; level: number } | und
   return { gpa: Number(v & 0x000f_ffff_ffff_f000n), level: Number(v & 7n) };
 }
 
+const REG_NAMES = [
+  "rax",
+  "rcx",
+  "rdx",
+  "rbx",
+  "rsp",
+  "rbp",
+  "rsi",
+  "rdi",
+  "r8",
+  "r9",
+  "r10",
+  "r11",
+  "r12",
+  "r13",
+  "r14",
+  "r15",
+];
+
 const encoder = new TextEncoder();
 function fixedBytes(label: string, n: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -99,6 +123,10 @@ export class TdxModule {
   seamcall(regs: SeamcallRegs): Required<SeamcallRegs> {
     const out: Required<SeamcallRegs> = {
       rax: 0n,
+      rbx: 0n,
+      rsi: 0n,
+      rdi: 0n,
+      rbp: 0n,
       rcx: 0n,
       rdx: 0n,
       r8: 0n,
@@ -110,8 +138,19 @@ export class TdxModule {
       r14: 0n,
       r15: 0n,
     };
+    this.lastEnterOut = undefined;
     const r = this.dispatch(regs);
     out.rax = statusToBigInt(r.status);
+    const enterOut = this.lastEnterOut as Int32Array | undefined;
+    if (enterOut) {
+      // TDH.VP.ENTER: every GPR but RAX/RSP comes from the TD exit.
+      const o = out as unknown as Record<string, bigint>;
+      for (let i = 1; i < 16; i++) {
+        if (i === 4) continue;
+        o[REG_NAMES[i]] = (BigInt(enterOut[2 * i + 1] >>> 0) << 32n) | BigInt(enterOut[2 * i] >>> 0);
+      }
+      return out;
+    }
     if (r.rcx !== undefined) out.rcx = r.rcx;
     if (r.rdx !== undefined) out.rdx = r.rdx;
     if (r.r8 !== undefined) out.r8 = r.r8;
@@ -205,10 +244,42 @@ export class TdxModule {
         return withPageInfo((gpa, level) => mem.tdhMemPagePromote(ctx, gpa, level, rdx));
       case L.TDH_MEM_PAGE_DEMOTE:
         return withPageInfo((gpa, level) => mem.tdhMemPageDemote(ctx, gpa, level, rdx, r8));
+      case L.TDH_VP_ENTER: {
+        const host = new Int32Array(32);
+        for (const [i, name] of REG_NAMES.entries()) {
+          const v = (regs as unknown as Record<string, bigint | undefined>)[name] ?? 0n;
+          host[2 * i] = Number(v & 0xffffffffn) | 0;
+          host[2 * i + 1] = Number((v >> 32n) & 0xffffffffn) | 0;
+        }
+        const out = new Int32Array(32);
+        const status = this.enter(rcx, host, out);
+        this.lastEnterOut = out;
+        return { status };
+      }
       default:
-        // Includes TDH.VP.ENTER, which needs the x86 core (not wired yet), and leaves not modelled.
+        // Leaves not modelled: SYS.INIT/LP.INIT/TDMR setup (the module starts initialised), migration,
+        // service TDs, TDH.MEM.RD/WR, PAGE.RELOCATE.
         return invalidRax;
     }
+  }
+
+  private lastEnterOut: Int32Array | undefined;
+  private executor: TdGuestExecutor | undefined;
+  /** Instruction budget per TDH.VP.ENTER (decision 6: a runaway guest returns to the host). */
+  enterBudget = 1_000_000;
+
+  /** Attaches the x86 core that runs TD vCPUs for TDH.VP.ENTER. */
+  setGuestExecutor(executor: TdGuestExecutor): void {
+    this.executor = executor;
+  }
+
+  /**
+   * TDH.VP.ENTER without BigInt: `hostGpr` (lo/hi pairs, x86 order) carries the host's answer to a
+   * pending VP.VMCALL; `out` receives the host registers after the TD exit. Returns the compact status
+   * (for a TD exit: TDX_SUCCESS + exit reason); `statusToBigInt` gives RAX.
+   */
+  enter(tdvpr: number, hostGpr: Int32Array | undefined, out: Int32Array): number {
+    return tdhVpEnter(this.ctx, tdvpr, (p) => this.vcpu(p), this.executor, this.enterBudget, hostGpr, out);
   }
 
   // ---- typed interface ----

@@ -3,8 +3,10 @@
 import { HostPhysicalMemory } from "@tdxsim/memory";
 import { LEGAL_SEPT_STATES, PageType, SeptState } from "../src/abi/pages.js";
 import { makeGuestRegs, setReg } from "../src/guest-regs.js";
+import { TdRunResult } from "../src/host/vp-enter.js";
 import { isLeafState, isNonLeafState } from "../src/sept.js";
 import { buildTdParams } from "../src/td-params.js";
+import { TdcallOutcome } from "../src/tdcall.js";
 import { TdxModule } from "../src/tdx-module.js";
 
 /** Small deterministic PRNG (xorshift32). */
@@ -56,7 +58,20 @@ export class FuzzWorld {
   /** Pages the module ever saw (for the host-reachability invariant). */
   readonly touched = new Set<number>();
 
-  constructor(private readonly rng: Rng) {}
+  constructor(private readonly rng: Rng) {
+    // Stands in for the x86 core: each entry the "guest" issues one random TDCALL or stops.
+    this.tdx.setGuestExecutor({
+      run: (v) => {
+        const k = rng.int(10);
+        if (k === 0) return TdRunResult.TRIPLE_FAULT;
+        if (k < 4) return TdRunResult.BUDGET_EXHAUSTED;
+        v.regs.longMode64 = true;
+        setReg(v.regs.gpr, 0, BigInt(rng.int(12)));
+        setReg(v.regs.gpr, 1, rng.chance(0.5) ? 0xffccn : BigInt(rng.pick(GPAS)));
+        return v.tdcall() === TdcallOutcome.TD_EXIT ? TdRunResult.TD_EXIT : TdRunResult.BUDGET_EXHAUSTED;
+      },
+    });
+  }
 
   private freshPage(): number {
     if (this.memory.allocatedPages > MEM / 4096 - 64) return this.rng.pick(this.pages);
@@ -144,7 +159,7 @@ export class FuzzWorld {
       const gpa = r.int(24) * 0x1000 + r.pick([0, 0x200000, 0x400000]);
       const level = r.chance(0.8) ? 0 : 1;
       const gpaL = level ? gpa - (gpa % 0x200000) : gpa;
-      switch (r.int(12)) {
+      switch (r.int(13)) {
         case 0:
         case 1:
           t.tdhMemSeptAdd(
@@ -181,6 +196,10 @@ export class FuzzWorld {
         case 9:
           if (td.opState === 1 && r.chance(0.3)) t.tdhMrFinalize(tdr);
           else t.tdhMemSeptRemove(gpa - (gpa % 0x200000), 1, tdr);
+          break;
+        case 10:
+          if (td.vcpusByIndex.length)
+            t.enter(r.pick(td.vcpusByIndex).tdvprHpa, this.regs.gpr, new Int32Array(32));
           break;
         default: {
           const v = td.vcpusByIndex.length ? t.vcpu(r.pick(td.vcpusByIndex).tdvprHpa) : undefined;

@@ -51,7 +51,7 @@ describe("seamcall(regs)", () => {
   });
   it("rejects unknown leaves, versions and reserved RAX bits with TDX_OPERAND_INVALID (RAX)", () => {
     const { tdx } = makeHost();
-    for (const rax of [99n, 1n << 30n, (1n << 16n) | 9n, 0xffff_ffff_ffff_ffffn, BigInt(L.TDH_VP_ENTER)])
+    for (const rax of [99n, 1n << 30n, (1n << 16n) | 9n, 0xffff_ffff_ffff_ffffn, BigInt(L.TDH_SYS_INIT)])
       expectStatus(tdx.seamcall({ rax }).rax, T.TDX_OPERAND_INVALID);
     const r = tdx.seamcall({ rax: BigInt(L.TDH_SYS_RD), rdx: SysFieldId.ATTRIBUTES_FIXED0 });
     expectStatus(r.rax, OK);
