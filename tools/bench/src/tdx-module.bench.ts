@@ -34,6 +34,8 @@ interface TdxModuleApi {
   tdhMrExtend(gpa: number, tdr: number): Out;
   tdhMrFinalize(tdr: number): Out;
   vcpu(tdvpr: number): TdVcpuApi | undefined;
+  setGuestExecutor(executor: { run(vcpu: TdVcpuApi, budget: number): number }): void;
+  enter(tdvpr: number, hostGpr: Int32Array | undefined, out: Int32Array): number;
 }
 const pkg = (await import(new URL("../../../packages/tdx-module/src/index.ts", import.meta.url).href)) as {
   TdxModule: new (memory: HostPhysicalMemory, options: { hash: HashProvider }) => TdxModuleApi;
@@ -181,6 +183,34 @@ report(
         v.resumeVmcall(v.exit.gpr);
       }
     }),
+    copyBase,
+  );
+  // Full round trip through TDH.VP.ENTER: the executor stands in for the x86 core, whose guest code
+  // would be a loop around TDCALL; here each entry issues that TDCALL directly.
+  tdx.setGuestExecutor({
+    run(vcpu) {
+      const r = vcpu.regs.gpr;
+      r[0] = 0;
+      r[1] = 0;
+      r[2] = 0xffcc;
+      r[3] = 0;
+      vcpu.tdcall();
+      return 0; // TD_EXIT
+    },
+  });
+  const hostOut = new Int32Array(32);
+  report(
+    measure(
+      "TDVMCALL round trip via TDH.VP.ENTER (guest TDCALL → exit → VP.ENTER), no CPU",
+      " round trips/s",
+      (n) => {
+        for (let i = 0; i < n; i++) {
+          hostOut[20] = 0;
+          hostOut[22] = 0x1e;
+          tdx.enter(tdvpr, hostOut, hostOut);
+        }
+      },
+    ),
     copyBase,
   );
   // translate(): TLB fills on a mapped private page
