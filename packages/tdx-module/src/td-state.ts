@@ -97,6 +97,12 @@ export class VcpuStateData {
   cpuidVe = 0;
   /** Control word (RCX) of the TDG.VP.VMCALL that caused the current TD exit, or -1. */
   pendingVmcall = -1;
+  /** TDVPS VCPU_STATE_DETAILS.VMXIP: a virtual interrupt is pending (set by the CPU/APIC model). */
+  vmxip = false;
+  /** TDVPS management PEND_NMI (host-writable): the CPU injects an NMI on the next entry. */
+  pendNmi = false;
+  /** Host-writable TD-VMCS fields KVM programs (posted-interrupt vector/descriptor, pin-based controls). */
+  readonly vmcs = new Map<number, bigint>();
 
   constructor(
     readonly tdvprHpa: number,

@@ -24,8 +24,16 @@ export class TdVcpu {
     this.memory = new TdMemory(ctx, state.td);
     this.handler = new TdcallHandler(ctx, state, this.memory, this.exit);
     this.regs = { gpr: new Int32Array(32), xmm: new Int32Array(64), cpl: 0, longMode64: false };
-    const init = initialVcpuState(state);
+    this.reset();
+  }
+
+  /** Loads the reset-vector GPRs (done at creation and again by TDH.VP.INIT). */
+  reset(): void {
+    const init = initialVcpuState(this.state);
     for (let r = 0; r < 16; r++) setReg(this.regs.gpr, r, init.gpr[r]);
+    this.regs.xmm.fill(0);
+    this.regs.cpl = 0;
+    this.regs.longMode64 = false;
   }
 
   get vcpuIndex(): number {

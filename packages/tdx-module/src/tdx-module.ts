@@ -332,7 +332,7 @@ export class TdxModule {
   }
   /** Version 1 when `x2apicId` is given (as KVM 6.16 calls it). */
   tdhVpInit(tdvpr: number, initialRcx: bigint, x2apicId?: number): SeamcallOutput {
-    return toOutput(vp.tdhVpInit(this.ctx, tdvpr, initialRcx, x2apicId));
+    return toOutput(this.afterVpInit(tdvpr, vp.tdhVpInit(this.ctx, tdvpr, initialRcx, x2apicId)));
   }
   tdhVpRd(tdvpr: number, fieldId: bigint): SeamcallOutput {
     return toOutput(this.vpRd(tdvpr, fieldId));
@@ -392,13 +392,7 @@ export class TdxModule {
         ? this.ctx.vcpus.get(tdvpr)
         : undefined;
     if (!v || v.vcpuIndex < 0) return undefined;
-    let rt = this.runtime.get(v);
-    if (!rt) {
-      rt = new TdVcpu(this.ctx, v);
-      rt.memory.sharedEpt = this.sharedEpts.get(v.td.tdrHpa);
-      this.runtime.set(v, rt);
-    }
-    return rt;
+    return this.runtimeFor(v);
   }
 
   /** Installs the host's shared-EPT translation for a TD (the shared half of its GPA space). */
@@ -411,17 +405,32 @@ export class TdxModule {
   /** @internal */
   readonly sharedEpts = new Map<number, SharedEpt>();
 
+  private readonly gprAccess: vp.GprAccess = {
+    read: (v, reg) => this.runtimeFor(v).readGpr(reg),
+    write: (v, reg, val) => this.runtimeFor(v).writeGpr(reg, val),
+  };
   private vpRd(tdvpr: number, fieldId: bigint): LeafResult {
-    return vp.tdhVpRd(this.ctx, tdvpr, fieldId, (v, reg) => this.runtimeFor(v).readGpr(reg));
+    return vp.tdhVpRd(this.ctx, tdvpr, fieldId, this.gprAccess);
   }
   private vpWr(tdvpr: number, fieldId: bigint, value: bigint, mask: bigint): LeafResult {
-    return vp.tdhVpWr(this.ctx, tdvpr, fieldId, value, mask, {
-      read: (v, reg) => this.runtimeFor(v).readGpr(reg),
-      write: (v, reg, val) => this.runtimeFor(v).writeGpr(reg, val),
-    });
+    return vp.tdhVpWr(this.ctx, tdvpr, fieldId, value, mask, this.gprAccess);
   }
   private runtimeFor(v: VcpuStateData): TdVcpu {
-    return this.vcpu(v.tdvprHpa) ?? new TdVcpu(this.ctx, v);
+    let rt = this.runtime.get(v);
+    if (!rt) {
+      rt = new TdVcpu(this.ctx, v);
+      rt.memory.sharedEpt = this.sharedEpts.get(v.td.tdrHpa);
+      this.runtime.set(v, rt);
+    }
+    return rt;
+  }
+
+  private afterVpInit(tdvpr: number, r: LeafResult): LeafResult {
+    if (r.status === S.TDX_SUCCESS) {
+      const v = this.ctx.vcpus.get(tdvpr);
+      if (v) this.runtime.get(v)?.reset();
+    }
+    return r;
   }
 }
 

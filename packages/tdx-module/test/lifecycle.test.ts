@@ -165,6 +165,24 @@ describe("vCPUs: TDH.VP.CREATE / ADDCX / INIT / FLUSH", () => {
     expect(host.tdx.tdhVpRd(dbg.vcpus[0], 0x1000000300000003n).r8).toBe(0x55n);
     expectStatus(host.tdx.tdhVpRd(dbg.vcpus[0], 0x1000000300000033n), T.TDX_METADATA_FIELD_ID_INCORRECT);
   });
+  it("VP.RD/WR on any TD: VCPU_STATE_DETAILS, PEND_NMI and the posted-interrupt VMCS fields KVM programs", () => {
+    const host = makeHost();
+    const td = buildTd(host);
+    const tdvpr = td.vcpus[0];
+    const details = 0x9110000300000100n; // TDVPS_STATE_NON_ARCH(0x100)
+    expect(host.tdx.tdhVpRd(tdvpr, details).r8).toBe(0n);
+    host.tdx.vcpu(tdvpr)!.state.vmxip = true;
+    expect(host.tdx.tdhVpRd(tdvpr, details).r8).toBe(1n);
+    expectStatus(host.tdx.tdhVpWr(tdvpr, details, 0n, 1n), T.TDX_METADATA_FIELD_NOT_WRITABLE);
+    const pendNmi = 0x200000000000000bn; // TDVPS_MANAGEMENT(11)
+    expectStatus(host.tdx.tdhVpWr(tdvpr, pendNmi, 1n, 1n), OK);
+    expect(host.tdx.vcpu(tdvpr)!.state.pendNmi).toBe(true);
+    const pinBased = 0x4000n; // TDVPS_VMCS(PIN_BASED_VM_EXEC_CONTROL)
+    expectStatus(host.tdx.tdhVpWr(tdvpr, pinBased, 0x80n, 0x80n), OK);
+    expect(host.tdx.tdhVpRd(tdvpr, pinBased).r8).toBe(0x80n);
+    expectStatus(host.tdx.tdhVpRd(tdvpr, 0x681en), T.TDX_METADATA_FIELD_ID_INCORRECT); // GUEST_RIP: not offered
+    expectStatus(host.tdx.tdhVpRd(tdvpr, 0x1100000300000000n), T.TDX_TD_NON_DEBUG);
+  });
   it("VP.FLUSH dissociates once; then TDX_VCPU_NOT_ASSOCIATED", () => {
     const host = makeHost();
     const td = buildTd(host);

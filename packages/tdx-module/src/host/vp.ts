@@ -85,51 +85,90 @@ export function associate(vcpu: VcpuStateData): void {
   }
 }
 
-/** Guest GPR class in TDVPS metadata (UNCONFIRMED class number; field code = register index 0..15). */
-export const TDVPS_GPR_CLASS = 16;
+/** TDVPS metadata classes (KVM tdx_arch.h: TDVPS_CLASS_VMCS 0, GUEST_GPR 16, OTHER_GUEST 17, MANAGEMENT 32). */
+export const TdvpsClass = { VMCS: 0, GUEST_GPR: 16, OTHER_GUEST: 17, MANAGEMENT: 32 } as const;
+/** TDVPS_STATE_NON_ARCH(0x100): VCPU_STATE_DETAILS, bit 0 VMXIP. */
+export const TD_VCPU_STATE_DETAILS_NON_ARCH = 0x100;
+/** TDVPS_MANAGEMENT(11): PEND_NMI. */
+export const TD_VCPU_PEND_NMI = 11;
+/** TD-VMCS fields the host may program in any TD (the ones KVM writes at vCPU creation). */
+const HOST_VMCS_FIELDS = new Set([
+  0x0002 /* POSTED_INTR_NV */, 0x2016 /* POSTED_INTR_DESC_ADDR */, 0x4000 /* PIN_BASED_VM_EXEC_CONTROL */,
+]);
 
-/**
- * TDH.VP.RD: RCX = TDVPR, RDX = field id → R8. Guest state is readable only in debug TDs; a non-debug
- * TD returns TDX_TD_NON_DEBUG. `readGpr` supplies the register value for debug TDs.
- */
-export function tdhVpRd(
-  ctx: ModuleContext,
-  tdvprPa: number,
-  fieldId: bigint,
-  readGpr: (vcpu: VcpuStateData, reg: number) => bigint,
-): LeafResult {
-  const { status, vcpu, td } = vcpuForLeaf(ctx, tdvprPa, Op.RCX, L.TDH_VP_RD);
-  if (!vcpu || !td) return err(status);
-  if (!td.debug) return err(S.TDX_TD_NON_DEBUG);
-  const k = parseFieldId(fieldId);
-  if (!k || k.classCode !== TDVPS_GPR_CLASS || k.fieldCode > 15)
-    return err(S.TDX_METADATA_FIELD_ID_INCORRECT);
-  associate(vcpu);
-  return ok({ r8: readGpr(vcpu, k.fieldCode) });
+export interface GprAccess {
+  read(vcpu: VcpuStateData, reg: number): bigint;
+  write(vcpu: VcpuStateData, reg: number, v: bigint): void;
 }
 
-/** TDH.VP.WR: RCX = TDVPR, RDX = field id, R8 value, R9 mask → R8 old value (debug TDs only). */
+type VpField = { read(): bigint; write?(v: bigint): void; writable: bigint } | { status: number };
+
+/** Resolves a TDVPS field for the host: guest GPRs only in debug TDs (TDX_TD_NON_DEBUG otherwise). */
+function vpField(vcpu: VcpuStateData, fieldId: bigint, gpr: GprAccess): VpField {
+  const k = parseFieldId(fieldId);
+  if (!k) return { status: S.TDX_METADATA_FIELD_ID_INCORRECT };
+  if (k.classCode === TdvpsClass.GUEST_GPR && !k.nonArch && k.fieldCode < 16) {
+    // UNCONFIRMED: 1.5 may report a metadata access error here; the spec and KVM's debug-TD path expect
+    // guest state to be unreadable for non-debug TDs, which we report as TDX_TD_NON_DEBUG.
+    if (!vcpu.td.debug) return { status: S.TDX_TD_NON_DEBUG };
+    return {
+      read: () => gpr.read(vcpu, k.fieldCode),
+      write: (v) => gpr.write(vcpu, k.fieldCode, v),
+      writable: ~0n,
+    };
+  }
+  if (k.classCode === TdvpsClass.OTHER_GUEST && k.nonArch && k.fieldCode === TD_VCPU_STATE_DETAILS_NON_ARCH)
+    return { read: () => (vcpu.vmxip ? 1n : 0n), writable: 0n };
+  if (k.classCode === TdvpsClass.MANAGEMENT && !k.nonArch && k.fieldCode === TD_VCPU_PEND_NMI)
+    return {
+      read: () => (vcpu.pendNmi ? 1n : 0n),
+      write: (v) => {
+        vcpu.pendNmi = (v & 1n) !== 0n;
+      },
+      writable: 1n,
+    };
+  if (k.classCode === TdvpsClass.VMCS && !k.nonArch && HOST_VMCS_FIELDS.has(k.fieldCode))
+    return {
+      read: () => vcpu.vmcs.get(k.fieldCode) ?? 0n,
+      write: (v) => {
+        vcpu.vmcs.set(k.fieldCode, v);
+      },
+      writable: ~0n & 0xffff_ffff_ffff_ffffn,
+    };
+  if (k.classCode === TdvpsClass.GUEST_GPR || k.classCode === TdvpsClass.OTHER_GUEST) {
+    if (!vcpu.td.debug) return { status: S.TDX_TD_NON_DEBUG };
+  }
+  return { status: S.TDX_METADATA_FIELD_ID_INCORRECT };
+}
+
+/** TDH.VP.RD: RCX = TDVPR, RDX = field id → R8. */
+export function tdhVpRd(ctx: ModuleContext, tdvprPa: number, fieldId: bigint, gpr: GprAccess): LeafResult {
+  const { status, vcpu, td } = vcpuForLeaf(ctx, tdvprPa, Op.RCX, L.TDH_VP_RD);
+  if (!vcpu || !td) return err(status);
+  const f = vpField(vcpu, fieldId, gpr);
+  if ("status" in f) return err(f.status);
+  associate(vcpu);
+  return ok({ r8: f.read() });
+}
+
+/** TDH.VP.WR: RCX = TDVPR, RDX = field id, R8 value, R9 mask → R8 old value. */
 export function tdhVpWr(
   ctx: ModuleContext,
   tdvprPa: number,
   fieldId: bigint,
   value: bigint,
   mask: bigint,
-  gpr: {
-    read(vcpu: VcpuStateData, reg: number): bigint;
-    write(vcpu: VcpuStateData, reg: number, v: bigint): void;
-  },
+  gpr: GprAccess,
 ): LeafResult {
   const { status, vcpu, td } = vcpuForLeaf(ctx, tdvprPa, Op.RCX, L.TDH_VP_WR);
   if (!vcpu || !td) return err(status);
-  if (!td.debug) return err(S.TDX_TD_NON_DEBUG);
-  const k = parseFieldId(fieldId);
-  if (!k || k.classCode !== TDVPS_GPR_CLASS || k.fieldCode > 15)
-    return err(S.TDX_METADATA_FIELD_ID_INCORRECT);
-  if (mask === 0n) return err(S.TDX_METADATA_FIELD_NOT_WRITABLE);
+  const f = vpField(vcpu, fieldId, gpr);
+  if ("status" in f) return err(f.status);
+  const m = f.writable & mask;
+  if (m === 0n || !f.write) return err(S.TDX_METADATA_FIELD_NOT_WRITABLE);
   associate(vcpu);
-  const old = gpr.read(vcpu, k.fieldCode);
-  gpr.write(vcpu, k.fieldCode, (old & ~mask) | (value & mask));
+  const old = f.read();
+  f.write((old & ~m) | (value & m));
   return ok({ r8: old });
 }
 
