@@ -132,9 +132,11 @@ describe("TDH.MEM.PAGE.ADD / TDH.MR.EXTEND", () => {
     expectStatus(host.tdx.tdhMrExtend(0x5000, td.tdr), OK);
     expectStatus(host.tdx.tdhMrExtend(0x5080, td.tdr), T.TDX_OPERAND_INVALID + RCX);
     expectStatus(host.tdx.tdhMrExtend(0x7000, td.tdr), T.TDX_EPT_ENTRY_NOT_PRESENT + RCX);
-    expectStatus(host.tdx.tdhMrExtend(0x40000000, td.tdr), T.TDX_EPT_WALK_FAILED + RCX);
+    const missing = host.tdx.tdhMrExtend(0x40000000, td.tdr);
+    expectStatus(missing, T.TDX_EPT_ENTRY_NOT_PRESENT + RCX);
+    expect(missing.rdx).toBe(2n); // walk stopped at level 2, state FREE
     aug(host, td, 0x6000);
-    expectStatus(host.tdx.tdhMrExtend(0x6000, td.tdr), T.TDX_EPT_ENTRY_NOT_PRESENT + RCX);
+    expectStatus(host.tdx.tdhMrExtend(0x6000, td.tdr), T.TDX_EPT_ENTRY_NOT_PRESENT); // PENDING leaf
     finalize(host, td);
     expectStatus(host.tdx.tdhMrExtend(0x5000, td.tdr), T.TDX_OP_STATE_INCORRECT);
   });
@@ -180,9 +182,10 @@ describe("TDH.MEM.PAGE.AUG / RANGE.BLOCK / UNBLOCK / TRACK / PAGE.REMOVE", () =>
     for (const [gpa, level, from, to] of cases) {
       expect(state(host, td, gpa, level)).toBe(from);
       expectStatus(host.tdx.tdhMemRangeUnblock(gpa, level, td.tdr), T.TDX_GPA_RANGE_NOT_BLOCKED + RCX);
-      const b = host.tdx.tdhMemRangeBlock(gpa, level, td.tdr);
-      expectStatus(b, OK);
-      expect(b.rdx).toBe(BigInt(level | (to << 8)));
+      expectStatus(host.tdx.tdhMemRangeBlock(gpa, level, td.tdr), OK);
+      expect(state(host, td, gpa, level)).toBe(to);
+      const again = host.tdx.tdhMemRangeBlock(gpa, level, td.tdr);
+      expect(again.rdx).toBe(BigInt(level | (to << 8))); // error details: level and state
       expectStatus(host.tdx.tdhMemRangeBlock(gpa, level, td.tdr), T.TDX_GPA_RANGE_ALREADY_BLOCKED + RCX);
       expectStatus(host.tdx.tdhMemRangeUnblock(gpa, level, td.tdr), T.TDX_TLB_TRACKING_NOT_DONE + RCX);
       expectStatus(host.tdx.tdhMemTrack(td.tdr), OK);
@@ -194,7 +197,7 @@ describe("TDH.MEM.PAGE.AUG / RANGE.BLOCK / UNBLOCK / TRACK / PAGE.REMOVE", () =>
     expectStatus(host.tdx.tdhMemRangeBlock(0x40000000, 0, td.tdr), T.TDX_EPT_WALK_FAILED + RCX);
     expectStatus(host.tdx.tdhMemTrack(td.tdcs[1]), T.TDX_PAGE_METADATA_INCORRECT + RCX);
   });
-  it("PAGE.REMOVE: runnable TD needs BLOCK + TRACK; page goes back to PT_NDA; non-leaf → NOT_LEAF", () => {
+  it("PAGE.REMOVE: a mapped page of a runnable TD needs BLOCK + TRACK; returns the HPA; page back to PT_NDA", () => {
     const host = makeHost();
     const td = buildTd(host);
     const early = addPage(host, td, 0x1000);
@@ -204,20 +207,25 @@ describe("TDH.MEM.PAGE.AUG / RANGE.BLOCK / UNBLOCK / TRACK / PAGE.REMOVE", () =>
     finalize(host, td);
     expectStatus(host.tdx.tdhMemPageRemove(0x3000, 0, td.tdr), T.TDX_GPA_RANGE_NOT_BLOCKED + RCX);
     expectStatus(host.tdx.tdhMemRangeBlock(0x3000, 0, td.tdr), OK);
-    expectStatus(host.tdx.tdhMemPageRemove(0x3000, 0, td.tdr), T.TDX_TLB_TRACKING_NOT_DONE + RCX);
+    const untracked = host.tdx.tdhMemPageRemove(0x3000, 0, td.tdr);
+    expectStatus(untracked, T.TDX_TLB_TRACKING_NOT_DONE + RCX);
     expectStatus(host.tdx.tdhMemTrack(td.tdr), OK);
-    expectStatus(host.tdx.tdhMemPageRemove(0x3000, 0, td.tdr), OK);
+    const removed = host.tdx.tdhMemPageRemove(0x3000, 0, td.tdr);
+    expectStatus(removed, OK);
+    expect(removed.rcx).toBe(BigInt(hpa));
     expect(state(host, td, 0x3000)).toBe(SeptState.FREE);
     expect(host.tdx.tdhPhymemPageRdmd(hpa).rcx).toBe(BigInt(PageType.PT_NDA));
     expectStatus(host.tdx.tdhMemPageRemove(0x3000, 0, td.tdr), T.TDX_EPT_ENTRY_STATE_INCORRECT + RCX);
-    expectStatus(host.tdx.tdhMemPageRemove(0, 1, td.tdr), T.TDX_EPT_ENTRY_NOT_LEAF + RCX);
+    expectStatus(host.tdx.tdhMemPageRemove(0, 1, td.tdr), T.TDX_EPT_ENTRY_STATE_INCORRECT + RCX); // non-leaf
     expectStatus(host.tdx.tdhMemPageRemove(0, 3, td.tdr), T.TDX_OPERAND_INVALID + RCX);
     expectStatus(host.tdx.tdhMemPageRemove(0x40000000, 0, td.tdr), T.TDX_EPT_WALK_FAILED + RCX);
-    // a pending page can be removed too once blocked
+    // never-accepted pages need no block or tracking, blocked or not
     mapSeptFor(host, td, 0x4000);
     aug(host, td, 0x4000);
-    blockTrack(host, td, 0x4000);
     expectStatus(host.tdx.tdhMemPageRemove(0x4000, 0, td.tdr), OK);
+    aug(host, td, 0x5000);
+    expectStatus(host.tdx.tdhMemRangeBlock(0x5000, 0, td.tdr), OK);
+    expectStatus(host.tdx.tdhMemPageRemove(0x5000, 0, td.tdr), OK);
   });
 });
 

@@ -29,9 +29,6 @@ function walkFailed(): LeafResult {
 function entryError(status: number): LeafResult {
   return err(status + Op.RCX, { rcx: septEntryValue(walk), rdx: septLevelState(walk.level, walk.state) });
 }
-function entryOk(): LeafResult {
-  return ok({ rcx: septEntryValue(walk), rdx: septLevelState(walk.level, walk.state) });
-}
 function tracked(td: TdState, table: SeptTable, index: number): boolean {
   return td.epoch > table.blockEpoch[index];
 }
@@ -70,7 +67,7 @@ export function tdhMemSeptAdd(
   walk.table.hpa[walk.index] = septPa;
   sept.setState(walk.table, walk.index, SeptState.NL_MAPPED);
   td.childCount++;
-  return entryOk();
+  return ok();
 }
 
 /** TDH.MEM.SEPT.REMOVE: RCX = GPA | level, RDX = TDR. The SEPT page goes back to PT_NDA. */
@@ -96,7 +93,7 @@ export function tdhMemSeptRemove(ctx: ModuleContext, gpa: number, level: number,
   walk.table.hpa[walk.index] = 0;
   sept.setState(walk.table, walk.index, SeptState.FREE);
   td.childCount--;
-  return entryOk();
+  return ok();
 }
 
 /** TDH.MEM.PAGE.ADD: RCX = GPA | 0, RDX = TDR, R8 = target page, R9 = source page (shared memory). */
@@ -140,8 +137,10 @@ export function tdhMrExtend(ctx: ModuleContext, gpa: number, tdrPa: number): Lea
     return err(S.TDX_OPERAND_INVALID + Op.RCX);
   const sept = td.sept!;
   sept.walk(gpa, 0, walk);
-  if (!isLeafState(walk.state) && walk.level !== 0) return walkFailed();
-  if (walk.state !== SeptState.MAPPED) return entryError(S.TDX_EPT_ENTRY_NOT_PRESENT);
+  // As tdx_1.5 does: a walk that ends on a non-present entry reports ENTRY_NOT_PRESENT with the operand
+  // and the entry details; a leaf in a state other than MAPPED reports it without either.
+  if (!isLeafState(walk.state)) return entryError(S.TDX_EPT_ENTRY_NOT_PRESENT);
+  if (walk.state !== SeptState.MAPPED) return err(S.TDX_EPT_ENTRY_NOT_PRESENT);
   const offset = gpa % levelSize(walk.level);
   const pageHpa = walk.hpa + offset - (offset % 4096);
   const page = ctx.priv.page(pageHpa, td.hkid);
@@ -176,7 +175,7 @@ export function tdhMemPageAug(
   walk.table.hpa[walk.index] = hpa;
   sept.setState(walk.table, walk.index, SeptState.PENDING);
   td.childCount += pages;
-  return entryOk();
+  return ok();
 }
 
 const BLOCK: Record<number, number> = {
@@ -206,7 +205,7 @@ export function tdhMemRangeBlock(ctx: ModuleContext, gpa: number, level: number,
   }
   sept.setState(walk.table, walk.index, next);
   walk.table.blockEpoch[walk.index] = td.epoch;
-  return entryOk();
+  return ok();
 }
 
 /** TDH.MEM.RANGE.UNBLOCK: RCX = GPA | level, RDX = TDR. Needs TLB tracking since the block. */
@@ -230,7 +229,7 @@ export function tdhMemRangeUnblock(
   }
   if (!tracked(td, walk.table, walk.index)) return entryError(S.TDX_TLB_TRACKING_NOT_DONE);
   sept.setState(walk.table, walk.index, next);
-  return entryOk();
+  return ok();
 }
 
 /** TDH.MEM.TRACK: RCX = TDR. vCPUs never run concurrently with a SEAMCALL here, so the epoch advances at once. */
@@ -242,8 +241,10 @@ export function tdhMemTrack(ctx: ModuleContext, tdrPa: number): LeafResult {
 }
 
 /**
- * TDH.MEM.PAGE.REMOVE: RCX = GPA | level (0..2), RDX = TDR. In a runnable TD the leaf must be blocked
- * and TLB-tracked; before finalization no block is needed. The page returns to PT_NDA, zeroed.
+ * TDH.MEM.PAGE.REMOVE: RCX = GPA | level (0..2), RDX = TDR → RCX = the removed page's HPA. As in tdx_1.5:
+ * a non-leaf or otherwise disallowed entry is EPT_ENTRY_STATE_INCORRECT; in a runnable TD a page the
+ * guest may have in its TLB (MAPPED) must be blocked and TLB-tracked first, while never-accepted
+ * (PENDING*) pages need neither. The page returns to PT_NDA, zeroed.
  */
 export function tdhMemPageRemove(ctx: ModuleContext, gpa: number, level: number, tdrPa: number): LeafResult {
   const { status, td } = ctx.tdForLeaf(tdrPa, Op.RDX, L.TDH_MEM_PAGE_REMOVE);
@@ -254,19 +255,19 @@ export function tdhMemPageRemove(ctx: ModuleContext, gpa: number, level: number,
   sept.walk(gpa, level, walk);
   if (walk.level !== level) return walkFailed();
   const state = walk.state;
-  if (isNonLeafState(state)) return entryError(S.TDX_EPT_ENTRY_NOT_LEAF);
   if (!isLeafState(state)) return entryError(S.TDX_EPT_ENTRY_STATE_INCORRECT);
-  const blocked = state === SeptState.BLOCKED || state === SeptState.PENDING_BLOCKED;
-  if (td.opState === TdOpState.OP_STATE_RUNNABLE && !blocked) return entryError(S.TDX_GPA_RANGE_NOT_BLOCKED);
-  if (blocked && !tracked(td, walk.table, walk.index)) return entryError(S.TDX_TLB_TRACKING_NOT_DONE);
-  const result = entryOk();
+  const trackingRequired = state === SeptState.MAPPED || state === SeptState.BLOCKED;
+  if (trackingRequired && td.opState === TdOpState.OP_STATE_RUNNABLE) {
+    if (state !== SeptState.BLOCKED) return entryError(S.TDX_GPA_RANGE_NOT_BLOCKED);
+    if (!tracked(td, walk.table, walk.index)) return err(S.TDX_TLB_TRACKING_NOT_DONE + Op.RCX);
+  }
   const hpa = walk.hpa;
   const pages = 512 ** level;
   for (let i = 0; i < pages; i++) ctx.releasePage(hpa + 4096 * i);
   walk.table.hpa[walk.index] = 0;
   sept.setState(walk.table, walk.index, SeptState.FREE);
   td.childCount -= pages;
-  return result;
+  return ok({ rcx: BigInt(hpa), rdx: 0n });
 }
 
 /**
@@ -311,7 +312,7 @@ export function tdhMemPageDemote(
   walk.table.hpa[walk.index] = septPa;
   sept.setState(walk.table, walk.index, SeptState.NL_MAPPED);
   td.childCount++;
-  return entryOk();
+  return ok();
 }
 
 /**
@@ -349,5 +350,5 @@ export function tdhMemPagePromote(ctx: ModuleContext, gpa: number, level: number
   walk.table.hpa[walk.index] = base;
   sept.setState(walk.table, walk.index, first);
   td.childCount--;
-  return entryOk();
+  return ok();
 }
