@@ -49,7 +49,7 @@ describe("TDH.MEM.SEPT.ADD / SEPT.REMOVE", () => {
     expect(state(host, td, 0, 3)).toBe(SeptState.NL_MAPPED);
     expectStatus(
       host.tdx.tdhMemSeptAdd(0, 3, td.tdr, host.memory.allocPage()),
-      T.TDX_EPT_ENTRY_NOT_FREE + RCX,
+      T.TDX_EPT_ENTRY_STATE_INCORRECT + RCX,
     );
     expectStatus(host.tdx.tdhMemSeptAdd(0, 4, td.tdr, host.memory.allocPage()), T.TDX_OPERAND_INVALID + RCX);
     expectStatus(host.tdx.tdhMemSeptAdd(0, 0, td.tdr, host.memory.allocPage()), T.TDX_OPERAND_INVALID + RCX);

@@ -59,7 +59,8 @@ export function tdhMemSeptAdd(
   if (s !== S.TDX_SUCCESS) return err(s);
   sept.walk(gpa, level, walk);
   if (walk.level !== level) return walkFailed();
-  if (walk.state !== SeptState.FREE) return entryError(S.TDX_EPT_ENTRY_NOT_FREE);
+  // tdx_1.5 checks the entry against its SEPT state table: anything but FREE is ENTRY_STATE_INCORRECT.
+  if (walk.state !== SeptState.FREE) return entryError(S.TDX_EPT_ENTRY_STATE_INCORRECT);
   const ps = ctx.checkPage(septPa, Op.R8, PageType.PT_NDA);
   if (ps !== S.TDX_SUCCESS) return err(ps);
   ctx.assignPage(septPa, PageType.PT_EPT, tdrPa, td.hkid);
