@@ -9,7 +9,7 @@ import type { ModuleContext } from "./context.js";
 import { getReg, regNum, setReg, type TdGuestRegs } from "./guest-regs.js";
 import { buildTdReport, extendRtmr } from "./measurement.js";
 import { firstTdFieldId, tdFieldRead, tdFieldWrite } from "./metadata-access.js";
-import { isLeafState, SeptWalk } from "./sept.js";
+import { isLeafState, isNonLeafState, SeptWalk } from "./sept.js";
 import { FaultKind, injectVe, RWX_PERMS, type TdMemory } from "./td-memory.js";
 import { type VcpuStateData, VeInfo } from "./td-state.js";
 
@@ -289,7 +289,8 @@ export class TdcallHandler {
         return complete(regs, S.TDX_SUCCESS);
       }
       if (state === SeptState.MAPPED) return complete(regs, S.TDX_PAGE_ALREADY_ACCEPTED + level);
-      if (state === SeptState.NL_MAPPED) return complete(regs, S.TDX_PAGE_SIZE_MISMATCH + level);
+      // A non-free, non-leaf entry at the requested size (the range is mapped by a smaller SEPT page).
+      if (isNonLeafState(state)) return complete(regs, S.TDX_PAGE_SIZE_MISMATCH + level);
     } else if (state === SeptState.MAPPED) {
       return complete(regs, S.TDX_PAGE_ALREADY_ACCEPTED + walk.level);
     }

@@ -182,6 +182,8 @@ describe("TDG.MEM.PAGE.ACCEPT", () => {
     expectStatus(tdcall(v, 6n, { rcx: 0x401000n }).rax, T.TDX_PAGE_ALREADY_ACCEPTED + 1n);
     expectStatus(tdcall(v, 6n, { rcx: 0x400000n | 1n }).rax, T.TDX_PAGE_ALREADY_ACCEPTED + 1n);
     expectStatus(tdcall(v, 6n, { rcx: 0x0n | 1n }).rax, T.TDX_PAGE_SIZE_MISMATCH + 1n);
+    expectStatus(host.tdx.tdhMemRangeBlock(0, 1, td.tdr), OK);
+    expectStatus(tdcall(v, 6n, { rcx: 0x0n | 1n }).rax, T.TDX_PAGE_SIZE_MISMATCH + 1n); // NL_BLOCKED too
   });
   it("operand checks → OPERAND_INVALID (RCX)", () => {
     const host = makeHost();
