@@ -43,5 +43,5 @@ export {
 export { VeInfo } from "./td-state.js";
 export { TdVcpu } from "./td-vcpu.js";
 export { TdcallOutcome, TdExit } from "./tdcall.js";
-export { type SeamcallOutput, type SeamcallRegs, TdxModule } from "./tdx-module.js";
+export { type GuestAccess, type SeamcallOutput, type SeamcallRegs, TdxModule } from "./tdx-module.js";
 export { initialVcpuState, type SegmentInit, type TdVcpuInitialState } from "./vcpu-init.js";

@@ -100,10 +100,17 @@ function fixedBytes(label: string, n: number): Uint8Array {
   return b;
 }
 
+let readInternals: (m: TdxModule) => ModuleContext;
+
 export class TdxModule {
-  /** @internal the module's state (tests and the fuzzer check invariants through it). */
-  readonly ctx: ModuleContext;
-  private readonly runtime = new Map<VcpuStateData, TdVcpu>();
+  // ES-private: the host can reach the module's state only through SEAMCALLs (DESIGN decision 3).
+  readonly #ctx: ModuleContext;
+  #guestAccessTaken = false;
+
+  static {
+    readInternals = (m) => m.#ctx;
+  }
+  readonly #runtime = new Map<VcpuStateData, TdVcpu>();
 
   constructor(memory: HostPhysicalMemory, options: ModuleOptions = {}) {
     const hash = options.hash ?? defaultHash();
@@ -114,7 +121,7 @@ export class TdxModule {
       reportMacKey:
         options.platform?.reportMacKey ?? hash.sha384(encoder.encode("tdxsim simulated report MAC key")),
     };
-    this.ctx = new ModuleContext(memory, memory.takePrivateKeyAccess(), hash, platform, options);
+    this.#ctx = new ModuleContext(memory, memory.takePrivateKeyAccess(), hash, platform, options);
   }
 
   // ---- raw interface ----
@@ -138,10 +145,10 @@ export class TdxModule {
       r14: 0n,
       r15: 0n,
     };
-    this.lastEnterOut = undefined;
-    const r = this.dispatch(regs);
+    this.#lastEnterOut = undefined;
+    const r = this.#dispatch(regs);
     out.rax = statusToBigInt(r.status);
-    const enterOut = this.lastEnterOut as Int32Array | undefined;
+    const enterOut = this.#lastEnterOut as Int32Array | undefined;
     if (enterOut) {
       // TDH.VP.ENTER: every GPR but RAX/RSP comes from the TD exit.
       const o = out as unknown as Record<string, bigint>;
@@ -160,14 +167,14 @@ export class TdxModule {
     return out;
   }
 
-  private dispatch(regs: SeamcallRegs): LeafResult {
+  #dispatch(regs: SeamcallRegs): LeafResult {
     const rax = regs.rax;
     const invalidRax: LeafResult = { status: S.TDX_OPERAND_INVALID + Op.RAX };
     if (rax >> 24n !== 0n || rax < 0n) return invalidRax;
     const leaf = Number(rax & 0xffffn);
     const version = Number((rax >> 16n) & 0xffn);
     if (version > (leaf === L.TDH_VP_INIT ? 1 : 0)) return invalidRax;
-    const ctx = this.ctx;
+    const ctx = this.#ctx;
     const rcx = num(regs.rcx);
     const rdx = num(regs.rdx);
     const r8 = num(regs.r8);
@@ -215,9 +222,9 @@ export class TdxModule {
           version === 1 ? Number((regs.r8 ?? 0n) & 0xffffffffn) : undefined,
         );
       case L.TDH_VP_RD:
-        return this.vpRd(rcx, regs.rdx ?? 0n);
+        return this.#vpRd(rcx, regs.rdx ?? 0n);
       case L.TDH_VP_WR:
-        return this.vpWr(rcx, regs.rdx ?? 0n, regs.r8 ?? 0n, regs.r9 ?? 0n);
+        return this.#vpWr(rcx, regs.rdx ?? 0n, regs.r8 ?? 0n, regs.r9 ?? 0n);
       case L.TDH_VP_FLUSH:
         return vp.tdhVpFlush(ctx, rcx);
       case L.TDH_MEM_SEPT_ADD:
@@ -253,7 +260,7 @@ export class TdxModule {
         }
         const out = new Int32Array(32);
         const status = this.enter(rcx, host, out);
-        this.lastEnterOut = out;
+        this.#lastEnterOut = out;
         return { status };
       }
       default:
@@ -263,14 +270,14 @@ export class TdxModule {
     }
   }
 
-  private lastEnterOut: Int32Array | undefined;
-  private executor: TdGuestExecutor | undefined;
+  #lastEnterOut: Int32Array | undefined;
+  #executor: TdGuestExecutor | undefined;
   /** Instruction budget per TDH.VP.ENTER (decision 6: a runaway guest returns to the host). */
   enterBudget = 1_000_000;
 
   /** Attaches the x86 core that runs TD vCPUs for TDH.VP.ENTER. */
   setGuestExecutor(executor: TdGuestExecutor): void {
-    this.executor = executor;
+    this.#executor = executor;
   }
 
   /**
@@ -279,159 +286,188 @@ export class TdxModule {
    * (for a TD exit: TDX_SUCCESS + exit reason); `statusToBigInt` gives RAX.
    */
   enter(tdvpr: number, hostGpr: Int32Array | undefined, out: Int32Array): number {
-    return tdhVpEnter(this.ctx, tdvpr, (p) => this.vcpu(p), this.executor, this.enterBudget, hostGpr, out);
+    return tdhVpEnter(
+      this.#ctx,
+      tdvpr,
+      (p) => this.#runtimeFor(this.#ctx.vcpus.get(p)!),
+      this.#executor,
+      this.enterBudget,
+      hostGpr,
+      out,
+    );
   }
 
   // ---- typed interface ----
 
   tdhSysInfo(infoPa: number, infoSize: number, cmrPa: number, cmrEntries: number): SeamcallOutput {
-    return toOutput(mng.tdhSysInfo(this.ctx, infoPa, infoSize, cmrPa, cmrEntries));
+    return toOutput(mng.tdhSysInfo(this.#ctx, infoPa, infoSize, cmrPa, cmrEntries));
   }
   tdhSysRd(fieldId: bigint): SeamcallOutput {
-    return toOutput(mng.tdhSysRd(this.ctx, fieldId));
+    return toOutput(mng.tdhSysRd(this.#ctx, fieldId));
   }
   tdhMngCreate(tdr: number, hkid: number): SeamcallOutput {
-    return toOutput(mng.tdhMngCreate(this.ctx, tdr, hkid));
+    return toOutput(mng.tdhMngCreate(this.#ctx, tdr, hkid));
   }
   tdhMngKeyConfig(tdr: number): SeamcallOutput {
-    return toOutput(mng.tdhMngKeyConfig(this.ctx, tdr));
+    return toOutput(mng.tdhMngKeyConfig(this.#ctx, tdr));
   }
   tdhMngAddcx(tdcx: number, tdr: number): SeamcallOutput {
-    return toOutput(mng.tdhMngAddcx(this.ctx, tdcx, tdr));
+    return toOutput(mng.tdhMngAddcx(this.#ctx, tdcx, tdr));
   }
   /** `tdParams` = HPA of the 1024-byte TD_PARAMS in host (shared) memory. */
   tdhMngInit(tdr: number, tdParams: number): SeamcallOutput {
-    return toOutput(mng.tdhMngInit(this.ctx, tdr, tdParams));
+    return toOutput(mng.tdhMngInit(this.#ctx, tdr, tdParams));
   }
   tdhMngRd(tdr: number, fieldId: bigint): SeamcallOutput {
-    return toOutput(mng.tdhMngRd(this.ctx, tdr, fieldId));
+    return toOutput(mng.tdhMngRd(this.#ctx, tdr, fieldId));
   }
   tdhMngWr(tdr: number, fieldId: bigint, value: bigint, mask: bigint): SeamcallOutput {
-    return toOutput(mng.tdhMngWr(this.ctx, tdr, fieldId, value, mask));
+    return toOutput(mng.tdhMngWr(this.#ctx, tdr, fieldId, value, mask));
   }
   tdhMrFinalize(tdr: number): SeamcallOutput {
-    return toOutput(mng.tdhMrFinalize(this.ctx, tdr));
+    return toOutput(mng.tdhMrFinalize(this.#ctx, tdr));
   }
   tdhMngVpflushdone(tdr: number): SeamcallOutput {
-    return toOutput(mng.tdhMngVpflushdone(this.ctx, tdr));
+    return toOutput(mng.tdhMngVpflushdone(this.#ctx, tdr));
   }
   tdhMngKeyFreeid(tdr: number): SeamcallOutput {
-    return toOutput(mng.tdhMngKeyFreeid(this.ctx, tdr));
+    return toOutput(mng.tdhMngKeyFreeid(this.#ctx, tdr));
   }
   tdhPhymemPageReclaim(page: number): SeamcallOutput {
-    return toOutput(mng.tdhPhymemPageReclaim(this.ctx, page));
+    return toOutput(mng.tdhPhymemPageReclaim(this.#ctx, page));
   }
   tdhPhymemPageRdmd(page: number): SeamcallOutput {
-    return toOutput(tdhPhymemPageRdmd(this.ctx, page));
+    return toOutput(tdhPhymemPageRdmd(this.#ctx, page));
   }
   tdhVpCreate(tdvpr: number, tdr: number): SeamcallOutput {
-    return toOutput(vp.tdhVpCreate(this.ctx, tdvpr, tdr));
+    return toOutput(vp.tdhVpCreate(this.#ctx, tdvpr, tdr));
   }
   tdhVpAddcx(tdcx: number, tdvpr: number): SeamcallOutput {
-    return toOutput(vp.tdhVpAddcx(this.ctx, tdcx, tdvpr));
+    return toOutput(vp.tdhVpAddcx(this.#ctx, tdcx, tdvpr));
   }
   /** Version 1 when `x2apicId` is given (as KVM 6.16 calls it). */
   tdhVpInit(tdvpr: number, initialRcx: bigint, x2apicId?: number): SeamcallOutput {
-    return toOutput(this.afterVpInit(tdvpr, vp.tdhVpInit(this.ctx, tdvpr, initialRcx, x2apicId)));
+    return toOutput(this.#afterVpInit(tdvpr, vp.tdhVpInit(this.#ctx, tdvpr, initialRcx, x2apicId)));
   }
   tdhVpRd(tdvpr: number, fieldId: bigint): SeamcallOutput {
-    return toOutput(this.vpRd(tdvpr, fieldId));
+    return toOutput(this.#vpRd(tdvpr, fieldId));
   }
   tdhVpWr(tdvpr: number, fieldId: bigint, value: bigint, mask: bigint): SeamcallOutput {
-    return toOutput(this.vpWr(tdvpr, fieldId, value, mask));
+    return toOutput(this.#vpWr(tdvpr, fieldId, value, mask));
   }
   tdhVpFlush(tdvpr: number): SeamcallOutput {
-    return toOutput(vp.tdhVpFlush(this.ctx, tdvpr));
+    return toOutput(vp.tdhVpFlush(this.#ctx, tdvpr));
   }
   tdhMemSeptAdd(gpa: number, level: number, tdr: number, septPage: number): SeamcallOutput {
-    return toOutput(mem.tdhMemSeptAdd(this.ctx, gpa, level, tdr, septPage));
+    return toOutput(mem.tdhMemSeptAdd(this.#ctx, gpa, level, tdr, septPage));
   }
   tdhMemSeptRemove(gpa: number, level: number, tdr: number): SeamcallOutput {
-    return toOutput(mem.tdhMemSeptRemove(this.ctx, gpa, level, tdr));
+    return toOutput(mem.tdhMemSeptRemove(this.#ctx, gpa, level, tdr));
   }
   tdhMemSeptRd(gpa: number, level: number, tdr: number): SeamcallOutput {
-    return toOutput(tdhMemSeptRd(this.ctx, gpa, level, tdr));
+    return toOutput(tdhMemSeptRd(this.#ctx, gpa, level, tdr));
   }
   tdhMemPageAdd(gpa: number, level: number, tdr: number, page: number, source: number): SeamcallOutput {
-    return toOutput(mem.tdhMemPageAdd(this.ctx, gpa, level, tdr, page, source));
+    return toOutput(mem.tdhMemPageAdd(this.#ctx, gpa, level, tdr, page, source));
   }
   tdhMrExtend(gpa: number, tdr: number): SeamcallOutput {
-    return toOutput(mem.tdhMrExtend(this.ctx, gpa, tdr));
+    return toOutput(mem.tdhMrExtend(this.#ctx, gpa, tdr));
   }
   tdhMemPageAug(gpa: number, level: number, tdr: number, page: number): SeamcallOutput {
-    return toOutput(mem.tdhMemPageAug(this.ctx, gpa, level, tdr, page));
+    return toOutput(mem.tdhMemPageAug(this.#ctx, gpa, level, tdr, page));
   }
   tdhMemRangeBlock(gpa: number, level: number, tdr: number): SeamcallOutput {
-    return toOutput(mem.tdhMemRangeBlock(this.ctx, gpa, level, tdr));
+    return toOutput(mem.tdhMemRangeBlock(this.#ctx, gpa, level, tdr));
   }
   tdhMemRangeUnblock(gpa: number, level: number, tdr: number): SeamcallOutput {
-    return toOutput(mem.tdhMemRangeUnblock(this.ctx, gpa, level, tdr));
+    return toOutput(mem.tdhMemRangeUnblock(this.#ctx, gpa, level, tdr));
   }
   tdhMemTrack(tdr: number): SeamcallOutput {
-    return toOutput(mem.tdhMemTrack(this.ctx, tdr));
+    return toOutput(mem.tdhMemTrack(this.#ctx, tdr));
   }
   tdhMemPageRemove(gpa: number, level: number, tdr: number): SeamcallOutput {
-    return toOutput(mem.tdhMemPageRemove(this.ctx, gpa, level, tdr));
+    return toOutput(mem.tdhMemPageRemove(this.#ctx, gpa, level, tdr));
   }
   tdhMemPagePromote(gpa: number, level: number, tdr: number): SeamcallOutput {
-    return toOutput(mem.tdhMemPagePromote(this.ctx, gpa, level, tdr));
+    return toOutput(mem.tdhMemPagePromote(this.#ctx, gpa, level, tdr));
   }
   tdhMemPageDemote(gpa: number, level: number, tdr: number, septPage: number): SeamcallOutput {
-    return toOutput(mem.tdhMemPageDemote(this.ctx, gpa, level, tdr, septPage));
+    return toOutput(mem.tdhMemPageDemote(this.#ctx, gpa, level, tdr, septPage));
   }
 
   // ---- guest side ----
 
   /**
-   * The guest-side handle of an initialised vCPU for the CPU: TDCALL handling, translate(), CPUID,
-   * #VE bookkeeping and the reset state. Undefined when `tdvpr` is not a TDVPR of an initialised vCPU.
+   * The guest side, for the x86 core only: a one-time capability (like the private-KeyID access of host
+   * memory) that hands out TdVcpu handles — TDCALL, translate() into private pages, the register file.
+   * The executor attached with setGuestExecutor also receives the handle on every TDH.VP.ENTER.
    */
-  vcpu(tdvpr: number): TdVcpu | undefined {
+  takeGuestAccess(): GuestAccess {
+    if (this.#guestAccessTaken) throw new Error("the TDX module's guest access has already been taken");
+    this.#guestAccessTaken = true;
+    return { vcpu: (tdvpr) => this.#vcpu(tdvpr) };
+  }
+
+  /** The guest-side handle of an initialised vCPU (undefined for anything else). */
+  #vcpu(tdvpr: number): TdVcpu | undefined {
+    const ctx = this.#ctx;
     const v =
-      this.ctx.pamt.covers(tdvpr) && this.ctx.pamt.get(tdvpr).pt === PageType.PT_TDVPR
-        ? this.ctx.vcpus.get(tdvpr)
+      ctx.pamt.covers(tdvpr) && ctx.pamt.get(tdvpr).pt === PageType.PT_TDVPR
+        ? ctx.vcpus.get(tdvpr)
         : undefined;
     if (!v || v.vcpuIndex < 0) return undefined;
-    return this.runtimeFor(v);
+    return this.#runtimeFor(v);
   }
 
   /** Installs the host's shared-EPT translation for a TD (the shared half of its GPA space). */
   setSharedEpt(tdr: number, sharedEpt: SharedEpt): void {
-    const td = this.ctx.tds.get(tdr);
+    const td = this.#ctx.tds.get(tdr);
     if (!td) throw new RangeError(`0x${tdr.toString(16)} is not a TDR`);
-    for (const rt of this.runtime.values()) if (rt.state.td === td) rt.memory.sharedEpt = sharedEpt;
-    this.sharedEpts.set(td.tdrHpa, sharedEpt);
+    for (const rt of this.#runtime.values()) if (rt.state.td === td) rt.memory.sharedEpt = sharedEpt;
+    this.#sharedEpts.set(td.tdrHpa, sharedEpt);
   }
-  /** @internal */
-  readonly sharedEpts = new Map<number, SharedEpt>();
+  readonly #sharedEpts = new Map<number, SharedEpt>();
 
-  private readonly gprAccess: vp.GprAccess = {
-    read: (v, reg) => this.runtimeFor(v).readGpr(reg),
-    write: (v, reg, val) => this.runtimeFor(v).writeGpr(reg, val),
+  readonly #gprAccess: vp.GprAccess = {
+    read: (v, reg) => this.#runtimeFor(v).readGpr(reg),
+    write: (v, reg, val) => this.#runtimeFor(v).writeGpr(reg, val),
   };
-  private vpRd(tdvpr: number, fieldId: bigint): LeafResult {
-    return vp.tdhVpRd(this.ctx, tdvpr, fieldId, this.gprAccess);
+  #vpRd(tdvpr: number, fieldId: bigint): LeafResult {
+    return vp.tdhVpRd(this.#ctx, tdvpr, fieldId, this.#gprAccess);
   }
-  private vpWr(tdvpr: number, fieldId: bigint, value: bigint, mask: bigint): LeafResult {
-    return vp.tdhVpWr(this.ctx, tdvpr, fieldId, value, mask, this.gprAccess);
+  #vpWr(tdvpr: number, fieldId: bigint, value: bigint, mask: bigint): LeafResult {
+    return vp.tdhVpWr(this.#ctx, tdvpr, fieldId, value, mask, this.#gprAccess);
   }
-  private runtimeFor(v: VcpuStateData): TdVcpu {
-    let rt = this.runtime.get(v);
+  #runtimeFor(v: VcpuStateData): TdVcpu {
+    let rt = this.#runtime.get(v);
     if (!rt) {
-      rt = new TdVcpu(this.ctx, v);
-      rt.memory.sharedEpt = this.sharedEpts.get(v.td.tdrHpa);
-      this.runtime.set(v, rt);
+      rt = new TdVcpu(this.#ctx, v);
+      rt.memory.sharedEpt = this.#sharedEpts.get(v.td.tdrHpa);
+      this.#runtime.set(v, rt);
     }
     return rt;
   }
 
-  private afterVpInit(tdvpr: number, r: LeafResult): LeafResult {
+  #afterVpInit(tdvpr: number, r: LeafResult): LeafResult {
     if (r.status === S.TDX_SUCCESS) {
-      const v = this.ctx.vcpus.get(tdvpr);
-      if (v) this.runtime.get(v)?.reset();
+      const v = this.#ctx.vcpus.get(tdvpr);
+      if (v) this.#runtime.get(v)?.reset();
     }
     return r;
   }
 }
 
 export { decodeTdxStatus };
+
+/** What takeGuestAccess() returns. */
+export interface GuestAccess {
+  vcpu(tdvpr: number): TdVcpu | undefined;
+}
+
+/**
+ * @internal The module's state, for this package's invariant checks (tests, fuzzer). Not exported from
+ * the package entry point, so hosts cannot reach it.
+ */
+export function moduleInternals(m: TdxModule): ModuleContext {
+  return readInternals(m);
+}

@@ -7,7 +7,7 @@ import { TdRunResult } from "../src/host/vp-enter.js";
 import { isLeafState, isNonLeafState } from "../src/sept.js";
 import { buildTdParams } from "../src/td-params.js";
 import { TdcallOutcome } from "../src/tdcall.js";
-import { TdxModule } from "../src/tdx-module.js";
+import { type GuestAccess, moduleInternals, TdxModule } from "../src/tdx-module.js";
 
 /** Small deterministic PRNG (xorshift32). */
 export class Rng {
@@ -51,6 +51,8 @@ const GPAS = [
 export class FuzzWorld {
   memory = new HostPhysicalMemory(MEM);
   tdx = new TdxModule(this.memory);
+  readonly guest: GuestAccess = this.tdx.takeGuestAccess();
+  readonly ctx = moduleInternals(this.tdx);
   tdrs: number[] = [];
   vcpus: number[] = [];
   pages: number[] = [];
@@ -110,7 +112,7 @@ export class FuzzWorld {
   private guidedStep(): void {
     const t = this.tdx;
     const r = this.rng;
-    const ctx = t.ctx;
+    const ctx = this.ctx;
     if (ctx.tds.size < 2 || r.chance(0.01)) {
       const p = this.freshPage();
       if (t.tdhMngCreate(p, 2 + r.int(20)).status === 0n) this.tdrs.push(p);
@@ -202,7 +204,7 @@ export class FuzzWorld {
             t.enter(r.pick(td.vcpusByIndex).tdvprHpa, this.regs.gpr, new Int32Array(32));
           break;
         default: {
-          const v = td.vcpusByIndex.length ? t.vcpu(r.pick(td.vcpusByIndex).tdvprHpa) : undefined;
+          const v = td.vcpusByIndex.length ? this.guest.vcpu(r.pick(td.vcpusByIndex).tdvprHpa) : undefined;
           if (!v) return;
           const g = this.regs.gpr;
           g.fill(0);
@@ -255,7 +257,7 @@ export class FuzzWorld {
       case 4: {
         const p = this.hpa();
         t.tdhVpCreate(p, this.tdr());
-        if (t.ctx.vcpus.has(p) && !this.vcpus.includes(p)) this.vcpus.push(p);
+        if (this.ctx.vcpus.has(p) && !this.vcpus.includes(p)) this.vcpus.push(p);
         break;
       }
       case 5:
@@ -333,7 +335,7 @@ export class FuzzWorld {
   private tdcall(): void {
     const r = this.rng;
     if (!this.vcpus.length) return;
-    const v = this.tdx.vcpu(r.pick(this.vcpus));
+    const v = this.guest.vcpu(r.pick(this.vcpus));
     if (!v) return;
     const g = this.regs.gpr;
     for (let i = 0; i < 32; i++) g[i] = r.chance(0.5) ? 0 : r.next() | 0;
@@ -352,7 +354,7 @@ export class FuzzWorld {
 
   /** Throws with a description when an invariant is broken. */
   checkInvariants(): void {
-    const ctx = this.tdx.ctx;
+    const ctx = this.ctx;
     const owned = new Map<number, number>();
     for (const [hpa, e] of ctx.pamt.assigned()) {
       if (e.pt === PageType.PT_NDA || e.pt === PageType.PT_RSVD)

@@ -5,14 +5,14 @@ import { expect } from "vitest";
 import { MIN_NUM_TDCS_PAGES, MIN_NUM_TDVPS_PAGES } from "../src/abi/pages.js";
 import { decodeTdxStatus, TdxStatus } from "../src/abi/status.js";
 import { buildTdParams } from "../src/td-params.js";
-import { type SeamcallOutput, TdxModule } from "../src/tdx-module.js";
+import { moduleInternals, type SeamcallOutput, TdxModule } from "../src/tdx-module.js";
 
 export const MiB = 1024 * 1024;
 
 export function makeHost(size = 1024 * MiB) {
   const memory = new HostPhysicalMemory(size);
   const tdx = new TdxModule(memory);
-  return { memory, tdx };
+  return { memory, tdx, guest: tdx.takeGuestAccess() };
 }
 export type Host = ReturnType<typeof makeHost>;
 
@@ -117,7 +117,7 @@ import type { TdVcpu } from "../src/td-vcpu.js";
 
 /** The guest-side handle of a TD's vCPU, in 64-bit mode at CPL 0. */
 export function guest(host: Host, tdvpr: number): TdVcpu {
-  const v = host.tdx.vcpu(tdvpr);
+  const v = host.guest.vcpu(tdvpr);
   if (!v) throw new Error("no such vCPU");
   v.regs.longMode64 = true;
   v.regs.cpl = 0;
@@ -157,4 +157,9 @@ export function tdcall(v: TdVcpu, rax: bigint, regs: CallRegs = {}) {
     if (value !== undefined) setReg(v.regs.gpr, REG_INDEX[name], value);
   const outcome = v.tdcall();
   return { outcome, reg: (name: string) => getReg(v.regs.gpr, REG_INDEX[name]), rax: getReg(v.regs.gpr, 0) };
+}
+
+/** The module's internal state (invariant checks only). */
+export function internals(host: Host) {
+  return moduleInternals(host.tdx);
 }

@@ -96,8 +96,13 @@ describe("isolation", () => {
     expect(vb.memory.fault.kind).toBe(FaultKind.EPT_MISCONFIG);
   });
 
-  it("the private-KeyID capability is taken by the module: nobody else can take it", () => {
+  it("the private-KeyID capability is taken by the module, the guest side by one taker; no state is reachable", () => {
     const host = makeHost();
     expect(() => host.memory.takePrivateKeyAccess()).toThrow();
+    expect(() => host.tdx.takeGuestAccess()).toThrow(/already been taken/);
+    const visible = host.tdx as unknown as Record<string, unknown>;
+    expect(visible.ctx).toBeUndefined();
+    // Only the configurable budget is a visible field; the state lives in ES-private fields.
+    expect(Object.keys(visible)).toEqual(["enterBudget"]);
   });
 });

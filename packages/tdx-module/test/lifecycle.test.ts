@@ -9,6 +9,7 @@ import {
   finalize,
   freshHkid,
   initTd,
+  internals,
   makeHost,
   OK,
 } from "./helpers.js";
@@ -171,12 +172,12 @@ describe("vCPUs: TDH.VP.CREATE / ADDCX / INIT / FLUSH", () => {
     const tdvpr = td.vcpus[0];
     const details = 0x9110000300000100n; // TDVPS_STATE_NON_ARCH(0x100)
     expect(host.tdx.tdhVpRd(tdvpr, details).r8).toBe(0n);
-    host.tdx.vcpu(tdvpr)!.state.vmxip = true;
+    host.guest.vcpu(tdvpr)!.state.vmxip = true;
     expect(host.tdx.tdhVpRd(tdvpr, details).r8).toBe(1n);
     expectStatus(host.tdx.tdhVpWr(tdvpr, details, 0n, 1n), T.TDX_METADATA_FIELD_NOT_WRITABLE);
     const pendNmi = 0x200000000000000bn; // TDVPS_MANAGEMENT(11)
     expectStatus(host.tdx.tdhVpWr(tdvpr, pendNmi, 1n, 1n), OK);
-    expect(host.tdx.vcpu(tdvpr)!.state.pendNmi).toBe(true);
+    expect(host.guest.vcpu(tdvpr)!.state.pendNmi).toBe(true);
     const pinBased = 0x4000n; // TDVPS_VMCS(PIN_BASED_VM_EXEC_CONTROL)
     expectStatus(host.tdx.tdhVpWr(tdvpr, pinBased, 0x80n, 0x80n), OK);
     expect(host.tdx.tdhVpRd(tdvpr, pinBased).r8).toBe(0x80n);
@@ -222,7 +223,9 @@ describe("teardown: VP.FLUSH → MNG.VPFLUSHDONE → KEY.FREEID → PHYMEM.PAGE.
     expectStatus(host.tdx.tdhMngKeyFreeid(td.tdr), OK);
     expectStatus(host.tdx.tdhMngKeyFreeid(td.tdr), T.TDX_LIFECYCLE_STATE_INCORRECT);
     expectStatus(host.tdx.tdhPhymemPageReclaim(td.tdr), T.TDX_TD_ASSOCIATED_PAGES_EXIST);
-    const owned = [...host.tdx.ctx.pamt.assigned()].filter(([, e]) => e.owner === td.tdr).map(([hpa]) => hpa);
+    const owned = [...internals(host).pamt.assigned()]
+      .filter(([, e]) => e.owner === td.tdr)
+      .map(([hpa]) => hpa);
     for (const hpa of owned) {
       const r = host.tdx.tdhPhymemPageReclaim(hpa);
       expectStatus(r, OK);
@@ -231,7 +234,7 @@ describe("teardown: VP.FLUSH → MNG.VPFLUSHDONE → KEY.FREEID → PHYMEM.PAGE.
     const tdr = host.tdx.tdhPhymemPageReclaim(td.tdr);
     expectStatus(tdr, OK);
     expect(tdr.rcx).toBe(BigInt(PageType.PT_TDR));
-    expect(host.tdx.ctx.pamt.size).toBe(0);
+    expect(internals(host).pamt.size).toBe(0);
     expectStatus(host.tdx.tdhPhymemPageReclaim(td.tdr), T.TDX_PAGE_METADATA_INCORRECT + RCX);
     expectStatus(host.tdx.tdhPhymemPageReclaim(0x10), T.TDX_OPERAND_INVALID + RCX);
     for (const hpa of [...owned, td.tdr]) host.memory.freePage(hpa); // all back under KeyID 0

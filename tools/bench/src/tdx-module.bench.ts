@@ -21,7 +21,6 @@ interface TdVcpuApi {
   translate(gpa: number, access: number): Uint8Array | null;
 }
 interface TdxModuleApi {
-  ctx: { vcpus: Map<number, unknown> };
   tdhMngCreate(tdr: number, hkid: number): Out;
   tdhMngKeyConfig(tdr: number): Out;
   tdhMngAddcx(page: number, tdr: number): Out;
@@ -33,7 +32,7 @@ interface TdxModuleApi {
   tdhMemPageAdd(gpa: number, level: number, tdr: number, page: number, source: number): Out;
   tdhMrExtend(gpa: number, tdr: number): Out;
   tdhMrFinalize(tdr: number): Out;
-  vcpu(tdvpr: number): TdVcpuApi | undefined;
+  takeGuestAccess(): { vcpu(tdvpr: number): TdVcpuApi | undefined };
   setGuestExecutor(executor: { run(vcpu: TdVcpuApi, budget: number): number }): void;
   enter(tdvpr: number, hostGpr: Int32Array | undefined, out: Int32Array): number;
 }
@@ -67,6 +66,7 @@ function buildTd(hash: HashProvider): {
   tdx: TdxModuleApi;
   memory: HostPhysicalMemory;
   tdr: number;
+  tdvpr: number;
   sources: number[];
 } {
   const memory = new HostPhysicalMemory(512 * MiB);
@@ -94,7 +94,7 @@ function buildTd(hash: HashProvider): {
     );
     sources.push(s);
   }
-  return { tdx, memory, tdr, sources };
+  return { tdx, memory, tdr, tdvpr, sources };
 }
 
 // The figure times the SEAMCALL loop alone (TD creation and page allocation excluded).
@@ -155,11 +155,10 @@ report(
 
 // ---- TDVMCALL round trip, module half ----
 {
-  const { tdx, memory, tdr } = buildTd(node);
-  const tdvpr = [...tdx.ctx.vcpus.keys()][0];
+  const { tdx, memory, tdr, tdvpr } = buildTd(node);
   void memory;
   tdx.tdhMrFinalize(tdr);
-  const v = tdx.vcpu(tdvpr)!;
+  const v = tdx.takeGuestAccess().vcpu(tdvpr)!;
   v.regs.longMode64 = true;
   const g = v.regs.gpr;
   const copyBase = measure("baseline: copy 32 int32 registers twice", " ops/s", (n) => {
@@ -214,10 +213,10 @@ report(
     copyBase,
   );
   // translate(): TLB fills on a mapped private page
-  const { tdx: t2, memory: m2, tdr: tdr2, sources } = buildTd(node);
+  const { tdx: t2, memory: m2, tdr: tdr2, tdvpr: tdvpr2, sources } = buildTd(node);
   for (let i = 0; i < 64; i++) t2.tdhMemPageAdd(i * 4096, 0, tdr2, m2.allocPage(), sources[0]);
   t2.tdhMrFinalize(tdr2);
-  const v2 = t2.vcpu([...t2.ctx.vcpus.keys()][0])!;
+  const v2 = t2.takeGuestAccess().vcpu(tdvpr2)!;
   report(
     measure("translate() private 4 KiB (TLB fill)", " fills/s", (n) => {
       for (let i = 0; i < n; i++) if (v2.translate((i & 63) * 4096 + 8, 1) === null) throw new Error("fault");
