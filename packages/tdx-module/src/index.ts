@@ -23,6 +23,14 @@ export {
 } from "./measurement.js";
 export type { PamtEntry, Tdmr } from "./pamt.js";
 export {
+  cr0WriteCausesVe,
+  Disposition,
+  instructionDisposition,
+  msrDisposition,
+  UD_EXIT_REASONS,
+  xsetbvFaults,
+} from "./td-exits.js";
+export {
   Access,
   FaultKind,
   SHARED_EPT_MISCONFIG,
