@@ -21,18 +21,25 @@ function writeU64(b: Uint8Array, off: number, v: number): void {
 
 /** The 128-byte TDH.MEM.PAGE.ADD record: "MEM.PAGE.ADD" at 0, GPA (LE u64) at 16, zeros. */
 export function pageAddRecord(gpa: number, out = new Uint8Array(128)): Uint8Array {
-  out.fill(0);
-  out.set(PAGE_ADD_TAG, 0);
-  writeU64(out, 16, gpa);
-  return out;
+  return record(PAGE_ADD_TAG, gpa, out);
 }
 
 /** The 128-byte header of a TDH.MR.EXTEND record ("MR.EXTEND", GPA); the 256 data bytes follow. */
 export function mrExtendRecord(gpa: number, out = new Uint8Array(128)): Uint8Array {
+  return record(MR_EXTEND_TAG, gpa, out);
+}
+
+function record(tag: Uint8Array, gpa: number, out: Uint8Array): Uint8Array {
   out.fill(0);
-  out.set(MR_EXTEND_TAG, 0);
+  out.set(tag, 0);
   writeU64(out, 16, gpa);
   return out;
+}
+
+/** Rewrites only the GPA of a record built by pageAddRecord/mrExtendRecord (hot path). */
+export function setRecordGpa(block: Uint8Array, gpa: number): Uint8Array {
+  writeU64(block, 16, gpa);
+  return block;
 }
 
 /** RTMR[i] := SHA-384(RTMR[i] || data48). */

@@ -23,11 +23,22 @@ export interface Tdmr {
 export class Pamt {
   private readonly entries = new Map<number, PamtEntry>();
 
-  constructor(private readonly tdmrs: readonly Tdmr[]) {}
+  // The common case, one TDMR, is checked without a loop.
+  private readonly firstBase: number;
+  private readonly firstEnd: number;
+
+  constructor(private readonly tdmrs: readonly Tdmr[]) {
+    this.firstBase = tdmrs[0]?.base ?? 0;
+    this.firstEnd = tdmrs[0] ? tdmrs[0].base + tdmrs[0].size : 0;
+  }
 
   /** True when the page is inside a TDMR (covered by the PAMT). */
   covers(hpa: number): boolean {
-    for (const t of this.tdmrs) if (hpa >= t.base && hpa < t.base + t.size) return true;
+    if (hpa >= this.firstBase && hpa < this.firstEnd) return true;
+    for (let i = 1; i < this.tdmrs.length; i++) {
+      const t = this.tdmrs[i];
+      if (hpa >= t.base && hpa < t.base + t.size) return true;
+    }
     return false;
   }
 

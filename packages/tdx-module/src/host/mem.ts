@@ -4,12 +4,13 @@ import { SeamcallLeaf as L } from "../abi/leaves.js";
 import { levelSize, PageType, SeptState, TdOpState } from "../abi/pages.js";
 import { OperandId as Op, S } from "../abi/status.js";
 import { err, type LeafResult, type ModuleContext, ok } from "../context.js";
-import { mrExtendRecord, pageAddRecord } from "../measurement.js";
+import { mrExtendRecord, pageAddRecord, setRecordGpa } from "../measurement.js";
 import { isLeafState, isNonLeafState, SeptTable, SeptWalk, septEntryValue, septLevelState } from "../sept.js";
 import type { TdState } from "../td-state.js";
 
 const walk = new SeptWalk();
-const record = new Uint8Array(128);
+const pageAddBlock = pageAddRecord(0);
+const extendBlock = mrExtendRecord(0);
 
 /** GPA operand: integer, aligned to its level, private (below the shared bit). */
 function checkGpa(td: TdState, gpa: number, level: number, minLevel: number, maxLevel: number): number {
@@ -126,7 +127,7 @@ export function tdhMemPageAdd(
   walk.table.hpa[walk.index] = hpa;
   sept.setState(walk.table, walk.index, SeptState.MAPPED);
   td.childCount++;
-  td.mrtdStream!.update(pageAddRecord(gpa, record));
+  td.mrtdStream!.update(setRecordGpa(pageAddBlock, gpa));
   return ok();
 }
 
@@ -146,7 +147,7 @@ export function tdhMrExtend(ctx: ModuleContext, gpa: number, tdrPa: number): Lea
   const pageHpa = walk.hpa + offset - (offset % 4096);
   const page = ctx.priv.page(pageHpa, td.hkid);
   const stream = td.mrtdStream!;
-  stream.update(mrExtendRecord(gpa, record));
+  stream.update(setRecordGpa(extendBlock, gpa));
   stream.update(page.subarray(offset % 4096, (offset % 4096) + 256));
   return ok();
 }
