@@ -215,12 +215,7 @@ export class TdxModule {
       case L.TDH_VP_ADDCX:
         return vp.tdhVpAddcx(ctx, rcx, rdx);
       case L.TDH_VP_INIT:
-        return vp.tdhVpInit(
-          ctx,
-          rcx,
-          regs.rdx ?? 0n,
-          version === 1 ? Number((regs.r8 ?? 0n) & 0xffffffffn) : undefined,
-        );
+        return vp.tdhVpInit(ctx, rcx, regs.rdx ?? 0n, version === 1 ? r8 : undefined);
       case L.TDH_VP_RD:
         return this.#vpRd(rcx, regs.rdx ?? 0n);
       case L.TDH_VP_WR:

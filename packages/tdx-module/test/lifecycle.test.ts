@@ -136,7 +136,7 @@ describe("vCPUs: TDH.VP.CREATE / ADDCX / INIT / FLUSH", () => {
     expectStatus(host.tdx.tdhVpInit(second, 0n), T.TDX_MAX_VCPUS_EXCEEDED);
     expectStatus(host.tdx.tdhVpInit(td.tdr, 0n), T.TDX_PAGE_METADATA_INCORRECT + RCX);
   });
-  it("VP.INIT version 1 refuses a duplicate x2APIC ID (R8)", () => {
+  it("VP.INIT version 1 refuses a duplicate x2APIC ID (TDX_X2APIC_ID_NOT_UNIQUE) and IDs above 32 bits (R8)", () => {
     const host = makeHost();
     const td = createTd(host);
     expectStatus(initTd(host, td), OK);
@@ -150,7 +150,12 @@ describe("vCPUs: TDH.VP.CREATE / ADDCX / INIT / FLUSH", () => {
     const a = mk();
     const b = mk();
     expectStatus(host.tdx.tdhVpInit(a, 0n, 3), OK);
-    expectStatus(host.tdx.tdhVpInit(b, 0n, 3), T.TDX_OPERAND_INVALID + R8);
+    expectStatus(host.tdx.tdhVpInit(b, 0n, 3), T.TDX_X2APIC_ID_NOT_UNIQUE + 3n);
+    expectStatus(host.tdx.tdhVpInit(b, 0n, 2 ** 32), T.TDX_OPERAND_INVALID + R8);
+    expectStatus(
+      host.tdx.seamcall({ rax: (1n << 16n) | 22n, rcx: BigInt(b), r8: 1n << 40n }).rax,
+      T.TDX_OPERAND_INVALID + R8,
+    );
     expectStatus(host.tdx.tdhVpInit(b, 0n, 4), OK);
   });
   it("VP.RD/WR on a non-debug TD → TDX_TD_NON_DEBUG; a debug TD exposes GPRs", () => {

@@ -66,8 +66,12 @@ export function tdhVpInit(
   if (vcpu.tdcxPages.length < MIN_NUM_TDVPS_PAGES - 1) return err(S.TDX_TDCX_NUM_INCORRECT + Op.RCX);
   if (td.numVcpus >= td.maxVcpus) return err(S.TDX_MAX_VCPUS_EXCEEDED);
   if (x2apicId !== undefined) {
+    // Version 1 (topology enumeration): the x2APIC ID is 32 bits and unique within the TD; a duplicate
+    // reports TDX_X2APIC_ID_NOT_UNIQUE with the ID in the low bits (as tdx_1.5 does).
+    if (!Number.isInteger(x2apicId) || x2apicId < 0 || x2apicId > 0xffffffff)
+      return err(S.TDX_OPERAND_INVALID + Op.R8);
     for (const other of td.vcpusByIndex)
-      if (other.x2apicId === x2apicId) return err(S.TDX_OPERAND_INVALID + Op.R8);
+      if (other.x2apicId === x2apicId) return err(S.TDX_X2APIC_ID_NOT_UNIQUE + x2apicId);
   }
   vcpu.vcpuIndex = td.numVcpus++;
   td.vcpusByIndex.push(vcpu);
