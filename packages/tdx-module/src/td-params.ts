@@ -18,7 +18,7 @@ import {
   XFAM_FIXED1,
   Xfam,
 } from "./abi/td-attributes.js";
-import { applyCpuidConfig, configurableMask } from "./cpuid.js";
+import { applyCpuidConfig, configurableMask, NATIVE_CPUID1_EAX } from "./cpuid.js";
 
 /** Platform limit reported as MAX_VCPUS_PER_TD. */
 export const MAX_VCPUS_PER_TD = 576;
@@ -89,12 +89,15 @@ export function parseTdParams(bytes: Uint8Array): TdParamsResult {
   // This simulated module supports no L2 VMs (MAX_L2_VMS = 0).
   const numL2Vms = bytes[O.NUM_L2_VMS];
   if (numL2Vms !== 0) return fail(OperandId.NUM_L2_VMS);
-
-  const msrConfigCtls = bytes[O.MSR_CONFIG_CTLS];
-  if ((msrConfigCtls & 0xfe) !== 0) return fail(OperandId.RDX);
   if (!allZero(bytes, O.RESERVED_0, O.EPTP_CONTROLS)) return fail(OperandId.RDX);
 
+  // Check order below follows tdx_1.5 read_and_set_td_configurations().
   const configFlags = dv.getBigUint64(O.CONFIG_FLAGS, true);
+  if (
+    (configFlags & ~CONFIG_FLAGS_FIXED0) !== 0n ||
+    (configFlags & CONFIG_FLAGS_FIXED1) !== CONFIG_FLAGS_FIXED1
+  )
+    return fail(OperandId.EXEC_CONTROLS);
   const eptpControls = dv.getBigUint64(O.EPTP_CONTROLS, true);
   const memType = eptpControls & 7n;
   const pwl = Number((eptpControls >> 3n) & 7n) + 1;
@@ -102,27 +105,29 @@ export function parseTdParams(bytes: Uint8Array): TdParamsResult {
   if (memType !== 6n || (eptpControls & ~0x3fn) !== 0n || (pwl !== 4 && pwl !== 5) || (wideGpaw && pwl !== 5))
     return fail(OperandId.EPTP_CONTROLS);
 
-  if (
-    (configFlags & ~CONFIG_FLAGS_FIXED0) !== 0n ||
-    (configFlags & CONFIG_FLAGS_FIXED1) !== CONFIG_FLAGS_FIXED1
-  )
-    return fail(OperandId.EXEC_CONTROLS);
-
   const tscFrequency = dv.getUint16(O.TSC_FREQUENCY, true);
   if (tscFrequency < TSC_FREQUENCY_MIN || tscFrequency > TSC_FREQUENCY_MAX)
     return fail(OperandId.TSC_FREQUENCY);
   if (!allZero(bytes, O.RESERVED_1, O.MRCONFIGID)) return fail(OperandId.RDX);
 
+  const msrConfigCtls = bytes[O.MSR_CONFIG_CTLS];
+  if ((msrConfigCtls & 0xfe) !== 0) return fail(OperandId.RDX);
+  if (!allZero(bytes, O.RESERVED_2, O.CPUID_CONFIG)) return fail(OperandId.RDX);
   const ia32ArchCapabilitiesConfig = dv.getBigUint64(O.IA32_ARCH_CAPABILITIES_CONFIG, true);
   if (ia32ArchCapabilitiesConfig !== 0n && (msrConfigCtls & 1) === 0)
     return fail(OperandId.IA32_ARCH_CAPABILITIES_CONFIG);
-  if (!allZero(bytes, O.RESERVED_2, O.CPUID_CONFIG)) return fail(OperandId.RDX);
 
   const cpuidValues = new Uint32Array(4 * MAX_NUM_CPUID_CONFIG);
   for (let i = 0; i < MAX_NUM_CPUID_CONFIG; i++) {
     const base = O.CPUID_CONFIG + 16 * i;
     const input = [0, 4, 8, 12].map((o) => dv.getUint32(base + o, true)) as [number, number, number, number];
-    const value = applyCpuidConfig(i, input);
+    // CPUID(1).EAX (F/M/S): a non-migratable TD takes 0 (native) or exactly the native value.
+    const fmsRefused =
+      i === 0 &&
+      input[0] !== 0 &&
+      input[0] !== NATIVE_CPUID1_EAX &&
+      (attributes & TdAttribute.MIGRATABLE) === 0n;
+    const value = fmsRefused ? undefined : applyCpuidConfig(i, input);
     if (!value) {
       const [leaf, subleaf] = CPUID_CONFIG_LEAVES[i];
       return fail(OperandId.CPUID_CONFIG, BigInt(leaf) | (BigInt(subleaf) << 32n));

@@ -83,6 +83,20 @@ describe("TD_PARAMS", () => {
     const leaf1 = withField((_b, dv) => dv.setUint32(TdParamsOffset.CPUID_CONFIG + 4, 0xff, true)); // 1.EBX not configurable
     expect(leaf1).toMatchObject({ ...invalid(OperandId.CPUID_CONFIG), rcx: 1n | (0xffffffffn << 32n) });
   });
+  it("CPUID(1).EAX of a non-migratable TD: 0 or the native F/M/S, else CPUID_CONFIG", () => {
+    const fms = (eax: number, attributes = 0n) => {
+      const values = new Uint32Array(48);
+      values[0] = eax;
+      return parseTdParams(buildTdParams({ cpuidValues: values, attributes }));
+    };
+    expect(fms(0).ok).toBe(true);
+    expect(fms(0x806f8).ok).toBe(true);
+    expect(fms(0x906a3)).toMatchObject({
+      ...invalid(OperandId.CPUID_CONFIG),
+      rcx: 1n | (0xffffffffn << 32n),
+    });
+    expect(fms(0x906a3, 1n << 29n).ok).toBe(true); // MIGRATABLE
+  });
   it("copies MRCONFIGID / MROWNER / MROWNERCONFIG", () => {
     const id = new Uint8Array(48).fill(0xab);
     const r = parseTdParams(buildTdParams({ mrConfigId: id, mrOwner: id.map(() => 1) }));

@@ -153,11 +153,11 @@ describe("CPUID virtualisation", () => {
   it("uses the TD's CPUID_CONFIG (cleared feature bits stay cleared)", () => {
     const host = makeHost();
     const values = new Uint32Array(48);
-    values[0] = 0x000906a3; // F/M/S
+    values[0] = 0x000806f8; // the native F/M/S (the only non-zero value a non-migratable TD may give)
     const { v } = runnable(host, { cpuidValues: values });
     const out = new Uint32Array(4);
     v.cpuid(1, 0, 0, false, out);
-    expect(out[0]).toBe(0x000906a3);
+    expect(out[0]).toBe(0x000806f8);
     expect(out[3]).toBe(0);
     v.cpuid(7, 0, 0, false, out);
     expect(out[1]).toBe(0);
