@@ -39,6 +39,11 @@ export const err = (status: number, extra: Omit<LeafResult, "status"> = {}): Lea
 
 /** Highest physical-address width the simulated platform supports (MAX_PA). */
 export const MAX_PA = 52;
+/**
+ * KeyID bits sit at the top of the physical address: 6 bits (64 KeyIDs) from bit 46, so the host sees
+ * 46 usable address bits (what KVM calls x86_phys_bits) and tags a page with HKID as pa | hkid << 46.
+ */
+export const KEYID_SHIFT = 46;
 
 /** SEAMCALL leaves allowed per TDCS op state (tdx_1.5 op_state_lookup.c, spec §7.3). */
 const OP_STATE_ALLOWED: Record<number, ReadonlySet<number>> = {
@@ -128,7 +133,8 @@ export class ModuleContext {
 
   /** Alignment and range checks of a host-physical operand (no PAMT). */
   checkHpa(hpa: number, operand: number, align = PAGE_SIZE_4K): number {
-    if (!Number.isSafeInteger(hpa) || hpa < 0 || hpa >= 2 ** MAX_PA || hpa % align !== 0)
+    // HKID bits must be zero in explicit page operands.
+    if (!Number.isSafeInteger(hpa) || hpa < 0 || hpa >= 2 ** KEYID_SHIFT || hpa % align !== 0)
       return S.TDX_OPERAND_INVALID + operand;
     if (!this.pamt.covers(hpa) || hpa + align > this.memory.size)
       return S.TDX_OPERAND_ADDR_RANGE_ERROR + operand;

@@ -1,5 +1,5 @@
 export * from "./abi/index.js";
-export type { ModuleOptions } from "./context.js";
+export { KEYID_SHIFT, MAX_PA, type ModuleOptions } from "./context.js";
 export {
   applyCpuidConfig,
   CPUID_MAX_BASIC_LEAF,

@@ -208,6 +208,10 @@ export class TdxModule {
         return mng.tdhMngKeyFreeid(ctx, rcx);
       case L.TDH_PHYMEM_PAGE_RECLAIM:
         return mng.tdhPhymemPageReclaim(ctx, rcx);
+      case L.TDH_PHYMEM_CACHE_WB:
+        return mng.tdhPhymemCacheWb(ctx, regs.rcx ?? 0n);
+      case L.TDH_PHYMEM_PAGE_WBINVD:
+        return mng.tdhPhymemPageWbinvd(ctx, regs.rcx ?? 0n);
       case L.TDH_PHYMEM_PAGE_RDMD:
         return tdhPhymemPageRdmd(ctx, rcx);
       case L.TDH_VP_CREATE:
@@ -330,6 +334,13 @@ export class TdxModule {
   }
   tdhPhymemPageReclaim(page: number): SeamcallOutput {
     return toOutput(mng.tdhPhymemPageReclaim(this.#ctx, page));
+  }
+  tdhPhymemCacheWb(command: bigint): SeamcallOutput {
+    return toOutput(mng.tdhPhymemCacheWb(this.#ctx, command));
+  }
+  /** `taggedPa` = pa | hkid << 46. */
+  tdhPhymemPageWbinvd(taggedPa: bigint): SeamcallOutput {
+    return toOutput(mng.tdhPhymemPageWbinvd(this.#ctx, taggedPa));
   }
   tdhPhymemPageRdmd(page: number): SeamcallOutput {
     return toOutput(tdhPhymemPageRdmd(this.#ctx, page));

@@ -38,6 +38,7 @@ describe("TDH.MNG.CREATE", () => {
     const host = makeHost();
     expectStatus(host.tdx.tdhMngCreate(0x1234, 7), T.TDX_OPERAND_INVALID + RCX);
     expectStatus(host.tdx.tdhMngCreate(2 ** 40, 7), T.TDX_OPERAND_ADDR_RANGE_ERROR + RCX);
+    expectStatus(host.tdx.tdhMngCreate(2 ** 46 + 0x100000, 7), T.TDX_OPERAND_INVALID + RCX); // HKID bits set
     const td = createTd(host);
     expectStatus(host.tdx.tdhMngCreate(td.tdr, 9), T.TDX_PAGE_METADATA_INCORRECT + RCX);
     expectStatus(host.tdx.tdhMngCreate(td.tdcs[0], 9), T.TDX_PAGE_METADATA_INCORRECT + RCX);
@@ -225,6 +226,8 @@ describe("teardown: VP.FLUSH → MNG.VPFLUSHDONE → KEY.FREEID → PHYMEM.PAGE.
     expectStatus(host.tdx.tdhMngVpflushdone(td.tdr), T.TDX_LIFECYCLE_STATE_INCORRECT);
     expectStatus(host.tdx.tdhVpFlush(td.vcpus[0]), T.TDX_LIFECYCLE_STATE_INCORRECT);
     expectStatus(host.tdx.tdhMngCreate(host.memory.allocPage(), td.hkid), T.TDX_HKID_NOT_FREE);
+    expectStatus(host.tdx.tdhPhymemCacheWb(0n), OK);
+    expectStatus(host.tdx.tdhPhymemCacheWb(2n), T.TDX_OPERAND_INVALID + RCX);
     expectStatus(host.tdx.tdhMngKeyFreeid(td.tdr), OK);
     expectStatus(host.tdx.tdhMngKeyFreeid(td.tdr), T.TDX_LIFECYCLE_STATE_INCORRECT);
     expectStatus(host.tdx.tdhPhymemPageReclaim(td.tdr), T.TDX_TD_ASSOCIATED_PAGES_EXIST);
@@ -242,6 +245,11 @@ describe("teardown: VP.FLUSH → MNG.VPFLUSHDONE → KEY.FREEID → PHYMEM.PAGE.
     expect(internals(host).pamt.size).toBe(0);
     expectStatus(host.tdx.tdhPhymemPageReclaim(td.tdr), T.TDX_PAGE_METADATA_INCORRECT + RCX);
     expectStatus(host.tdx.tdhPhymemPageReclaim(0x10), T.TDX_OPERAND_INVALID + RCX);
+    for (const hpa of owned)
+      expectStatus(host.tdx.tdhPhymemPageWbinvd(BigInt(hpa) | (BigInt(td.hkid) << 46n)), OK);
+    expectStatus(host.tdx.tdhPhymemPageWbinvd(BigInt(td.tdr) | (1n << 46n)), OK); // global KeyID
+    expectStatus(host.tdx.tdhPhymemPageWbinvd(BigInt(td.tdr + 8)), T.TDX_OPERAND_INVALID + RCX);
+    expectStatus(host.tdx.tdhPhymemPageWbinvd(BigInt(td.tdr) | (64n << 46n)), T.TDX_OPERAND_INVALID + RCX);
     for (const hpa of [...owned, td.tdr]) host.memory.freePage(hpa); // all back under KeyID 0
     expectStatus(host.tdx.tdhMngCreate(host.memory.allocPage(), td.hkid), OK);
   });

@@ -10,7 +10,7 @@ import {
   TD_PARAMS_SIZE,
   TdAttribute,
 } from "../abi/td-attributes.js";
-import { err, type LeafResult, type ModuleContext, ok } from "../context.js";
+import { err, KEYID_SHIFT, type LeafResult, type ModuleContext, ok } from "../context.js";
 import { configurableMask } from "../cpuid.js";
 import { tdFieldRead, tdFieldWrite } from "../metadata-access.js";
 import { SecureEpt } from "../sept.js";
@@ -209,9 +209,32 @@ export function tdhMngKeyFreeid(ctx: ModuleContext, tdrPa: number): LeafResult {
   return ok();
 }
 
+/**
+ * TDH.PHYMEM.CACHE.WB: RCX = 0 (start) or 1 (resume). The simulation has no caches: it completes at
+ * once (KVM calls it before TDH.MNG.KEY.FREEID).
+ */
+export function tdhPhymemCacheWb(_ctx: ModuleContext, command: bigint): LeafResult {
+  if (command !== 0n && command !== 1n) return err(S.TDX_OPERAND_INVALID + Op.RCX);
+  return ok();
+}
+
+/**
+ * TDH.PHYMEM.PAGE.WBINVD: RCX = page PA tagged with the KeyID whose cache lines to write back
+ * (pa | hkid << 46, as KVM's set_hkid_to_pa builds it). Nothing to flush in the simulation; the
+ * operand is checked.
+ */
+export function tdhPhymemPageWbinvd(ctx: ModuleContext, taggedPa: bigint): LeafResult {
+  const hkid = Number(taggedPa >> BigInt(KEYID_SHIFT));
+  const pa = Number(taggedPa & ((1n << BigInt(KEYID_SHIFT)) - 1n));
+  if (pa % 4096 !== 0 || !(ctx.isPrivateKeyId(hkid) || hkid === 0))
+    return err(S.TDX_OPERAND_INVALID + Op.RCX);
+  if (!ctx.pamt.covers(pa) || pa >= ctx.memory.size) return err(S.TDX_OPERAND_ADDR_RANGE_ERROR + Op.RCX);
+  return ok();
+}
+
 /** TDH.PHYMEM.PAGE.RECLAIM: RCX = page → RCX page type, RDX owner, R8 size. */
 export function tdhPhymemPageReclaim(ctx: ModuleContext, pa: number): LeafResult {
-  if (!Number.isSafeInteger(pa) || pa < 0 || pa % 4096 !== 0 || pa >= 2 ** 52)
+  if (!Number.isSafeInteger(pa) || pa < 0 || pa % 4096 !== 0 || pa >= 2 ** KEYID_SHIFT)
     return err(S.TDX_OPERAND_INVALID + Op.RCX);
   if (!ctx.pamt.covers(pa) || pa >= ctx.memory.size) return err(S.TDX_OPERAND_ADDR_RANGE_ERROR + Op.RCX);
   const e = ctx.pamt.get(pa);

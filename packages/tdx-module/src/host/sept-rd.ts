@@ -2,7 +2,7 @@
 // TDH.PHYMEM.PAGE.RDMD (a page's PAMT metadata). Neither exposes page contents.
 import { levelSize } from "../abi/pages.js";
 import { OperandId as Op, S } from "../abi/status.js";
-import { err, type LeafResult, type ModuleContext, ok } from "../context.js";
+import { err, KEYID_SHIFT, type LeafResult, type ModuleContext, ok } from "../context.js";
 import { SeptWalk, septEntryValue, septLevelState } from "../sept.js";
 
 const walk = new SeptWalk();
@@ -26,7 +26,7 @@ export function tdhMemSeptRd(ctx: ModuleContext, gpa: number, level: number, tdr
 
 /** TDH.PHYMEM.PAGE.RDMD: RCX = page → RCX page type, RDX owner, R8 size. */
 export function tdhPhymemPageRdmd(ctx: ModuleContext, pa: number): LeafResult {
-  if (!Number.isSafeInteger(pa) || pa < 0 || pa % 4096 !== 0 || pa >= 2 ** 52)
+  if (!Number.isSafeInteger(pa) || pa < 0 || pa % 4096 !== 0 || pa >= 2 ** KEYID_SHIFT)
     return err(S.TDX_OPERAND_INVALID + Op.RCX);
   if (!ctx.pamt.covers(pa) || pa >= ctx.memory.size) return err(S.TDX_OPERAND_ADDR_RANGE_ERROR + Op.RCX);
   const e = ctx.pamt.get(pa);
