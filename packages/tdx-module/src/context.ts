@@ -124,7 +124,7 @@ export class ModuleContext {
     this.privateKeyIdCount = options.privateKeyIds?.count ?? 63;
     this.globalKeyId = options.globalKeyId ?? this.firstPrivateKeyId;
     this.kot.set(this.globalKeyId, HkidState.HKID_ASSIGNED);
-    this.sys = new SysMetadata({ major: 1, minor: 5, update: 1 });
+    this.sys = new SysMetadata({ major: 1, minor: 5, update: 1 }, memory.size);
   }
 
   isPrivateKeyId(hkid: number): boolean {

@@ -312,14 +312,23 @@ export interface ModuleVersion {
   update: number;
 }
 
-export function sysFields(version: ModuleVersion): { id: bigint; value: bigint }[] {
+export function sysFields(version: ModuleVersion, memorySize: number): { id: bigint; value: bigint }[] {
   const fields: { id: bigint; value: bigint }[] = [
+    { id: SysFieldId.NUM_CMRS, value: 1n },
+    { id: SysFieldId.CMR_BASE, value: 0n },
+    { id: SysFieldId.CMR_SIZE, value: BigInt(memorySize) },
     { id: SysFieldId.VENDOR_ID, value: 0x8086n },
     { id: SysFieldId.MINOR_VERSION, value: BigInt(version.minor) },
     { id: SysFieldId.MAJOR_VERSION, value: BigInt(version.major) },
     { id: SysFieldId.UPDATE_VERSION, value: BigInt(version.update) },
     { id: SysFieldId.SYS_ATTRIBUTES, value: 0n },
     { id: SysFieldId.TDX_FEATURES0, value: 0n },
+    { id: SysFieldId.MAX_TDMRS, value: 64n },
+    { id: SysFieldId.MAX_RESERVED_PER_TDMR, value: 16n },
+    { id: SysFieldId.PAMT_4K_ENTRY_SIZE, value: 16n },
+    { id: SysFieldId.PAMT_2M_ENTRY_SIZE, value: 16n },
+    { id: SysFieldId.PAMT_1G_ENTRY_SIZE, value: 16n },
+    { id: SysFieldId.TDR_BASE_SIZE, value: 4096n },
     { id: SysFieldId.TDCS_BASE_SIZE, value: BigInt(MIN_NUM_TDCS_PAGES * 4096) },
     { id: SysFieldId.TDVPS_BASE_SIZE, value: BigInt(MIN_NUM_TDVPS_PAGES * 4096) },
     { id: SysFieldId.MAX_VCPUS_PER_TD, value: BigInt(MAX_VCPUS_PER_TD) },
@@ -356,8 +365,8 @@ export function sysFields(version: ModuleVersion): { id: bigint; value: bigint }
 export class SysMetadata {
   private readonly fields: { id: bigint; value: bigint }[];
   private readonly index = new Map<string, number>();
-  constructor(version: ModuleVersion) {
-    this.fields = sysFields(version);
+  constructor(version: ModuleVersion, memorySize: number) {
+    this.fields = sysFields(version, memorySize);
     this.fields.forEach((f, i) => {
       this.index.set(fieldKey(f.id)!, i);
     });

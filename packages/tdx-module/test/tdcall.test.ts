@@ -267,6 +267,13 @@ describe("TDG.VM.RD / VM.WR / SYS.RD", () => {
     expectStatus(tdcall(v, 11n, { rdx: 0x1900000300000077n }).rax, T.TDX_METADATA_FIELD_ID_INCORRECT);
     expect(host.tdx.tdhSysRd(SysFieldId.MAJOR_VERSION).r8).toBe(1n);
     expect(host.tdx.tdhSysRd(SysFieldId.NUM_CPUID_CONFIG).r8).toBe(12n);
+    // the fields Linux's tdx_global_metadata.c reads at TDX init
+    expect(host.tdx.tdhSysRd(SysFieldId.MAX_VCPUS_PER_TD).r8).toBe(576n);
+    expect(host.tdx.tdhSysRd(SysFieldId.TDCS_BASE_SIZE).r8).toBe(6n * 4096n);
+    expect(host.tdx.tdhSysRd(SysFieldId.PAMT_4K_ENTRY_SIZE).r8).toBe(16n);
+    expect(host.tdx.tdhSysRd(SysFieldId.NUM_CMRS).r8).toBe(1n);
+    expect(host.tdx.tdhSysRd(SysFieldId.CMR_SIZE).r8).toBe(BigInt(host.memory.size));
+    expect(host.tdx.tdhSysRd(SysFieldId.CPUID_CONFIG_LEAVES + 11n).r8).toBe(0x23n);
   });
   it("leaves the module does not implement → OPERAND_INVALID (RAX)", () => {
     const host = makeHost();
