@@ -15,7 +15,7 @@ import {
   XFAM_FIXED0,
   XFAM_FIXED1,
 } from "./abi/td-attributes.js";
-import { configurableMask } from "./cpuid.js";
+import { configurableMask, tdCpuid } from "./cpuid.js";
 import { MAX_VCPUS_PER_TD } from "./td-params.js";
 import type { TdState } from "./td-state.js";
 
@@ -227,22 +227,22 @@ for (const field of TD_FIELDS) {
   }
 }
 
-/** CPUID_VALUES field code → [leaf, subleaf, element]; see spec §12.1. */
+/**
+ * CPUID_VALUES (class 20): the TD's virtual CPUID for any leaf the module handles (what KVM's
+ * tdx_read_cpuid reads through TDH.MNG.RD). Field code: bit 0 element (0 → EBX:EAX, 1 → EDX:ECX), bits
+ * 7:1 subleaf[6:0], bit 8 SUBLEAF_NA, bits 15:9 leaf[6:0], bit 16 leaf bit 31 (spec §12.1).
+ */
 function cpuidFieldValue(td: TdState, fieldCode: number): bigint | undefined {
   const element = fieldCode & 1;
   const subleafNa = (fieldCode >> 8) & 1;
-  const sub = (fieldCode >> 1) & 0x7f;
-  const leaf = (((fieldCode >> 16) & 1) << 31) | ((fieldCode >> 9) & 0x7f);
-  for (let i = 0; i < MAX_NUM_CPUID_CONFIG; i++) {
-    const [l, s] = CPUID_CONFIG_LEAVES[i];
-    const na = s === 0xffffffff;
-    if (l >>> 0 !== leaf >>> 0 || na !== (subleafNa === 1) || (!na && s !== sub)) continue;
-    const c = td.cpuidConfig;
-    const lo = element === 0 ? c[4 * i] : c[4 * i + 2];
-    const hi = element === 0 ? c[4 * i + 1] : c[4 * i + 3];
-    return (BigInt(hi) << 32n) | BigInt(lo);
-  }
-  return undefined;
+  const subleaf = subleafNa ? 0 : (fieldCode >> 1) & 0x7f;
+  const leaf = ((((fieldCode >> 16) & 1) << 31) | ((fieldCode >> 9) & 0x7f)) >>> 0;
+  if (fieldCode >>> 17 !== 0) return undefined;
+  const out = new Uint32Array(4);
+  if (!tdCpuid(td, 0, 0, 0, leaf, subleaf, false, out)) return undefined;
+  const lo = element === 0 ? out[0] : out[2];
+  const hi = element === 0 ? out[1] : out[3];
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 const CPUID_VALUES_KEY_PREFIX = (() => {
   const k = fieldKey(TdFieldId.CPUID_VALUES)!;

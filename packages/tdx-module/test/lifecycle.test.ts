@@ -99,6 +99,21 @@ describe("TDH.MNG.RD / WR", () => {
     expect(host.tdx.tdhMngRd(td.tdr, TdFieldId.MAX_VCPUS).r8).toBe(8n);
     expect(host.tdx.tdhMngRd(td.tdr, TdFieldId.TD_CTLS).r8).toBe(1n);
     expect(host.tdx.tdhMngRd(td.tdr, TdFieldId.TSC_MULTIPLIER).r8).toBe(1n << 48n);
+    // CPUID_VALUES as KVM's tdx_read_cpuid builds the id: leaf 0 (no subleaf: +0x1FE), 0x21, 0x7.0
+    const cpuidId = (leaf: number, subleaf: number | undefined, element: number) =>
+      0x9410000300000000n +
+      BigInt(
+        ((leaf & 0x7f) << 9) |
+          ((leaf >>> 31) << 16) |
+          (subleaf === undefined ? 0x1fe : subleaf << 1) |
+          element,
+      );
+    const leaf0 = host.tdx.tdhMngRd(td.tdr, cpuidId(0, undefined, 0));
+    expectStatus(leaf0, OK);
+    expect(leaf0.r8! & 0xffffffffn).toBe(0x23n);
+    expect(host.tdx.tdhMngRd(td.tdr, cpuidId(0x21, 0, 0)).r8! >> 32n).toBe(0x65746e49n);
+    expect(host.tdx.tdhMngRd(td.tdr, cpuidId(0x80000008, undefined, 0)).r8! & 0xffn).toBe(0x34n);
+    expectStatus(host.tdx.tdhMngRd(td.tdr, cpuidId(0x2, undefined, 0)), T.TDX_METADATA_FIELD_ID_INCORRECT);
     expectStatus(host.tdx.tdhMngRd(td.tdr, 0x1110000300000fffn), T.TDX_METADATA_FIELD_ID_INCORRECT);
     expectStatus(host.tdx.tdhMngRd(td.tdr, 0x11100003ff000000n), T.TDX_METADATA_FIELD_ID_INCORRECT);
     expectStatus(host.tdx.tdhMngWr(td.tdr, TdFieldId.ATTRIBUTES, 0n, ~0n), T.TDX_METADATA_FIELD_NOT_WRITABLE);
