@@ -103,6 +103,10 @@ describe("MRTD", () => {
     expect(mrtdOf(host, td.tdr)).toBe(expectedMrtd(ops));
   });
 
+  it("uses node:crypto where Node's builtins are reachable (the faster provider)", () => {
+    expect(defaultHash().name).toBe("node:crypto");
+  });
+
   it("both hash providers give the same digests, streamed or not", () => {
     const node = nodeCryptoHash()!;
     const data = new Uint8Array(200_000).map((_, i) => i % 251);

@@ -6,11 +6,13 @@ import {
   buildTd,
   expectStatus,
   finalize,
+  guest,
   type Host,
   makeHost,
   mapSeptFor,
   OK,
   type TdHandle,
+  tdcall,
 } from "./helpers.js";
 
 const RCX = 1n;
@@ -270,5 +272,29 @@ describe("TDH.MEM.PAGE.DEMOTE / PROMOTE", () => {
     blockTrack(host, td, 0x400000, 1);
     expectStatus(host.tdx.tdhMemPagePromote(0x400000, 1, td.tdr), T.TDX_EPT_INVALID_PROMOTE_CONDITIONS + RCX);
     expectStatus(host.tdx.tdhMemPagePromote(0x600000, 1, td.tdr), T.TDX_EPT_ENTRY_STATE_INCORRECT + RCX);
+  });
+});
+
+describe("5-level Secure EPT (GPAW 52)", () => {
+  it("needs SEPT pages from level 4 down; shared bit is 51", () => {
+    const host = makeHost();
+    const td = buildTd(host, { configFlags: 1n, eptpControls: 6n | (4n << 3n) });
+    const gpa = 2 ** 48 + 0x1000; // above the 4-level range, below the shared bit 51
+    const src = host.memory.allocPage();
+    const walk = host.tdx.tdhMemPageAdd(gpa, 0, td.tdr, host.memory.allocPage(), src);
+    expectStatus(walk, T.TDX_EPT_WALK_FAILED + RCX);
+    expect(walk.rdx).toBe(4n); // stopped at the PML5 entry
+    mapSeptFor(host, td, gpa, 1, 5);
+    expectStatus(host.tdx.tdhMemPageAdd(gpa, 0, td.tdr, host.memory.allocPage(), src), OK);
+    expectStatus(host.tdx.tdhMemSeptAdd(0, 5, td.tdr, host.memory.allocPage()), T.TDX_OPERAND_INVALID + RCX);
+    expectStatus(
+      host.tdx.tdhMemPageAdd(2 ** 51, 0, td.tdr, host.memory.allocPage(), src),
+      T.TDX_OPERAND_INVALID + RCX,
+    );
+    finalize(host, td);
+    const v = guest(host, td.vcpus[0]);
+    expect(v.translate(gpa + 5, 1)).not.toBeNull();
+    expect(v.translate(2 ** 51 + 0x1000, 1)).toBeNull(); // shared, no shared EPT installed
+    expect(tdcall(v, 1n).reg("rcx")).toBe(52n);
   });
 });
