@@ -2,6 +2,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
+  defaultHash,
   nobleHash,
   nodeCryptoHash,
   TdcallLeaf,
