@@ -7,7 +7,7 @@ import { ConfigFlag } from "./abi/td-attributes.js";
 import { ExitReason, ExtExitQualType, Vector } from "./abi/vmx.js";
 import type { ModuleContext } from "./context.js";
 import { getReg, regNum, setReg, type TdGuestRegs } from "./guest-regs.js";
-import { buildTdReport, extendRtmr } from "./measurement.js";
+import { buildTdReport, extendRtmr, verifyReportMac } from "./measurement.js";
 import { firstTdFieldId, tdFieldRead, tdFieldWrite } from "./metadata-access.js";
 import { isLeafState, isNonLeafState, SeptWalk } from "./sept.js";
 import { FaultKind, injectVe, RWX_PERMS, type TdMemory } from "./td-memory.js";
@@ -89,8 +89,10 @@ export class TdcallHandler {
         return this.vmWr(regs);
       case T.TDG_SYS_RD:
         return this.sysRd(regs);
+      case T.TDG_MR_VERIFYREPORT:
+        return this.verifyReport(regs);
       default:
-        // Includes TDG.VP.RD/WR and the L2/service-TD leaves, which this module does not implement.
+        // Includes TDG.VP.RD/WR, TDG.SYS.RDALL and the L2/service-TD leaves, which this module does not implement.
         return complete(regs, S.TDX_OPERAND_INVALID + Op.RAX);
     }
   }
@@ -256,6 +258,23 @@ export class TdcallHandler {
     if (typeof outPage === "number") return -1 - outPage;
     const report = buildTdReport(this.ctx.hash, this.vcpu.td, reportData, this.ctx.platform);
     outPage.set(report, reportGpa % 4096);
+    return complete(regs, S.TDX_SUCCESS);
+  }
+
+  /**
+   * TDG.MR.VERIFYREPORT: RCX = GPA of a 256-byte REPORTMACSTRUCT (256-aligned, private). Checks the
+   * simulated MAC and the CPUSVN against this platform's.
+   */
+  private verifyReport(regs: TdGuestRegs): number {
+    const gpa = regNum(regs.gpr, Op.RCX);
+    if (!(gpa % 256 === 0)) return complete(regs, S.TDX_OPERAND_INVALID + Op.RCX);
+    const page = this.guestPage(gpa, false, true, Op.RCX, regs);
+    if (typeof page === "number") return -1 - page;
+    const mac = page.subarray(gpa % 4096, (gpa % 4096) + 256);
+    const cpuSvn = this.ctx.platform.cpuSvn;
+    for (let i = 0; i < 16; i++) if (mac[16 + i] !== cpuSvn[i]) return complete(regs, S.TDX_INVALID_CPUSVN);
+    if (!verifyReportMac(this.ctx.hash, this.ctx.platform, mac))
+      return complete(regs, S.TDX_INVALID_REPORTMACSTRUCT);
     return complete(regs, S.TDX_SUCCESS);
   }
 

@@ -171,6 +171,23 @@ describe("RTMR and TDREPORT (TDG.MR.RTMR.EXTEND, TDG.MR.REPORT)", () => {
     expect(q.reg("r8")).toBe(rtmr2.readBigUInt64LE(0));
   });
 
+  it("TDG.MR.VERIFYREPORT accepts this simulator's reports and refuses tampered ones", () => {
+    const host = makeHost();
+    const td = buildTd(host);
+    addPage(host, td, 0x2000);
+    finalize(host, td);
+    const v = guest(host, td.vcpus[0]);
+    expectStatus(tdcall(v, 4n, { rcx: 0x2000n, rdx: 0x2c00n, r8: 0n }).rax, OK);
+    expectStatus(tdcall(v, 22n, { rcx: 0x2000n }).rax, OK);
+    const page = v.translate(0x2000, 2)!;
+    page[128] ^= 1; // REPORTDATA changed: MAC no longer matches
+    expectStatus(tdcall(v, 22n, { rcx: 0x2000n }).rax, 0xc000100100000000n);
+    page[128] ^= 1;
+    page[16] ^= 1; // CPUSVN
+    expectStatus(tdcall(v, 22n, { rcx: 0x2000n }).rax, 0xc000100000000000n);
+    expectStatus(tdcall(v, 22n, { rcx: 0x2080n }).rax, 0xc000010000000001n);
+  });
+
   it("error paths: alignment, index, subtype", () => {
     const host = makeHost();
     const td = buildTd(host);
