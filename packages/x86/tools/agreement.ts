@@ -1,0 +1,33 @@
+// The full random-bytes agreement run against iced-x86 (the test runs a CI-sized slice):
+//   pnpm --filter @tdxsim/x86 agreement [count64=10000000] [count32=1000000]
+// Prints the agreement figures and the disagreement classes.
+import { type AgreementResult, runAgreement } from "../test/oracle/random-agreement.js";
+
+const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(5)} %`;
+
+function print(mode: number, r: AgreementResult, ms: number): void {
+  const nonVex = r.total - r.vexTotal;
+  console.log(`\n${mode}-bit mode: ${r.total} random 16-byte strings (${(ms / 1000).toFixed(1)} s)`);
+  console.log(`  all strings:                 ${r.agree} agree = ${pct(r.agree, r.total)}`);
+  console.log(
+    `  without VEX/EVEX/XOP leads:  ${r.agree - r.vexAgree}/${nonVex} agree = ${pct(r.agree - r.vexAgree, nonVex)}`,
+  );
+  console.log(`  VEX/EVEX/XOP (unsupported):  ${r.vexTotal} strings, ${r.vexAgree} agree on validity+length`);
+  const classes = [...r.classes].sort((a, b) => b[1].count - a[1].count);
+  const vex = classes.filter(([k]) => k.startsWith("VEX")).reduce((s, [, v]) => s + v.count, 0);
+  console.log(`  disagreement classes (VEX/EVEX/XOP lumped: ${vex}):`);
+  for (const [k, v] of classes.filter(([k]) => !k.startsWith("VEX")).slice(0, 30)) {
+    console.log(`    ${String(v.count).padStart(7)}  ${k}   e.g. ${v.example}`);
+  }
+}
+
+const count64 = Number(process.argv[2] ?? 10_000_000);
+const count32 = Number(process.argv[3] ?? 1_000_000);
+for (const [mode, count] of [
+  [64, count64],
+  [32, count32],
+] as const) {
+  const t0 = performance.now();
+  const r = runAgreement(count, mode, 2026);
+  print(mode, r, performance.now() - t0);
+}
