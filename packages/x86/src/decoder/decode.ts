@@ -34,6 +34,7 @@ import {
   LOC_RM,
   LOC_STR,
   SZ_A,
+  SZ_B,
   SZ_DT,
   SZ_P,
   SZ_V,
@@ -338,6 +339,8 @@ function sizeOf(rule: number): number {
       return mode === 64 ? 10 : 6;
     case SZ_A:
       return asz;
+    case SZ_B:
+      return 2 * osz;
     default:
       return 0;
   }

@@ -71,8 +71,10 @@ for (const f of FORMS) {
 }
 const list: number[] = [];
 slots.forEach((ids, slot) => {
-  // mandatory-prefix forms before NP forms before legacy forms; table order otherwise
-  ids.sort((a, b) => MP_RANK[FORMS[a].mp] - MP_RANK[FORMS[b].mp] || a - b);
+  // mandatory-prefix forms before NP forms before legacy forms, REX.W-specific forms first;
+  // table order otherwise
+  const wRank = (id: number) => (FORMS[id].w >= 0 ? 0 : 1);
+  ids.sort((a, b) => MP_RANK[FORMS[a].mp] - MP_RANK[FORMS[b].mp] || wRank(a) - wRank(b) || a - b);
   SLOT_START[slot] = list.length;
   SLOT_COUNT[slot] = ids.length;
   list.push(...ids);

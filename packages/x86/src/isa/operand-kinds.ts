@@ -30,6 +30,7 @@ export const SZ_Z = -3; // 2 with 16-bit operand size, else 4
 export const SZ_P = -4; // far pointer: 2 + operand size (m16:16/32/64)
 export const SZ_DT = -5; // descriptor table: 10 in 64-bit mode, else 6
 export const SZ_A = -6; // address size (moffs)
+export const SZ_B = -7; // twice the operand size (BOUND's pair of bounds)
 
 export interface OperandKind {
   /** The spelling in the table. */
@@ -98,6 +99,7 @@ const KINDS: OperandKind[] = [
   rm("rm64", CLS_GPR, 8, 8),
   rm("rmv", CLS_GPR, SZ_V, SZ_V),
   rm("rmy", CLS_GPR, SZ_Y, SZ_Y),
+  rm("rmz", CLS_GPR, SZ_Z, SZ_Z),
   mem("m", 0),
   mem("m8", 1),
   mem("m16", 2),
@@ -109,6 +111,7 @@ const KINDS: OperandKind[] = [
   mem("mv", SZ_V),
   mem("my", SZ_Y),
   mem("mp", SZ_P),
+  mem("mb", SZ_B),
   mem("mdt", SZ_DT),
   rm("R16", CLS_GPR, 2, 0),
   rm("R32", CLS_GPR, 4, 0),

@@ -12,8 +12,8 @@
 //   mod3                ModRM.mod must be 3 (register form) for an operand-less form
 // Operand kinds:
 //   reg field     r8 r16 r32 r64 rv(16/32/64 by operand size) ry(32/64) sreg sregw(not CS) cr dr xmm mm
-//   r/m field     rm8 rm16 rm32 rm64 rmv rmy; memory only: m m8 m16 m32 m64 m128 m80 m512 mv
-//                 mp(far pointer m16:16/32/64) mdt(descriptor-table m16&32/64); register only:
+//   r/m field     rm8 rm16 rm32 rm64 rmv rmy rmz(16/32); memory only: m m8 m16 m32 m64 m128 m80 m512 mv
+//                 mb(BOUND pair) mp(far pointer m16:16/32/64) mdt(descriptor-table m16&32/64); register only:
 //                 R16 R32 R64 Rv Ry Rxmm Rmm; mixed: Rv/m16 (register of operand size, or m16)
 //                 xmm/m128 xmm/m64 xmm/m32 xmm/m16 xmm/m8 mm/m64 mm/m32 r32/m8 r32/m16
 //   fixed         AL CL DX AX rAX(AX/EAX/RAX) eAX(AX/EAX) 1 ES CS SS DS FS GS
@@ -436,9 +436,9 @@ function generalRows(): string[] {
     "PUSHAD|60||i64 o32",
     "POPA|61||i64 o16",
     "POPAD|61||i64 o32",
-    "BOUND|62 /r|rv,mv|i64",
+    "BOUND|62 /r|rv,mb|i64",
     "ARPL|63 /r|rm16,r16|i64",
-    "MOVSXD|63 /r|rv,rm32|o64",
+    "MOVSXD|63 /r|rv,rmz|o64",
     "PUSH|68|iz|d64",
     "IMUL|69 /r|rv,rmv,iz|",
     "PUSH|6A|sb|d64",
@@ -736,7 +736,7 @@ function systemRows(): string[] {
     "VMCLEAR|66 0F C7 /6|m64|",
     "VMXON|F3 0F C7 /6|m64|",
     "VMPTRST|NP 0F C7 /7|m64|",
-    "RDPID|F3 0F C7 /7|Ry|",
+    "RDPID|F3 0F C7 /7|Ry|f64",
     "INVEPT|66 0F 38 80 /r|ry,m128|f64",
     "INVVPID|66 0F 38 81 /r|ry,m128|f64",
     "INVPCID|66 0F 38 82 /r|ry,m128|f64",
