@@ -1,5 +1,6 @@
 // @tdxsim/x86: the instruction table, decoder and disassembler (the assembler is @tdxsim/x86/asm).
 export * from "./decoder/index.js";
+export * from "./disasm/index.js";
 export { FORMS, type Form, MNEMONICS, opId, opName } from "./isa/forms.js";
 export {
   CLS_CR,

@@ -497,6 +497,7 @@ function decodeMemory(out: Int32Array, o: number): void {
     let scale = 1;
     if (rm === 4) {
       const sib = byte();
+      out[o + R_MODRM] = modrm | (sib << 8) | 0x10000;
       scale = 1 << (sib >>> 6);
       index = ((sib >>> 3) & 7) | ((rex & 2) << 2);
       if (index === 4) index = -1;

@@ -25,7 +25,7 @@
  * | R_IMM_LO / R_IMM_HI | the immediate, sign-extended to 64 bits for sign-extending forms (sb, iz, rel), zero-extended otherwise; relative branches: the displacement (target = address of next instruction + it, truncated to the operand size); far pointers: the offset |
  * | R_IMM2 | second immediate: ENTER's nesting level, a far pointer's selector |
  * | R_OPCODE | map << 8 | opcode byte (MAP_1B/0F/0F38/0F3A; 0x100+ for 0F) |
- * | R_MODRM | the ModRM byte, or -1 |
+ * | R_MODRM | the ModRM byte (bits 0-7), or -1; with a SIB byte: SIB in bits 8-15 and bit 16 set |
  *
  * Only one memory operand exists per instruction (ModRM or moffs); string instructions use
  * OK_STR operands instead (register number 0 = seg:rSI with override, 1 = ES:rDI).
