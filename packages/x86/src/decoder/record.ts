@@ -27,6 +27,12 @@
  * | R_OPCODE | map << 8 | opcode byte (MAP_1B/0F/0F38/0F3A; 0x100+ for 0F) |
  * | R_MODRM | the ModRM byte (bits 0-7), or -1; with a SIB byte: SIB in bits 8-15 and bit 16 set |
  *
+ * Slots that do not apply are left as they were (the decoder writes only what an instruction
+ * has): R_MSEG…R_DISP_HI are valid when an operand is OK_MEM; R_IMM_LO/HI when one is OK_IMM,
+ * OK_REL or OK_FAR; R_IMM2 when one is OK_IMM2 or OK_FAR; R_OP0+i for i < R_NOPS. After a
+ * status other than ST_OK only R_LEN, R_STATUS, R_OP (-1), R_FORM (-1), R_NOPS (0), R_PFX,
+ * R_SEG, R_OSZ, R_ASZ and R_OPCODE are meaningful.
+ *
  * Only one memory operand exists per instruction (ModRM or moffs); string instructions use
  * OK_STR operands instead (register number 0 = seg:rSI with override, 1 = ES:rDI).
  */

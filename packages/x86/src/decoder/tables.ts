@@ -1,5 +1,23 @@
 // The decoder's view of the instruction table: typed arrays built once from FORMS.
-import { FL_OS16, FL_OS32, FL_OS64, FORMS, MP_66, MP_ANY, MP_F2, MP_F3, MP_NP } from "../isa/forms.js";
+import {
+  FL_A16,
+  FL_A32,
+  FL_A64,
+  FL_D64,
+  FL_F64,
+  FL_I64,
+  FL_NREXB,
+  FL_O64,
+  FL_OS16,
+  FL_OS32,
+  FL_OS64,
+  FORMS,
+  MP_66,
+  MP_ANY,
+  MP_F2,
+  MP_F3,
+  MP_NP,
+} from "../isa/forms.js";
 import { OPERAND_KIND_LIST } from "../isa/operand-kinds.js";
 
 const nForms = FORMS.length;
@@ -17,6 +35,11 @@ export const F_NOPS = new Uint8Array(nForms);
 export const F_KIND = new Int16Array(nForms * 4).fill(-1);
 /** allowed operand sizes (bit mask, 0 = any) */
 export const F_OSREQ = new Uint8Array(nForms);
+
+/** 1 if a form needs any check beyond its slot (prefix, REX.W, ModRM, mode, size); 0 = take it. */
+export const F_CHECK = new Uint8Array(nForms);
+/** how the operand size is computed: 0 normal, 1 d64, 2 f64; +4 if a 66 prefix is mandatory (not a size prefix) */
+export const F_OSZRULE = new Uint8Array(nForms);
 
 const nKinds = OPERAND_KIND_LIST.length;
 // +r forms store a copy of the kind with loc = LOC_OPREG: give those copies their own ids.
@@ -46,6 +69,12 @@ for (const f of FORMS) {
   });
   // bit mask of allowed operand sizes: 2 → 1, 4 → 2, 8 → 4 (o16/o32/o64s; none = any)
   F_OSREQ[f.id] = (f.flags & FL_OS16 ? 1 : 0) | (f.flags & FL_OS32 ? 2 : 0) | (f.flags & FL_OS64 ? 4 : 0);
+  const modeFlags = FL_O64 | FL_I64 | FL_NREXB | FL_A16 | FL_A32 | FL_A64;
+  F_CHECK[f.id] =
+    f.mp !== MP_ANY || f.w >= 0 || f.modrmFixed >= 0 || f.modReq !== 0 || f.flags & modeFlags || F_OSREQ[f.id]
+      ? 1
+      : 0;
+  F_OSZRULE[f.id] = (f.flags & FL_F64 ? 2 : f.flags & FL_D64 ? 1 : 0) + (f.mp === MP_66 ? 4 : 0);
 }
 
 const allKinds = [...OPERAND_KIND_LIST, ...extraKinds];
@@ -85,5 +114,23 @@ slots.forEach((ids, slot) => {
   SLOT_MODRM[slot] = withModrm ? 1 : 0;
 });
 export const SLOT_LIST = Int32Array.from(list);
+
+/**
+ * ModRM slots, second level: (slot << 3 | ModRM.reg) → the slot's candidates whose reg digit
+ * matches (or that have none), in the same order; most lists have one entry.
+ */
+export const REG_START = new Int32Array(1024 * 8);
+export const REG_COUNT = new Int32Array(1024 * 8);
+const regList: number[] = [];
+slots.forEach((ids, slot) => {
+  if (!SLOT_MODRM[slot]) return;
+  for (let reg = 0; reg < 8; reg++) {
+    const sub = ids.filter((id) => FORMS[id].regDigit < 0 || FORMS[id].regDigit === reg);
+    REG_START[(slot << 3) | reg] = regList.length;
+    REG_COUNT[(slot << 3) | reg] = sub.length;
+    regList.push(...sub);
+  }
+});
+export const REG_LIST = Int32Array.from(regList);
 
 export { MP_66, MP_ANY, MP_F2, MP_F3, MP_NP };
