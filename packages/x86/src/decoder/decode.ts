@@ -67,7 +67,6 @@ const {
   R_DISP_HI,
   R_DISP_LO,
   R_FORM,
-  R_IMM_HI,
   R_IMM_LO,
   R_IMM2,
   R_LEN,
@@ -179,36 +178,49 @@ export function decodeInto(
   o: number,
 ): number {
   S.code = bytes;
-  const lim = limit < bytes.length ? limit : bytes.length;
+  const lim = Math.min(limit, bytes.length);
   S.end = lim;
   S.mode = codeMode;
-  const b = pos < lim ? bytes[pos] : 0;
+  let q = pos;
+  let b = q < lim ? bytes[q] : 0;
+  let rx = 0;
+  if (codeMode === 64 && (b & 0xf0) === 0x40) {
+    rx = b;
+    q++;
+    b = q < lim ? bytes[q] : 0;
+  }
+  let slot = b;
+  if (b === 0x0f) {
+    const b2 = q + 1 < lim ? bytes[q + 1] : 0;
+    slot = b2 === 0x38 || b2 === 0x3a || b2 === 0x0f ? 0x0f : 0x100 | b2;
+  }
   let status: number;
-  if (PREFIX[b] === 0 && !(codeMode === 64 && (b & 0xf0) === 0x40) && MAP1_FAST[b] === 1) {
-    // fast path: no prefixes, a 1-byte-map opcode (most instructions)
-    S.pfx = 0;
-    S.rex = 0;
+  if (PREFIX[b] === 0 && SLOT_FAST[slot] === 1 && !(codeMode === 64 && (b & 0xf0) === 0x40)) {
+    // fast path: at most a REX prefix, then a 1-byte or 0F-map opcode (most instructions)
+    S.pfx = rx === 0 ? 0 : PFX_REX | ((rx & 15) << 6);
+    S.rex = rx;
     S.seg = -1;
     S.mp = 0;
     out[o + R_SEG] = -1;
     S.asz = codeMode === 64 ? 8 : codeMode === 32 ? 4 : 2;
     S.osz = codeMode === 16 ? 2 : 4;
-    S.opbyte = b;
-    out[o + R_OPCODE] = b;
-    let start = SLOT_START[b];
-    let count = SLOT_COUNT[b];
+    q += slot > 0xff ? 2 : 1;
+    S.opbyte = slot & 0xff;
+    out[o + R_OPCODE] = slot;
+    let start = SLOT_START[slot];
+    let count = SLOT_COUNT[slot];
     let list = SLOT_LIST;
-    let q = pos + 1;
-    if (SLOT_MODRM[b] === 1) {
-      const m = q < lim ? bytes[q] : 0;
+    let m = -1;
+    if (SLOT_MODRM[slot] === 1) {
+      m = q < lim ? bytes[q] : 0;
       q++;
-      S.modrm = m;
-      const key = (b << 3) | ((m >>> 3) & 7);
+      const key = (slot << 3) | ((m >>> 3) & 7);
       start = REG_START[key];
       count = REG_COUNT[key];
       list = REG_LIST;
-    } else S.modrm = -1;
-    out[o + R_MODRM] = S.modrm;
+    }
+    S.modrm = m;
+    out[o + R_MODRM] = m;
     S.p = q;
     const form = count === 0 ? -1 : matchForm(list, start, count);
     status = form < 0 ? fail(out, o, ST_UD) : decodeOperands(out, o, form);
@@ -227,10 +239,12 @@ export function decodeInto(
   return len;
 }
 
-// 1-byte opcodes the fast path handles: not 0F, VEX/EVEX/XOP leads or x87 escapes.
-const MAP1_FAST = new Uint8Array(256).fill(1);
-for (const x of [0x0f, 0xc4, 0xc5, 0x62, 0x8f]) MAP1_FAST[x] = 0;
-for (let x = 0xd8; x <= 0xdf; x++) MAP1_FAST[x] = 0;
+// Slots the fast path handles: 1-byte and 0F-map opcodes with forms, except the VEX/EVEX/XOP
+// leads, x87 escapes, 3DNow! and the 0F 38 / 0F 3A escapes (slot 0x0F itself).
+const SLOT_FAST = new Uint8Array(512);
+for (let x = 0; x < 512; x++) SLOT_FAST[x] = tables.SLOT_COUNT[x] > 0 ? 1 : 0;
+for (const x of [0x0f, 0xc4, 0xc5, 0x62, 0x8f, 0x10f]) SLOT_FAST[x] = 0;
+for (let x = 0xd8; x <= 0xdf; x++) SLOT_FAST[x] = 0;
 
 function readPrefixes(out: Int32Array, o: number): void {
   S.pfx = 0;
