@@ -160,8 +160,9 @@ class DecoderState {
 const S = new DecoderState();
 
 function byte(): number {
-  const b = S.p < S.end ? S.code[S.p] : 0;
-  S.p++;
+  const s = S;
+  const b = s.p < s.end ? s.code[s.p] : 0;
+  s.p++;
   return b;
 }
 
@@ -177,10 +178,11 @@ export function decodeInto(
   out: Int32Array,
   o: number,
 ): number {
-  S.code = bytes;
+  const s = S;
+  s.code = bytes;
   const lim = Math.min(limit, bytes.length);
-  S.end = lim;
-  S.mode = codeMode;
+  s.end = lim;
+  s.mode = codeMode;
   let q = pos;
   let b = q < lim ? bytes[q] : 0;
   let rx = 0;
@@ -197,15 +199,15 @@ export function decodeInto(
   let status: number;
   if (PREFIX[b] === 0 && SLOT_FAST[slot] === 1 && !(codeMode === 64 && (b & 0xf0) === 0x40)) {
     // fast path: at most a REX prefix, then a 1-byte or 0F-map opcode (most instructions)
-    S.pfx = rx === 0 ? 0 : PFX_REX | ((rx & 15) << 6);
-    S.rex = rx;
-    S.seg = -1;
-    S.mp = 0;
+    s.pfx = rx === 0 ? 0 : PFX_REX | ((rx & 15) << 6);
+    s.rex = rx;
+    s.seg = -1;
+    s.mp = 0;
     out[o + R_SEG] = -1;
-    S.asz = codeMode === 64 ? 8 : codeMode === 32 ? 4 : 2;
-    S.osz = codeMode === 16 ? 2 : 4;
+    s.asz = codeMode === 64 ? 8 : codeMode === 32 ? 4 : 2;
+    s.osz = codeMode === 16 ? 2 : 4;
     q += slot > 0xff ? 2 : 1;
-    S.opbyte = slot & 0xff;
+    s.opbyte = slot & 0xff;
     out[o + R_OPCODE] = slot;
     let start = SLOT_START[slot];
     let count = SLOT_COUNT[slot];
@@ -219,18 +221,18 @@ export function decodeInto(
       count = REG_COUNT[key];
       list = REG_LIST;
     }
-    S.modrm = m;
+    s.modrm = m;
     out[o + R_MODRM] = m;
-    S.p = q;
+    s.p = q;
     const form = count === 0 ? -1 : matchForm(list, start, count);
     status = form < 0 ? fail(out, o, ST_UD) : decodeOperands(out, o, form);
   } else {
-    S.p = pos;
+    s.p = pos;
     readPrefixes(out, o);
     status = decodeBody(out, o);
   }
-  let len = S.p - pos;
-  if (S.p > lim) {
+  let len = s.p - pos;
+  if (s.p > lim) {
     status = ST_TRUNCATED;
     len = lim - pos;
   } else if (len > 15) status = ST_GP;
@@ -247,61 +249,64 @@ for (const x of [0x0f, 0xc4, 0xc5, 0x62, 0x8f, 0x10f]) SLOT_FAST[x] = 0;
 for (let x = 0xd8; x <= 0xdf; x++) SLOT_FAST[x] = 0;
 
 function readPrefixes(out: Int32Array, o: number): void {
-  S.pfx = 0;
-  S.rex = 0;
-  S.seg = -1;
+  const s = S;
+  s.pfx = 0;
+  s.rex = 0;
+  s.seg = -1;
   let rep = 0; // last of F2/F3
-  const start = S.p;
-  const first = S.p < S.end ? S.code[S.p] : 0;
-  if (PREFIX[first] === 0 && !(S.mode === 64 && (first & 0xf0) === 0x40)) {
+  const start = s.p;
+  const first = s.p < s.end ? s.code[s.p] : 0;
+  if (PREFIX[first] === 0 && !(s.mode === 64 && (first & 0xf0) === 0x40)) {
     // no prefixes (the common case)
-    S.mp = 0;
+    s.mp = 0;
     out[o + R_SEG] = -1;
-    S.asz = S.mode === 64 ? 8 : S.mode === 32 ? 4 : 2;
+    s.asz = s.mode === 64 ? 8 : s.mode === 32 ? 4 : 2;
     return;
   }
-  while (S.p < S.end && S.p - start < 15) {
-    const b = S.code[S.p];
+  while (s.p < s.end && s.p - start < 15) {
+    const b = s.code[s.p];
     const k = PREFIX[b];
     if (k !== 0) {
-      S.rex = 0; // a REX followed by a legacy prefix is ignored
-      if (k === 1) S.pfx |= PFX_OPSIZE;
-      else if (k === 2) S.pfx |= PFX_ADDRSIZE;
+      s.rex = 0; // a REX followed by a legacy prefix is ignored
+      if (k === 1) s.pfx |= PFX_OPSIZE;
+      else if (k === 2) s.pfx |= PFX_ADDRSIZE;
       else if (k === 3) rep = 3;
       else if (k === 4) rep = 4;
-      else if (k === 5) S.pfx |= PFX_LOCK;
-      else S.seg = k - 6;
-      S.p++;
-    } else if (S.mode === 64 && (b & 0xf0) === 0x40) {
-      S.rex = b;
-      S.p++;
+      else if (k === 5) s.pfx |= PFX_LOCK;
+      else s.seg = k - 6;
+      s.p++;
+    } else if (s.mode === 64 && (b & 0xf0) === 0x40) {
+      s.rex = b;
+      s.p++;
     } else break;
   }
-  if (rep === 3) S.pfx |= PFX_REPNE;
-  else if (rep === 4) S.pfx |= PFX_REP;
-  if (S.rex !== 0) S.pfx |= PFX_REX | ((S.rex & 15) << 6);
-  S.mp = rep === 4 ? MP_F3 : rep === 3 ? MP_F2 : S.pfx & PFX_OPSIZE ? MP_66 : 0;
-  out[o + R_SEG] = S.seg;
-  if (S.mode === 64) S.asz = S.pfx & PFX_ADDRSIZE ? 4 : 8;
-  else if (S.mode === 32) S.asz = S.pfx & PFX_ADDRSIZE ? 2 : 4;
-  else S.asz = S.pfx & PFX_ADDRSIZE ? 4 : 2;
+  if (rep === 3) s.pfx |= PFX_REPNE;
+  else if (rep === 4) s.pfx |= PFX_REP;
+  if (s.rex !== 0) s.pfx |= PFX_REX | ((s.rex & 15) << 6);
+  s.mp = rep === 4 ? MP_F3 : rep === 3 ? MP_F2 : s.pfx & PFX_OPSIZE ? MP_66 : 0;
+  out[o + R_SEG] = s.seg;
+  if (s.mode === 64) s.asz = s.pfx & PFX_ADDRSIZE ? 4 : 8;
+  else if (s.mode === 32) s.asz = s.pfx & PFX_ADDRSIZE ? 2 : 4;
+  else s.asz = s.pfx & PFX_ADDRSIZE ? 4 : 2;
 }
 
 function fail(out: Int32Array, o: number, status: number): number {
+  const s = S;
   out[o + R_OP] = -1;
   out[o + R_FORM] = -1;
   out[o + R_NOPS] = 0;
-  out[o + R_PFX] = S.pfx;
-  out[o + R_OSZ] = S.osz;
-  out[o + R_ASZ] = S.asz;
+  out[o + R_PFX] = s.pfx;
+  out[o + R_OSZ] = s.osz;
+  out[o + R_ASZ] = s.asz;
   return status;
 }
 
 function decodeBody(out: Int32Array, o: number): number {
+  const s = S;
   let map = 0;
   let b = byte();
-  S.modrm = -1;
-  S.osz = S.mode === 16 ? 2 : 4;
+  s.modrm = -1;
+  s.osz = s.mode === 16 ? 2 : 4;
   if (b === 0x0f) {
     b = byte();
     map = 1;
@@ -316,8 +321,8 @@ function decodeBody(out: Int32Array, o: number): number {
       return decode3dnow(out, o);
     }
   } else if (b === 0xc4 || b === 0xc5 || b === 0x62 || b === 0x8f) {
-    const next = S.p < S.end ? S.code[S.p] : 0;
-    const isVex = b === 0x8f ? (next & 0x1f) >= 8 : S.mode === 64 || (next & 0xc0) === 0xc0 || S.p >= S.end;
+    const next = s.p < s.end ? s.code[s.p] : 0;
+    const isVex = b === 0x8f ? (next & 0x1f) >= 8 : s.mode === 64 || (next & 0xc0) === 0xc0 || s.p >= s.end;
     if (isVex) {
       out[o + R_OPCODE] = b;
       return decodeVexLength(out, o, b);
@@ -327,21 +332,21 @@ function decodeBody(out: Int32Array, o: number): number {
     return decodeX87(out, o, b);
   }
   const slot = (map << 8) | b;
-  S.opbyte = b;
+  s.opbyte = b;
   out[o + R_OPCODE] = slot;
   let count = SLOT_COUNT[slot];
   let start = SLOT_START[slot];
   let list = SLOT_LIST;
   if (SLOT_MODRM[slot] === 1) {
-    S.modrm = byte();
-    const key = (slot << 3) | ((S.modrm >>> 3) & 7);
+    s.modrm = byte();
+    const key = (slot << 3) | ((s.modrm >>> 3) & 7);
     start = REG_START[key];
     count = REG_COUNT[key];
     list = REG_LIST;
   }
-  out[o + R_MODRM] = S.modrm;
+  out[o + R_MODRM] = s.modrm;
   if (count === 0) {
-    if (map === 1 && S.modrm < 0 && NO_MODRM_UD_0F[b] === 0) S.modrm = byte(); // length as the CPU would fetch
+    if (map === 1 && s.modrm < 0 && NO_MODRM_UD_0F[b] === 0) s.modrm = byte(); // length as the CPU would fetch
     return fail(out, o, ST_UD);
   }
   const form = matchForm(list, start, count);
@@ -358,31 +363,33 @@ for (const x of [0x04, 0x0a, 0x0c, 0x0e, 0x36, 0x39, 0x3b, 0x3c, 0x3d, 0x3e, 0x3
 
 /** Operand size for a form's size rule (F_OSZRULE). */
 function operandSize(rule: number): number {
-  const has66 = (S.pfx & PFX_OPSIZE) !== 0 && rule < 4;
-  if (S.mode === 64) {
+  const s = S;
+  const has66 = (s.pfx & PFX_OPSIZE) !== 0 && rule < 4;
+  if (s.mode === 64) {
     const r = rule & 3;
-    if (r === 2 || S.rex & 8) return 8;
+    if (r === 2 || s.rex & 8) return 8;
     if (r === 1) return has66 ? 2 : 8;
     return has66 ? 2 : 4;
   }
-  if (S.mode === 32) return has66 ? 2 : 4;
+  if (s.mode === 32) return has66 ? 2 : 4;
   return has66 ? 4 : 2;
 }
 
 function matchForm(list: Int32Array, start: number, count: number): number {
-  const mod = S.modrm >>> 6;
+  const s = S;
+  const mod = s.modrm >>> 6;
   for (let i = start; i < start + count; i++) {
     const f = list[i];
     const size = operandSize(F_OSZRULE[f]);
     if (F_CHECK[f] !== 0 && !formFits(f, mod, size)) continue;
-    S.osz = size;
+    s.osz = size;
     const fmp = F_MP[f];
     if (fmp >= MP_66) {
       // the prefix selected the form: it is not a REP/REPNE/operand-size prefix
-      if (fmp === MP_66) S.pfx &= ~PFX_OPSIZE;
-      else S.pfx &= ~(PFX_REP | PFX_REPNE);
+      if (fmp === MP_66) s.pfx &= ~PFX_OPSIZE;
+      else s.pfx &= ~(PFX_REP | PFX_REPNE);
     }
-    if (S.pfx & PFX_LOCK && (!(F_FLAGS[f] & FL_LOCK) || mod === 3)) return -1;
+    if (s.pfx & PFX_LOCK && (!(F_FLAGS[f] & FL_LOCK) || mod === 3)) return -1;
     return f;
   }
   return -1;
@@ -390,28 +397,29 @@ function matchForm(list: Int32Array, start: number, count: number): number {
 
 /** The checks of a form beyond its slot: mandatory prefix, REX.W, ModRM, S.mode, sizes. */
 function formFits(f: number, mod: number, size: number): boolean {
+  const s = S;
   const fmp = F_MP[f];
   if (fmp !== MP_ANY) {
     if (fmp === MP_NP) {
-      if (S.mp !== 0) return false;
-    } else if (fmp !== S.mp) return false;
+      if (s.mp !== 0) return false;
+    } else if (fmp !== s.mp) return false;
   }
   const fw = F_W[f];
-  if (fw >= 0 && fw !== ((S.rex >>> 3) & 1)) return false;
-  if (S.modrm >= 0) {
+  if (fw >= 0 && fw !== ((s.rex >>> 3) & 1)) return false;
+  if (s.modrm >= 0) {
     const fx = F_FIXED[f];
-    if (fx >= 0 && fx !== S.modrm) return false;
+    if (fx >= 0 && fx !== s.modrm) return false;
     const mr = F_MODREQ[f];
     if (mr === 1 ? mod === 3 : mr === 2 && mod !== 3) return false;
   }
   const flags = F_FLAGS[f];
   if (flags & (FL_O64 | FL_I64 | FL_NREXB | FL_A16 | FL_A32 | FL_A64)) {
-    if (flags & FL_O64 && S.mode !== 64) return false;
-    if (flags & FL_I64 && S.mode === 64) return false;
-    if (flags & FL_NREXB && S.rex & 1) return false;
-    if (flags & FL_A16 && S.asz !== 2) return false;
-    if (flags & FL_A32 && S.asz !== 4) return false;
-    if (flags & FL_A64 && S.asz !== 8) return false;
+    if (flags & FL_O64 && s.mode !== 64) return false;
+    if (flags & FL_I64 && s.mode === 64) return false;
+    if (flags & FL_NREXB && s.rex & 1) return false;
+    if (flags & FL_A16 && s.asz !== 2) return false;
+    if (flags & FL_A32 && s.asz !== 4) return false;
+    if (flags & FL_A64 && s.asz !== 8) return false;
   }
   const req = F_OSREQ[f];
   return req === 0 || (req & (size >>> 1)) !== 0;
@@ -419,27 +427,29 @@ function formFits(f: number, mod: number, size: number): boolean {
 
 /** Size rule → bytes: the operand-size rule inline (the common case), others via sizeOf. */
 function sz(rule: number): number {
-  return rule === SZ_V ? S.osz : rule > 0 ? rule : sizeOf(rule);
+  const s = S;
+  return rule === SZ_V ? s.osz : rule > 0 ? rule : sizeOf(rule);
 }
 
 /** Size rule → bytes for the current instruction (fixed sizes return at once). */
 function sizeOf(rule: number): number {
+  const s = S;
   if (rule >= 0) return rule;
   switch (rule) {
     case SZ_V:
-      return S.osz;
+      return s.osz;
     case SZ_Y:
-      return S.osz === 8 ? 8 : 4;
+      return s.osz === 8 ? 8 : 4;
     case SZ_Z:
-      return S.osz === 2 ? 2 : 4;
+      return s.osz === 2 ? 2 : 4;
     case SZ_P:
-      return 2 + S.osz;
+      return 2 + s.osz;
     case SZ_DT:
-      return S.mode === 64 ? 10 : 6;
+      return s.mode === 64 ? 10 : 6;
     case SZ_A:
-      return S.asz;
+      return s.asz;
     case SZ_B:
-      return 2 * S.osz;
+      return 2 * s.osz;
     default:
       return 0;
   }
@@ -468,14 +478,15 @@ function readImm(out: Int32Array, slotLo: number, n: number, signed: boolean): v
 }
 
 function decodeOperands(out: Int32Array, o: number, f: number): number {
+  const s = S;
   const flags = F_FLAGS[f];
-  const mod = flags & FL_MODREG ? 3 : S.modrm >>> 6;
+  const mod = flags & FL_MODREG ? 3 : s.modrm >>> 6;
   out[o + R_OP] = F_OP[f];
   out[o + R_FORM] = f;
-  out[o + R_OSZ] = S.osz;
-  out[o + R_ASZ] = S.asz;
+  out[o + R_OSZ] = s.osz;
+  out[o + R_ASZ] = s.asz;
   // memory and immediate slots are written only when the instruction has them (record.ts)
-  if (S.modrm >= 0 && mod !== 3) decodeMemory(out, o);
+  if (s.modrm >= 0 && mod !== 3) decodeMemory(out, o);
   const n = F_NOPS[f];
   out[o + R_NOPS] = n;
   let immSeen = 0;
@@ -487,23 +498,24 @@ function decodeOperands(out: Int32Array, o: number, f: number): number {
     if (loc === LOC_IMM || loc === LOC_REL || loc === LOC_FAR) immSeen++;
     out[o + R_OP0 + i] = v;
   }
-  out[o + R_PFX] = S.pfx;
+  out[o + R_PFX] = s.pfx;
   return ST_OK;
 }
 
 /** One operand → packed value (see record.ts), or -1 for an invalid register (#UD). */
 function decodeOperand(out: Int32Array, o: number, k: number, mod: number, immSeen: number): number {
+  const s = S;
   const loc = K_LOC[k];
   const cls = K_CLS[k];
   switch (loc) {
     case LOC_REG:
-      if (cls === CLS_SEG && ((S.modrm >>> 3) & 7) === K_FIXED[k]) return -1;
-      return regOperand(cls, ((S.modrm >>> 3) & 7) | ((S.rex & 4) << 1), sz(K_SIZE[k]));
+      if (cls === CLS_SEG && ((s.modrm >>> 3) & 7) === K_FIXED[k]) return -1;
+      return regOperand(cls, ((s.modrm >>> 3) & 7) | ((s.rex & 4) << 1), sz(K_SIZE[k]));
     case LOC_RM:
-      if (mod === 3) return regOperand(cls, (S.modrm & 7) | ((S.rex & 1) << 3), sz(K_SIZE[k]));
+      if (mod === 3) return regOperand(cls, (s.modrm & 7) | ((s.rex & 1) << 3), sz(K_SIZE[k]));
       return OK_MEM | (sz(K_MEMSIZE[k]) << 16);
     case LOC_OPREG:
-      return regOperand(cls, (S.opbyte & 7) | ((S.rex & 1) << 3), sz(K_SIZE[k]));
+      return regOperand(cls, (s.opbyte & 7) | ((s.rex & 1) << 3), sz(K_SIZE[k]));
     case LOC_FIXED:
       return (
         (cls === CLS_SEG ? OK_REG | (CLS_SEG << 4) : OK_REG | (CLS_GPR << 4)) |
@@ -525,7 +537,7 @@ function decodeOperand(out: Int32Array, o: number, k: number, mod: number, immSe
     }
     case LOC_REL:
       readImm(out, o + R_IMM_LO, sizeOf(K_IMMSIZE[k]), true);
-      return OK_REL | (S.osz << 16);
+      return OK_REL | (s.osz << 16);
     case LOC_FAR:
       readImm(out, o + R_IMM_LO, sizeOf(K_IMMSIZE[k]), false);
       out[o + R_IMM2] = byte() | (byte() << 8);
@@ -534,8 +546,8 @@ function decodeOperand(out: Int32Array, o: number, k: number, mod: number, immSe
       out[o + R_MBASE] = -1;
       out[o + R_MINDEX] = -1;
       out[o + R_MSCALE] = 1;
-      out[o + R_MSEG] = S.seg >= 0 ? S.seg : SEG_DS;
-      readImm(out, o + R_DISP_LO, S.asz, false);
+      out[o + R_MSEG] = s.seg >= 0 ? s.seg : SEG_DS;
+      readImm(out, o + R_DISP_LO, s.asz, false);
       return OK_MEM | (sizeOf(K_SIZE[k]) << 16);
     case LOC_STR:
       return OK_STR | (K_FIXED[k] << 8) | (sizeOf(K_SIZE[k]) << 16);
@@ -545,8 +557,9 @@ function decodeOperand(out: Int32Array, o: number, k: number, mod: number, immSe
 }
 
 function regOperand(cls: number, num: number, size: number): number {
+  const s = S;
   if (cls === CLS_GPR) {
-    if (size === 1 && S.rex === 0 && num >= 4 && num < 8)
+    if (size === 1 && s.rex === 0 && num >= 4 && num < 8)
       return OK_REG | (CLS_GPR8H << 4) | ((num - 4) << 8) | (1 << 16);
     return OK_REG | (CLS_GPR << 4) | (num << 8) | (size << 16);
   }
@@ -568,13 +581,14 @@ const BASE16 = [3, 3, 5, 5, 6, 7, 5, 3];
 const INDEX16 = [6, 7, 6, 7, -1, -1, -1, -1];
 
 function decodeMemory(out: Int32Array, o: number): void {
-  const mod = S.modrm >>> 6;
-  const rm = S.modrm & 7;
+  const s = S;
+  const mod = s.modrm >>> 6;
+  const rm = s.modrm & 7;
   let defSs = false;
   out[o + R_DISP_LO] = 0;
   out[o + R_DISP_HI] = 0;
   out[o + R_MSCALE] = 1;
-  if (S.asz === 2) {
+  if (s.asz === 2) {
     let base = BASE16[rm];
     const index = INDEX16[rm];
     if (mod === 0 && rm === 6) {
@@ -586,22 +600,22 @@ function decodeMemory(out: Int32Array, o: number): void {
     out[o + R_MINDEX] = index;
     defSs = base === 5;
   } else {
-    let base = rm | ((S.rex & 1) << 3);
+    let base = rm | ((s.rex & 1) << 3);
     let index = -1;
     let scale = 1;
     if (rm === 4) {
       const sib = byte();
-      out[o + R_MODRM] = S.modrm | (sib << 8) | 0x10000;
+      out[o + R_MODRM] = s.modrm | (sib << 8) | 0x10000;
       scale = 1 << (sib >>> 6);
-      index = ((sib >>> 3) & 7) | ((S.rex & 2) << 2);
+      index = ((sib >>> 3) & 7) | ((s.rex & 2) << 2);
       if (index === 4) index = -1;
-      base = (sib & 7) | ((S.rex & 1) << 3);
+      base = (sib & 7) | ((s.rex & 1) << 3);
       if ((sib & 7) === 5 && mod === 0) {
         base = -1;
         readImm(out, o + R_DISP_LO, 4, true);
       }
     } else if (rm === 5 && mod === 0) {
-      base = S.mode === 64 ? REG_RIP : -1;
+      base = s.mode === 64 ? REG_RIP : -1;
       readImm(out, o + R_DISP_LO, 4, true);
     }
     if (mod === 1) readImm(out, o + R_DISP_LO, 1, true);
@@ -611,14 +625,15 @@ function decodeMemory(out: Int32Array, o: number): void {
     out[o + R_MSCALE] = scale;
     defSs = base === 4 || base === 5;
   }
-  out[o + R_MSEG] = S.seg >= 0 ? S.seg : defSs ? SEG_SS : SEG_DS;
+  out[o + R_MSEG] = s.seg >= 0 ? s.seg : defSs ? SEG_SS : SEG_DS;
 }
 
 // ---- encodings the executor does not run: length only ----
 
 /** VEX (C4/C5), EVEX (62) and XOP (8F): length by map and opcode; status UNSUPPORTED. */
 function decodeVexLength(out: Int32Array, o: number, lead: number): number {
-  if (S.pfx & (PFX_OPSIZE | PFX_REP | PFX_REPNE | PFX_LOCK) || S.rex !== 0) {
+  const s = S;
+  if (s.pfx & (PFX_OPSIZE | PFX_REP | PFX_REPNE | PFX_LOCK) || s.rex !== 0) {
     return fail(out, o, ST_UD);
   }
   let map = 1;
@@ -645,27 +660,28 @@ function decodeVexLength(out: Int32Array, o: number, lead: number): number {
   } else if (map === 3) imm = 1;
   else if (map !== 2 && !(lead === 0x62 && (map === 5 || map === 6))) return fail(out, o, ST_UD);
   if (hasModrm) {
-    S.modrm = byte();
-    if (S.modrm >>> 6 !== 3) skipMemory();
+    s.modrm = byte();
+    if (s.modrm >>> 6 !== 3) skipMemory();
   }
-  S.p += imm;
+  s.p += imm;
   return fail(out, o, ST_UNSUPPORTED);
 }
 
 /** Skips a ModRM memory operand's SIB and displacement (length-only decoding). */
 function skipMemory(): void {
-  const mod = S.modrm >>> 6;
-  const rm = S.modrm & 7;
-  if (S.asz === 2) {
-    if (mod === 0 && rm === 6) S.p += 2;
-    else S.p += mod === 1 ? 1 : mod === 2 ? 2 : 0;
+  const s = S;
+  const mod = s.modrm >>> 6;
+  const rm = s.modrm & 7;
+  if (s.asz === 2) {
+    if (mod === 0 && rm === 6) s.p += 2;
+    else s.p += mod === 1 ? 1 : mod === 2 ? 2 : 0;
     return;
   }
   if (rm === 4) {
     const sib = byte();
-    if ((sib & 7) === 5 && mod === 0) S.p += 4;
-  } else if (rm === 5 && mod === 0) S.p += 4;
-  S.p += mod === 1 ? 1 : mod === 2 ? 4 : 0;
+    if ((sib & 7) === 5 && mod === 0) s.p += 4;
+  } else if (rm === 5 && mod === 0) s.p += 4;
+  s.p += mod === 1 ? 1 : mod === 2 ? 4 : 0;
 }
 
 // x87 register forms (ModRM C0-FF) that do not exist, per escape byte D8-DF: bit i of the
@@ -697,16 +713,17 @@ const X87_MEM_UD = [0, 1 << 1, 0, (1 << 4) | (1 << 6), 0, 1 << 5, 0, 0];
 
 /** x87 escape (D8-DF): length and validity; status UNSUPPORTED (no x87 in the executor). */
 function decodeX87(out: Int32Array, o: number, esc: number): number {
-  S.modrm = byte();
-  out[o + R_MODRM] = S.modrm;
+  const s = S;
+  s.modrm = byte();
+  out[o + R_MODRM] = s.modrm;
   const e = esc - 0xd8;
-  if (S.modrm >>> 6 === 3) {
-    const bit = S.modrm - 0xc0;
+  if (s.modrm >>> 6 === 3) {
+    const bit = s.modrm - 0xc0;
     const ud = bit < 32 ? (X87_UD_LO[e] >>> bit) & 1 : (X87_UD_HI[e] >>> (bit - 32)) & 1;
-    if (ud || S.pfx & PFX_LOCK) return fail(out, o, ST_UD);
+    if (ud || s.pfx & PFX_LOCK) return fail(out, o, ST_UD);
   } else {
     skipMemory();
-    if ((X87_MEM_UD[e] >>> ((S.modrm >>> 3) & 7)) & 1 || S.pfx & PFX_LOCK) return fail(out, o, ST_UD);
+    if ((X87_MEM_UD[e] >>> ((s.modrm >>> 3) & 7)) & 1 || s.pfx & PFX_LOCK) return fail(out, o, ST_UD);
   }
   return fail(out, o, ST_UNSUPPORTED);
 }
@@ -722,10 +739,11 @@ for (const x of [
 }
 
 function decode3dnow(out: Int32Array, o: number): number {
-  S.modrm = byte();
-  out[o + R_MODRM] = S.modrm;
-  if (S.modrm >>> 6 !== 3) skipMemory();
+  const s = S;
+  s.modrm = byte();
+  out[o + R_MODRM] = s.modrm;
+  if (s.modrm >>> 6 !== 3) skipMemory();
   const suffix = byte();
-  if (AMD3DNOW[suffix] === 0 || S.pfx & PFX_LOCK) return fail(out, o, ST_UD);
+  if (AMD3DNOW[suffix] === 0 || s.pfx & PFX_LOCK) return fail(out, o, ST_UD);
   return fail(out, o, ST_UNSUPPORTED);
 }
