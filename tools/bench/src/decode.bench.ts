@@ -89,7 +89,7 @@ console.log(`gcc -O2 work.c + kmain.c: ${code.length} bytes, ${count} instructio
 
 // The decode-cache fill the executor does: every instruction into its record of a typed array.
 const records = new Int32Array(count * RECORD_STRIDE);
-const ours = measure("@tdxsim/x86 decodeInto", " instr/s", (n) => {
+const decodeOurs = (n: number) => {
   let done = 0;
   while (done < n) {
     let o = 0;
@@ -99,11 +99,11 @@ const ours = measure("@tdxsim/x86 decodeInto", " instr/s", (n) => {
     }
     done += count;
   }
-});
+};
 
 const decoder = new iced.Decoder(64, code, 0);
 const instr = new iced.Instruction();
-const icedFigure = measure("iced-x86 Decoder.decodeOut (wasm)", " instr/s", (n) => {
+const decodeIced = (n: number) => {
   let done = 0;
   while (done < n) {
     decoder.position = 0;
@@ -111,7 +111,17 @@ const icedFigure = measure("iced-x86 Decoder.decodeOut (wasm)", " instr/s", (n) 
     while (decoder.canDecode) decoder.decodeOut(instr);
     done += count;
   }
-});
+};
+
+// alternate the two a few times and keep each one's best: the CI machines are shared and noisy
+let ours = measure("@tdxsim/x86 decodeInto", " instr/s", decodeOurs);
+let icedFigure = measure("iced-x86 Decoder.decodeOut (wasm)", " instr/s", decodeIced);
+for (let round = 0; round < 3; round++) {
+  const a = measure(ours.name, ours.unit, decodeOurs);
+  const b = measure(icedFigure.name, icedFigure.unit, decodeIced);
+  if (a.rate > ours.rate) ours = a;
+  if (b.rate > icedFigure.rate) icedFigure = b;
+}
 decoder.free();
 instr.free();
 
