@@ -41,6 +41,10 @@ describe("assembler bytes equal GNU as", () => {
     expect(compareLines(lines, 32)).toEqual([]);
   });
 
+  it("16-bit corpus, line by line", () => {
+    expect(compareLines(corpus("intel-lines16.s"), 16)).toEqual([]);
+  });
+
   it("a program with labels, forward references, relaxation, alignment and data", () => {
     const src = readFileSync(new URL("corpus/program.s", import.meta.url), "utf8");
     const gas = gasSections(src, 64).get(".text")!;

@@ -43,6 +43,7 @@ describe("disassembly of the assembler corpus matches objdump", () => {
   for (const [file, mode] of [
     ["intel-lines.s", 64],
     ["intel-lines32.s", 32],
+    ["intel-lines16.s", 16],
   ] as const) {
     it(`${file} (assembled by GNU as)`, () => {
       const obj = join(dir, `${file}.o`);

@@ -102,7 +102,8 @@ function allowedSizes(form: Form, mode: number): number[] {
   if (form.flags & FL_OS16) fixed.push(2);
   if (fixed.length) return fixed;
   if (form.flags & FL_SSE) return mode === 64 ? [4, 8] : [4];
-  if (mode !== 64) return [2, 4];
+  if (mode === 16) return [2, 4];
+  if (mode === 32) return [4, 2];
   if (form.flags & FL_F64) return [8];
   if (form.flags & FL_D64) return [8, 2];
   return [4, 2, 8];
@@ -114,14 +115,14 @@ function impliedOsz(k: OperandKind, op: Operand): number {
   if (isReg(op) && op.cls !== CLS_GPR && op.cls !== CLS_GPR8H) return 0;
   if (isReg(op) && (k.loc === LOC_REG || k.loc === LOC_RM || k.loc === LOC_OPREG || k.loc === LOC_FIXED)) {
     if (rule === SZ_V) return op.size;
-    if (rule === SZ_Y) return op.size === 8 ? 8 : op.size === 4 ? 4 : -1;
+    if (rule === SZ_Y) return op.size === 8 ? 8 : op.size === 4 ? 0 : -1; // 4: operand size 2 or 4
     if (rule === SZ_Z) return op.size === 2 ? 2 : op.size === 4 ? 0 : -1; // 4: operand size 4 or 8
   }
   if (isMem(op) && op.size !== 0 && k.loc === LOC_RM) {
     if (rule === SZ_V) return op.size;
     if (rule === SZ_P) return op.size - 2;
     if (rule === SZ_B) return op.size / 2;
-    if (rule === SZ_Y) return op.size === 8 ? 8 : 4;
+    if (rule === SZ_Y) return op.size === 8 ? 8 : 0;
   }
   return 0;
 }
@@ -174,7 +175,7 @@ export function matchForm(
     if (form.flags & (FL_OS16 | FL_OS32 | FL_OS64) || !usesOsz || form.flags & FL_SSE)
       osz = form.w === 1 ? 8 : sizes[0];
     else if (form.flags & (FL_D64 | FL_F64) && mode === 64) osz = 8;
-    else if (!kinds.some((k) => k.loc === LOC_RM || k.loc === LOC_MOFFS)) osz = mode === 16 ? 2 : 4;
+    else if (!ops.some((op) => op !== undefined && isMem(op) && op.size === 0)) osz = sizes[0];
     else return new MatchError(-1, SIZE_UNKNOWN);
   }
   if (!sizes.includes(osz)) return new MatchError(-1, `${osz * 8}-bit operand size is not encodable here`);
