@@ -492,10 +492,22 @@ function decodeOperands(out: Int32Array, o: number, f: number): number {
   let immSeen = 0;
   for (let i = 0; i < n; i++) {
     const k = F_KIND[f * 4 + i];
-    const v = decodeOperand(out, o, k, mod, immSeen);
-    if (v < 0) return fail(out, o, ST_UD);
     const loc = K_LOC[k];
-    if (loc === LOC_IMM || loc === LOC_REL || loc === LOC_FAR) immSeen++;
+    let v: number;
+    if (K_CLS[k] === CLS_GPR && (loc === LOC_REG || (loc === LOC_RM && mod === 3))) {
+      // general-purpose register operands, the common case, without the generic switch
+      const num =
+        loc === LOC_REG ? ((s.modrm >>> 3) & 7) | ((s.rex & 4) << 1) : (s.modrm & 7) | ((s.rex & 1) << 3);
+      const size = sz(K_SIZE[k]);
+      v =
+        size === 1 && s.rex === 0 && num >= 4
+          ? OK_REG | (CLS_GPR8H << 4) | ((num - 4) << 8) | (1 << 16)
+          : OK_REG | (CLS_GPR << 4) | (num << 8) | (size << 16);
+    } else {
+      v = decodeOperand(out, o, k, mod, immSeen);
+      if (v < 0) return fail(out, o, ST_UD);
+      if (loc === LOC_IMM || loc === LOC_REL || loc === LOC_FAR) immSeen++;
+    }
     out[o + R_OP0 + i] = v;
   }
   out[o + R_PFX] = s.pfx;
