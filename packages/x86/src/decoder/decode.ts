@@ -13,6 +13,7 @@ const {
   FL_MODREG,
   FL_NREXB,
   FL_O64,
+  FL_UNSUP,
   MP_66,
   MP_ANY,
   MP_F2,
@@ -511,7 +512,8 @@ function decodeOperands(out: Int32Array, o: number, f: number): number {
     out[o + R_OP0 + i] = v;
   }
   out[o + R_PFX] = s.pfx;
-  return ST_OK;
+  // forms the executor does not run (SHA, SVM…) are fully decoded but marked unsupported
+  return flags & FL_UNSUP ? ST_UNSUPPORTED : ST_OK;
 }
 
 /** One operand → packed value (see record.ts), or -1 for an invalid register (#UD). */

@@ -1,7 +1,15 @@
 // The disassembler: one line per instruction with address, bytes and Intel-syntax text
 // (for traces and debugging), in the layout of `objdump -d -M intel`.
 import { decodeInto } from "../decoder/decode.js";
-import { type CodeMode, R_LEN, R_STATUS, RECORD_STRIDE, ST_OK } from "../decoder/record.js";
+import {
+  type CodeMode,
+  R_FORM,
+  R_LEN,
+  R_STATUS,
+  RECORD_STRIDE,
+  ST_OK,
+  ST_UNSUPPORTED,
+} from "../decoder/record.js";
 import { formatInstruction } from "./format.js";
 
 export interface DisassembledLine {
@@ -28,7 +36,8 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions = {}): D
   let pos = 0;
   while (pos < bytes.length && out.length < (opts.limit ?? Number.POSITIVE_INFINITY)) {
     decodeInto(bytes, pos, bytes.length, mode, rec, 0);
-    const ok = rec[R_STATUS] === ST_OK;
+    // fully decoded forms print even when the executor does not run them (ST_UNSUPPORTED)
+    const ok = rec[R_STATUS] === ST_OK || (rec[R_STATUS] === ST_UNSUPPORTED && rec[R_FORM] >= 0);
     const len = ok ? rec[R_LEN] : 1;
     const address = base + BigInt(pos);
     out.push({

@@ -195,7 +195,7 @@ export interface FormattedInstruction {
 
 /** Formats the record at out[o] (decoded at `address`) as objdump-style Intel syntax. */
 export function formatParts(r: Int32Array, o: number, address: bigint, mode = 64): FormattedInstruction {
-  if (r[o + R_STATUS] !== ST_OK) return { mnemonic: "(bad)", operands: "", comment: "" };
+  if (r[o + R_STATUS] !== ST_OK && r[o + R_FORM] < 0) return { mnemonic: "(bad)", operands: "", comment: "" };
   const form = FORMS[r[o + R_FORM]];
   let mnemonic = form.mnemonic;
   const pfx = r[o + R_PFX];

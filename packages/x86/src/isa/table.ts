@@ -750,10 +750,39 @@ function reservedNopRows(): string[] {
   return rows;
 }
 
+/** Newer extensions the decoder recognises (SHA, SGX ENCLV, WAITPKG, RAO-INT); not run by the executor. */
+function extensionRows(): string[] {
+  const sha: [string, string][] = [
+    ["SHA1NEXTE", "C8"],
+    ["SHA1MSG1", "C9"],
+    ["SHA1MSG2", "CA"],
+    ["SHA256RNDS2", "CB"],
+    ["SHA256MSG1", "CC"],
+    ["SHA256MSG2", "CD"],
+  ];
+  return [
+    ...sha.map(([m, op]) => `${m}|NP 0F 38 ${op} /r|xmm,xmm/m128|sse unsup`),
+    "SHA1RNDS4|NP 0F 3A CC /r|xmm,xmm/m128,ib|sse unsup",
+    "ENCLV|NP 0F 01 !C0||unsup",
+    "UMONITOR|F3 0F AE /6 mod3|Rv|unsup",
+    "UMWAIT|F2 0F AE /6 mod3|R32|unsup",
+    "TPAUSE|66 0F AE /6 mod3|R32|unsup",
+    "AADD|NP 0F 38 FC /r|my,ry|unsup",
+    "AAND|66 0F 38 FC /r|my,ry|unsup",
+    "AOR|F2 0F 38 FC /r|my,ry|unsup",
+    "AXOR|F3 0F 38 FC /r|my,ry|unsup",
+  ];
+}
+
 /** AMD instructions that exist as encodings but that the executor does not run. */
 function amdRows(): string[] {
   const svm = ["VMRUN", "VMMCALL", "VMLOAD", "VMSAVE", "STGI", "CLGI", "SKINIT", "INVLPGA"];
-  return ["FEMMS|0F 0E||unsup", ...svm.map((m, i) => `${m}|0F 01 !${hex(0xd8 + i)}||unsup`)];
+  return [
+    "FEMMS|0F 0E||unsup",
+    ...svm.map((m, i) => `${m}|0F 01 !${hex(0xd8 + i)}||unsup`),
+    "MOVNTSS|F3 0F 2B /r|m32,xmm|sse unsup",
+    "MOVNTSD|F2 0F 2B /r|m64,xmm|sse unsup",
+  ];
 }
 
 /** Every row of the table, in priority order (the first matching form wins when decoding). */
@@ -762,6 +791,7 @@ export const TABLE_ROWS: readonly string[] = [
   ...systemRows(),
   ...sseRows(),
   ...sse4Rows(),
+  ...extensionRows(),
   ...amdRows(),
   ...reservedNopRows(),
 ];
