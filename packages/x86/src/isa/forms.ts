@@ -1,16 +1,6 @@
 // Parses the instruction table (table.ts) into Form objects, mnemonic ids, and the compact
 // typed-array lookup the decoder uses. Everything here runs once, at module load.
-import {
-  LOC_FAR,
-  LOC_IMM,
-  LOC_MOFFS,
-  LOC_OPREG,
-  LOC_REG,
-  LOC_REL,
-  LOC_RM,
-  OPERAND_KINDS,
-  type OperandKind,
-} from "./operand-kinds.js";
+import { LOC_OPREG, LOC_REG, LOC_RM, OPERAND_KINDS, type OperandKind } from "./operand-kinds.js";
 import { TABLE_ROWS } from "./table.js";
 
 /** Opcode maps. */
@@ -176,6 +166,11 @@ const mnemonicIds = new Map(MNEMONICS.map((m, i) => [m, i]));
 /** Every form of the table, in table order; a form id is an index in this list. */
 export const FORMS: readonly Form[] = parsed.map((f) => ({ ...f, op: mnemonicIds.get(f.mnemonic)! }));
 
+/** Operation ids by mnemonic (`OPS.ADD`), for handler tables indexed by R_OP. */
+export const OPS: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(MNEMONICS.map((m, i) => [m, i])),
+);
+
 /** Operation id of a mnemonic (upper case), or -1. */
 export function opId(mnemonic: string): number {
   return mnemonicIds.get(mnemonic.toUpperCase()) ?? -1;
@@ -195,11 +190,3 @@ export const FORMS_BY_MNEMONIC: ReadonlyMap<string, readonly Form[]> = (() => {
   }
   return m;
 })();
-
-/** True if a form has an operand of the given location. */
-export const hasLoc = (f: Form, loc: number) => f.operands.some((o) => o.loc === loc);
-/** True if a form carries immediate-like bytes after ModRM/displacement. */
-export const hasTrailingBytes = (f: Form) =>
-  f.operands.some((o) => o.loc === LOC_IMM || o.loc === LOC_REL || o.loc === LOC_FAR || o.loc === LOC_MOFFS);
-export const usesRegField = (f: Form) => f.operands.some((o) => o.loc === LOC_REG);
-export const usesOpReg = (f: Form) => f.operands.some((o) => o.loc === LOC_OPREG);
