@@ -77,6 +77,14 @@ describe("typed assembler API", () => {
     expect(hex(a.assemble().bytes.subarray(0, 6))).toBe("0f85c8000000");
   });
 
+  it("switches code mode inside one image (32-bit boot code continuing in 64-bit code)", () => {
+    const a = new Assembler({ mode: 32 });
+    const long = a.label("long");
+    a.mov(eax, 1).jmp(long);
+    a.code64().bind(long).mov(rax, 1).ret();
+    expect(hex(a.assemble().bytes)).toBe("b801000000" + "eb00" + "48c7c001000000" + "c3");
+  });
+
   it("has one method per table mnemonic (mnemonic-names.ts is current)", () => {
     const names = mnemonicMethodNames();
     const file = readFileSync(new URL("../src/asm/mnemonic-names.ts", import.meta.url), "utf8");

@@ -84,6 +84,7 @@ type Item =
       prefixes: number[];
       line: number;
       long: boolean;
+      mode: 16 | 32 | 64;
     }
   | { kind: "data"; size: number; values: (number | bigint | Label | LabelRef)[]; line: number }
   | { kind: "bytes"; bytes: Uint8Array }
@@ -107,7 +108,8 @@ export interface AssemblerOptions {
 }
 
 export class Assembler {
-  readonly mode: 16 | 32 | 64;
+  /** the code mode of the next instruction (`code16/32/64()` or `.code32` change it) */
+  mode: 16 | 32 | 64;
   readonly origin: bigint;
   private items: Item[] = [];
   private labels = new Map<string, Label>();
@@ -150,6 +152,21 @@ export class Assembler {
     return l;
   }
 
+  /** Switches the code mode for the following instructions (like GNU as `.code16/32/64`), e.g.
+   * 32-bit boot code that enables long mode and continues in 64-bit code in one image. */
+  code16(): this {
+    this.mode = 16;
+    return this;
+  }
+  code32(): this {
+    this.mode = 32;
+    return this;
+  }
+  code64(): this {
+    this.mode = 64;
+    return this;
+  }
+
   lock(): this {
     this.pendingPrefixes.push(0xf0);
     return this;
@@ -184,6 +201,7 @@ export class Assembler {
       prefixes,
       line,
       long: false,
+      mode: this.mode,
     };
     // validate now so errors point at the statement that caused them
     this.select(item, this.origin, () => undefined, false);
@@ -254,14 +272,14 @@ export class Assembler {
   ): Encoded {
     const forms = FORMS_BY_MNEMONIC.get(item.mnemonic);
     if (!forms) throw new AsmError(`unknown mnemonic "${item.mnemonic.toLowerCase()}"`, item.line, 0);
-    const ctx: EncodeContext = { mode: this.mode, address, resolve, prefixes: item.prefixes, final };
+    const ctx: EncodeContext = { mode: item.mode, address, resolve, prefixes: item.prefixes, final };
     let best: Encoded | undefined;
     let bestForm: Form | undefined;
     let bestErr: MatchError | undefined;
     let encodeErr: MatchError | undefined;
     const unsized = new Set<number>();
     for (const { form, ops } of candidates(forms, item.ops)) {
-      const m = matchForm(form, ops, this.mode, item.movabs);
+      const m = matchForm(form, ops, item.mode, item.movabs);
       if (m instanceof MatchError) {
         if (m.reason === SIZE_UNKNOWN) unsized.add(-1);
         if (!bestErr || m.operand > bestErr.operand) bestErr = m;

@@ -211,11 +211,13 @@ function directive(a: Assembler, d: string, rest: string, line: number, consts: 
       return;
     }
     case ".code16":
+      a.code16();
+      return;
     case ".code32":
+      a.code32();
+      return;
     case ".code64":
-      if (Number(d.slice(5)) !== a.mode) {
-        throw new AsmError(`${d}: this assembler is in ${a.mode}-bit mode (one mode per Assembler)`, line, 0);
-      }
+      a.code64();
       return;
     case ".equ":
     case ".set":

@@ -32,3 +32,13 @@ table:
     .byte 1, 2, 0xff
     .ascii "hi"
     .asciz "tdx"
+# mixed modes in one image, as boot code needs
+    .code32
+boot32:
+    mov eax, cr4
+    or eax, 0x20
+    mov cr4, eax
+    jmp boot32
+    .code64
+    mov rax, cr4
+    ret
