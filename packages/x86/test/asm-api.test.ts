@@ -85,6 +85,12 @@ describe("typed assembler API", () => {
     expect(hex(a.assemble().bytes)).toBe("b801000000" + "eb00" + "48c7c001000000" + "c3");
   });
 
+  it("far jumps to a label (the jump into long mode), with a relocation", () => {
+    const r = assembleText("nop\njmp 0x8:long_mode\n.code64\nlong_mode: hlt", { mode: 32, origin: 0x1000 });
+    expect(hex(r.bytes)).toBe("90" + "ea08100000" + "0800" + "f4");
+    expect(r.relocations).toEqual([{ offset: 2, size: 4, label: "long_mode", addend: 0 }]);
+  });
+
   it("has one method per table mnemonic (mnemonic-names.ts is current)", () => {
     const names = mnemonicMethodNames();
     const file = readFileSync(new URL("../src/asm/mnemonic-names.ts", import.meta.url), "utf8");

@@ -428,6 +428,7 @@ function refersTo(o: Operand, l: Label): boolean {
   if (o.kind === "label") return o === l;
   if (o.kind === "labelref") return o.label === l;
   if (o.kind === "mem") return typeof o.disp === "object" && refersTo(o.disp, l);
+  if (o.kind === "far") return typeof o.offset === "object" && refersTo(o.offset, l);
   return false;
 }
 

@@ -257,7 +257,11 @@ export function encode(m: Match, ctx: EncodeContext, allowShort: boolean): Encod
       }
     } else if (k.loc === LOC_FAR) {
       const f = op as FarPtr;
-      pushLE(out, BigInt(f.offset), osz === 2 ? 2 : 4);
+      const n = osz === 2 ? 2 : 4;
+      if (isLabelish(f.offset)) {
+        if (ctx.final) relocs.push(reloc(out.length, n, f.offset));
+        pushLE(out, value(f.offset, ctx, "a far pointer"), n);
+      } else pushLE(out, BigInt(f.offset), n);
       pushLE(out, BigInt(f.selector), 2);
     }
   });

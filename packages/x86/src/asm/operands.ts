@@ -44,7 +44,8 @@ export interface Mem {
 export interface FarPtr {
   readonly kind: "far";
   readonly selector: number;
-  readonly offset: number;
+  /** a number or a label (absolute; recorded as a relocation) */
+  readonly offset: number | Label | LabelRef;
 }
 
 export type Imm = number | bigint;
@@ -198,7 +199,12 @@ export const xmmword = (...a: MemArgs) => mem(16, ...a);
 export const ptr = (...a: MemArgs) => mem(0, ...a);
 /** `label + addend` as an operand (absolute address, or displacement with rip). */
 export const plus = (label: Label, addend: number): LabelRef => ({ kind: "labelref", label, addend });
-export const far = (selector: number, offset: number): FarPtr => ({ kind: "far", selector, offset });
+/** `far(0x08, longMode)`: ptr16:16/32 for JMP/CALL far outside 64-bit mode. */
+export const far = (selector: number, offset: number | Label | LabelRef): FarPtr => ({
+  kind: "far",
+  selector,
+  offset,
+});
 
 export const isReg = (o: Operand): o is Reg => typeof o === "object" && o.kind === "reg";
 export const isMem = (o: Operand): o is Mem => typeof o === "object" && o.kind === "mem";

@@ -287,8 +287,11 @@ function operand(
   const reg = REGISTERS.get(t.toLowerCase());
   if (reg && reg.num !== 16) return reg;
   // far pointer sel:off
-  const farM = /^(0x[0-9a-f]+|\d+)\s*:\s*(0x[0-9a-f]+|\d+)$/i.exec(t);
-  if (farM) return far(Number(farM[1]), Number(farM[2]));
+  const farM = /^(0x[0-9a-f]+|\d+)\s*:\s*(0x[0-9a-f]+|\d+|[A-Za-z_.$][\w.$]*)$/i.exec(t);
+  if (farM) {
+    const off = /^[A-Za-z_.$]/.test(farM[2]) ? labelExpr(a, farM[2], line, op, consts) : Number(farM[2]);
+    return far(Number(farM[1]), off);
+  }
   let size = 0;
   const sm = /^(\w+)\s+PTR\s+(.*)$/i.exec(t);
   if (sm) {

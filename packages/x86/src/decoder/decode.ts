@@ -168,8 +168,8 @@ function byte(): number {
 }
 
 /**
- * Decodes one instruction at S.code[pos] (bytes up to `limit`, exclusive) in the given S.code
- * S.mode into out[o … o + RECORD_STRIDE). Returns the length (also in out[o + R_LEN]).
+ * Decodes one instruction at bytes[pos] (bytes up to `limit`, exclusive) in the given code
+ * mode (16, 32 or 64) into out[o … o + RECORD_STRIDE). Returns the length (also in out[o + R_LEN]).
  */
 export function decodeInto(
   bytes: Uint8Array,
