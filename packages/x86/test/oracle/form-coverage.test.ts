@@ -10,4 +10,10 @@ describe("every table form agrees with iced-x86", () => {
     expect(r.checked).toBeGreaterThan(r.forms * 15);
     expect(r.failures.slice(0, 10)).toEqual([]);
   });
+
+  it("in 32-bit code: 10 random instances per form valid there", () => {
+    const r = formCoverage(10, 0xbeef, undefined, true);
+    expect(r.forms).toBeGreaterThan(800);
+    expect(r.failures.slice(0, 10)).toEqual([]);
+  });
 });

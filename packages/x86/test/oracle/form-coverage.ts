@@ -5,7 +5,18 @@ import { encode } from "../../src/asm/encode.js";
 import { MatchError, matchForm, resolveSize } from "../../src/asm/match.js";
 import { far, type Mem, mem, type Operand, REGISTERS, type Reg } from "../../src/asm/operands.js";
 import { decodeOne } from "../../src/decoder/view.js";
-import { FL_A16, FL_I64, FL_UNSUP, FORMS, type Form } from "../../src/isa/forms.js";
+import {
+  FL_A16,
+  FL_A64,
+  FL_I64,
+  FL_O64,
+  FL_OS16,
+  FL_OS32,
+  FL_OS64,
+  FL_UNSUP,
+  FORMS,
+  type Form,
+} from "../../src/isa/forms.js";
 import {
   CLS_GPR,
   CLS_SEG,
@@ -56,6 +67,8 @@ export function formCoverage(
   perForm: number,
   seed: number,
   filter?: (f: Form) => boolean,
+  /** encode every form valid outside 64-bit mode in 32-bit code instead */
+  legacy = false,
 ): { checked: number; forms: number; failures: CoverageFailure[] } {
   const next = rng(seed);
   const rand = (n: number) => next() % n;
@@ -65,7 +78,10 @@ export function formCoverage(
   const instr = new Instruction();
   for (const form of FORMS) {
     if (form.flags & FL_UNSUP || (filter && !filter(form))) continue;
-    const mode = form.flags & (FL_I64 | FL_A16) ? 32 : 64;
+    // outside 64-bit mode there is no 64-bit operand size (o64s-only forms, REX.W forms)
+    const only64 = form.flags & FL_OS64 && !(form.flags & (FL_OS16 | FL_OS32));
+    if (legacy && (form.flags & (FL_O64 | FL_A64) || only64 || form.w === 1)) continue;
+    const mode = legacy || form.flags & (FL_I64 | FL_A16) ? 32 : 64;
     if (form.operands.some((k) => k.loc === LOC_MOFFS) && mode === 64) continue; // movabs only: covered by tests
     forms++;
     let encoded = 0;
@@ -182,6 +198,8 @@ function randomOperand(k: OperandKind, osz: number, mode: number, rand: (n: numb
     }
     case LOC_FAR:
       return far(rand(0x10000), rand(0xffff));
+    case LOC_MOFFS:
+      return mem(size, { disp: rand(0x7fffffff) });
     default:
       return 0;
   }
