@@ -45,6 +45,16 @@ describe("assembler bytes equal GNU as", () => {
     expect(compareLines(corpus("intel-lines16.s"), 16)).toEqual([]);
   });
 
+  it("the bench's multiboot → long-mode stub (32-bit + 64-bit code, local labels, far jump)", () => {
+    // an ELF32 object keeps absolute relocations' addends in place (REL), so with origin 0
+    // gas's bytes equal ours including every label address
+    const src = readFileSync(new URL("corpus/boot-stub.s", import.meta.url), "utf8");
+    const gas = gasSections(src, 32).get(".text")!;
+    const ours = assembleText(src, { mode: 32 });
+    expect(hex(ours.bytes)).toBe(hex(gas));
+    expect(ours.relocations.length).toBeGreaterThan(8);
+  });
+
   it("a program with labels, forward references, relaxation, alignment and data", () => {
     const src = readFileSync(new URL("corpus/program.s", import.meta.url), "utf8");
     const gas = gasSections(src, 64).get(".text")!;

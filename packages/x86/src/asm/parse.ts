@@ -51,12 +51,40 @@ const IGNORED = new Set([
 export function assembleText(source: string, opts: AssemblerOptions = {}): AssembleResult {
   const a = new Assembler(opts);
   const consts = new Map<string, bigint>();
+  const locals = new Map<string, number>();
   source.split("\n").forEach((rawLine, i) => {
     const line = i + 1;
     a.currentLine = line;
-    for (const stmt of splitStatements(stripComment(rawLine))) statement(a, stmt.trim(), line, consts);
+    for (const stmt of splitStatements(stripComment(rawLine))) {
+      try {
+        statement(a, numericLabels(stmt.trim(), locals, line), line, consts);
+      } catch (e) {
+        if (e instanceof AsmError && !e.message.startsWith("line ")) {
+          throw new AsmError(`line ${line}: ${e.message}`, line, e.operand);
+        }
+        throw e;
+      }
+    }
   });
   return a.assemble();
+}
+
+/**
+ * GNU as local labels: "1:" defines the next instance of label 1, "1b" refers to the last one
+ * defined, "1f" to the next one. Rewritten to unique names before parsing.
+ */
+function numericLabels(stmt: string, locals: Map<string, number>, line: number): string {
+  const def = /^(\d+):/.exec(stmt);
+  if (def) {
+    const n = (locals.get(def[1]) ?? 0) + 1;
+    locals.set(def[1], n);
+    stmt = `.Llocal${def[1]}.${n}:${stmt.slice(def[0].length)}`;
+  }
+  return stmt.replace(/(?<![\w.$])(\d+)([bf])(?![\w.$])/g, (_, num: string, dir: string) => {
+    const n = locals.get(num) ?? 0;
+    if (dir === "b" && n === 0) throw new AsmError(`local label "${num}b" has no earlier "${num}:"`, line, 0);
+    return `.Llocal${num}.${dir === "b" ? n : n + 1}`;
+  });
 }
 
 function stripComment(s: string): string {
@@ -122,12 +150,7 @@ function statement(a: Assembler, s: string, line: number, consts: Map<string, bi
   // "." is the address of this statement
   const dot = texts.some((t) => /(^|[^\w.$])\.($|[^\w.$])/.test(t)) ? a.here() : undefined;
   const ops = texts.map((t, i) => operand(a, t, line, i + 1, branch, consts, dot));
-  try {
-    a.insn(word, ...ops);
-  } catch (e) {
-    if (e instanceof AsmError) throw new AsmError(`line ${line}: ${e.message}`, line, e.operand);
-    throw e;
-  }
+  a.insn(word, ...ops);
 }
 
 function splitHead(s: string): [string, string] {
@@ -306,6 +329,9 @@ function operand(
     t = segM[2].trim();
     if (!t.startsWith("[")) t = `[${t}]`;
   }
+  // "table[rcx*4]" and "table+4[rcx*4]": the displacement written before the brackets
+  const pre = /^([^[\]]+)\[(.*)\]$/.exec(t);
+  if (pre) t = `[${pre[1].trim()}+${pre[2]}]`;
   if (t.startsWith("[") || sm) {
     if (!t.startsWith("[")) t = `[${t}]`;
     return memOperand(a, t, size, seg, line, op, consts);
