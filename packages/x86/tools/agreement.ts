@@ -12,11 +12,17 @@ function print(mode: number, r: AgreementResult, ms: number): void {
   console.log(
     `  without VEX/EVEX/XOP leads:  ${r.agree - r.vexAgree}/${nonVex} agree = ${pct(r.agree - r.vexAgree, nonVex)}`,
   );
-  console.log(`  VEX/EVEX/XOP (unsupported):  ${r.vexTotal} strings, ${r.vexAgree} agree on validity+length`);
+  console.log(`  VEX/EVEX/XOP leads:         ${r.vexTotal} strings, ${r.vexAgree} agree on validity+length`);
   const classes = [...r.classes].sort((a, b) => b[1].count - a[1].count);
-  const vex = classes.filter(([k]) => k.startsWith("VEX")).reduce((s, [, v]) => s + v.count, 0);
-  console.log(`  disagreement classes (VEX/EVEX/XOP lumped: ${vex}):`);
-  for (const [k, v] of classes.filter(([k]) => !k.startsWith("VEX")).slice(0, 30)) {
+  const vex = classes.filter(([k]) => k.startsWith("VEX") || /op=(c4|c5|62|8f) /.test(k));
+  const byLead = new Map<string, number>();
+  for (const [k, v] of vex) {
+    const lead = /op=(\w+)/.exec(k)![1];
+    byLead.set(lead, (byLead.get(lead) ?? 0) + v.count);
+  }
+  const leads = [...byLead].map(([l, n]) => `${l}: ${n}`).join(", ");
+  console.log(`  disagreement classes (VEX/EVEX/XOP leads lumped by lead byte: ${leads || "none"}):`);
+  for (const [k, v] of classes.filter((c) => !vex.includes(c)).slice(0, 30)) {
     console.log(`    ${String(v.count).padStart(7)}  ${k}   e.g. ${v.example}`);
   }
 }

@@ -18,6 +18,7 @@ import {
   ST_UD,
   ST_UNSUPPORTED,
 } from "./record.js";
+import { vex1Valid } from "./vex-map1.js";
 
 // State shared by the helpers of the rare encodings (VEX/EVEX/XOP, x87, 3DNow!): one
 // preallocated object. The common path (decodeInto) keeps its state in locals.
@@ -68,15 +69,21 @@ function decodeVexLength(out: Int32Array, o: number, lead: number): number {
     return fail(out, o, ST_UD);
   }
   let map = 1;
-  if (lead === 0xc5) byte();
-  else if (lead === 0x62) {
+  let vexPayload = 0; // the VEX byte holding vvvv, L and pp
+  let rBar = 1; // VEX.R, stored inverted
+  if (lead === 0xc5) {
+    vexPayload = byte();
+    rBar = vexPayload >>> 7;
+  } else if (lead === 0x62) {
     const p0 = byte();
     byte();
     byte();
     map = p0 & 7;
   } else {
-    map = byte() & 0x1f;
-    byte();
+    const b1 = byte();
+    map = b1 & 0x1f;
+    rBar = b1 >>> 7;
+    vexPayload = byte();
   }
   const op = byte();
   let imm = 0;
@@ -95,6 +102,17 @@ function decodeVexLength(out: Int32Array, o: number, lead: number): number {
     if (s.modrm >>> 6 !== 3) skipMemory();
   }
   s.p += imm;
+  if ((lead === 0xc4 || lead === 0xc5) && map === 1) {
+    const ok = vex1Valid(
+      vexPayload & 3,
+      op,
+      hasModrm ? s.modrm : -1,
+      (vexPayload >>> 3) & 15,
+      (vexPayload >>> 2) & 1,
+      rBar,
+    );
+    if (!ok) return fail(out, o, ST_UD);
+  }
   return fail(out, o, ST_UNSUPPORTED);
 }
 

@@ -15,7 +15,7 @@ import {
 export interface AgreementResult {
   total: number;
   agree: number;
-  /** strings whose first opcode is VEX/EVEX/XOP (status unsupported, validity not modelled) */
+  /** strings whose first opcode byte is a VEX/EVEX/XOP lead (validity modelled for VEX map 0F only) */
   vexTotal: number;
   vexAgree: number;
   /** disagreement classes → count and one example */
@@ -61,7 +61,7 @@ export function runAgreement(count: number, mode: 16 | 32 | 64, seed: number): A
       decodeInto(buf, 0, 16, mode, rec, 0);
       decoder.position = i * 16;
       decoder.decodeOut(instr);
-      classify(res, buf, rec, instr);
+      classify(res, buf, rec, instr, mode);
     }
     decoder.free();
   }
@@ -69,14 +69,32 @@ export function runAgreement(count: number, mode: 16 | 32 | 64, seed: number): A
   return res;
 }
 
-function classify(res: AgreementResult, buf: Uint8Array, rec: Int32Array, instr: Instruction): void {
+/** True if the string's first opcode byte (after legacy/REX prefixes) starts VEX, EVEX or XOP. */
+function vexLead(buf: Uint8Array, mode: number): boolean {
+  let i = 0;
+  while (i < 15 && (LEGACY_PREFIXES.has(buf[i]) || (mode === 64 && (buf[i] & 0xf0) === 0x40))) i++;
+  const b = buf[i];
+  const next = buf[i + 1];
+  if (b === 0x8f) return (next & 0x1f) >= 8;
+  if (b === 0xc4 || b === 0xc5 || b === 0x62) return mode === 64 || (next & 0xc0) === 0xc0;
+  return false;
+}
+const LEGACY_PREFIXES = new Set([0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]);
+
+function classify(
+  res: AgreementResult,
+  buf: Uint8Array,
+  rec: Int32Array,
+  instr: Instruction,
+  mode: number,
+): void {
   // iced reads past our 16 bytes into the next string: cap its view at 16 like ours
   const icedValid = instr.code !== Code.INVALID && instr.length <= 15;
   const icedLen = instr.length;
   const st = rec[R_STATUS];
   const ours = st === ST_OK || st === ST_UNSUPPORTED;
   const lead = rec[R_OPCODE];
-  const isVex = st === ST_UNSUPPORTED && (lead === 0xc4 || lead === 0xc5 || lead === 0x62 || lead === 0x8f);
+  const isVex = vexLead(buf, mode);
   const agree = ours === icedValid && (!ours || icedLen === rec[R_LEN]);
   res.total++;
   if (isVex) res.vexTotal++;
