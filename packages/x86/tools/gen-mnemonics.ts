@@ -1,5 +1,5 @@
 // Regenerates src/asm/mnemonic-names.ts (the typed API's method names) from the table:
-//   node --import tsx tools/gen-mnemonics.ts
+//   pnpm --filter @tdxsim/x86 gen:mnemonics
 import { writeFileSync } from "node:fs";
 import { mnemonicMethodNames } from "../src/asm/methods.js";
 

@@ -18,6 +18,9 @@ export interface AgreementResult {
   /** strings whose first opcode byte is a VEX/EVEX/XOP lead (validity modelled for VEX map 0F only) */
   vexTotal: number;
   vexAgree: number;
+  /** strings whose first opcode byte is the 2-byte VEX lead C5 (VEX map 0F, validity modelled) */
+  c5Total: number;
+  c5Agree: number;
   /** disagreement classes → count and one example */
   classes: Map<string, { count: number; example: string }>;
 }
@@ -43,7 +46,15 @@ export function runAgreement(count: number, mode: 16 | 32 | 64, seed: number): A
   const CHUNK = 65536;
   const big = new Uint8Array(CHUNK * 16);
   const rec = new Int32Array(RECORD_STRIDE);
-  const res: AgreementResult = { total: 0, agree: 0, vexTotal: 0, vexAgree: 0, classes: new Map() };
+  const res: AgreementResult = {
+    total: 0,
+    agree: 0,
+    vexTotal: 0,
+    vexAgree: 0,
+    c5Total: 0,
+    c5Agree: 0,
+    classes: new Map(),
+  };
   const instr = new Instruction();
   for (let done = 0; done < count; done += CHUNK) {
     const n = Math.min(CHUNK, count - done);
@@ -95,12 +106,15 @@ function classify(
   const ours = st === ST_OK || st === ST_UNSUPPORTED;
   const lead = rec[R_OPCODE];
   const isVex = vexLead(buf, mode);
+  const isC5 = isVex && lead === 0xc5;
   const agree = ours === icedValid && (!ours || icedLen === rec[R_LEN]);
   res.total++;
   if (isVex) res.vexTotal++;
+  if (isC5) res.c5Total++;
   if (agree) {
     res.agree++;
     if (isVex) res.vexAgree++;
+    if (isC5) res.c5Agree++;
     return;
   }
   const opc = lead.toString(16);
