@@ -144,6 +144,19 @@ describe("assembler errors name the line and the operand", () => {
   });
 });
 
+describe("disassembler lines", () => {
+  it("prints unsupported encodings with their length", async () => {
+    const { disassemble } = await import("../src/index.js");
+    const lines = disassemble(Uint8Array.from([0xc5, 0xf9, 0x6f, 0xc1, 0xd9, 0xe8, 0x0f, 0x0b, 0x06]));
+    expect(lines.map((l) => [l.bytes.length, l.text])).toEqual([
+      [4, "(not decoded: VEX)"],
+      [2, "(not decoded: x87)"],
+      [2, "ud2"],
+      [1, "(bad)"],
+    ]);
+  });
+});
+
 describe("text syntax", () => {
   it("accepts GNU as spellings: labels, ; separators, comments, constants, directives, '.'", () => {
     const r = assembleText(`

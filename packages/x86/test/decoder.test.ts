@@ -121,6 +121,8 @@ describe("decoder", () => {
       if (rec[R_STATUS] === ST_OK) expect(rec[R_LEN]).toBeLessThanOrEqual(limit);
     }
     expect(d("").status).toBe(ST_TRUNCATED);
+    decodeInto(new Uint8Array(4), 9, 4, 64, rec, 0); // start past the limit
+    expect([rec[R_STATUS], rec[R_LEN]]).toEqual([ST_TRUNCATED, 0]);
     expect(d("48 83 c0 ff").operands[1].kind).toBe(OK_IMM);
     expect(d("ff 25 00 00 00 00").operands[0].kind).toBe(OK_MEM);
   });

@@ -504,7 +504,7 @@ export function decodeInto(
   let len = p - pos;
   if (p > lim) {
     status = ST_TRUNCATED;
-    len = lim - pos;
+    len = Math.max(lim - pos, 0);
   } else if (len > 15) status = ST_GP;
   out[o + R_STATUS] = status;
   out[o + R_LEN] = len;
