@@ -132,7 +132,8 @@ describe("assembler errors name the line and the operand", () => {
 
   it("undefined label", () => {
     const e = err(() => assembleText("nop\njmp nowhere\n"));
-    expect(e.line).toBe(2);
+    expect([e.line, e.operand]).toEqual([2, 1]);
+    expect(err(() => assembleText("mov eax, [rip+nothere]\nnop")).operand).toBe(2);
     expect(e.message).toMatch(/undefined label "nowhere"/);
   });
 

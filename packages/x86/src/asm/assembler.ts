@@ -352,8 +352,19 @@ export class Assembler {
     }
     for (const l of this.labels.values()) {
       if (!this.boundLabels.has(l) && this.isReferenced(l)) {
-        const stmt = this.items.find((x) => x.kind === "insn" && x.ops.some((o) => refersTo(o, l)));
-        throw new AsmError(`undefined label "${l.name}"`, stmt && stmt.kind === "insn" ? stmt.line : 0, 0);
+        for (const x of this.items) {
+          const i = x.kind === "insn" ? x.ops.findIndex((o) => refersTo(o, l)) : -1;
+          if (x.kind === "insn" && i >= 0) {
+            throw new AsmError(
+              `${x.mnemonic.toLowerCase()}: operand ${i + 1}: undefined label "${l.name}"`,
+              x.line,
+              i + 1,
+            );
+          }
+          const j = x.kind === "data" ? x.values.findIndex((o) => refersTo(o as Operand, l)) : -1;
+          if (x.kind === "data" && j >= 0)
+            throw new AsmError(`value ${j + 1}: undefined label "${l.name}"`, x.line, j + 1);
+        }
       }
     }
     const out: number[] = [];

@@ -160,6 +160,7 @@ export function matchForm(
   }
   const sizes = allowedSizes(form, mode);
   let osz = 0;
+  let sizeUnknown = false;
   for (let i = 0; i < kinds.length; i++) {
     const op = ops[i];
     if (op === undefined) continue;
@@ -176,7 +177,11 @@ export function matchForm(
       osz = form.w === 1 ? 8 : sizes[0];
     else if (form.flags & (FL_D64 | FL_F64) && mode === 64) osz = 8;
     else if (!ops.some((op) => op !== undefined && isMem(op) && op.size === 0)) osz = sizes[0];
-    else return new MatchError(-1, SIZE_UNKNOWN);
+    else {
+      // the size of an unsized memory operand is unknown: an error only if the form fits otherwise
+      osz = sizes[0];
+      sizeUnknown = true;
+    }
   }
   if (!sizes.includes(osz)) return new MatchError(-1, `${osz * 8}-bit operand size is not encodable here`);
   if (form.w === 1 && osz !== 8) return new MatchError(-1, "needs 64-bit operands");
@@ -191,6 +196,7 @@ export function matchForm(
     const why = checkOperand(kinds[i], ops[i], osz, mode, movabs);
     if (why) return new MatchError(i, why);
   }
+  if (sizeUnknown) return new MatchError(-1, SIZE_UNKNOWN);
   let unsizedMem = 0;
   kinds.forEach((k, i) => {
     const op = ops[i];
