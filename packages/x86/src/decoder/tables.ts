@@ -25,7 +25,6 @@ const kindIds = new Map(OPERAND_KIND_LIST.map((k, i) => [k, i]));
 
 export const F_MP = new Uint8Array(nForms);
 export const F_W = new Int8Array(nForms);
-export const F_REG = new Int8Array(nForms);
 export const F_FIXED = new Int16Array(nForms);
 export const F_MODREQ = new Uint8Array(nForms);
 export const F_FLAGS = new Int32Array(nForms);
@@ -58,7 +57,6 @@ function kindId(k: (typeof OPERAND_KIND_LIST)[number]): number {
 for (const f of FORMS) {
   F_MP[f.id] = f.mp;
   F_W[f.id] = f.w;
-  F_REG[f.id] = f.regDigit;
   F_FIXED[f.id] = f.modrmFixed;
   F_MODREQ[f.id] = f.modReq;
   F_FLAGS[f.id] = f.flags;
