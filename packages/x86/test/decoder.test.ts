@@ -70,6 +70,8 @@ describe("decoder", () => {
     const j = d("e9 fb ff ff ff");
     expect(j.operands[0].kind).toBe(OK_REL);
     expect(j.immediate).toBe(-5n);
+    expect(j.branchTarget(0x1000n)).toBe(0x1000n);
+    expect(d("66 e9 fd ff", 32).branchTarget(0x10n)).toBe(0x11n); // 16-bit operand size wraps IP
     expect(d("c8 10 00 02").immediate2).toBe(2); // enter 16, 2
   });
 

@@ -4,6 +4,7 @@ import { decodeInto } from "./decode.js";
 import {
   type CodeMode,
   OK_MEM,
+  OK_REL,
   opClass,
   opKind,
   opReg,
@@ -104,6 +105,12 @@ export class Decoded {
   }
   get immediate2(): number {
     return this.record[R_IMM2];
+  }
+  /** Target of a relative branch decoded at `address` (wrapped to the operand size), or undefined. */
+  branchTarget(address: bigint): bigint | undefined {
+    const rel = this.operands.find((x) => x.kind === OK_REL);
+    if (!rel) return undefined;
+    return BigInt.asUintN(rel.size * 8, address + BigInt(this.length) + this.immediate);
   }
 }
 
