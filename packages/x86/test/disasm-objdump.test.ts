@@ -2,7 +2,7 @@
 // test time, matches `objdump -d -M intel` instruction for instruction (symbol annotations
 // "<sym+off>" and spacing are normalised away; see README for the formatting differences).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -53,4 +53,13 @@ describe("disassembly of the assembler corpus matches objdump", () => {
       expect(r.diffs).toEqual([]);
     });
   }
+});
+
+describe("disassembly of an installed binary matches objdump", () => {
+  // GNU as itself (binutils is required by these tests anyway): ~75 k instructions of gcc output
+  it.skipIf(!existsSync("/usr/bin/as"))("/usr/bin/as (lines decoded for length only excluded)", () => {
+    const r = compareWithObjdump("/usr/bin/as");
+    expect(r.count).toBeGreaterThan(10_000);
+    expect(r.diffs.filter((d) => !d.includes("(not decoded")).slice(0, 10)).toEqual([]);
+  });
 });

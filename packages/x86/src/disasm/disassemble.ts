@@ -51,7 +51,7 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions = {}): D
       address,
       bytes: bytes.subarray(pos, pos + len),
       text: ok
-        ? formatInstruction(rec, 0, address, mode)
+        ? formatInstruction(rec, 0, address, mode, bytes.subarray(pos, pos + len))
         : lengthOnly
           ? `(not decoded: ${rareKind(rec[R_OPCODE])})`
           : "(bad)",

@@ -40,7 +40,7 @@ import {
   REG_RIP,
   ST_OK,
 } from "../decoder/record.js";
-import { FORMS } from "../isa/forms.js";
+import { FORMS, MP_66 } from "../isa/forms.js";
 import {
   CLS_CR,
   CLS_DR,
@@ -138,6 +138,7 @@ function memoryText(
   size: number,
   mnemonic: string,
   address: bigint,
+  mode: number,
 ): [string, string] {
   const asz = r[o + R_ASZ];
   const base = r[o + R_MBASE];
@@ -148,7 +149,8 @@ function memoryText(
   const moffs = modrm < 0; // A0-A3: objdump prints no size
   const sizeName = mnemonic === "CMPXCHG16B" ? "OWORD" : SIZE_NAMES[size];
   const sizeText = NO_PTR.has(mnemonic) || moffs || !sizeName ? "" : `${sizeName} PTR `;
-  const seg = segOv >= 0 ? `${SEGS[segOv]}:` : "";
+  // in 64-bit mode ES/CS/SS/DS overrides are ignored: objdump prints them as prefixes instead
+  const seg = segOv >= 0 && !(mode === 64 && segOv < 4) ? `${SEGS[segOv]}:` : "";
   let comment = "";
   if (base < 0 && index < 0) {
     // absolute: objdump shows a segment, "ds:" by default
@@ -173,7 +175,9 @@ function memoryText(
   }
   const mod = (modrm >>> 6) & 3;
   const explicitDisp = base === REG_RIP || mod === 1 || mod === 2 || base < 0;
-  if (disp !== 0n || explicitDisp) inner += disp < 0n ? `-${hex(-disp)}` : `+${hex(disp)}`;
+  if (base === REG_RIP)
+    inner += `+${hex(BigInt.asUintN(64, disp))}`; // objdump: rip+0xffff…
+  else if (disp !== 0n || explicitDisp) inner += disp < 0n ? `-${hex(-disp)}` : `+${hex(disp)}`;
   return [`${sizeText}${seg}[${inner}]`, comment];
 }
 
@@ -194,7 +198,43 @@ export interface FormattedInstruction {
 }
 
 /** Formats the record at out[o] (decoded at `address`) as objdump-style Intel syntax. */
-export function formatParts(r: Int32Array, o: number, address: bigint, mode = 64): FormattedInstruction {
+/**
+ * Prefixes objdump names because they do nothing: an operand-size prefix beyond the one that
+ * selects the size ("data16"), an ES/CS/SS/DS override in 64-bit mode ("cs").
+ */
+function unusedPrefixes(
+  bytes: Uint8Array,
+  r: Int32Array,
+  o: number,
+  mode: number,
+  form: (typeof FORMS)[number],
+): string[] {
+  let n66 = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x66) n66++;
+    else if (!LEGACY_PREFIX.has(b) && !(mode === 64 && (b & 0xf0) === 0x40)) break;
+  }
+  const out: string[] = [];
+  const sizeUsed = form.mp === MP_66 || (r[o + R_OSZ] === 2) === (mode !== 16);
+  for (let i = sizeUsed ? 1 : 0; i < n66; i++) out.push("data16");
+  const seg = r[o + R_SEG];
+  const indirectBranch =
+    form.opcode === 0xff && form.map === 0 && (form.regDigit === 2 || form.regDigit === 4);
+  if (seg === 3 && indirectBranch)
+    out.push("notrack"); // CET: DS on an indirect JMP/CALL
+  else if (mode === 64 && seg >= 0 && seg < 4) out.push(SEGS[seg]);
+  return out;
+}
+const LEGACY_PREFIX = new Set([0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]);
+
+export function formatParts(
+  r: Int32Array,
+  o: number,
+  address: bigint,
+  mode = 64,
+  bytes?: Uint8Array,
+): FormattedInstruction {
   if (r[o + R_STATUS] !== ST_OK && r[o + R_FORM] < 0) return { mnemonic: "(bad)", operands: "", comment: "" };
   const form = FORMS[r[o + R_FORM]];
   let mnemonic = form.mnemonic;
@@ -215,7 +255,7 @@ export function formatParts(r: Int32Array, o: number, address: bigint, mode = 64
         break;
       }
       case OK_MEM: {
-        const [text, c] = memoryText(r, o, opSize(v), mnemonic, address);
+        const [text, c] = memoryText(r, o, opSize(v), mnemonic, address, mode);
         ops.push(text);
         comment = c;
         break;
@@ -247,6 +287,7 @@ export function formatParts(r: Int32Array, o: number, address: bigint, mode = 64
     }
   }
   const prefixes: string[] = [];
+  if (bytes) prefixes.push(...unusedPrefixes(bytes, r, o, mode, form));
   if (pfx & PFX_LOCK) prefixes.push("lock");
   if (isString) {
     mnemonic = mnemonic.slice(0, -1); // MOVSB → movs with sized operands, as objdump prints
@@ -285,8 +326,14 @@ export function formatParts(r: Int32Array, o: number, address: bigint, mode = 64
 }
 
 /** One instruction as objdump prints it after the bytes: "mov    eax,DWORD PTR [rbp-0x8]". */
-export function formatInstruction(r: Int32Array, o: number, address: bigint, mode = 64): string {
-  const p = formatParts(r, o, address, mode);
+export function formatInstruction(
+  r: Int32Array,
+  o: number,
+  address: bigint,
+  mode = 64,
+  bytes?: Uint8Array,
+): string {
+  const p = formatParts(r, o, address, mode, bytes);
   if (p.mnemonic === "xchg ax,ax") return "xchg   ax,ax";
   if (!p.operands) return p.mnemonic;
   return `${p.mnemonic.padEnd(6)} ${p.operands}${p.comment}`;

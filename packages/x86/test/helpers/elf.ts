@@ -1,7 +1,16 @@
 // Minimal ELF reader (ELF32 and ELF64) for tests: the bytes of each section of an object file.
 import { readFileSync } from "node:fs";
 
+/** Section load addresses (sh_addr; 0 in relocatable objects). */
+export function elfSectionAddresses(path: string): Map<string, number> {
+  return readElf(path).addrs;
+}
+
 export function elfSections(path: string): Map<string, Uint8Array> {
+  return readElf(path).bytes;
+}
+
+function readElf(path: string): { bytes: Map<string, Uint8Array>; addrs: Map<string, number> } {
   const buf = readFileSync(path);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (dv.getUint32(0) !== 0x7f454c46) throw new Error(`${path}: not an ELF file`);
@@ -15,6 +24,7 @@ export function elfSections(path: string): Map<string, Uint8Array> {
     return {
       name: dv.getUint32(o, true),
       type: dv.getUint32(o + 4, true),
+      addr: is64 ? Number(dv.getBigUint64(o + 0x10, true)) : dv.getUint32(o + 0x0c, true),
       offset: is64 ? Number(dv.getBigUint64(o + 0x18, true)) : dv.getUint32(o + 0x10, true),
       size: is64 ? Number(dv.getBigUint64(o + 0x20, true)) : dv.getUint32(o + 0x14, true),
     };
@@ -26,11 +36,13 @@ export function elfSections(path: string): Map<string, Uint8Array> {
     return buf.subarray(strtab.offset + off, e).toString("latin1");
   };
   const out = new Map<string, Uint8Array>();
+  const addrs = new Map<string, number>();
   for (let i = 1; i < shnum; i++) {
     const s = sh(i);
+    addrs.set(name(s.name), s.addr);
     if (s.type === 8)
       out.set(name(s.name), new Uint8Array(s.size)); // NOBITS
     else out.set(name(s.name), new Uint8Array(buf.subarray(s.offset, s.offset + s.size)));
   }
-  return out;
+  return { bytes: out, addrs };
 }

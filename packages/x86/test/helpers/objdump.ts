@@ -1,7 +1,7 @@
 // Runs `objdump -d -M intel -w` on an object file and compares its instructions with ours.
 import { execFileSync } from "node:child_process";
 import { disassemble } from "../../src/disasm/index.js";
-import { elfSections } from "./elf.js";
+import { elfSectionAddresses, elfSections } from "./elf.js";
 
 export interface ObjdumpLine {
   section: string;
@@ -18,7 +18,7 @@ export function objdumpLines(objPath: string, mode: 16 | 32 | 64 = 64): ObjdumpL
     "-w",
     objPath,
   ];
-  const out = execFileSync("objdump", args, { encoding: "utf8" });
+  const out = execFileSync("objdump", args, { encoding: "utf8", maxBuffer: 1 << 30 });
   const lines: ObjdumpLine[] = [];
   let section = "";
   for (const l of out.split("\n")) {
@@ -45,11 +45,13 @@ export function compareWithObjdump(
   mode: 16 | 32 | 64 = 64,
 ): { count: number; diffs: string[] } {
   const sections = elfSections(objPath);
+  const addrs = elfSectionAddresses(objPath);
   const diffs: string[] = [];
   const lines = objdumpLines(objPath, mode);
   for (const l of lines) {
     const code = sections.get(l.section)!;
-    const [ours] = disassemble(code.subarray(l.offset), { mode, address: l.offset, limit: 1 });
+    const at = l.offset - (addrs.get(l.section) ?? 0);
+    const [ours] = disassemble(code.subarray(at, at + 16), { mode, address: l.offset, limit: 1 });
     const ourBytes = Array.from(ours.bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
     if (ourBytes !== l.bytes || normalize(ours.text) !== normalize(l.text)) {
       diffs.push(
