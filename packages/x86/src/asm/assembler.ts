@@ -64,8 +64,18 @@ const MODE64_ALIASES = new Map([
   ["IRET", "IRETD"],
 ]);
 
-/** Prefix keywords usable before a mnemonic. */
+/** Prefix keywords usable before a mnemonic (≥ 0x100: a raw prefix byte, see Assembler.prefix). */
 export const PREFIX_BYTES: ReadonlyMap<string, number> = new Map([
+  ["DATA16", 0x166],
+  ["ADDR32", 0x167],
+  ["CS", 0x12e],
+  ["DS", 0x13e],
+  ["ES", 0x126],
+  ["SS", 0x136],
+  ["FS", 0x164],
+  ["GS", 0x165],
+  ["NOTRACK", 0x13e],
+  ["BND", 0x1f2],
   ["LOCK", 0xf0],
   ["REP", 0xf3],
   ["REPE", 0xf3],
@@ -177,6 +187,12 @@ export class Assembler {
   }
   repe(): this {
     return this.rep();
+  }
+  /** Raw prefix bytes for the next instruction, emitted first and as given (GNU as "data16",
+   * "addr32", "cs" …; a segment override on a memory operand is better written as its `seg`). */
+  prefix(...bytes: number[]): this {
+    for (const b of bytes) this.pendingPrefixes.push(0x100 | (b & 0xff));
+    return this;
   }
   repne(): this {
     this.pendingPrefixes.push(0xf2);

@@ -55,7 +55,7 @@ export interface EncodeContext {
   address: bigint;
   /** label address, or undefined if not (yet) known */
   resolve(l: Label): bigint | undefined;
-  /** extra prefixes requested by the caller (F0 / F2 / F3) */
+  /** extra prefixes requested by the caller: F0 / F2 / F3, or 0x100 | byte for a raw prefix byte */
   prefixes: number[];
   /** final pass: unknown labels are errors, relocations are recorded */
   final: boolean;
@@ -139,7 +139,15 @@ export function encode(m: Match, ctx: EncodeContext, allowShort: boolean): Encod
       } else if (isMem(op)) mem = op;
     } else if (k.loc === LOC_MOFFS && isMem(op)) mem = op;
   });
-  if (form.plusR && form.map === 0 && form.opcode === 0x90 && opcode === 0x90 && !(rex & 1)) {
+  if (
+    form.plusR &&
+    form.map === 0 &&
+    form.opcode === 0x90 &&
+    opcode === 0x90 &&
+    !(rex & 1) &&
+    mode === 64 &&
+    osz === 4
+  ) {
     throw new MatchError(-1, "90 is NOP, not XCHG"); // xchg eax, eax must be 87 C0 (it zero-extends)
   }
   // operand size prefix / REX.W
@@ -192,14 +200,15 @@ export function encode(m: Match, ctx: EncodeContext, allowShort: boolean): Encod
   if (wantAsz && wantAsz !== asz) prefixes.push(0x67);
   if (p66) prefixes.push(0x66);
   // mandatory prefix (66/F2/F3) and caller prefixes (REP F3/F2, LOCK F0), in GNU as order
-  for (const x of ctx.prefixes) if (x !== 0xf0) prefixes.push(x);
+  for (const x of ctx.prefixes) if (x !== 0xf0 && x < 0x100) prefixes.push(x);
   if (form.mp === MP_66 || form.mp === MP_F2 || form.mp === MP_F3) prefixes.push(MP_BYTE[form.mp]);
   if (ctx.prefixes.includes(0xf0)) prefixes.push(0xf0);
   if (rex !== 0 || needRex) {
     if (forbidRex) throw new MatchError(-1, "AH/BH/CH/DH cannot be used with a REX prefix");
     if (mode !== 64) throw new MatchError(-1, "needs a REX prefix, which exists only in 64-bit mode");
   }
-  const out = [...prefixes];
+  // raw prefix bytes requested as such (0x100 | byte: "data16", "cs" …) come first, as written
+  const out = [...ctx.prefixes.filter((x) => x >= 0x100).map((x) => x & 0xff), ...prefixes];
   if (rex !== 0 || needRex) out.push(0x40 | rex);
   if (form.map === MAP_0F) out.push(0x0f);
   else if (form.map === MAP_0F38) out.push(0x0f, 0x38);
@@ -315,7 +324,7 @@ function encodeAddress(m: Mem, asz: number, mode: number) {
     const rm = BASE16[key];
     if (rm === undefined) throw new MatchError(-1, "this 16-bit base/index combination does not exist");
     if (labelDisp) return { modrm: 0x80 | rm, sib: -1, disp: 0, dispSize: 2, absLabel: labelDisp };
-    if (disp === 0 && rm !== 6) return { modrm: rm, sib: -1, disp: 0, dispSize: 0 };
+    if (disp === 0 && rm !== 6 && !m.explicitDisp) return { modrm: rm, sib: -1, disp: 0, dispSize: 0 };
     if (disp >= -128 && disp < 128) return { modrm: 0x40 | rm, sib: -1, disp, dispSize: 1 };
     return { modrm: 0x80 | rm, sib: -1, disp, dispSize: 2 };
   }
@@ -340,7 +349,7 @@ function encodeAddress(m: Mem, asz: number, mode: number) {
   if (labelDisp) {
     mod = 0x80;
     dispSize = 4;
-  } else if (disp === 0 && b !== 5) {
+  } else if (disp === 0 && b !== 5 && !m.explicitDisp) {
     mod = 0;
     dispSize = 0;
   } else if (disp >= -128 && disp < 128) {

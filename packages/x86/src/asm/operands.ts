@@ -38,6 +38,8 @@ export interface Mem {
   readonly disp: number | bigint | Label | LabelRef;
   /** segment override register */
   readonly seg?: Reg;
+  /** a displacement was written (even 0): encode at least a disp8, as GNU as does for "[rax+0x0]" */
+  readonly explicitDisp?: boolean;
 }
 
 /** A far pointer immediate ptr16:16/32 (CALL/JMP far outside 64-bit mode). */
@@ -173,6 +175,8 @@ export interface MemSpec {
   scale?: 1 | 2 | 4 | 8;
   disp?: number | bigint | Label | LabelRef;
   seg?: Reg;
+  /** encode a displacement even when it is 0 */
+  explicitDisp?: boolean;
 }
 
 /** A memory operand of `size` bytes (0 = take the size from the other operand). */
@@ -186,6 +190,7 @@ export function mem(size: number, spec: MemSpec | Reg, disp: number | bigint | L
     scale: s.scale ?? 1,
     disp: s.disp ?? 0,
     seg: s.seg,
+    explicitDisp: s.explicitDisp,
   };
 }
 type MemArgs = [spec: MemSpec | Reg, disp?: number | bigint | Label | LabelRef];

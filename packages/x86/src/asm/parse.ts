@@ -33,6 +33,8 @@ const SIZES: Record<string, number> = {
   OWORD: 16,
 };
 
+const STRING_OPS = new Set(["MOVS", "CMPS", "STOS", "LODS", "SCAS", "INS", "OUTS"]);
+
 const IGNORED = new Set([
   ".intel_syntax",
   ".text",
@@ -134,7 +136,8 @@ function statement(a: Assembler, s: string, line: number, consts: Map<string, bi
   }
   const prefix = PREFIX_BYTES.get(word.toUpperCase());
   if (prefix !== undefined) {
-    if (prefix === 0xf0) a.lock();
+    if (prefix >= 0x100) a.prefix(prefix & 0xff);
+    else if (prefix === 0xf0) a.lock();
     else if (prefix === 0xf2) a.repne();
     else a.rep();
     if (rest) statement(a, rest, line, consts);
@@ -143,10 +146,31 @@ function statement(a: Assembler, s: string, line: number, consts: Map<string, bi
   }
   const upper = word.toUpperCase();
   const mnemonic = ALIASES.get(upper) ?? upper;
+  const texts = splitOperands(rest);
+  if (STRING_OPS.has(upper) && texts.length > 0) {
+    // objdump spelling "rep stos DWORD PTR es:[rdi],eax": the operands are implicit; their size
+    // picks STOSB/W/D/Q and a source segment other than DS becomes a prefix
+    const ops = texts.map((t, i) => operand(a, t, line, i + 1, false, consts));
+    const sized = ops.find(
+      (o) =>
+        typeof o === "object" &&
+        (o.kind === "mem" || o.kind === "reg") &&
+        o.size > 0 &&
+        !(o.kind === "reg" && o.name === "dx"),
+    );
+    const size = sized && typeof sized === "object" && "size" in sized ? sized.size : 0;
+    const suffix = ({ 1: "B", 2: "W", 4: "D", 8: "Q" } as Record<number, string>)[size];
+    if (!suffix) throw new AsmError(`operand 1: cannot tell the size of "${word}"`, line, 1);
+    for (const o of ops) {
+      if (typeof o === "object" && o.kind === "mem" && o.seg && o.seg.name !== "es" && o.seg.name !== "ds")
+        a.prefix([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65][o.seg.num]);
+    }
+    a.insn(`${upper}${suffix}`);
+    return;
+  }
   const forms = FORMS_BY_MNEMONIC.get(mnemonic);
   if (!forms) throw new AsmError(`unknown mnemonic "${word}"`, line, 0);
   const branch = forms.some((f) => f.operands.some((k) => k.loc === LOC_REL));
-  const texts = splitOperands(rest);
   // "." is the address of this statement
   const dot = texts.some((t) => /(^|[^\w.$])\.($|[^\w.$])/.test(t)) ? a.here() : undefined;
   const ops = texts.map((t, i) => operand(a, t, line, i + 1, branch, consts, dot));
@@ -378,6 +402,7 @@ function memOperand(
   let disp = 0n;
   let label: Label | undefined;
   let addend = 0;
+  let explicitDisp = false;
   for (const term of terms) {
     const neg = term.startsWith("-");
     const body = term.replace(/^[+-]/, "");
@@ -407,6 +432,7 @@ function memOperand(
     }
     const n = number(body, line, op, consts);
     disp += neg ? -n : n;
+    explicitDisp = true;
   }
   if (label) addend = Number(disp);
   return mem(size, {
@@ -415,5 +441,6 @@ function memOperand(
     scale,
     seg,
     disp: label ? (addend ? plus(label, addend) : label) : disp,
+    explicitDisp,
   });
 }

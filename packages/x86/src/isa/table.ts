@@ -200,7 +200,6 @@ function sseRows(): string[] {
     "MOVD|NP W0 0F 6E /r|mm,rm32|sse",
     "MOVQ|NP W1 0F 6E /r|mm,rm64|sse o64",
     "MOVD|66 W0 0F 6E /r|xmm,rm32|sse",
-    "MOVQ|66 W1 0F 6E /r|xmm,rm64|sse o64",
     "MOVQ|NP 0F 6F /r|mm,mm/m64|sse",
     "MOVDQA|66 0F 6F /r|xmm,xmm/m128|sse",
     "MOVDQU|F3 0F 6F /r|xmm,xmm/m128|sse",
@@ -221,6 +220,8 @@ function sseRows(): string[] {
     "MOVD|66 W0 0F 7E /r|rm32,xmm|sse",
     "MOVQ|66 W1 0F 7E /r|rm64,xmm|sse o64",
     "MOVQ|F3 0F 7E /r|xmm,xmm/m64|sse",
+    // after F3 0F 7E: for a memory source GNU as prefers that one (equal length with REX)
+    "MOVQ|66 W1 0F 6E /r|xmm,rm64|sse o64",
     "MOVQ|NP 0F 7F /r|mm/m64,mm|sse",
     "MOVDQA|66 0F 7F /r|xmm/m128,xmm|sse",
     "MOVDQU|F3 0F 7F /r|xmm/m128,xmm|sse",
