@@ -178,8 +178,13 @@ export function encode(m: Match, ctx: EncodeContext, allowShort: boolean): Encod
   let moffs: bigint | Label | LabelRef | undefined;
   let asz = mode === 64 ? 8 : mode === 32 ? 4 : 2;
   if (mem) {
-    const size =
+    let size =
       mem.base?.num === 16 ? (mem.base.size === 4 ? 4 : 8) : (mem.base?.size ?? mem.index?.size ?? asz);
+    // an absolute address beyond 16 bits in 16-bit code needs 32-bit addressing (67 prefix)
+    if (size === 2 && !mem.base && !mem.index && typeof mem.disp !== "object") {
+      const d = BigInt(mem.disp);
+      if (d < -0x8000n || d > 0xffffn) size = 4;
+    }
     if (size !== asz) prefixes.push(0x67);
     asz = size;
     // GNU as drops an override that names the default segment (SS for rBP/rSP bases, else DS)
@@ -326,6 +331,8 @@ function encodeAddress(m: Mem, asz: number, mode: number) {
     if (labelDisp) return { modrm: 0x80 | rm, sib: -1, disp: 0, dispSize: 2, absLabel: labelDisp };
     if (disp === 0 && rm !== 6 && !m.explicitDisp) return { modrm: rm, sib: -1, disp: 0, dispSize: 0 };
     if (disp >= -128 && disp < 128) return { modrm: 0x40 | rm, sib: -1, disp, dispSize: 1 };
+    if (disp < -0x8000 || disp > 0xffff)
+      throw new MatchError(-1, `displacement ${disp} does not fit in 16 bits`);
     return { modrm: 0x80 | rm, sib: -1, disp, dispSize: 2 };
   }
   const scaleBits = [0, 0, 1, 1, 2, 2, 2, 2, 3][m.scale] << 6;

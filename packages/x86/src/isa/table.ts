@@ -624,7 +624,7 @@ function generalRows(): string[] {
     "CMPXCHG16B|W1 0F C7 /1|m128|lock o64s",
     "RDRAND|0F C7 /6|Rv|",
     "RDSEED|0F C7 /7|Rv|",
-    "BSWAP|0F C8 +r|ry|",
+    "BSWAP|0F C8 +r|rv|", // 16-bit operand size: undefined result, decoded as r16 (as iced)
     "UD0|0F FF /r|rv,rmv|",
   ];
 }

@@ -11,8 +11,14 @@ describe("every table form agrees with iced-x86", () => {
     expect(r.failures.slice(0, 10)).toEqual([]);
   });
 
+  it("in 16-bit code: 10 random instances per form valid there", () => {
+    const r = formCoverage(10, 0x1616, undefined, 16);
+    expect(r.forms).toBeGreaterThan(800);
+    expect(r.failures.slice(0, 10)).toEqual([]);
+  });
+
   it("in 32-bit code: 10 random instances per form valid there", () => {
-    const r = formCoverage(10, 0xbeef, undefined, true);
+    const r = formCoverage(10, 0xbeef, undefined, 32);
     expect(r.forms).toBeGreaterThan(800);
     expect(r.failures.slice(0, 10)).toEqual([]);
   });
