@@ -3,13 +3,14 @@
 // need no CPU: register ioctls on a TD (protected state), the TD state rules of spec §1.11, and
 // kvm_tdx_cmd checks. Running and the register state itself come with @tdxsim/x86 and the TDX
 // module; until then those requests are refused with a message saying so.
-import { KvmError } from "./errors.js";
+import { asKvmError, KvmError } from "./errors.js";
 import { IoctlFile } from "./file.js";
 import type { IoctlArg } from "./ioctl-arg.js";
 import { KvmRun } from "./kvm-run.js";
 import { refuseProtectedState } from "./td-lifecycle.js";
-import { parseTdxCmd, tdxCmdName } from "./tdx-cmd.js";
-import { KVMIO, KvmMpState, uapiName } from "./uapi/constants.js";
+import { TdVcpuRunState } from "./td-run.js";
+import { parseTdxCmd } from "./tdx-cmd.js";
+import { KVMIO, KvmExit, KvmMpState, KvmTdx, uapiName } from "./uapi/constants.js";
 import { decodeIoctl } from "./uapi/ioc.js";
 import {
   ioctlName,
@@ -25,6 +26,7 @@ import {
   KVM_SET_SREGS,
 } from "./uapi/ioctls.js";
 import { kvmMpState, kvmTdxCmd } from "./uapi/structs.js";
+import { decodeExit, type VcpuExit } from "./vcpu-exit.js";
 import type { Vm } from "./vm.js";
 
 /** mp_state values KVM_SET_MP_STATE accepts on x86. */
@@ -52,6 +54,7 @@ export class Vcpu extends IoctlFile {
   mpState: number;
   /** KVM_TDX_INIT_VCPU done (vcpu_tdx state INITIALIZED). */
   tdInitialized = false;
+  private tdRunState: TdVcpuRunState | undefined;
 
   constructor(
     readonly vm: Vm,
@@ -133,12 +136,56 @@ export class Vcpu extends IoctlFile {
   private runRaw(arg: IoctlArg): number {
     if (arg.value !== 0n)
       throw new KvmError("EINVAL", "KVM_RUN takes no argument (arg must be 0)", { field: "arg" });
+    return this.runOnce();
+  }
+
+  private runOnce(): number {
     this.vm.checkAlive();
-    if (this.vm.isTd) this.vm.td.checkRun(this.tdInitialized);
-    throw new KvmError(
-      "EINVAL",
-      "KVM_RUN is not implemented in tdxsim yet (needs @tdxsim/x86 and @tdxsim/tdx-module)",
-    );
+    if (!this.vm.isTd) {
+      throw new KvmError(
+        "EINVAL",
+        "KVM_RUN of a normal VM's vCPU is not implemented in tdxsim yet (needs @tdxsim/x86)",
+      );
+    }
+    this.vm.td.checkRun(this.tdInitialized);
+    return this.tdRun.run();
+  }
+
+  /** The TD vCPU's KVM_RUN state (after KVM_TDX_INIT_VCPU). */
+  get tdRun(): TdVcpuRunState {
+    if (!this.tdInitialized) throw new KvmError("EINVAL", "KVM_RUN needs KVM_TDX_INIT_VCPU on this vCPU");
+    this.tdRunState ??= new TdVcpuRunState(this, this.vm.tdx);
+    return this.tdRunState;
+  }
+
+  /** Guest instructions one KVM_RUN may execute before it returns -EINTR / KVM_EXIT_INTR. */
+  setRunBudget(instructions: number): void {
+    if (!Number.isSafeInteger(instructions) || instructions < 1)
+      throw new KvmError("EINVAL", `run budget ${instructions} is not a positive integer`, {
+        field: "budget",
+      });
+    this.tdRun.budget = instructions;
+  }
+
+  /**
+   * KVM_RUN (typed): the exit as a VcpuExit. A memory fault comes back as its exit (KVM returns
+   * -EFAULT with it); EINTR (budget, halt, immediate_exit) comes back as { kind: "intr" }.
+   */
+  kvmRun(): VcpuExit {
+    try {
+      asKvmError("KVM_RUN", () => this.runOnce());
+    } catch (e) {
+      if (!(e instanceof KvmError)) throw e;
+      if (e.code === "EINTR" && this.run.exitReason === KvmExit.INTR) return { kind: "intr" };
+      if (e.code === "EFAULT" && this.run.exitReason === KvmExit.MEMORY_FAULT) return decodeExit(this.run);
+      throw e;
+    }
+    return decodeExit(this.run);
+  }
+
+  /** A vCPU file closed: the VM may now be destroyed. */
+  release(): void {
+    this.vm.maybeDestroy();
   }
 
   /**
@@ -150,9 +197,17 @@ export class Vcpu extends IoctlFile {
     if (!this.vm.isTd) throw new KvmError("EINVAL", "KVM_MEMORY_ENCRYPT_OP on a vCPU needs a TD vCPU");
     this.vm.td.checkVcpuCommand();
     const cmd = parseTdxCmd(arg.read(kvmTdxCmd.size, "kvm_tdx_cmd"), "vcpu");
-    throw new KvmError(
-      "ENOTTY",
-      `${tdxCmdName(cmd.id)} is not implemented in tdxsim yet (needs @tdxsim/tdx-module)`,
-    );
+    const td = this.vm.tdx;
+    switch (cmd.id) {
+      case KvmTdx.INIT_VCPU:
+        td.initVcpu(this, cmd);
+        break;
+      case KvmTdx.INIT_MEM_REGION:
+        td.initMemRegion(this, cmd);
+        break;
+      default:
+        td.getCpuid(this, cmd);
+    }
+    return 0;
   }
 }
