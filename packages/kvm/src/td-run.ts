@@ -79,8 +79,11 @@ export class TdVcpuRunState {
     }
     const pages = this.td.vcpuPages.get(vcpu.id)!;
     const module = this.td.module;
-    for (;;) {
-      module.enterBudget = this.budget;
+    // The executor does not report instructions retired, so each in-kernel round trip is charged
+    // one instruction: a guest looping on in-kernel TDVMCALLs still returns -EINTR eventually.
+    for (let remaining = this.budget; ; remaining--) {
+      if (remaining <= 0) return this.interrupted("the instruction budget ran out");
+      module.enterBudget = remaining;
       const status = module.enter(pages.tdvpr, this.hostGpr, this.out);
       if (statusHi(status) !== 0) return this.failedEntry(status);
       const reason = status % TWO32;

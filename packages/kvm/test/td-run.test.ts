@@ -1,0 +1,248 @@
+// KVM_RUN of a TD vCPU through TDH.VP.ENTER, with a scripted guest standing in for the x86 CPU:
+// TDVMCALL exits in kvm_run bytes (raw face) and as VcpuExit (typed face), in-kernel completions,
+// the instruction budget, HLT, triple fault, fatal errors, and the private-memory paths.
+import { Errno } from "@tdxsim/memory";
+import { describe, expect, it } from "vitest";
+import {
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  KVM_GET_MP_STATE,
+  KVM_RUN,
+  KVM_SET_MP_STATE,
+  KvmExit,
+  KvmMpState,
+  KvmSystemEvent,
+  KvmTdx,
+  kvmMpState,
+  TdVmCallStatus,
+  type Vcpu,
+} from "../src/index.js";
+import { DEFAULT_TD_RUN_BUDGET } from "../src/td-run.js";
+import { accept, recordR10R11, spin, tdvmcall, touch, tripleFault } from "./scripted-guest.js";
+import { TdFixture } from "./td-fixture.js";
+
+const IO = 30;
+const SHARED = 2 ** 47;
+const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+function runRaw(t: TdFixture, i = 0): number {
+  return t.p.ioctl(t.vcpuFds[i]!, KVM_RUN, 0);
+}
+
+describe("KVM_RUN of a TD vCPU (raw face: kvm_run bytes)", () => {
+  it("TDVMCALL IO OUT and IN exit to userspace; IN data reaches the guest's R11 on the next KVM_RUN", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(tdvmcall(IO, 1n, 1n, 0x3f8n, 0x41n), tdvmcall(IO, 2n, 0n, 0x60n), recordR10R11(g), spin);
+    const run = t.p.mmap(t.vcpuFds[0]!, 12288)!;
+    expect(runRaw(t)).toBe(0);
+    const v = dv(run);
+    expect(v.getUint32(8, true)).toBe(KvmExit.IO);
+    expect(run[32]).toBe(1); // direction OUT
+    expect(run[33]).toBe(1); // size
+    expect(v.getUint16(34, true)).toBe(0x3f8);
+    expect(v.getUint32(36, true)).toBe(1); // count
+    const dataOffset = Number(v.getBigUint64(40, true));
+    expect(run[dataOffset]).toBe(0x41);
+    expect(runRaw(t)).toBe(0);
+    expect(run[32]).toBe(0); // IN
+    expect(v.getUint16(34, true)).toBe(0x60);
+    v.setUint16(Number(v.getBigUint64(40, true)), 0xbeef, true);
+    expect(runRaw(t)).toBe(-1); // the guest then spins: the budget runs out
+    expect(t.p.errno).toBe(Errno.EINTR);
+    expect(v.getUint32(8, true)).toBe(KvmExit.INTR);
+    expect(g.seen).toEqual([0n, 0xbeefn]);
+  });
+  it("the budget: default, settable, exhausted → -EINTR / KVM_EXIT_INTR, and re-running continues", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(spin, tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    expect(runRaw(t)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EINTR);
+    expect(g.lastBudget).toBe(DEFAULT_TD_RUN_BUDGET);
+    t.vcpu().setRunBudget(5000);
+    expect(runRaw(t)).toBe(0);
+    expect(g.lastBudget).toBe(5000);
+    expect(t.vcpu().run.exitReason).toBe(KvmExit.IO);
+    expect(() => t.vcpu().setRunBudget(0)).toThrow(/EINVAL/);
+  });
+  it("immediate_exit → -EINTR without entering the guest", () => {
+    const t = TdFixture.runnable();
+    t.guest.script(tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    t.vcpu().run.immediateExit = 1;
+    expect(runRaw(t)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EINTR);
+    expect(t.guest.entries).toBe(0);
+  });
+  it("in-kernel TDVMCALLs re-enter at once: CPUID (no KVM_SET_CPUID2 data → zeros), unknown leaf → SUBFUNC_UNSUPPORTED", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(
+      tdvmcall(10, 0x40000000n),
+      recordR10R11(g),
+      tdvmcall(0x7777),
+      recordR10R11(g),
+      tdvmcall(IO, 1n, 1n, 0x80n, 0n),
+    );
+    expect(runRaw(t)).toBe(0);
+    expect(t.vcpu().run.exitReason).toBe(KvmExit.IO);
+    expect(g.entries).toBe(3);
+    expect(g.seen[0]).toBe(0n);
+    expect(g.seen[2]).toBe(TdVmCallStatus.SUBFUNC_UNSUPPORTED);
+  });
+  it("HLT with nothing to wake the vCPU: -EINTR, mp_state HALTED, again -EINTR; SET_MP_STATE(RUNNABLE) resumes it", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(tdvmcall(12), recordR10R11(g), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    const fd = t.vcpuFds[0]!;
+    expect(runRaw(t)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EINTR);
+    const mp = new Uint8Array(4);
+    t.p.ioctl(fd, KVM_GET_MP_STATE, mp);
+    expect(kvmMpState.decode(mp).mp_state).toBe(KvmMpState.HALTED);
+    expect(runRaw(t)).toBe(-1);
+    expect(g.entries).toBe(1);
+    expect(t.p.ioctl(fd, KVM_SET_MP_STATE, kvmMpState.encode({ mp_state: KvmMpState.RUNNABLE }))).toBe(0);
+    expect(runRaw(t)).toBe(0);
+    expect(t.vcpu().run.exitReason).toBe(KvmExit.IO);
+    expect(g.seen.slice(0, 1)).toEqual([0n]);
+  });
+  it("triple fault → KVM_EXIT_SHUTDOWN; the vCPU cannot be entered again (INTERNAL_ERROR)", () => {
+    const t = TdFixture.runnable();
+    t.guest.script(tripleFault);
+    expect(runRaw(t)).toBe(0);
+    expect(t.vcpu().run.exitReason).toBe(KvmExit.SHUTDOWN);
+    expect(runRaw(t)).toBe(0);
+    expect(t.vcpu().run.exitReason).toBe(KvmExit.INTERNAL_ERROR);
+    expect(t.vcpu().run.internal.suberror).toBe(4);
+  });
+  it("without a CPU attached KVM_RUN is ENXIO", () => {
+    const t = TdFixture.runnable();
+    (t.vm.tdx.tdx as { hasExecutor: boolean }).hasExecutor = false;
+    expect(runRaw(t)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.ENXIO);
+  });
+});
+
+describe("KVM_RUN (typed face: VcpuExit)", () => {
+  it("IO, ReportFatalError → SYSTEM_EVENT TDX_FATAL with the GPRs, and EINTR as { kind: 'intr' }", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(tdvmcall(IO, 4n, 1n, 0xcf8n, 0x80000000n), tdvmcall(0x10003, 0x1234n, 0n, 0x41n), spin);
+    const vcpu: Vcpu = t.vcpu();
+    const io = vcpu.kvmRun();
+    expect(io.kind).toBe("io");
+    if (io.kind === "io") {
+      expect([io.direction, io.size, io.port]).toEqual(["out", 4, 0xcf8]);
+      expect(dv(io.data).getUint32(0, true)).toBe(0x80000000);
+    }
+    const fatal = vcpu.kvmRun();
+    expect(fatal.kind).toBe("systemEvent");
+    if (fatal.kind === "systemEvent") {
+      expect(fatal.type).toBe(KvmSystemEvent.TDX_FATAL);
+      expect(fatal.data[12]).toBe(0x1234n);
+      expect(fatal.data[14]).toBe(0x41n);
+    }
+  });
+});
+
+describe("private memory at run time", () => {
+  it("ACCEPT of a never-mapped private page: EPT violation → guest_memfd page, SEPT.ADD, PAGE.AUG; the guest accepts and uses it", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(accept(g, 0x5000), touch(g, 0x5123, 0x77), touch(g, 0x5123), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    expect(runRaw(t)).toBe(0);
+    expect(t.vcpu().run.exitReason).toBe(KvmExit.IO);
+    expect(g.seen).toEqual([0n, 0x77n]);
+    expect(t.vm.tdx.mmu.privatePages.has(0x5000)).toBe(true);
+    // the host cannot read the private page
+    const hpa = t.vm.tdx.mmu.privatePages.get(0x5000)!;
+    expect(t.p.host.physicalMemory.host.readBytes(hpa + 0x123, 1)[0]).toBe(0);
+  });
+  it("a private access to an unaccepted page: AUG, then #VE to the guest", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(touch(g, 0x6000), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    expect(runRaw(t)).toBe(0);
+    expect(g.seen).toEqual([1020n]);
+  });
+  it("attribute mismatch → -EFAULT with KVM_EXIT_MEMORY_FAULT (flags PRIVATE iff the access was private)", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    t.setAttributes(0x10000, 0x1000, false);
+    g.script(touch(g, 0x10080), touch(g, SHARED + 0x20040));
+    expect(runRaw(t)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EFAULT);
+    const run = t.vcpu().run;
+    expect(run.exitReason).toBe(KvmExit.MEMORY_FAULT);
+    expect(run.memoryFault.flags).toBe(8n);
+    expect(run.memoryFault.gpa).toBe(0x10000n);
+    expect(run.memoryFault.size).toBe(4096n);
+    // the VMM converts (implicit conversion) and re-runs; the guest retries and goes on
+    t.setAttributes(0x10000, 0x1000, true);
+    const exit = t.vcpu().kvmRun(); // next: a shared access to private 0x20000
+    expect(exit).toEqual({ kind: "memoryFault", flags: 0n, gpa: 0x20000n, size: 4096n });
+  });
+  it("private → shared conversion zaps with BLOCK/TRACK/REMOVE so the hole punch frees the page; contents are lost", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(accept(g, 0x7000), touch(g, 0x7000, 0x55), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    expect(runRaw(t)).toBe(0);
+    const memory = t.p.host.physicalMemory;
+    const before = memory.allocatedPages;
+    t.setAttributes(0x7000, 0x1000, false);
+    expect(t.vm.tdx.mmu.privatePages.has(0x7000)).toBe(false);
+    expect(t.p.fallocate(t.gmemFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0x7000, 0x1000)).toBe(0);
+    expect(memory.allocatedPages).toBe(before - 1);
+    // back to private: a fresh page, zeroed
+    t.setAttributes(0x7000, 0x1000, true);
+    g.script(accept(g, 0x7000), touch(g, 0x7000), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    expect(runRaw(t)).toBe(0);
+    expect(g.seen).toEqual([0n, 0n, 0n]);
+  });
+  it("shared GPAs outside every memslot are emulated MMIO: the guest gets #VE", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(touch(g, SHARED + 0x1000_0000), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    expect(runRaw(t)).toBe(0);
+    expect(g.seen).toEqual([1020n]);
+  });
+  it("punching a hole in an AUGed page of a running TD works (the zap hook reclaims first)", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(accept(g, 0x9000), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    expect(runRaw(t)).toBe(0);
+    expect(t.p.fallocate(t.gmemFd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 0x20_0000)).toBe(0);
+    expect(t.vm.tdx.mmu.privatePages.size).toBe(0);
+    expect(t.vm.td.state).toBe("runnable");
+  });
+});
+
+describe("order rules once the module is real", () => {
+  it("KVM_RUN needs INIT_VCPU on that vCPU", () => {
+    const t = new TdFixture();
+    t.initVm();
+    t.createVcpu();
+    t.createVcpu();
+    t.op(t.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+    t.addPrivateMemory();
+    expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+    expect(runRaw(t, 1)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EINVAL);
+  });
+});
+
+describe("KVM_RUN never hangs", () => {
+  it("a guest looping on in-kernel TDVMCALLs is interrupted after the budget (one per round trip at least)", () => {
+    const t = TdFixture.runnable();
+    const steps = Array.from({ length: 50 }, () => tdvmcall(10, 0n));
+    t.guest.script(...steps, tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    t.vcpu().setRunBudget(20);
+    expect(runRaw(t)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EINTR);
+    expect(t.guest.entries).toBe(20);
+    t.vcpu().setRunBudget(1000);
+    expect(runRaw(t)).toBe(0);
+    expect(t.vcpu().run.exitReason).toBe(KvmExit.IO);
+  });
+});
