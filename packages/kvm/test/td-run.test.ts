@@ -9,6 +9,7 @@ import {
   KVM_GET_MP_STATE,
   KVM_RUN,
   KVM_SET_MP_STATE,
+  KvmCap,
   KvmExit,
   KvmMpState,
   KvmSystemEvent,
@@ -244,5 +245,71 @@ describe("KVM_RUN never hangs", () => {
     t.vcpu().setRunBudget(1000);
     expect(runRaw(t)).toBe(0);
     expect(t.vcpu().run.exitReason).toBe(KvmExit.IO);
+  });
+});
+
+describe("forwarded TDVMCALLs that complete on the next KVM_RUN", () => {
+  it("MapGPA (KVM_CAP_EXIT_HYPERCALL on): 2 MiB chunks as KVM_EXIT_HYPERCALL, the VMM converts, SUCCESS at the end", () => {
+    const t = new TdFixture();
+    t.vm.enableCap({ cap: KvmCap.EXIT_HYPERCALL, args: [1n << 12n] });
+    expect(t.initVm().ret).toBe(0);
+    t.createVcpu();
+    t.op(t.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+    t.addPrivateMemory(4 * 1024 * 1024);
+    expect(t.initMemRegion(0xf_0000, new Uint8Array(4096), true).ret).toBe(0);
+    expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+    const g = t.guest;
+    g.script(tdvmcall(0x10001, BigInt(SHARED), 0x40_0000n), recordR10R11(g), spin);
+    const chunks: bigint[] = [];
+    for (let i = 0; i < 2; i++) {
+      const exit = t.vcpu().kvmRun();
+      expect(exit.kind).toBe("hypercall");
+      if (exit.kind !== "hypercall") return;
+      expect(exit.nr).toBe(12n);
+      chunks.push(exit.args[0]!, exit.args[1]!, exit.args[2]!);
+      t.setAttributes(Number(exit.args[0]), Number(exit.args[1]) * 4096, false);
+    }
+    expect(chunks).toEqual([0n, 512n, 0n, 0x20_0000n, 512n, 0n]);
+    expect(t.vcpu().kvmRun()).toEqual({ kind: "intr" });
+    expect(g.seen[0]).toBe(0n);
+    expect(t.vm.tdx.mmu.privatePages.size).toBe(0); // the image page was zapped by the conversion
+  });
+  it("RDMSR of an MSR outside KVM's TDX list: INVALID_OPERAND in-kernel, or KVM_EXIT_X86_RDMSR with user-space MSRs", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(tdvmcall(31, 0xc0011234n), recordR10R11(g), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    expect(t.vcpu().kvmRun().kind).toBe("io");
+    expect(g.seen[0]).toBe(TdVmCallStatus.INVALID_OPERAND);
+
+    const u = new TdFixture();
+    u.vm.enableCap({ cap: KvmCap.X86_USER_SPACE_MSR, args: [1n] }); // KVM_MSR_EXIT_REASON_INVAL
+    expect(u.initVm().ret).toBe(0);
+    u.createVcpu();
+    u.op(u.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+    u.addPrivateMemory();
+    expect(u.op(u.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+    u.guest.script(tdvmcall(31, 0xc0011234n), recordR10R11(u.guest), spin);
+    const exit = u.vcpu().kvmRun();
+    expect(exit.kind).toBe("x86Rdmsr");
+    u.vcpu().run.msr.data = 0x1122334455n;
+    expect(u.vcpu().kvmRun()).toEqual({ kind: "intr" });
+    expect(u.guest.seen).toEqual([0n, 0x1122334455n]);
+  });
+});
+
+describe("teardown order", () => {
+  it("closing the VM and vCPU fds before guest_memfd reclaims every TD page; guest_memfd then frees its own", () => {
+    const t = TdFixture.runnable(new Uint8Array(4 * 4096).fill(3));
+    const g = t.guest;
+    g.script(accept(g, 0x3000), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    expect(runRaw(t)).toBe(0);
+    const memory = t.p.host.physicalMemory;
+    const vm = t.vm;
+    t.p.close(t.vcpuFds[0]!);
+    expect(vm.tdx.tdr).not.toBe(0); // the VM fd still holds it
+    t.p.close(t.vmFd);
+    expect(vm.tdx.tdr).toBe(0);
+    expect(t.p.close(t.gmemFd)).toBe(0);
+    expect(memory.allocatedPages).toBe(0);
   });
 });
