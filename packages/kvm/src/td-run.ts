@@ -3,7 +3,7 @@
 // TdGuestExecutor the host attached (the x86 CPU) — and handle the TD exit: TDVMCALLs through the
 // routing table (in-kernel answers re-enter at once), EPT violations through the private-memory
 // path, the instruction budget as a signal (-EINTR / KVM_EXIT_INTR), triple fault → SHUTDOWN.
-import { ExitReason, S, statusHi, statusToBigInt } from "@tdxsim/tdx-module";
+import { ExitReason, ExtExitQualType, S, statusHi, statusToBigInt } from "@tdxsim/tdx-module";
 import { KvmError } from "./errors.js";
 import { Gpr, GprFile } from "./gpr-file.js";
 import { memoryFaultExit } from "./memory-args.js";
@@ -228,12 +228,15 @@ export class TdVcpuRunState {
       );
     }
     if (this.td.mmu.privatePages.has(page)) {
-      // already AUGed: a guest touching it before TDG.MEM.PAGE.ACCEPT with SEPT_VE_DISABLE is killed
-      this.td.bug();
-      throw new KvmError(
-        "EIO",
-        `guest access before accepting 0x${page.toString(16)} on vCPU ${this.vcpu.id}`,
-      );
+      if ((out[4]! & 0xf) === ExtExitQualType.PENDING_EPT_VIOLATION) {
+        // SEPT_VE_DISABLE: touching an AUGed page before TDG.MEM.PAGE.ACCEPT kills the TD
+        this.td.bug();
+        throw new KvmError(
+          "EIO",
+          `guest access before accepting 0x${page.toString(16)} on vCPU ${this.vcpu.id}`,
+        );
+      }
+      return; // already mapped (the fault raced a mapping): retry the access
     }
     let hpa: number;
     try {

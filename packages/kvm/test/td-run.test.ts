@@ -313,3 +313,22 @@ describe("teardown order", () => {
     expect(memory.allocatedPages).toBe(0);
   });
 });
+
+describe("SEPT_VE_DISABLE", () => {
+  it("a private access before ACCEPT kills the TD: KVM_RUN -EIO, every ioctl EIO afterwards", () => {
+    const t = new TdFixture();
+    expect(t.initVm({ attributes: 1n << 28n }).ret).toBe(0);
+    t.createVcpu();
+    t.op(t.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+    t.addPrivateMemory();
+    expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+    const g = t.guest;
+    g.script(touch(g, 0x6000));
+    expect(runRaw(t)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EIO);
+    expect(t.p.lastError?.message).toMatch(/before accepting 0x6000/);
+    expect(t.vm.td.state).toBe("dead");
+    expect(runRaw(t)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EIO);
+  });
+});
