@@ -65,7 +65,7 @@ describe("KVM_TDX_INIT_VM", () => {
     expect(t.vm.tdx.tdx.hkidsAssigned).toBe(0);
     expect(t.initVm().ret).toBe(0);
   });
-  it("argument errors: attributes/xfam outside caps, missing 0x80000008, EBUSY with vCPUs", () => {
+  it("argument errors: attributes/xfam outside caps, missing 0x80000008, bad pointer; no vCPU before INIT_VM", () => {
     const t = new TdFixture();
     expect(t.initVm({ attributes: 1n }).errno).toBe(Errno.EINVAL); // DEBUG is not offered
     expect(t.initVm({ xfam: 1n << 62n }).errno).toBe(Errno.EINVAL);
