@@ -71,6 +71,13 @@ export {
   TdxHost,
   tdxHostOf,
 } from "./tdx-host.js";
+export {
+  decodeCpuid2,
+  encodeTdxInitMemRegion,
+  encodeTdxInitVm,
+  type TdxInitMemRegionArgs,
+  type TdxInitVmArgs,
+} from "./tdx-typed.js";
 export * from "./uapi/index.js";
 export {
   copyFromUser,

@@ -3,6 +3,8 @@
 // INIT_VM → HKID, TDR, MNG.CREATE / KEY.CONFIG / ADDCX / INIT; INIT_VCPU → VP.CREATE / ADDCX /
 // INIT; INIT_MEM_REGION → SEPT.ADD, PAGE.ADD, MR.EXTEND; FINALIZE → MR.FINALIZE; teardown →
 // VP.FLUSH, VPFLUSHDONE, CACHE.WB, KEY.FREEID, then PHYMEM.PAGE.RECLAIM of everything.
+
+import type { SparseMemory } from "@tdxsim/memory";
 import {
   buildTdParams,
   ConfigFlag,
@@ -82,7 +84,8 @@ export class TdControl {
     this.vm.td.bugged();
   }
 
-  private capabilities(): TdxCapabilities {
+  /** What KVM_TDX_CAPABILITIES reports (init_kvm_tdx_caps over the module's TD configuration). */
+  capabilities(): TdxCapabilities {
     this.caps ??= computeTdxCapabilities(this.tdx.tdConf, KVM_SUPPORTED_XCR0_XSS);
     return this.caps;
   }
@@ -90,15 +93,15 @@ export class TdControl {
   // ---- VM-scope sub-commands ----
 
   /** KVM_TDX_CAPABILITIES */
-  getCapabilities(cmd: TdxCmd): void {
-    writeTdxCapabilities(this.vm.process.userMemory, cmd.data, cmd.flags, this.capabilities());
+  getCapabilities(cmd: TdxCmd, user = this.vm.process.userMemory): void {
+    writeTdxCapabilities(user, cmd.data, cmd.flags, this.capabilities());
   }
 
   /** KVM_TDX_INIT_VM (tdx_td_init) */
-  initVm(cmd: TdxCmd): void {
+  initVm(cmd: TdxCmd, user = this.vm.process.userMemory): void {
     this.vm.td.checkInitVm(this.vm.createdVcpus);
     const caps = this.capabilities();
-    const init = readTdxInitVm(this.vm.process.userMemory, cmd.data, cmd.flags, {
+    const init = readTdxInitVm(user, cmd.data, cmd.flags, {
       supportedAttrs: caps.supportedAttrs,
       supportedXfam: caps.supportedXfam,
       fiveLevelEpt: true,
@@ -242,7 +245,7 @@ export class TdControl {
   }
 
   /** KVM_TDX_GET_CPUID (tdx_vcpu_get_cpuid): the TD's CPUID read back with TDH.MNG.RD. */
-  getCpuid(vcpu: Vcpu, cmd: TdxCmd): void {
+  getCpuid(vcpu: Vcpu, cmd: TdxCmd, user = this.vm.process.userMemory): void {
     if (cmd.flags !== 0)
       throw new KvmError("EINVAL", `kvm_tdx_cmd.flags ${cmd.flags} must be 0`, {
         field: "kvm_tdx_cmd.flags",
@@ -263,7 +266,7 @@ export class TdControl {
     for (const e of entries) {
       if (e.function === 0x80000008) e.eax = ((e.eax & ~0xff0000) | (this.gpaw << 16)) >>> 0;
     }
-    writeTdxGetCpuid(this.vm.process.userMemory, cmd.data, entries);
+    writeTdxGetCpuid(user, cmd.data, entries);
   }
 
   /** tdx_vcpu_get_cpuid_leaf: without a subleaf first; if that fails, subleaves 0.. until one fails. */
@@ -308,14 +311,13 @@ export class TdControl {
    * an already populated page → EEXIST, SEPT.ADD + PAGE.ADD (+ MR.EXTEND × 16 when MEASURE). The
    * advanced struct is written back at the end, also after an error, so the caller can resume.
    */
-  initMemRegion(vcpu: Vcpu, cmd: TdxCmd): void {
+  initMemRegion(vcpu: Vcpu, cmd: TdxCmd, user = this.vm.process.userMemory): void {
     if (!vcpu.tdInitialized)
       throw new KvmError("EINVAL", `vCPU ${vcpu.id} is not initialized (KVM_TDX_INIT_VCPU)`);
-    const user = this.vm.process.userMemory;
     const r = readTdxInitMemRegion(user, cmd.data, cmd.flags, this.sharedBit);
     try {
       while (r.nrPages > 0n) {
-        this.populatePage(Number(r.gpa), r.sourceAddr, r.measure);
+        this.populatePage(Number(r.gpa), r.sourceAddr, r.measure, user);
         r.sourceAddr += BigInt(PAGE);
         r.gpa += BigInt(PAGE);
         r.nrPages -= 1n;
@@ -325,7 +327,7 @@ export class TdControl {
     }
   }
 
-  private populatePage(gpa: number, sourceAddr: bigint, measure: boolean): void {
+  private populatePage(gpa: number, sourceAddr: bigint, measure: boolean, user: SparseMemory): void {
     const hex = `0x${gpa.toString(16)}`;
     const slot = this.vm.memory.slots.find(gpa);
     const gmem = slot?.guestMemfd;
@@ -344,12 +346,7 @@ export class TdControl {
       throw new KvmError("EEXIST", `gpa ${hex} is already populated`, {
         field: "kvm_tdx_init_mem_region.gpa",
       });
-    const bytes = copyFromUser(
-      this.vm.process.userMemory,
-      sourceAddr,
-      PAGE,
-      "kvm_tdx_init_mem_region.source_addr",
-    );
+    const bytes = copyFromUser(user, sourceAddr, PAGE, "kvm_tdx_init_mem_region.source_addr");
     const { memory, module } = this;
     const source = memory.allocPage();
     try {

@@ -7,9 +7,11 @@ import { asKvmError, KvmError } from "./errors.js";
 import { IoctlFile } from "./file.js";
 import type { IoctlArg } from "./ioctl-arg.js";
 import { KvmRun } from "./kvm-run.js";
+import type { TdControl } from "./td.js";
 import { refuseProtectedState } from "./td-lifecycle.js";
 import { TdVcpuRunState } from "./td-run.js";
 import { parseTdxCmd } from "./tdx-cmd.js";
+import { decodeCpuid2, encodeTdxInitMemRegion, scratch, type TdxInitMemRegionArgs } from "./tdx-typed.js";
 import { KVMIO, KvmExit, KvmMpState, KvmTdx, uapiName } from "./uapi/constants.js";
 import { decodeIoctl } from "./uapi/ioc.js";
 import {
@@ -25,7 +27,14 @@ import {
   KVM_SET_REGS,
   KVM_SET_SREGS,
 } from "./uapi/ioctls.js";
-import { kvmMpState, kvmTdxCmd } from "./uapi/structs.js";
+import {
+  KVM_MAX_CPUID_ENTRIES,
+  type KvmCpuidEntry2,
+  kvmCpuid2Header,
+  kvmCpuidEntry2,
+  kvmMpState,
+  kvmTdxCmd,
+} from "./uapi/structs.js";
 import { decodeExit, type VcpuExit } from "./vcpu-exit.js";
 import type { Vm } from "./vm.js";
 
@@ -181,6 +190,40 @@ export class Vcpu extends IoctlFile {
       throw e;
     }
     return decodeExit(this.run);
+  }
+
+  /** KVM_TDX_INIT_VCPU (typed): `rcx` is the guest's initial RCX (QEMU: the TD HOB's GPA). */
+  tdxInitVcpu(rcx: bigint = 0n): void {
+    this.tdxTyped("KVM_TDX_INIT_VCPU", (td) =>
+      td.initVcpu(this, { id: KvmTdx.INIT_VCPU, flags: 0, data: rcx }),
+    );
+  }
+
+  /** KVM_TDX_INIT_MEM_REGION (typed): `source` pages copied into the TD at `gpa`, measured if asked. */
+  tdxInitMemRegion(args: TdxInitMemRegionArgs): void {
+    const { mem, addr, flags } = encodeTdxInitMemRegion(args);
+    this.tdxTyped("KVM_TDX_INIT_MEM_REGION", (td) =>
+      td.initMemRegion(this, { id: KvmTdx.INIT_MEM_REGION, flags, data: addr }, mem),
+    );
+  }
+
+  /** KVM_TDX_GET_CPUID (typed): the TD's CPUID entries. */
+  tdxGetCpuid(): KvmCpuidEntry2[] {
+    const room = KVM_MAX_CPUID_ENTRIES * kvmCpuidEntry2.size;
+    const { mem, addr } = scratch(kvmCpuid2Header.encode({ nent: KVM_MAX_CPUID_ENTRIES, padding: 0 }), room);
+    this.tdxTyped("KVM_TDX_GET_CPUID", (td) =>
+      td.getCpuid(this, { id: KvmTdx.GET_CPUID, flags: 0, data: addr }, mem),
+    );
+    return decodeCpuid2(mem, addr);
+  }
+
+  private tdxTyped(ioctl: string, body: (td: TdControl) => void): void {
+    asKvmError(ioctl, () => {
+      this.vm.checkAlive();
+      if (!this.vm.isTd) throw new KvmError("EINVAL", "KVM_MEMORY_ENCRYPT_OP on a vCPU needs a TD vCPU");
+      this.vm.td.checkVcpuCommand();
+      body(this.vm.tdx);
+    });
   }
 
   /** A vCPU file closed: the VM may now be destroyed. */

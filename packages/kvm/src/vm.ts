@@ -25,7 +25,9 @@ import {
 import type { KvmProcess } from "./process.js";
 import { TdControl } from "./td.js";
 import { TdLifecycle } from "./td-lifecycle.js";
+import type { TdxCapabilities } from "./tdx-args.js";
 import { parseTdxCmd, type TdxCmd, tdxCmdName } from "./tdx-cmd.js";
+import { encodeTdxInitVm, scratch, type TdxInitVmArgs } from "./tdx-typed.js";
 import { KvmCap, KvmTdx, KvmVmType, uapiName } from "./uapi/constants.js";
 import {
   KVM_CHECK_EXTENSION,
@@ -300,6 +302,27 @@ export class Vm extends IoctlFile implements CapVmContext {
           });
       }
     });
+  }
+
+  /** KVM_TDX_CAPABILITIES (typed). */
+  tdxCapabilities(): TdxCapabilities {
+    return this.typed("KVM_TDX_CAPABILITIES", () => this.tdx.capabilities());
+  }
+
+  /** KVM_TDX_INIT_VM (typed): the same checks and SEAMCALLs as the raw ioctl; hw_error in the KvmError. */
+  tdxInitVm(args: TdxInitVmArgs): void {
+    const { mem, addr } = scratch(encodeTdxInitVm(args));
+    this.typed("KVM_TDX_INIT_VM", () => this.tdx.initVm({ id: KvmTdx.INIT_VM, flags: 0, data: addr }, mem));
+  }
+
+  /** KVM_TDX_FINALIZE_VM (typed). */
+  tdxFinalizeVm(): void {
+    this.tdxCommand({ id: KvmTdx.FINALIZE_VM, flags: 0, data: 0n });
+  }
+
+  /** KVM_TDX_TERMINATE_VM (typed). */
+  tdxTerminateVm(): void {
+    this.tdxCommand({ id: KvmTdx.TERMINATE_VM, flags: 0, data: 0n });
   }
 
   private tdControl: TdControl | undefined;
