@@ -194,23 +194,16 @@ export class TdControl {
   }
 
   /** KVM_TDX_FINALIZE_VM (tdx_td_finalize): MR.FINALIZE; OPERAND_BUSY → EBUSY, else KVM_BUG_ON → EIO. */
-  finalize(cmd: TdxCmd): void {
+  finalize(_cmd: TdxCmd): void {
+    // flags and data are documented as 0 but tdx_td_finalize (6.16) does not check them
     this.vm.td.checkFinalize(0);
-    // UNCONFIRMED whether 6.16 checks data; flags ≠ 0 is refused as for every other sub-command
-    if (cmd.flags !== 0 || cmd.data !== 0n) {
-      throw new KvmError("EINVAL", "KVM_TDX_FINALIZE_VM takes flags 0 and data 0", {
-        field: cmd.flags !== 0 ? "kvm_tdx_cmd.flags" : "kvm_tdx_cmd.data",
-      });
-    }
     check("TDH.MR.FINALIZE", this.module.tdhMrFinalize(this.tdr), () => this.bug());
     this.vm.td.runnable();
   }
 
   /** KVM_TDX_TERMINATE_VM: release the HKID now (pages then come back by RECLAIM) and kill the VM. */
-  terminate(cmd: TdxCmd): void {
-    if (cmd.flags !== 0 || cmd.data !== 0n) {
-      throw new KvmError("EINVAL", "KVM_TDX_TERMINATE_VM takes flags 0 and data 0", { field: "kvm_tdx_cmd" });
-    }
+  terminate(_cmd: TdxCmd): void {
+    // like FINALIZE, flags and data are not checked (tdx_terminate_vm)
     this.vm.td.terminate(false);
     this.releaseHkid();
   }
@@ -244,14 +237,11 @@ export class TdControl {
     vcpu.mpState = KvmMpState.RUNNABLE;
   }
 
-  /** KVM_TDX_GET_CPUID (tdx_vcpu_get_cpuid): the TD's CPUID read back with TDH.MNG.RD. */
-  getCpuid(vcpu: Vcpu, cmd: TdxCmd, user = this.vm.process.userMemory): void {
-    if (cmd.flags !== 0)
-      throw new KvmError("EINVAL", `kvm_tdx_cmd.flags ${cmd.flags} must be 0`, {
-        field: "kvm_tdx_cmd.flags",
-      });
-    if (!vcpu.tdInitialized)
-      throw new KvmError("EINVAL", `vCPU ${vcpu.id} is not initialized (KVM_TDX_INIT_VCPU)`);
+  /**
+   * KVM_TDX_GET_CPUID (tdx_vcpu_get_cpuid): TD-scope metadata, so it works before INIT_VCPU too;
+   * 6.16 checks neither flags nor the vCPU's state here.
+   */
+  getCpuid(_vcpu: Vcpu, cmd: TdxCmd, user = this.vm.process.userMemory): void {
     const entries: KvmCpuidEntry2[] = [];
     const walk = (first: number) => {
       const head = this.readCpuid(first, undefined);
