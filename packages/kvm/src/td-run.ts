@@ -85,6 +85,7 @@ export class TdVcpuRunState {
       if (remaining <= 0) return this.interrupted("the instruction budget ran out");
       module.enterBudget = remaining;
       const status = module.enter(pages.tdvpr, this.hostGpr, this.out);
+      vcpu.hasRun = true;
       if (statusHi(status) !== 0) return this.failedEntry(status);
       const reason = status % TWO32;
       if (reason === ExitReason.TDCALL) {
@@ -152,8 +153,8 @@ export class TdVcpuRunState {
     const gprs = this.gprs;
     switch (call.op) {
       case "cpuid":
-        // kvm_cpuid() on KVM_SET_CPUID2 data; no entry (none set yet) reads as zeros, as in KVM
-        applyTdVmCallResult(gprs, cpuidResult(0, 0, 0, 0));
+        // kvm_cpuid() on the vCPU's KVM_SET_CPUID2 model (only leaves the module does not virtualise get here)
+        applyTdVmCallResult(gprs, cpuidResult(...this.vcpu.cpuidModel.cpuid(call.leaf, call.subleaf)));
         return false;
       case "hlt":
         // the HLT completes when the vCPU wakes; with no interrupt source it sleeps until

@@ -217,6 +217,13 @@ export class TdControl {
         field: "kvm_tdx_cmd.flags",
       });
     if (vcpu.tdInitialized) throw new KvmError("EINVAL", `vCPU ${vcpu.id} is already initialized`);
+    // KVM puts the vCPU in x2APIC mode (kvm_apic_set_base), which fails unless KVM_SET_CPUID2 gave it x2APIC
+    if (!vcpu.cpuidModel.hasX2apic) {
+      throw new KvmError(
+        "EINVAL",
+        `vCPU ${vcpu.id}: the CPUID model (KVM_SET_CPUID2) lacks x2APIC (CPUID.1:ECX[21]), which a TD requires`,
+      );
+    }
     const { module, memory } = this;
     const bug = () => this.bug();
     const tdvpr = memory.allocPage();

@@ -16,12 +16,14 @@ import { KVMIO, KvmExit, KvmMpState, KvmTdx, uapiName } from "./uapi/constants.j
 import { decodeIoctl } from "./uapi/ioc.js";
 import {
   ioctlName,
+  KVM_GET_CPUID2,
   KVM_GET_DEBUGREGS,
   KVM_GET_MP_STATE,
   KVM_GET_REGS,
   KVM_GET_SREGS,
   KVM_MEMORY_ENCRYPT_OP,
   KVM_RUN,
+  KVM_SET_CPUID2,
   KVM_SET_DEBUGREGS,
   KVM_SET_MP_STATE,
   KVM_SET_REGS,
@@ -35,6 +37,7 @@ import {
   kvmMpState,
   kvmTdxCmd,
 } from "./uapi/structs.js";
+import { VcpuCpuid } from "./vcpu-cpuid.js";
 import { decodeExit, type VcpuExit } from "./vcpu-exit.js";
 import type { Vm } from "./vm.js";
 
@@ -64,6 +67,10 @@ export class Vcpu extends IoctlFile {
   /** KVM_TDX_INIT_VCPU done (vcpu_tdx state INITIALIZED). */
   tdInitialized = false;
   private tdRunState: TdVcpuRunState | undefined;
+  /** KVM_SET_CPUID2's model (kvm_cpuid emulation, the x2APIC check of KVM_TDX_INIT_VCPU). */
+  readonly cpuidModel = new VcpuCpuid();
+  /** kvm_vcpu_has_run(): the vCPU entered the guest at least once. */
+  hasRun = false;
 
   constructor(
     readonly vm: Vm,
@@ -94,6 +101,14 @@ export class Vcpu extends IoctlFile {
       this.on(request, () => this.registerIoctl(request));
     }
     this.on(KVM_RUN, (arg) => this.runRaw(arg));
+    this.on(KVM_SET_CPUID2, (arg) => {
+      this.cpuidModel.setRaw(this.vm.process.userMemory, arg.value, this.hasRun);
+      return 0;
+    });
+    this.on(KVM_GET_CPUID2, (arg) => {
+      this.cpuidModel.getRaw(this.vm.process.userMemory, arg.value);
+      return 0;
+    });
     this.on(KVM_MEMORY_ENCRYPT_OP, (arg) => this.memoryEncryptOpRaw(arg));
   }
 
@@ -190,6 +205,22 @@ export class Vcpu extends IoctlFile {
       throw e;
     }
     return decodeExit(this.run);
+  }
+
+  /** KVM_SET_CPUID2 (typed). */
+  setCpuid2(entries: readonly KvmCpuidEntry2[]): void {
+    asKvmError("KVM_SET_CPUID2", () => {
+      this.vm.checkAlive();
+      if (entries.length > KVM_MAX_CPUID_ENTRIES)
+        throw new KvmError("E2BIG", `${entries.length} entries > KVM_MAX_CPUID_ENTRIES (256)`);
+      this.cpuidModel.set(entries, this.hasRun);
+    });
+  }
+
+  /** KVM_GET_CPUID2 (typed). */
+  getCpuid2(): KvmCpuidEntry2[] {
+    this.vm.checkAlive();
+    return this.cpuidModel.entries.map((e) => ({ ...e }));
   }
 
   /** KVM_TDX_INIT_VCPU (typed): `rcx` is the guest's initial RCX (QEMU: the TD HOB's GPA). */

@@ -9,6 +9,7 @@ import {
   KVM_CREATE_VM,
   KVM_ENABLE_CAP,
   KVM_MEMORY_ENCRYPT_OP,
+  KVM_SET_CPUID2,
   KVM_SET_MEMORY_ATTRIBUTES,
   KVM_SET_USER_MEMORY_REGION2,
   KVM_TDX_MEASURE_MEMORY_REGION,
@@ -18,6 +19,7 @@ import {
   KvmProcess,
   KvmTdx,
   KvmVmType,
+  kvmCpuid2Header,
   kvmCpuidEntry2,
   kvmCreateGuestMemfd,
   kvmEnableCap,
@@ -131,6 +133,21 @@ export class TdFixture {
     return this.op(this.vmFd, KvmTdx.INIT_VM, STRUCT_AT);
   }
 
+  /**
+   * The selftests' order: KVM_TDX_GET_CPUID → KVM_SET_CPUID2 (x2APIC included) → KVM_TDX_INIT_VCPU
+   * on vCPU fd `fd`.
+   */
+  initVcpuFd(fd: number, rcx = 0n, flags = 0): TdxOpResult {
+    const mem = this.p.userMemory;
+    mem.writeBytes(STRUCT_AT, kvmCpuid2Header.encode({ nent: 256, padding: 0 }));
+    if (this.op(fd, KvmTdx.GET_CPUID, STRUCT_AT).ret === 0) this.p.ioctl(fd, KVM_SET_CPUID2, STRUCT_AT);
+    return this.op(fd, KvmTdx.INIT_VCPU, rcx, flags);
+  }
+
+  initVcpu(i = 0, rcx = 0n): TdxOpResult {
+    return this.initVcpuFd(this.vcpuFds[i]!, rcx);
+  }
+
   createVcpu(id = this.vcpuFds.length): number {
     const fd = this.p.ioctl(this.vmFd, KVM_CREATE_VCPU, id);
     if (fd >= 0) this.vcpuFds.push(fd);
@@ -192,7 +209,7 @@ export class TdFixture {
     expect(t.initVm().ret).toBe(0);
     for (let i = 0; i < (o.vcpus ?? 1); i++) {
       expect(t.createVcpu()).toBeGreaterThan(0);
-      expect(t.op(t.vcpuFds[i]!, KvmTdx.INIT_VCPU, 0n).ret).toBe(0);
+      expect(t.initVcpu(i).ret).toBe(0);
     }
     t.addPrivateMemory();
     expect(t.initMemRegion(0xf_0000, image, true).ret).toBe(0);

@@ -2,24 +2,28 @@
 // TDVMCALL exits in kvm_run bytes (raw face) and as VcpuExit (typed face), in-kernel completions,
 // the instruction budget, HLT, triple fault, fatal errors, and the private-memory paths.
 import { Errno } from "@tdxsim/memory";
+import { getReg } from "@tdxsim/tdx-module";
 import { describe, expect, it } from "vitest";
 import {
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
+  KVM_GET_CPUID2,
   KVM_GET_MP_STATE,
   KVM_RUN,
+  KVM_SET_CPUID2,
   KVM_SET_MP_STATE,
   KvmCap,
   KvmExit,
   KvmMpState,
   KvmSystemEvent,
   KvmTdx,
+  kvmCpuid2Header,
   kvmMpState,
   TdVmCallStatus,
   type Vcpu,
 } from "../src/index.js";
 import { DEFAULT_TD_RUN_BUDGET } from "../src/td-run.js";
-import { accept, recordR10R11, spin, tdvmcall, touch, tripleFault } from "./scripted-guest.js";
+import { accept, NEXT, recordR10R11, spin, tdvmcall, touch, tripleFault } from "./scripted-guest.js";
 import { TdFixture } from "./td-fixture.js";
 
 const IO = 30;
@@ -75,7 +79,7 @@ describe("KVM_RUN of a TD vCPU (raw face: kvm_run bytes)", () => {
     expect(t.p.errno).toBe(Errno.EINTR);
     expect(t.guest.entries).toBe(0);
   });
-  it("in-kernel TDVMCALLs re-enter at once: CPUID (no KVM_SET_CPUID2 data → zeros), unknown leaf → SUBFUNC_UNSUPPORTED", () => {
+  it("in-kernel TDVMCALLs re-enter at once: CPUID from the KVM_SET_CPUID2 model, unknown leaf → SUBFUNC_UNSUPPORTED", () => {
     const t = TdFixture.runnable();
     const g = t.guest;
     g.script(
@@ -225,7 +229,7 @@ describe("order rules once the module is real", () => {
     t.initVm();
     t.createVcpu();
     t.createVcpu();
-    t.op(t.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+    t.initVcpu(0);
     t.addPrivateMemory();
     expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
     expect(runRaw(t, 1)).toBe(-1);
@@ -254,7 +258,7 @@ describe("forwarded TDVMCALLs that complete on the next KVM_RUN", () => {
     t.vm.enableCap({ cap: KvmCap.EXIT_HYPERCALL, args: [1n << 12n] });
     expect(t.initVm().ret).toBe(0);
     t.createVcpu();
-    t.op(t.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+    t.initVcpu(0);
     t.addPrivateMemory(4 * 1024 * 1024);
     expect(t.initMemRegion(0xf_0000, new Uint8Array(4096), true).ret).toBe(0);
     expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
@@ -285,7 +289,7 @@ describe("forwarded TDVMCALLs that complete on the next KVM_RUN", () => {
     u.vm.enableCap({ cap: KvmCap.X86_USER_SPACE_MSR, args: [1n] }); // KVM_MSR_EXIT_REASON_INVAL
     expect(u.initVm().ret).toBe(0);
     u.createVcpu();
-    u.op(u.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+    u.initVcpu(0);
     u.addPrivateMemory();
     expect(u.op(u.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
     u.guest.script(tdvmcall(31, 0xc0011234n), recordR10R11(u.guest), spin);
@@ -319,7 +323,7 @@ describe("SEPT_VE_DISABLE", () => {
     const t = new TdFixture();
     expect(t.initVm({ attributes: 1n << 28n }).ret).toBe(0);
     t.createVcpu();
-    t.op(t.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+    t.initVcpu(0);
     t.addPrivateMemory();
     expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
     const g = t.guest;
@@ -330,5 +334,53 @@ describe("SEPT_VE_DISABLE", () => {
     expect(t.vm.td.state).toBe("dead");
     expect(runRaw(t)).toBe(-1);
     expect(t.p.errno).toBe(Errno.EIO);
+  });
+});
+
+describe("KVM_SET_CPUID2 / KVM_GET_CPUID2 on a TD vCPU", () => {
+  it("the model answers TDVMCALL<CPUID> (kvm_cpuid); size, pointer and after-run rules", () => {
+    const t = TdFixture.runnable();
+    const fd = t.vcpuFds[0]!;
+    const vcpu = t.vcpu();
+    const model = vcpu.getCpuid2();
+    const kvmLeaf = {
+      function: 0x40000000,
+      index: 0,
+      flags: 0,
+      eax: 0x40000001,
+      ebx: 0x4b4d564b,
+      ecx: 0x564b4d56,
+      edx: 0x4d,
+      padding: [0, 0, 0],
+    };
+    vcpu.setCpuid2([...model, kvmLeaf]); // not run yet: any model
+    const g = t.guest;
+    const regs: bigint[] = [];
+    g.script(
+      tdvmcall(10, 0x40000000n),
+      (v) => {
+        for (const r of [10, 12, 13, 14, 15]) regs.push(getReg(v.regs.gpr, r));
+        return NEXT;
+      },
+      tdvmcall(IO, 1n, 1n, 0x80n, 0n),
+    );
+    expect(runRaw(t)).toBe(0);
+    expect(regs).toEqual([0n, 0x40000001n, 0x4b4d564bn, 0x564b4d56n, 0x4dn]);
+    // after KVM_RUN only the same model is accepted
+    expect(() => vcpu.setCpuid2(model)).toThrow(/must not change/);
+    vcpu.setCpuid2([...model, kvmLeaf]);
+    const mem = t.p.userMemory;
+    mem.writeBytes(0x30_0000, kvmCpuid2Header.encode({ nent: 257, padding: 0 }));
+    expect(t.p.ioctl(fd, KVM_SET_CPUID2, 0x30_0000)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.E2BIG);
+    expect(t.p.ioctl(fd, KVM_SET_CPUID2, 0)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EFAULT);
+    mem.writeBytes(0x30_0000, kvmCpuid2Header.encode({ nent: 2, padding: 0 }));
+    expect(t.p.ioctl(fd, KVM_GET_CPUID2, 0x30_0000)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.E2BIG);
+    expect(kvmCpuid2Header.decode(mem.readBytes(0x30_0000, 8)).nent).toBe(2); // not written back
+    mem.writeBytes(0x30_0000, kvmCpuid2Header.encode({ nent: 256, padding: 0 }));
+    expect(t.p.ioctl(fd, KVM_GET_CPUID2, 0x30_0000)).toBe(0);
+    expect(kvmCpuid2Header.decode(mem.readBytes(0x30_0000, 8)).nent).toBe(model.length + 1);
   });
 });

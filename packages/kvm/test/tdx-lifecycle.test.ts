@@ -105,7 +105,10 @@ describe("vCPUs of a TD", () => {
     const mp = new Uint8Array(4);
     t.p.ioctl(v, KVM_GET_MP_STATE, mp);
     expect(kvmMpState.decode(mp).mp_state).toBe(KvmMpState.UNINITIALIZED);
-    expect(t.op(v, KvmTdx.INIT_VCPU, 0x1234n).ret).toBe(0);
+    // without KVM_SET_CPUID2 the vCPU has no x2APIC: KVM cannot put it in x2APIC mode → EINVAL
+    expect(t.op(v, KvmTdx.INIT_VCPU, 0x1234n).errno).toBe(Errno.EINVAL);
+    expect(t.p.lastError?.message).toMatch(/x2APIC/);
+    expect(t.initVcpu(0, 0x1234n).ret).toBe(0);
     t.p.ioctl(v, KVM_GET_MP_STATE, mp);
     expect(kvmMpState.decode(mp).mp_state).toBe(KvmMpState.RUNNABLE);
     expect(t.op(v, KvmTdx.INIT_VCPU, 0n).errno).toBe(Errno.EINVAL);
@@ -122,7 +125,7 @@ describe("vCPUs of a TD", () => {
     // TD-scope data: works before INIT_VCPU too (6.16 checks neither flags nor the vCPU state)
     mem.writeBytes(STRUCT_AT, kvmCpuid2Header.encode({ nent: 256, padding: 0 }));
     expect(t.op(v, KvmTdx.GET_CPUID, STRUCT_AT, 1).ret).toBe(0);
-    t.op(v, KvmTdx.INIT_VCPU, 0n);
+    t.initVcpu(0);
     mem.writeBytes(STRUCT_AT, kvmCpuid2Header.encode({ nent: 1 }));
     expect(t.op(v, KvmTdx.GET_CPUID, STRUCT_AT).errno).toBe(Errno.E2BIG);
     const needed = kvmCpuid2Header.decode(mem.readBytes(STRUCT_AT, 8)).nent;
@@ -156,7 +159,7 @@ describe("KVM_TDX_INIT_MEM_REGION and FINALIZE", () => {
       const t = new TdFixture();
       t.initVm();
       t.createVcpu();
-      t.op(t.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+      t.initVcpu(0);
       t.addPrivateMemory();
       const r = t.initMemRegion(0x10_0000, image(seed), measure);
       expect(r.ret).toBe(0);
@@ -174,9 +177,8 @@ describe("KVM_TDX_INIT_MEM_REGION and FINALIZE", () => {
     const t = new TdFixture();
     t.initVm();
     t.createVcpu();
-    const v = t.vcpuFds[0]!;
     expect(t.initMemRegion(0, image(1), true).errno).toBe(Errno.EINVAL); // INIT_VCPU not done
-    t.op(v, KvmTdx.INIT_VCPU, 0n);
+    t.initVcpu(0);
     expect(t.initMemRegion(0, image(1), true).errno).toBe(Errno.EINVAL); // no memslot
     t.addPrivateMemory(2 * MiB, false);
     t.setAttributes(0, 0x2000, true);
@@ -202,7 +204,7 @@ describe("KVM_TDX_INIT_MEM_REGION and FINALIZE", () => {
     expect(t.initVm().errno).toBe(Errno.EINVAL);
     expect(t.createVcpu()).toBe(-1);
     expect(t.p.errno).toBe(Errno.EIO);
-    expect(t.op(t.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n).errno).toBe(Errno.EINVAL);
+    expect(t.initVcpu(0).errno).toBe(Errno.EINVAL);
     expect(t.op(t.vcpuFds[0]!, KvmTdx.GET_CPUID, STRUCT_AT).errno).toBe(Errno.EINVAL);
     expect(t.initMemRegion(0x2000, new Uint8Array(4096), false).errno).toBe(Errno.EINVAL);
   });
@@ -210,7 +212,7 @@ describe("KVM_TDX_INIT_MEM_REGION and FINALIZE", () => {
     const t = new TdFixture();
     t.initVm();
     t.createVcpu();
-    t.op(t.vcpuFds[0]!, KvmTdx.INIT_VCPU, 0n);
+    t.initVcpu(0);
     expect(t.p.ioctl(t.vcpuFds[0]!, KVM_RUN, 0)).toBe(-1);
     expect(t.p.errno).toBe(Errno.EINVAL);
   });

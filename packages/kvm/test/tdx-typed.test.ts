@@ -23,6 +23,7 @@ describe("typed TDX face", () => {
     const { vm, guest, cpuid } = typedTd();
     vm.tdxInitVm({ xfam: 3n, cpuid });
     const vcpu: Vcpu = vm.createVcpu(0);
+    vcpu.setCpuid2(vcpu.tdxGetCpuid());
     vcpu.tdxInitVcpu(0n);
     expect(vcpu.tdxGetCpuid().find((e) => e.function === 0x21)).toBeDefined();
     const gmem = vm.createGuestMemfd({ size: 2 << 20 });
@@ -70,6 +71,8 @@ describe("typed TDX face", () => {
     const vcpu = vm.createVcpu(0);
     expect(err(() => vcpu.kvmRun()).code).toBe("EINVAL");
     expect(err(() => vcpu.tdxInitMemRegion({ gpa: 0, source: new Uint8Array(4096) })).code).toBe("EINVAL");
+    expect(err(() => vcpu.tdxInitVcpu()).message).toMatch(/x2APIC/); // no KVM_SET_CPUID2 yet
+    vcpu.setCpuid2(vcpu.tdxGetCpuid());
     vcpu.tdxInitVcpu();
     expect(err(() => vcpu.tdxInitVcpu()).code).toBe("EINVAL");
     vm.tdxFinalizeVm();
