@@ -70,7 +70,8 @@ export class TdVcpuRunState {
         }
       }
     }
-    if (run.immediateExit !== 0) return this.interrupted("immediate_exit was set");
+    // after completing userspace I/O, as kvm_arch_vcpu_ioctl_run; exit_reason is left alone here
+    if (run.immediateExit !== 0) throw new KvmError("EINTR", "KVM_RUN: immediate_exit is set");
     if (vcpu.mpState === KvmMpState.HALTED) {
       return this.interrupted("the vCPU is halted and nothing can wake it (no interrupt pending)");
     }

@@ -156,12 +156,16 @@ export class TdControl {
   }
 
   /**
-   * The shared half of the GPA space: a GPA in no memslot is emulated MMIO, which KVM maps so the
-   * guest gets #VE (it then issues TDVMCALL<#VE.RequestMMIO>); a memslot GPA exits (EPT violation).
+   * The shared half of the GPA space: a shared GPA in no memslot is emulated MMIO, which KVM maps so
+   * the guest gets #VE (it then issues TDVMCALL<#VE.RequestMMIO>); anything else exits (EPT violation).
    */
   private sharedEpt(gpa: number): number {
     const canonical = gpa - 2 ** this.sharedBit;
-    return this.vm.memory.slots.find(canonical) === undefined ? SHARED_EPT_VE : SHARED_EPT_VIOLATION;
+    const memory = this.vm.memory;
+    // KVM's first fault checks the attribute (a private gfn → memory-fault exit) before it
+    // installs the MMIO entry; so only shared gfns outside every memslot give #VE
+    if (memory.attributes.isPrivate(canonical - (canonical % 4096))) return SHARED_EPT_VIOLATION;
+    return memory.slots.find(canonical) === undefined ? SHARED_EPT_VE : SHARED_EPT_VIOLATION;
   }
 
   /** TD_PARAMS from kvm_tdx_init_vm (setup_tdparams): fixed1 bits OR'ed in, CPUID per module slot. */

@@ -200,7 +200,7 @@ export class Vcpu extends IoctlFile {
       asKvmError("KVM_RUN", () => this.runOnce());
     } catch (e) {
       if (!(e instanceof KvmError)) throw e;
-      if (e.code === "EINTR" && this.run.exitReason === KvmExit.INTR) return { kind: "intr" };
+      if (e.code === "EINTR") return { kind: "intr" };
       if (e.code === "EFAULT" && this.run.exitReason === KvmExit.MEMORY_FAULT) return decodeExit(this.run);
       throw e;
     }

@@ -78,6 +78,9 @@ describe("KVM_RUN of a TD vCPU (raw face: kvm_run bytes)", () => {
     expect(runRaw(t)).toBe(-1);
     expect(t.p.errno).toBe(Errno.EINTR);
     expect(t.guest.entries).toBe(0);
+    expect(t.vcpu().kvmRun()).toEqual({ kind: "intr" });
+    t.vcpu().run.immediateExit = 0;
+    expect(t.vcpu().kvmRun().kind).toBe("io");
   });
   it("in-kernel TDVMCALLs re-enter at once: CPUID from the KVM_SET_CPUID2 model, unknown leaf → SUBFUNC_UNSUPPORTED", () => {
     const t = TdFixture.runnable();
@@ -205,12 +208,14 @@ describe("private memory at run time", () => {
     expect(runRaw(t)).toBe(0);
     expect(g.seen).toEqual([0n, 0n, 0n]);
   });
-  it("shared GPAs outside every memslot are emulated MMIO: the guest gets #VE", () => {
+  it("shared GPAs outside every memslot are emulated MMIO: the guest gets #VE (unless the gfn is private)", () => {
     const t = TdFixture.runnable();
     const g = t.guest;
-    g.script(touch(g, SHARED + 0x1000_0000), tdvmcall(IO, 1n, 1n, 0x80n, 0n));
+    t.setAttributes(0x1100_0000, 0x1000, true);
+    g.script(touch(g, SHARED + 0x1000_0000), tdvmcall(IO, 1n, 1n, 0x80n, 0n), touch(g, SHARED + 0x1100_0000));
     expect(runRaw(t)).toBe(0);
     expect(g.seen).toEqual([1020n]);
+    expect(t.vcpu().kvmRun()).toEqual({ kind: "memoryFault", flags: 0n, gpa: 0x1100_0000n, size: 4096n });
   });
   it("punching a hole in an AUGed page of a running TD works (the zap hook reclaims first)", () => {
     const t = TdFixture.runnable();
