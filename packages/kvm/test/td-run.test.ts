@@ -23,7 +23,16 @@ import {
   type Vcpu,
 } from "../src/index.js";
 import { DEFAULT_TD_RUN_BUDGET } from "../src/td-run.js";
-import { accept, NEXT, recordR10R11, spin, tdvmcall, touch, tripleFault } from "./scripted-guest.js";
+import {
+  accept,
+  type GuestStep,
+  NEXT,
+  recordR10R11,
+  spin,
+  tdvmcall,
+  touch,
+  tripleFault,
+} from "./scripted-guest.js";
 import { TdFixture } from "./td-fixture.js";
 
 const IO = 30;
@@ -387,5 +396,35 @@ describe("KVM_SET_CPUID2 / KVM_GET_CPUID2 on a TD vCPU", () => {
     mem.writeBytes(0x30_0000, kvmCpuid2Header.encode({ nent: 256, padding: 0 }));
     expect(t.p.ioctl(fd, KVM_GET_CPUID2, 0x30_0000)).toBe(0);
     expect(kvmCpuid2Header.decode(mem.readBytes(0x30_0000, 8)).nent).toBe(model.length + 1);
+  });
+});
+
+describe("MMIO and several vCPUs", () => {
+  it("TDVMCALL<#VE.RequestMMIO> read → KVM_EXIT_MMIO at the canonical GPA; the data reaches R11", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    g.script(tdvmcall(48, 4n, 0n, BigInt(SHARED + 0xfee0_0030)), recordR10R11(g), spin);
+    const exit = t.vcpu().kvmRun();
+    expect(exit.kind).toBe("mmio");
+    if (exit.kind !== "mmio") return;
+    expect([exit.physAddr, exit.isWrite, exit.len]).toEqual([0xfee0_0030n, false, 4]);
+    dv(exit.data).setUint32(0, 0x50014, true);
+    expect(t.vcpu().kvmRun()).toEqual({ kind: "intr" });
+    expect(g.seen).toEqual([0n, 0x50014n]);
+  });
+  it("two vCPUs run independently; each KVM_RUN enters its own TDVPR", () => {
+    const t = TdFixture.runnable(undefined, { vcpus: 2 });
+    const g = t.guest;
+    const seenBy: unknown[] = [];
+    const on =
+      (step: GuestStep): GuestStep =>
+      (v) => {
+        seenBy.push(v);
+        return step(v);
+      };
+    g.script(on(tdvmcall(IO, 1n, 1n, 0x10n, 0x1n)), on(tdvmcall(IO, 1n, 1n, 0x20n, 0x2n)));
+    expect(t.vcpu(1).kvmRun()).toMatchObject({ kind: "io", port: 0x10 });
+    expect(t.vcpu(0).kvmRun()).toMatchObject({ kind: "io", port: 0x20 });
+    expect(seenBy[0]).not.toBe(seenBy[1]);
   });
 });
