@@ -1,7 +1,7 @@
 // The simulated host machine and kernel configuration that KVM's answers depend on.
 
 import { HostPhysicalMemory } from "@tdxsim/memory";
-import type { TdGuestExecutor } from "@tdxsim/tdx-module";
+import type { TdGuestExecutor, TdxModule } from "@tdxsim/tdx-module";
 import { KvmVmType } from "./uapi/constants.js";
 import type { KvmCpuidEntry2 } from "./uapi/structs.js";
 
@@ -29,6 +29,11 @@ export interface KvmHostOptions {
    * of a TD vCPU fails with ENXIO.
    */
   tdGuestExecutor?: TdGuestExecutor;
+  /**
+   * The TDX module, when the host was built around one already (it must be over `physicalMemory`);
+   * by default KVM creates it on first use, taking the memory's private-KeyID capability.
+   */
+  tdxModule?: TdxModule;
 }
 
 /** Default host RAM size when no HostPhysicalMemory is given. */
@@ -44,6 +49,7 @@ export interface KvmHost {
   /** kvm_caps.supported_vm_types: bit n set iff VM type n can be created. */
   readonly supportedVmTypes: number;
   readonly tdGuestExecutor: TdGuestExecutor | undefined;
+  readonly tdxModule: TdxModule | undefined;
 }
 
 export function resolveHost(options: KvmHostOptions = {}): KvmHost {
@@ -66,6 +72,7 @@ export function resolveHost(options: KvmHostOptions = {}): KvmHost {
     maxFds,
     supportedCpuid: options.supportedCpuid,
     tdGuestExecutor: options.tdGuestExecutor,
+    tdxModule: options.tdxModule,
     physicalMemory: options.physicalMemory ?? new HostPhysicalMemory(DEFAULT_HOST_MEMORY_BYTES),
     // SW_PROTECTED_VM needs CONFIG_KVM_SW_PROTECTED_VM (a debug option) and SEV needs AMD: not offered.
     supportedVmTypes: (1 << KvmVmType.DEFAULT_VM) | (tdx ? 1 << KvmVmType.TDX_VM : 0),

@@ -8,6 +8,7 @@ import type { SparseMemory } from "@tdxsim/memory";
 import {
   buildTdParams,
   ConfigFlag,
+  decodeTdxStatus,
   EPTP_MEMTYPE_WB,
   EPTP_PWL4,
   EPTP_PWL5,
@@ -139,10 +140,8 @@ export class TdControl {
         if (isOperandInvalid(out.status)) {
           throw new KvmError(
             "EINVAL",
-            `TDH.MNG.INIT refused TD_PARAMS (hw_error 0x${out.status.toString(16)})`,
-            {
-              hwError: out.status,
-            },
+            `TDH.MNG.INIT refused TD_PARAMS: ${decodeTdxStatus(out.status)} (hw_error 0x${out.status.toString(16)})`,
+            { hwError: out.status },
           );
         }
         throw seamcallError("TDH.MNG.INIT", out);

@@ -28,8 +28,11 @@ export class TdxHost {
   readonly tdvpsPages: number;
   private readonly hkidsInUse = new Set<number>();
 
-  constructor(readonly memory: HostPhysicalMemory) {
-    this.module = new TdxModule(memory);
+  constructor(
+    readonly memory: HostPhysicalMemory,
+    module?: TdxModule,
+  ) {
+    this.module = module ?? new TdxModule(memory);
     const rd = (id: bigint): bigint => {
       const r = this.module.tdhSysRd(id);
       if (r.status !== 0n) throw new Error(`TDH.SYS.RD 0x${id.toString(16)} failed`);
@@ -101,7 +104,12 @@ const byMemory = new WeakMap<HostPhysicalMemory, TdxHost>();
 export function tdxHostOf(host: KvmHost): TdxHost {
   let t = byMemory.get(host.physicalMemory);
   if (!t) {
-    t = new TdxHost(host.physicalMemory);
+    try {
+      t = new TdxHost(host.physicalMemory, host.tdxModule);
+    } catch (e) {
+      // e.g. the memory's private-KeyID capability was taken by a module KVM was not given
+      throw new KvmError("ENODEV", `the TDX module cannot be loaded: ${(e as Error).message}`);
+    }
     if (host.tdGuestExecutor) t.setGuestExecutor(host.tdGuestExecutor);
     byMemory.set(host.physicalMemory, t);
   }

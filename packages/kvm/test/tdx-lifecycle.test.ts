@@ -1,19 +1,24 @@
 // The TDX sub-commands driving the real TDX module through the raw face: success paths, errnos,
 // hw_error values, and the §1.11 order rules.
-import { Errno } from "@tdxsim/memory";
-import { TdxStatus } from "@tdxsim/tdx-module";
+import { Errno, HostPhysicalMemory } from "@tdxsim/memory";
+import { TdxModule, TdxStatus } from "@tdxsim/tdx-module";
 import { describe, expect, it } from "vitest";
 import {
   KVM_CREATE_VCPU,
+  KVM_CREATE_VM,
   KVM_GET_MP_STATE,
   KVM_GET_REGS,
+  KVM_MEMORY_ENCRYPT_OP,
   KVM_RUN,
   KVM_SUPPORTED_TD_ATTRS,
   KvmMpState,
+  KvmProcess,
   KvmTdx,
+  KvmVmType,
   kvmCpuid2Header,
   kvmCpuidEntry2,
   kvmMpState,
+  kvmTdxCmd,
 } from "../src/index.js";
 import { MiB, STRUCT_AT, TdFixture } from "./td-fixture.js";
 
@@ -242,5 +247,29 @@ describe("teardown", () => {
     t.p.close(t.vcpuFds[0]!);
     t.p.close(t.vmFd);
     expect(memory.allocatedPages).toBe(0);
+  });
+});
+
+describe("the host's TDX module", () => {
+  it("KVM uses a module it is given; without it, memory whose KeyID capability is taken → ENODEV", () => {
+    const memory = new HostPhysicalMemory(1 << 30);
+    const module = new TdxModule(memory);
+    const p = new KvmProcess({ physicalMemory: memory, tdxModule: module });
+    const vm = p.openKvm().createVm(KvmVmType.TDX_VM);
+    expect(vm.tdx.module).toBe(module);
+    expect(vm.tdxCapabilities().cpuid.length).toBe(12);
+
+    const taken = new HostPhysicalMemory(1 << 30);
+    taken.takePrivateKeyAccess();
+    const q = new KvmProcess({ physicalMemory: taken });
+    const kvm = q.open("/dev/kvm");
+    const td = q.ioctl(kvm, KVM_CREATE_VM, KvmVmType.TDX_VM);
+    q.userMemory.writeBytes(STRUCT_AT + 2048, kvmCpuid2Header.encode({ nent: 64, padding: 0 }));
+    q.userMemory.writeBytes(
+      0x10_0000,
+      kvmTdxCmd.encode({ id: KvmTdx.CAPABILITIES, data: BigInt(STRUCT_AT) }),
+    );
+    expect(q.ioctl(td, KVM_MEMORY_ENCRYPT_OP, 0x10_0000)).toBe(-1);
+    expect(q.errno).toBe(Errno.ENODEV);
   });
 });
