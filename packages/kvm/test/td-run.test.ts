@@ -428,3 +428,18 @@ describe("MMIO and several vCPUs", () => {
     expect(seenBy[0]).not.toBe(seenBy[1]);
   });
 });
+
+describe("KVM_EXIT_TDX", () => {
+  it("GetQuote: exit with the canonical buffer GPA and ret preset SUBFUNC_UNSUPPORTED; userspace's ret reaches R10", () => {
+    const t = TdFixture.runnable();
+    const g = t.guest;
+    t.setAttributes(0x10_0000, 0x2000, false);
+    g.script(tdvmcall(0x10002, BigInt(SHARED + 0x10_0000), 0x2000n), recordR10R11(g), spin);
+    const exit = t.vcpu().kvmRun();
+    expect(exit).toMatchObject({ kind: "tdx", call: "getQuote", gpa: 0x10_0000n, size: 0x2000n });
+    expect(t.vcpu().run.tdx.ret).toBe(TdVmCallStatus.SUBFUNC_UNSUPPORTED);
+    t.vcpu().run.tdx.ret = TdVmCallStatus.SUCCESS;
+    expect(t.vcpu().kvmRun()).toEqual({ kind: "intr" });
+    expect(g.seen[0]).toBe(0n);
+  });
+});
