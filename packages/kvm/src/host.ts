@@ -1,6 +1,7 @@
 // The simulated host machine and kernel configuration that KVM's answers depend on.
 
 import { HostPhysicalMemory } from "@tdxsim/memory";
+import type { TdGuestExecutor, TdxModule } from "@tdxsim/tdx-module";
 import { KvmVmType } from "./uapi/constants.js";
 import type { KvmCpuidEntry2 } from "./uapi/structs.js";
 
@@ -23,6 +24,16 @@ export interface KvmHostOptions {
    * sparse 64 GiB (only touched pages cost memory).
    */
   physicalMemory?: HostPhysicalMemory;
+  /**
+   * The CPU that runs TD vCPUs inside TDH.VP.ENTER (@tdxsim/x86 supplies it). Without one, KVM_RUN
+   * of a TD vCPU fails with ENXIO.
+   */
+  tdGuestExecutor?: TdGuestExecutor;
+  /**
+   * The TDX module, when the host was built around one already (it must be over `physicalMemory`);
+   * by default KVM creates it on first use, taking the memory's private-KeyID capability.
+   */
+  tdxModule?: TdxModule;
 }
 
 /** Default host RAM size when no HostPhysicalMemory is given. */
@@ -37,6 +48,8 @@ export interface KvmHost {
   readonly physicalMemory: HostPhysicalMemory;
   /** kvm_caps.supported_vm_types: bit n set iff VM type n can be created. */
   readonly supportedVmTypes: number;
+  readonly tdGuestExecutor: TdGuestExecutor | undefined;
+  readonly tdxModule: TdxModule | undefined;
 }
 
 export function resolveHost(options: KvmHostOptions = {}): KvmHost {
@@ -58,6 +71,8 @@ export function resolveHost(options: KvmHostOptions = {}): KvmHost {
     maxVcpus,
     maxFds,
     supportedCpuid: options.supportedCpuid,
+    tdGuestExecutor: options.tdGuestExecutor,
+    tdxModule: options.tdxModule,
     physicalMemory: options.physicalMemory ?? new HostPhysicalMemory(DEFAULT_HOST_MEMORY_BYTES),
     // SW_PROTECTED_VM needs CONFIG_KVM_SW_PROTECTED_VM (a debug option) and SEV needs AMD: not offered.
     supportedVmTypes: (1 << KvmVmType.DEFAULT_VM) | (tdx ? 1 << KvmVmType.TDX_VM : 0),

@@ -27,7 +27,11 @@ export * from "./msr-exits.js";
 export * from "./msr-filter.js";
 export { DEV_KVM, KvmProcess, O_RDWR } from "./process.js";
 export { Kvm } from "./system.js";
+export { TD_DEFAULT_TSC_FREQUENCY, TdControl, type TdVcpuPages } from "./td.js";
 export { refuseProtectedState, TdLifecycle, type TdState } from "./td-lifecycle.js";
+export { TdMmu, type TdMmuOwner } from "./td-mmu.js";
+export { DEFAULT_TD_RUN_BUDGET, TdVcpuRunState } from "./td-run.js";
+export { isOperandBusy, isOperandInvalid, seamcallError, TDX_SEAMCALL_STATUS_MASK } from "./td-seamcall.js";
 export {
   applyTdVmCallResult,
   completeTdMsrExit,
@@ -60,6 +64,20 @@ export {
   writeTdxGetCpuid,
 } from "./tdx-args.js";
 export { parseTdxCmd, type TdxCmd, type TdxCmdScope, tdxCmdName } from "./tdx-cmd.js";
+export {
+  KVM_SUPPORTED_XCR0_XSS,
+  TDX_FIRST_GUEST_HKID,
+  TDX_LAST_GUEST_HKID,
+  TdxHost,
+  tdxHostOf,
+} from "./tdx-host.js";
+export {
+  decodeCpuid2,
+  encodeTdxInitMemRegion,
+  encodeTdxInitVm,
+  type TdxInitMemRegionArgs,
+  type TdxInitVmArgs,
+} from "./tdx-typed.js";
 export * from "./uapi/index.js";
 export {
   copyFromUser,

@@ -3,28 +3,42 @@
 // need no CPU: register ioctls on a TD (protected state), the TD state rules of spec §1.11, and
 // kvm_tdx_cmd checks. Running and the register state itself come with @tdxsim/x86 and the TDX
 // module; until then those requests are refused with a message saying so.
-import { KvmError } from "./errors.js";
+import { asKvmError, KvmError } from "./errors.js";
 import { IoctlFile } from "./file.js";
 import type { IoctlArg } from "./ioctl-arg.js";
 import { KvmRun } from "./kvm-run.js";
+import type { TdControl } from "./td.js";
 import { refuseProtectedState } from "./td-lifecycle.js";
-import { parseTdxCmd, tdxCmdName } from "./tdx-cmd.js";
-import { KVMIO, KvmMpState, uapiName } from "./uapi/constants.js";
+import { TdVcpuRunState } from "./td-run.js";
+import { parseTdxCmd } from "./tdx-cmd.js";
+import { decodeCpuid2, encodeTdxInitMemRegion, scratch, type TdxInitMemRegionArgs } from "./tdx-typed.js";
+import { KVMIO, KvmExit, KvmMpState, KvmTdx, uapiName } from "./uapi/constants.js";
 import { decodeIoctl } from "./uapi/ioc.js";
 import {
   ioctlName,
+  KVM_GET_CPUID2,
   KVM_GET_DEBUGREGS,
   KVM_GET_MP_STATE,
   KVM_GET_REGS,
   KVM_GET_SREGS,
   KVM_MEMORY_ENCRYPT_OP,
   KVM_RUN,
+  KVM_SET_CPUID2,
   KVM_SET_DEBUGREGS,
   KVM_SET_MP_STATE,
   KVM_SET_REGS,
   KVM_SET_SREGS,
 } from "./uapi/ioctls.js";
-import { kvmMpState, kvmTdxCmd } from "./uapi/structs.js";
+import {
+  KVM_MAX_CPUID_ENTRIES,
+  type KvmCpuidEntry2,
+  kvmCpuid2Header,
+  kvmCpuidEntry2,
+  kvmMpState,
+  kvmTdxCmd,
+} from "./uapi/structs.js";
+import { VcpuCpuid } from "./vcpu-cpuid.js";
+import { decodeExit, type VcpuExit } from "./vcpu-exit.js";
 import type { Vm } from "./vm.js";
 
 /** mp_state values KVM_SET_MP_STATE accepts on x86. */
@@ -52,6 +66,11 @@ export class Vcpu extends IoctlFile {
   mpState: number;
   /** KVM_TDX_INIT_VCPU done (vcpu_tdx state INITIALIZED). */
   tdInitialized = false;
+  private tdRunState: TdVcpuRunState | undefined;
+  /** KVM_SET_CPUID2's model (kvm_cpuid emulation, the x2APIC check of KVM_TDX_INIT_VCPU). */
+  readonly cpuidModel = new VcpuCpuid();
+  /** kvm_vcpu_has_run(): the vCPU entered the guest at least once. */
+  hasRun = false;
 
   constructor(
     readonly vm: Vm,
@@ -82,6 +101,14 @@ export class Vcpu extends IoctlFile {
       this.on(request, () => this.registerIoctl(request));
     }
     this.on(KVM_RUN, (arg) => this.runRaw(arg));
+    this.on(KVM_SET_CPUID2, (arg) => {
+      this.cpuidModel.setRaw(this.vm.process.userMemory, arg.value, this.hasRun);
+      return 0;
+    });
+    this.on(KVM_GET_CPUID2, (arg) => {
+      this.cpuidModel.getRaw(this.vm.process.userMemory, arg.value);
+      return 0;
+    });
     this.on(KVM_MEMORY_ENCRYPT_OP, (arg) => this.memoryEncryptOpRaw(arg));
   }
 
@@ -133,12 +160,106 @@ export class Vcpu extends IoctlFile {
   private runRaw(arg: IoctlArg): number {
     if (arg.value !== 0n)
       throw new KvmError("EINVAL", "KVM_RUN takes no argument (arg must be 0)", { field: "arg" });
+    return this.runOnce();
+  }
+
+  private runOnce(): number {
     this.vm.checkAlive();
-    if (this.vm.isTd) this.vm.td.checkRun(this.tdInitialized);
-    throw new KvmError(
-      "EINVAL",
-      "KVM_RUN is not implemented in tdxsim yet (needs @tdxsim/x86 and @tdxsim/tdx-module)",
+    if (!this.vm.isTd) {
+      throw new KvmError(
+        "EINVAL",
+        "KVM_RUN of a normal VM's vCPU is not implemented in tdxsim yet (needs @tdxsim/x86)",
+      );
+    }
+    this.vm.td.checkRun(this.tdInitialized);
+    return this.tdRun.run();
+  }
+
+  /** The TD vCPU's KVM_RUN state (after KVM_TDX_INIT_VCPU). */
+  get tdRun(): TdVcpuRunState {
+    if (!this.tdInitialized) throw new KvmError("EINVAL", "KVM_RUN needs KVM_TDX_INIT_VCPU on this vCPU");
+    this.tdRunState ??= new TdVcpuRunState(this, this.vm.tdx);
+    return this.tdRunState;
+  }
+
+  /** Guest instructions one KVM_RUN may execute before it returns -EINTR / KVM_EXIT_INTR. */
+  setRunBudget(instructions: number): void {
+    if (!Number.isSafeInteger(instructions) || instructions < 1)
+      throw new KvmError("EINVAL", `run budget ${instructions} is not a positive integer`, {
+        field: "budget",
+      });
+    this.tdRun.budget = instructions;
+  }
+
+  /**
+   * KVM_RUN (typed): the exit as a VcpuExit. A memory fault comes back as its exit (KVM returns
+   * -EFAULT with it); EINTR (budget, halt, immediate_exit) comes back as { kind: "intr" }.
+   */
+  kvmRun(): VcpuExit {
+    try {
+      asKvmError("KVM_RUN", () => this.runOnce());
+    } catch (e) {
+      if (!(e instanceof KvmError)) throw e;
+      if (e.code === "EINTR") return { kind: "intr" };
+      if (e.code === "EFAULT" && this.run.exitReason === KvmExit.MEMORY_FAULT) return decodeExit(this.run);
+      throw e;
+    }
+    return decodeExit(this.run);
+  }
+
+  /** KVM_SET_CPUID2 (typed). */
+  setCpuid2(entries: readonly KvmCpuidEntry2[]): void {
+    asKvmError("KVM_SET_CPUID2", () => {
+      this.vm.checkAlive();
+      if (entries.length > KVM_MAX_CPUID_ENTRIES)
+        throw new KvmError("E2BIG", `${entries.length} entries > KVM_MAX_CPUID_ENTRIES (256)`);
+      this.cpuidModel.set(entries, this.hasRun);
+    });
+  }
+
+  /** KVM_GET_CPUID2 (typed). */
+  getCpuid2(): KvmCpuidEntry2[] {
+    this.vm.checkAlive();
+    return this.cpuidModel.entries.map((e) => ({ ...e }));
+  }
+
+  /** KVM_TDX_INIT_VCPU (typed): `rcx` is the guest's initial RCX (QEMU: the TD HOB's GPA). */
+  tdxInitVcpu(rcx: bigint = 0n): void {
+    this.tdxTyped("KVM_TDX_INIT_VCPU", (td) =>
+      td.initVcpu(this, { id: KvmTdx.INIT_VCPU, flags: 0, data: rcx }),
     );
+  }
+
+  /** KVM_TDX_INIT_MEM_REGION (typed): `source` pages copied into the TD at `gpa`, measured if asked. */
+  tdxInitMemRegion(args: TdxInitMemRegionArgs): void {
+    const { mem, addr, flags } = encodeTdxInitMemRegion(args);
+    this.tdxTyped("KVM_TDX_INIT_MEM_REGION", (td) =>
+      td.initMemRegion(this, { id: KvmTdx.INIT_MEM_REGION, flags, data: addr }, mem),
+    );
+  }
+
+  /** KVM_TDX_GET_CPUID (typed): the TD's CPUID entries. */
+  tdxGetCpuid(): KvmCpuidEntry2[] {
+    const room = KVM_MAX_CPUID_ENTRIES * kvmCpuidEntry2.size;
+    const { mem, addr } = scratch(kvmCpuid2Header.encode({ nent: KVM_MAX_CPUID_ENTRIES, padding: 0 }), room);
+    this.tdxTyped("KVM_TDX_GET_CPUID", (td) =>
+      td.getCpuid(this, { id: KvmTdx.GET_CPUID, flags: 0, data: addr }, mem),
+    );
+    return decodeCpuid2(mem, addr);
+  }
+
+  private tdxTyped(ioctl: string, body: (td: TdControl) => void): void {
+    asKvmError(ioctl, () => {
+      this.vm.checkAlive();
+      if (!this.vm.isTd) throw new KvmError("EINVAL", "KVM_MEMORY_ENCRYPT_OP on a vCPU needs a TD vCPU");
+      this.vm.td.checkVcpuCommand();
+      body(this.vm.tdx);
+    });
+  }
+
+  /** A vCPU file closed: the VM may now be destroyed. */
+  release(): void {
+    this.vm.maybeDestroy();
   }
 
   /**
@@ -150,9 +271,17 @@ export class Vcpu extends IoctlFile {
     if (!this.vm.isTd) throw new KvmError("EINVAL", "KVM_MEMORY_ENCRYPT_OP on a vCPU needs a TD vCPU");
     this.vm.td.checkVcpuCommand();
     const cmd = parseTdxCmd(arg.read(kvmTdxCmd.size, "kvm_tdx_cmd"), "vcpu");
-    throw new KvmError(
-      "ENOTTY",
-      `${tdxCmdName(cmd.id)} is not implemented in tdxsim yet (needs @tdxsim/tdx-module)`,
-    );
+    const td = this.vm.tdx;
+    switch (cmd.id) {
+      case KvmTdx.INIT_VCPU:
+        td.initVcpu(this, cmd);
+        break;
+      case KvmTdx.INIT_MEM_REGION:
+        td.initMemRegion(this, cmd);
+        break;
+      default:
+        td.getCpuid(this, cmd);
+    }
+    return 0;
   }
 }

@@ -23,9 +23,12 @@ import {
   parseMsrFilter,
 } from "./msr-filter.js";
 import type { KvmProcess } from "./process.js";
+import { TdControl } from "./td.js";
 import { TdLifecycle } from "./td-lifecycle.js";
+import type { TdxCapabilities } from "./tdx-args.js";
 import { parseTdxCmd, type TdxCmd, tdxCmdName } from "./tdx-cmd.js";
-import { KvmCap, KvmVmType, uapiName } from "./uapi/constants.js";
+import { encodeTdxInitVm, scratch, type TdxInitVmArgs } from "./tdx-typed.js";
+import { KvmCap, KvmTdx, KvmVmType, uapiName } from "./uapi/constants.js";
 import {
   KVM_CHECK_EXTENSION,
   KVM_CREATE_GUEST_MEMFD,
@@ -102,6 +105,12 @@ export class Vm extends IoctlFile implements CapVmContext {
     this.on(KVM_MEMORY_ENCRYPT_OP, (arg) => this.memoryEncryptOpRaw(arg));
     this.on(KVM_CREATE_VCPU, (arg) => this.createVcpu(arg.value).fd);
     this.memory = new VmMemory(this);
+    if (this.isTd) {
+      // where KVM zaps private mappings (conversion to shared, punch, close, slot delete)
+      this.memory.onZap((z) => {
+        if (z.filter !== "shared" && this.tdControl) this.tdControl.mmu.zap(z.startGpa, z.endGpa);
+      });
+    }
     this.on(KVM_SET_USER_MEMORY_REGION, (arg) => this.memory.setUserMemoryRegionRaw(arg, false));
     this.on(KVM_SET_USER_MEMORY_REGION2, (arg) => this.memory.setUserMemoryRegionRaw(arg, true));
     this.on(KVM_CREATE_GUEST_MEMFD, (arg) => this.memory.createGuestMemfdRaw(arg));
@@ -272,10 +281,70 @@ export class Vm extends IoctlFile implements CapVmContext {
    * the kvm_tdx_cmd is checked (EFAULT/EINVAL as tdx_vm_ioctl) before the sub-command runs.
    */
   tdxCommand(cmd: TdxCmd): number {
-    throw new KvmError(
-      "ENOTTY",
-      `${tdxCmdName(cmd.id)} is not implemented in tdxsim yet (needs @tdxsim/tdx-module)`,
-    );
+    return this.typed(tdxCmdName(cmd.id), () => {
+      const td = this.tdx;
+      switch (cmd.id) {
+        case KvmTdx.CAPABILITIES:
+          td.getCapabilities(cmd);
+          return 0;
+        case KvmTdx.INIT_VM:
+          td.initVm(cmd);
+          return 0;
+        case KvmTdx.FINALIZE_VM:
+          td.finalize(cmd);
+          return 0;
+        case KvmTdx.TERMINATE_VM:
+          td.terminate(cmd);
+          return 0;
+        default:
+          throw new KvmError("EINVAL", `${tdxCmdName(cmd.id)} is not a VM-fd sub-command`, {
+            field: "kvm_tdx_cmd.id",
+          });
+      }
+    });
+  }
+
+  /** KVM_TDX_CAPABILITIES (typed). */
+  tdxCapabilities(): TdxCapabilities {
+    return this.typed("KVM_TDX_CAPABILITIES", () => this.tdx.capabilities());
+  }
+
+  /** KVM_TDX_INIT_VM (typed): the same checks and SEAMCALLs as the raw ioctl; hw_error in the KvmError. */
+  tdxInitVm(args: TdxInitVmArgs): void {
+    const { mem, addr } = scratch(encodeTdxInitVm(args));
+    this.typed("KVM_TDX_INIT_VM", () => this.tdx.initVm({ id: KvmTdx.INIT_VM, flags: 0, data: addr }, mem));
+  }
+
+  /** KVM_TDX_FINALIZE_VM (typed). */
+  tdxFinalizeVm(): void {
+    this.tdxCommand({ id: KvmTdx.FINALIZE_VM, flags: 0, data: 0n });
+  }
+
+  /** KVM_TDX_TERMINATE_VM (typed). */
+  tdxTerminateVm(): void {
+    this.tdxCommand({ id: KvmTdx.TERMINATE_VM, flags: 0, data: 0n });
+  }
+
+  private tdControl: TdControl | undefined;
+
+  /** KVM's TDX state of this TD (struct kvm_tdx); the host's TDX module is loaded on first use. */
+  get tdx(): TdControl {
+    if (!this.isTd) throw new KvmError("EINVAL", "not a TD (KVM_X86_TDX_VM)");
+    this.tdControl ??= new TdControl(this);
+    return this.tdControl;
+  }
+
+  /** The VM is destroyed when its fd and every vCPU fd are closed: the TD's pages are reclaimed. */
+  release(): void {
+    this.fdClosed = true;
+    this.maybeDestroy();
+  }
+  private fdClosed = false;
+
+  maybeDestroy(): void {
+    if (!this.fdClosed) return;
+    for (const v of this.vcpus.values()) if (this.process.file(v.fd) === v) return;
+    this.tdControl?.teardown();
   }
 
   private memoryEncryptOpRaw(arg: IoctlArg): number {
@@ -286,6 +355,19 @@ export class Vm extends IoctlFile implements CapVmContext {
       );
     }
     const cmd = parseTdxCmd(arg.read(kvmTdxCmd.size, "kvm_tdx_cmd"), "vm");
-    return this.tdxCommand(cmd);
+    // the whole kvm_tdx_cmd goes back to userspace, so hw_error is visible (also on failure)
+    const writeBack = (hwError: bigint) =>
+      arg.write(
+        kvmTdxCmd.encode({ id: cmd.id, flags: cmd.flags, data: cmd.data, hw_error: hwError }),
+        "kvm_tdx_cmd",
+      );
+    try {
+      const r = this.tdxCommand(cmd);
+      writeBack(0n);
+      return r;
+    } catch (e) {
+      if (e instanceof KvmError) writeBack(e.hwError ?? 0n);
+      throw e;
+    }
   }
 }
