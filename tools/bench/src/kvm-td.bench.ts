@@ -1,11 +1,10 @@
 // Throughput of the TD paths through @tdxsim/kvm, run with:
-//   node --conditions=@tdxsim/source --import tsx packages/kvm/bench/td.bench.ts
+//   pnpm --filter @tdxsim/bench bench kvm-td
 // 1. KVM_RUN → TDVMCALL<Instruction.IO> OUT exit → KVM_RUN round trips, raw face (ioctl + kvm_run
 //    bytes) and typed face (Vcpu.kvmRun → VcpuExit), with an executor that issues the TDVMCALL at
 //    once (the cost of the guest's own instructions is the CPU's, not measured here).
 // 2. Creating and finalizing a TD with a 64 MiB measured image (KVM_TDX_INIT_MEM_REGION + MEASURE).
-// Belongs in tools/bench/src once that package depends on @tdxsim/kvm.
-import { setReg, TdcallOutcome, type TdGuestExecutor, TdRunResult, type TdVcpu } from "@tdxsim/tdx-module";
+
 import {
   KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU,
@@ -32,7 +31,8 @@ import {
   kvmTdxInitVmFixed,
   kvmUserspaceMemoryRegion2,
   type Vcpu,
-} from "../src/index.js";
+} from "@tdxsim/kvm";
+import { setReg, TdcallOutcome, type TdGuestExecutor, TdRunResult, type TdVcpu } from "@tdxsim/tdx-module";
 
 /** A guest that does TDVMCALL<IO> OUT 0x80 forever. */
 const ioGuest: TdGuestExecutor = {
