@@ -1,9 +1,15 @@
-// @tdxsim/x86 execution core: architectural state, lazy flags and instruction semantics.
+// @tdxsim/x86 execution core: architectural state, lazy flags, instruction semantics,
+// control-register and MSR rules, and the BigInt register-access API.
 export * as alu from "./alu.js";
+export * from "./api.js";
 export * as bitops from "./bitops.js";
+export * from "./control.js";
 export * from "./exception.js";
 export * from "./flags.js";
+export * from "./msr.js";
 export * as muldiv from "./muldiv.js";
 export * from "./regs.js";
+export * from "./segment.js";
 export * as shift from "./shift.js";
 export * as sse from "./sse-int.js";
+export * from "./state.js";

@@ -1,0 +1,171 @@
+import { describe, expect, it } from "vitest";
+import { getMsr, getRegs, getSregs, setMsr, setRegs, setSregs } from "../../src/exec/api.js";
+import { CrEffect, writeCr0, writeCr3, writeCr4, writeCr8, xsetbv } from "../../src/exec/control.js";
+import { Vector, X86Exception } from "../../src/exec/exception.js";
+import { EFER_LMA, EFER_LME, MSR, readMsr, writeMsr } from "../../src/exec/msr.js";
+import { OUT_HI } from "../../src/exec/regs.js";
+import { AR_L, SEG_CS, setSegment } from "../../src/exec/segment.js";
+import {
+  CpuState,
+  CR0_PE,
+  CR0_PG,
+  CR4_PAE,
+  CR4_PCIDE,
+  codeBits,
+  cpl,
+  cpuMode,
+} from "../../src/exec/state.js";
+
+function gp(f: () => unknown): number {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof X86Exception) return e.vector === Vector.GP ? e.errorCode : -100 - e.vector;
+    throw e;
+  }
+  return -1;
+}
+
+describe("RESET and INIT state (SDM Table 10-1)", () => {
+  it("starts at F000:FFF0 with CS base FFFF0000 in real mode", () => {
+    const cpu = new CpuState();
+    const regs = getRegs(cpu);
+    const sregs = getSregs(cpu);
+    expect(regs.rip).toBe(0xfff0n);
+    expect(regs.rflags).toBe(2n);
+    expect(regs.rdx).toBe(0x806f8n);
+    expect(sregs.cs.selector).toBe(0xf000);
+    expect(sregs.cs.base).toBe(0xffff0000n);
+    expect(sregs.cs.limit).toBe(0xffff);
+    expect(sregs.cr0).toBe(0x60000010n);
+    expect(sregs.apicBase).toBe(0xfee00900n);
+    expect(getMsr(cpu, MSR.IA32_PAT)).toBe(0x0007040600070406n);
+    expect(cpuMode(cpu)).toBe("real");
+    expect(codeBits(cpu)).toBe(16);
+    expect(cpu.mxcsr).toBe(0x1f80);
+  });
+
+  it("INIT keeps MSRs, XMM, CR2 and CR0.CD/NW but clears EFER", () => {
+    const cpu = new CpuState();
+    setMsr(cpu, MSR.IA32_LSTAR, 0xffffffff81000000n);
+    cpu.xmm.i32[5] = 42;
+    cpu.cr2Lo = 0x1234;
+    cpu.cr0 = CR0_PE; // CD/NW cleared
+    cpu.efer = 0x500;
+    cpu.retired = 1000;
+    cpu.init();
+    expect(getMsr(cpu, MSR.IA32_LSTAR)).toBe(0xffffffff81000000n);
+    expect(cpu.xmm.i32[5]).toBe(42);
+    expect(cpu.cr2Lo).toBe(0x1234);
+    expect(cpu.cr0).toBe(0x10);
+    expect(cpu.efer).toBe(0);
+    expect(getMsr(cpu, MSR.IA32_TIME_STAMP_COUNTER)).toBe(1000n);
+  });
+});
+
+describe("register access API", () => {
+  it("round-trips 64-bit registers through BigInt", () => {
+    const cpu = new CpuState();
+    const regs = getRegs(cpu);
+    regs.rax = 0xfedcba9876543210n;
+    regs.r15 = 0x8000000000000001n;
+    regs.rip = 0xffffffff80001000n;
+    regs.rflags = 0x246n;
+    setRegs(cpu, regs);
+    expect(getRegs(cpu)).toEqual(regs);
+  });
+
+  it("refuses values that do not fit and names the field", () => {
+    const cpu = new CpuState();
+    const regs = getRegs(cpu);
+    expect(() => setRegs(cpu, { ...regs, rbx: 1n << 64n })).toThrow(/rbx/);
+    expect(() => setRegs(cpu, { ...regs, rflags: 1n << 40n })).toThrow(/rflags/);
+    const sregs = getSregs(cpu);
+    expect(() => setSregs(cpu, { ...sregs, cs: { ...sregs.cs, dpl: 4 } })).toThrow(/cs\.dpl/);
+    expect(() => setSregs(cpu, { ...sregs, efer: 1n << 3n })).toThrow(/efer/);
+  });
+
+  it("round-trips segment registers with their hidden parts", () => {
+    const cpu = new CpuState();
+    const sregs = getSregs(cpu);
+    sregs.cs = { ...sregs.cs, selector: 8, base: 0n, limit: 0xffffffff, type: 11, l: 1, db: 0, g: 1, dpl: 0 };
+    sregs.efer = BigInt(EFER_LME | EFER_LMA);
+    sregs.cr0 = BigInt((CR0_PE | CR0_PG) >>> 0);
+    sregs.cr4 = BigInt(CR4_PAE);
+    setSregs(cpu, sregs);
+    expect(getSregs(cpu)).toEqual(sregs);
+    expect(cpuMode(cpu)).toBe("64-bit");
+    expect(codeBits(cpu)).toBe(64);
+    expect(cpl(cpu)).toBe(0);
+  });
+});
+
+describe("MSRs", () => {
+  it("derives the TSC from retired instructions and honours writes", () => {
+    const cpu = new CpuState();
+    cpu.retired = 500;
+    expect(getMsr(cpu, MSR.IA32_TIME_STAMP_COUNTER)).toBe(500n);
+    setMsr(cpu, MSR.IA32_TIME_STAMP_COUNTER, 0x1_0000_0000n);
+    cpu.retired += 10;
+    expect(getMsr(cpu, MSR.IA32_TIME_STAMP_COUNTER)).toBe(0x1_0000_000an);
+    expect(getMsr(cpu, MSR.IA32_TSC_ADJUST)).toBe(0x1_0000_0000n - 500n);
+  });
+
+  it("raises #GP(0) on reserved bits, bad PAT types and non-canonical bases", () => {
+    const cpu = new CpuState();
+    expect(gp(() => writeMsr(cpu, MSR.IA32_EFER, 1 << 1, 0))).toBe(0);
+    expect(gp(() => writeMsr(cpu, MSR.IA32_PAT, 0x02, 0))).toBe(0);
+    expect(gp(() => writeMsr(cpu, MSR.IA32_LSTAR, 0, 0x01000000))).toBe(0); // bit 56 set, not sign-extended (LA57)
+    expect(gp(() => writeMsr(cpu, MSR.IA32_TSC_AUX, 0, 1))).toBe(0);
+    expect(gp(() => readMsr(cpu, MSR.IA32_PRED_CMD))).toBe(0);
+    expect(gp(() => writeMsr(cpu, MSR.IA32_APIC_BASE, 0xfee00400 | 0, 0))).toBe(0); // x2APIC without EN
+    writeMsr(cpu, MSR.IA32_FS_BASE, 0x1000, -1 >>> 8);
+    expect(gp(() => writeMsr(cpu, MSR.IA32_FS_BASE, 0, 0x01000000))).toBe(0);
+    expect(readMsr(cpu, MSR.IA32_FS_BASE)).toBe(0x1000);
+    expect(cpu.r[OUT_HI]).toBe(-1 >>> 8);
+  });
+
+  it("keeps EFER.LMA read-only and refuses LME changes while paging", () => {
+    const cpu = new CpuState();
+    writeMsr(cpu, MSR.IA32_EFER, EFER_LME | EFER_LMA, 0);
+    expect(cpu.efer).toBe(EFER_LME);
+    cpu.cr0 = CR0_PE | CR0_PG;
+    expect(gp(() => writeMsr(cpu, MSR.IA32_EFER, 0, 0))).toBe(0);
+  });
+});
+
+describe("control registers", () => {
+  it("enters long mode through CR4.PAE + EFER.LME + CR0.PG and refuses bad combinations", () => {
+    const cpu = new CpuState();
+    expect(gp(() => writeCr0(cpu, CR0_PG, 0))).toBe(0); // PG without PE
+    expect(gp(() => writeCr0(cpu, 1 << 29, 0))).toBe(0); // NW without CD
+    expect(gp(() => writeCr0(cpu, CR0_PE, 1))).toBe(0); // bits 63:32
+    writeCr0(cpu, CR0_PE, 0);
+    writeMsr(cpu, MSR.IA32_EFER, EFER_LME, 0);
+    expect(gp(() => writeCr0(cpu, CR0_PE | CR0_PG, 0))).toBe(0); // PAE off
+    writeCr4(cpu, CR4_PAE, 0);
+    const effect = writeCr0(cpu, CR0_PE | CR0_PG, 0);
+    expect(effect & CrEffect.FLUSH_TLB_ALL).toBeTruthy();
+    expect(cpu.efer & EFER_LMA).toBe(EFER_LMA);
+    expect(cpuMode(cpu)).toBe("compatibility");
+    expect(gp(() => writeCr4(cpu, 0, 0))).toBe(0); // clear PAE in IA-32e mode
+    setSegment(cpu.seg, SEG_CS, 8, 0, 0, -1, 0x9b | AR_L);
+    expect(gp(() => writeCr0(cpu, CR0_PE, 0))).toBe(0); // clear PG in 64-bit mode
+    expect(gp(() => writeCr8(cpu, 16, 0))).toBe(0);
+    expect(gp(() => writeCr3(cpu, 0, 1 << 20))).toBe(0); // above MAXPHYADDR 52
+    writeCr3(cpu, 0x5000, 0);
+    expect(gp(() => writeCr4(cpu, CR4_PAE | CR4_PCIDE | (1 << 13), 0))).toBe(0); // VMXE unsupported
+    writeCr4(cpu, CR4_PAE | CR4_PCIDE, 0);
+    expect(writeCr3(cpu, 0x5001, 0x80000000 | 0)).toBe(CrEffect.NONE); // no-flush bit
+    expect(cpu.cr3Hi).toBe(0);
+  });
+
+  it("checks XSETBV", () => {
+    const cpu = new CpuState();
+    expect(gp(() => xsetbv(cpu, 1, 3, 0))).toBe(0);
+    expect(gp(() => xsetbv(cpu, 0, 2, 0))).toBe(0);
+    expect(gp(() => xsetbv(cpu, 0, 7, 0))).toBe(0); // AVX not supported by default
+    xsetbv(cpu, 0, 3, 0);
+    expect(cpu.xcr0).toBe(3);
+  });
+});
