@@ -64,3 +64,24 @@ export function raiseGP(errorCode: number, detail = ""): never {
 export function raiseUD(detail = ""): never {
   throw new X86Exception(Vector.UD, -1, detail);
 }
+
+/**
+ * The guest did something this core does not implement yet (real-mode or VM86 delivery,
+ * task gates, 16-bit gates). The run loop turns it into an "unsupported" stop: never
+ * wrong execution.
+ */
+export class UnsupportedError extends Error {
+  constructor(what: string) {
+    super(`unsupported: ${what}`);
+    this.name = "UnsupportedError";
+  }
+}
+
+/** Exception classes for the double-fault rules (SDM Vol. 3A, Table 6-4). */
+export const FaultClass = { Benign: 0, Contributory: 1, PageFault: 2 } as const;
+
+export function faultClass(v: number): number {
+  if (v === 0 || (v >= 10 && v <= 13) || v === 21) return FaultClass.Contributory;
+  if (v === 14 || v === 20) return FaultClass.PageFault;
+  return FaultClass.Benign;
+}

@@ -140,6 +140,10 @@ export class CpuState {
   retired = 0;
   tscOffsetLo = 0;
   tscOffsetHi = 0;
+  /** NMIs are blocked from NMI delivery until the next IRET. */
+  nmiBlocked = false;
+  /** HLT wait state: left by delivery of an interrupt, NMI or INIT. */
+  halted = false;
   /** Plain 64-bit MSR values by slot (msr.ts). */
   readonly msrStore = new Int32Array(2 * MSR_STORE_SLOTS);
 
@@ -181,6 +185,8 @@ export class CpuState {
 
   private commonResetInit(): void {
     const r = this.r;
+    this.nmiBlocked = false;
+    this.halted = false;
     r.fill(0);
     r[RDX << 1] = this.config.signature;
     r[RIP_LO] = 0xfff0;
