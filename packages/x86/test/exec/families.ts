@@ -640,6 +640,7 @@ export function compareFamily(
   seed: number,
   runNative: (v: NativeVector[]) => NativeResult[],
   rngFor: (seed: number) => Rng,
+  unmasked = false,
 ): FamilyResult {
   const vectors: NativeVector[] = [];
   const cases: OpCase[] = [];
@@ -662,7 +663,9 @@ export function compareFamily(
     else {
       // Integer ops report RFLAGS in out2 and mask it to defined arithmetic flags (the
       // native value also carries IF and bit 1); other ops put a GPR there and compare all.
-      const [m0, m1, m2] = c.mask(v.in);
+      let [m0, m1, m2] = c.mask(v.in);
+      // Unmasked mode (a report figure): compare the SDM-undefined bits too.
+      if (unmasked) [m0, m1, m2] = [ALL, ALL, (m2 & ~FL) === 0n ? FL : ALL];
       ok =
         (theirs[0] & m0) === (ours[0] & m0) &&
         (theirs[1] & m1) === (ours[1] & m1) &&
