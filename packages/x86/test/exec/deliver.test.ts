@@ -1,8 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { getRegs, setRegs } from "../../src/exec/api.js";
 import { type DeliveryResult, deliverEvent, EventKind } from "../../src/exec/deliver.js";
-import { Vector } from "../../src/exec/exception.js";
+import { Vector, X86Exception } from "../../src/exec/exception.js";
 import { IF, readRflags } from "../../src/exec/flags.js";
+import { iret } from "../../src/exec/iret.js";
 import { EFER_LMA, EFER_LME } from "../../src/exec/msr.js";
 import { SEG_CS, SEG_SS, SEG_TR, segAttr, segSelector, setSegment } from "../../src/exec/segment.js";
 import { CpuState, CR0_PE, CR0_PG, CR4_PAE, cpl } from "../../src/exec/state.js";
@@ -214,5 +215,63 @@ describe("32-bit protected-mode event delivery", () => {
     setRipRsp(cpu, 0x08048000n, 0xbffff000n);
     // #TS cannot be delivered either (same TSS) → #DF → shutdown
     expect(deliverEvent(cpu, mem, { vector: 0x21, kind: EventKind.External })).toBe("shutdown");
+  });
+});
+
+describe("IRET", () => {
+  it("returns from a CPL-3 interrupt in IA-32e mode to the interrupted state and unblocks NMIs", () => {
+    const { cpu, mem } = longModeCpu();
+    enterUser(cpu);
+    setRipRsp(cpu, 0x401000n, 0x7fffffffe008n, 0x10a93n); // some arithmetic flags + IF, RF
+    const before = getRegs(cpu);
+    deliverEvent(cpu, mem, { vector: 2, kind: EventKind.Nmi });
+    expect(cpu.nmiBlocked).toBe(true);
+    iret(cpu, mem, 64);
+    const after = getRegs(cpu);
+    expect(after).toEqual(before);
+    expect(cpl(cpu)).toBe(3);
+    expect(segSelector(cpu.seg, SEG_SS)).toBe(0x1b);
+    expect(cpu.nmiBlocked).toBe(false);
+  });
+
+  it("returns from a 32-bit exception after the handler pops the error code", () => {
+    const cpu = new CpuState();
+    const mem = new TestMemory();
+    const gdt = [0n, 0x00cf9a000000ffffn, 0x00cf92000000ffffn, 0x00cffa000000ffffn, 0x00cff2000000ffffn];
+    for (const [i, d] of gdt.entries()) mem.write64(GDT + BigInt(i) * 8n, d);
+    mem.writeU32(Number(TSS) + 4, 0, 0x9000, false);
+    mem.writeU32(Number(TSS) + 8, 0, 0x10, false);
+    for (let v = 0; v < 32; v++) mem.write64(IDT + BigInt(v) * 8n, gate32(0xc0100000, 0x08, 0xe, 0));
+    cpu.cr0 = CR0_PE;
+    cpu.gdtrBaseLo = Number(GDT);
+    cpu.gdtrLimit = gdt.length * 8 - 1;
+    cpu.idtrBaseLo = Number(IDT);
+    cpu.idtrLimit = 32 * 8 - 1;
+    setSegment(cpu.seg, SEG_TR, 0x28, Number(TSS), 0, 0x67, 0x8b);
+    setSegment(cpu.seg, SEG_CS, 0x1b, 0, 0, -1, 0xc0fb);
+    setSegment(cpu.seg, SEG_SS, 0x23, 0, 0, -1, 0xc0f3);
+    setRipRsp(cpu, 0x08048000n, 0xbffff000n, 0x282n);
+    const before = getRegs(cpu);
+    deliverEvent(cpu, mem, { vector: Vector.GP, kind: EventKind.Exception, errorCode: 0 });
+    setRegs(cpu, { ...getRegs(cpu), rsp: getRegs(cpu).rsp + 4n });
+    iret(cpu, mem, 32);
+    expect(getRegs(cpu)).toEqual({ ...before, rflags: 0x10282n }); // the fault image carried RF=1
+    expect(cpl(cpu)).toBe(3);
+  });
+
+  it("raises #GP(selector) for a return CS whose RPL is below CPL", () => {
+    const { cpu, mem } = longModeCpu();
+    enterUser(cpu);
+    setRipRsp(cpu, 0x401000n, 0x7fffffffe000n);
+    for (const [i, v] of [0x401000n, 0x08n, 0x202n, 0x7fffffffe000n, 0x10n].entries()) {
+      mem.write64(0x7fffffffe000n + BigInt(i) * 8n, v);
+    }
+    try {
+      iret(cpu, mem, 64);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(X86Exception);
+      expect([(e as X86Exception).vector, (e as X86Exception).errorCode]).toEqual([Vector.GP, 0x08]);
+    }
   });
 });
