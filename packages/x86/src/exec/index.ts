@@ -10,6 +10,7 @@ export * from "./events.js";
 export * from "./exception.js";
 export * from "./fast-syscall.js";
 export * from "./flags.js";
+export * from "./fpu-debug.js";
 export * from "./iret.js";
 export * from "./msr.js";
 export * as muldiv from "./muldiv.js";

@@ -2,6 +2,15 @@ import { describe, expect, it } from "vitest";
 import { getMsr, getRegs, getSregs, setMsr, setRegs, setSregs } from "../../src/exec/api.js";
 import { CrEffect, writeCr0, writeCr3, writeCr4, writeCr8, xsetbv } from "../../src/exec/control.js";
 import { Vector, X86Exception } from "../../src/exec/exception.js";
+import {
+  getDebugRegs,
+  getFpu,
+  readDr,
+  setDebugRegs,
+  setFpu,
+  writeDr,
+  writeMxcsr,
+} from "../../src/exec/fpu-debug.js";
 import { EFER_LMA, EFER_LME, MSR, readMsr, writeMsr } from "../../src/exec/msr.js";
 import { OUT_HI } from "../../src/exec/regs.js";
 import { AR_L, SEG_CS, setSegment } from "../../src/exec/segment.js";
@@ -9,6 +18,7 @@ import {
   CpuState,
   CR0_PE,
   CR0_PG,
+  CR4_DE,
   CR4_PAE,
   CR4_PCIDE,
   codeBits,
@@ -167,5 +177,37 @@ describe("control registers", () => {
     expect(gp(() => xsetbv(cpu, 0, 7, 0))).toBe(0); // AVX not supported by default
     xsetbv(cpu, 0, 3, 0);
     expect(cpu.xcr0).toBe(3);
+  });
+});
+
+describe("XMM/MXCSR and debug registers", () => {
+  it("round-trips XMM state and refuses reserved MXCSR bits", () => {
+    const cpu = new CpuState();
+    const fpu = getFpu(cpu);
+    fpu.xmm[15] = (1n << 128n) - 2n;
+    fpu.xmm[0] = 0x0123456789abcdef_fedcba9876543210n;
+    setFpu(cpu, fpu);
+    expect(getFpu(cpu)).toEqual(fpu);
+    expect(() => setFpu(cpu, { ...fpu, mxcsr: 0x10000 })).toThrow(/mxcsr/);
+    expect(gp(() => writeMxcsr(cpu, 1 << 17))).toBe(0);
+  });
+
+  it("keeps DR6/DR7 fixed bits, aliases DR4/DR5 and raises #UD for them with CR4.DE", () => {
+    const cpu = new CpuState();
+    expect(getDebugRegs(cpu).dr6).toBe(0xffff0ff0n);
+    expect(getDebugRegs(cpu).dr7).toBe(0x400n);
+    writeDr(cpu, 5, 0x3, 0); // DR7 alias
+    expect(readDr(cpu, 7)).toEqual([0x403, 0]);
+    writeDr(cpu, 6, 0, 0);
+    expect(readDr(cpu, 6)[0] >>> 0).toBe(0xffff0ff0);
+    expect(gp(() => writeDr(cpu, 7, 0, 1))).toBe(0);
+    cpu.cr4 |= CR4_DE;
+    expect(gp(() => readDr(cpu, 4))).toBe(-100 - Vector.UD);
+    setDebugRegs(cpu, { db: [1n, 2n, 3n, 0xffffffff80000000n], dr6: 0x1n, dr7: 0x1n });
+    expect(getDebugRegs(cpu)).toEqual({
+      db: [1n, 2n, 3n, 0xffffffff80000000n],
+      dr6: 0xffff0ff1n,
+      dr7: 0x401n,
+    });
   });
 });
