@@ -178,20 +178,22 @@ let remHi = 0;
 /** Unsigned (n3:n2:n1:n0) / d where d < 2^32, digit by digit in base 2^16 (exact in doubles). */
 function divSmall(n3: number, n2: number, n1: number, n0: number, d: number): void {
   let rem = 0;
-  const words = [n3, n2, n1, n0];
-  const q = [0, 0, 0, 0];
+  let q1 = 0;
+  let q0 = 0;
   for (let i = 0; i < 4; i++) {
-    const w = words[i] >>> 0;
+    const w = (i === 0 ? n3 : i === 1 ? n2 : i === 2 ? n1 : n0) >>> 0;
     let cur = rem * 65536 + (w >>> 16);
     const qa = Math.floor(cur / d);
     rem = cur - qa * d;
     cur = rem * 65536 + (w & 0xffff);
     const qb = Math.floor(cur / d);
     rem = cur - qb * d;
-    q[i] = (qa << 16) | qb;
+    // The quotient is < 2^64 (callers check), so only the last two words matter.
+    q1 = q0;
+    q0 = (qa << 16) | qb;
   }
-  qLo = q[3];
-  qHi = q[2];
+  qLo = q0;
+  qHi = q1;
   remLo = rem | 0;
   remHi = 0;
 }
