@@ -287,3 +287,146 @@ export function movqToXmm(x: XmmFile, d: number, lo: number, hi: number): void {
 export function xmmDword(x: XmmFile, s: number, i: number): number {
   return x.i32[(s << 2) + i];
 }
+
+// ---- saturating arithmetic, min/max, averages, packs ------------------------------------------
+
+const satU8 = (v: number): number => (v < 0 ? 0 : v > 0xff ? 0xff : v);
+const satS8 = (v: number): number => (v < -128 ? -128 : v > 127 ? 127 : v);
+const satU16 = (v: number): number => (v < 0 ? 0 : v > 0xffff ? 0xffff : v);
+const satS16 = (v: number): number => (v < -32768 ? -32768 : v > 32767 ? 32767 : v);
+
+export function paddusb(x: XmmFile, d: number, s: number): void {
+  const a = x.u8;
+  for (let i = 0, j = d << 4, k = s << 4; i < 16; i++) a[j + i] = satU8(a[j + i] + a[k + i]);
+}
+export function paddusw(x: XmmFile, d: number, s: number): void {
+  const a = x.u16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = satU16(a[j + i] + a[k + i]);
+}
+export function psubusb(x: XmmFile, d: number, s: number): void {
+  const a = x.u8;
+  for (let i = 0, j = d << 4, k = s << 4; i < 16; i++) a[j + i] = satU8(a[j + i] - a[k + i]);
+}
+export function psubusw(x: XmmFile, d: number, s: number): void {
+  const a = x.u16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = satU16(a[j + i] - a[k + i]);
+}
+export function paddsb(x: XmmFile, d: number, s: number): void {
+  const a = x.i8;
+  for (let i = 0, j = d << 4, k = s << 4; i < 16; i++) a[j + i] = satS8(a[j + i] + a[k + i]);
+}
+export function paddsw(x: XmmFile, d: number, s: number): void {
+  const a = x.i16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = satS16(a[j + i] + a[k + i]);
+}
+export function psubsb(x: XmmFile, d: number, s: number): void {
+  const a = x.i8;
+  for (let i = 0, j = d << 4, k = s << 4; i < 16; i++) a[j + i] = satS8(a[j + i] - a[k + i]);
+}
+export function psubsw(x: XmmFile, d: number, s: number): void {
+  const a = x.i16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = satS16(a[j + i] - a[k + i]);
+}
+export function pminub(x: XmmFile, d: number, s: number): void {
+  const a = x.u8;
+  for (let i = 0, j = d << 4, k = s << 4; i < 16; i++) a[j + i] = Math.min(a[j + i], a[k + i]);
+}
+export function pmaxub(x: XmmFile, d: number, s: number): void {
+  const a = x.u8;
+  for (let i = 0, j = d << 4, k = s << 4; i < 16; i++) a[j + i] = Math.max(a[j + i], a[k + i]);
+}
+export function pminsw(x: XmmFile, d: number, s: number): void {
+  const a = x.i16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = Math.min(a[j + i], a[k + i]);
+}
+export function pmaxsw(x: XmmFile, d: number, s: number): void {
+  const a = x.i16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = Math.max(a[j + i], a[k + i]);
+}
+export function pavgb(x: XmmFile, d: number, s: number): void {
+  const a = x.u8;
+  for (let i = 0, j = d << 4, k = s << 4; i < 16; i++) a[j + i] = (a[j + i] + a[k + i] + 1) >>> 1;
+}
+export function pavgw(x: XmmFile, d: number, s: number): void {
+  const a = x.u16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = (a[j + i] + a[k + i] + 1) >>> 1;
+}
+
+/** PACKSSWB: signed words of d then s → signed-saturated bytes. */
+export function packsswb(x: XmmFile, d: number, s: number): void {
+  const w = x.i16;
+  const t = x.tmp8;
+  for (let i = 0; i < 8; i++) {
+    t[i] = satS8(w[(d << 3) + i]);
+    t[i + 8] = satS8(w[(s << 3) + i]);
+  }
+  x.u8.set(t, d << 4);
+}
+/** PACKUSWB: signed words of d then s → unsigned-saturated bytes. */
+export function packuswb(x: XmmFile, d: number, s: number): void {
+  const w = x.i16;
+  const t = x.tmp8;
+  for (let i = 0; i < 8; i++) {
+    t[i] = satU8(w[(d << 3) + i]);
+    t[i + 8] = satU8(w[(s << 3) + i]);
+  }
+  x.u8.set(t, d << 4);
+}
+/** PACKSSDW: signed dwords of d then s → signed-saturated words. */
+export function packssdw(x: XmmFile, d: number, s: number): void {
+  const a = x.i32;
+  const t = x.tmp;
+  const words = new Int16Array(t.buffer);
+  for (let i = 0; i < 4; i++) {
+    words[i] = satS16(a[(d << 2) + i]);
+    words[i + 4] = satS16(a[(s << 2) + i]);
+  }
+  a.set(t, d << 2);
+}
+
+// ---- multiplies and sums -------------------------------------------------------------------------
+
+export function pmullw(x: XmmFile, d: number, s: number): void {
+  const a = x.i16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = Math.imul(a[j + i], a[k + i]);
+}
+export function pmulhw(x: XmmFile, d: number, s: number): void {
+  const a = x.i16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = (a[j + i] * a[k + i]) >> 16;
+}
+export function pmulhuw(x: XmmFile, d: number, s: number): void {
+  const a = x.u16;
+  for (let i = 0, j = d << 3, k = s << 3; i < 8; i++) a[j + i] = (a[j + i] * a[k + i]) >>> 16;
+}
+/** PMADDWD: signed word products summed in pairs into dwords (0x8000*0x8000*2 wraps, as on silicon). */
+export function pmaddwd(x: XmmFile, d: number, s: number): void {
+  const w = x.i16;
+  const t = x.tmp;
+  for (let i = 0; i < 4; i++) {
+    const j = (d << 3) + 2 * i;
+    const k = (s << 3) + 2 * i;
+    t[i] = (w[j] * w[k] + w[j + 1] * w[k + 1]) | 0;
+  }
+  x.i32.set(t, d << 2);
+}
+/** PSADBW: sums of absolute byte differences per quadword, into the low word of each quadword. */
+export function psadbw(x: XmmFile, d: number, s: number): void {
+  const a = x.u8;
+  const t = x.tmp;
+  for (let q = 0; q < 2; q++) {
+    let sum = 0;
+    for (let i = 0; i < 8; i++) sum += Math.abs(a[(d << 4) + 8 * q + i] - a[(s << 4) + 8 * q + i]);
+    t[2 * q] = sum;
+    t[2 * q + 1] = 0;
+  }
+  x.i32.set(t, d << 2);
+}
+
+/** PEXTRW r32, xmm, imm8: the word selected by imm[2:0], zero-extended. */
+export function pextrw(x: XmmFile, s: number, imm: number): number {
+  return x.u16[(s << 3) + (imm & 7)];
+}
+/** PINSRW xmm, r32/m16, imm8: replace the word selected by imm[2:0]. */
+export function pinsrw(x: XmmFile, d: number, v: number, imm: number): void {
+  x.u16[(d << 3) + (imm & 7)] = v;
+}

@@ -506,6 +506,28 @@ function sseFamily(): Family {
     "punpcklqdq",
     "punpckhqdq",
     "pmuludq",
+    "paddusb",
+    "paddusw",
+    "psubusb",
+    "psubusw",
+    "paddsb",
+    "paddsw",
+    "psubsb",
+    "psubsw",
+    "pminub",
+    "pmaxub",
+    "pminsw",
+    "pmaxsw",
+    "pavgb",
+    "pavgw",
+    "packsswb",
+    "packuswb",
+    "packssdw",
+    "pmullw",
+    "pmulhw",
+    "pmulhuw",
+    "pmaddwd",
+    "psadbw",
   ];
   const vec = (g: Rng): bigint => {
     // Lanes equal between operands now and then, so compares see both outcomes.
@@ -565,6 +587,27 @@ function sseFamily(): Family {
       mask: () => [ALL, ALL, ALL],
     });
   }
+  ops.push({
+    op: "pextrw",
+    gen: (g) => [0n, 0n, g.next(), g.next(), BigInt(g.int(256))],
+    ours: ([, , s0, s1, imm]) => {
+      const x = new sse.XmmFile();
+      loadXmm(x, S, s0, s1);
+      return [0n, 0n, BigInt(sse.pextrw(x, S, Number(imm)))];
+    },
+    mask: () => [ALL, ALL, ALL],
+  });
+  ops.push({
+    op: "pinsrw",
+    gen: (g) => [g.next(), g.next(), g.next(), 0n, BigInt(g.int(256))],
+    ours: ([d0, d1, gpr, , imm]) => {
+      const x = new sse.XmmFile();
+      loadXmm(x, D, d0, d1);
+      sse.pinsrw(x, D, lo32(gpr), Number(imm));
+      return [...readXmm(x, D), 0n] as Outputs;
+    },
+    mask: () => [ALL, ALL, ALL],
+  });
   ops.push({
     op: "pmovmskb",
     gen: (g) => [0n, 0n, g.next(), g.next(), 0n],

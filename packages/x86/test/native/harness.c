@@ -139,6 +139,9 @@ SSE(punpcklbw) SSE(punpckhbw) SSE(punpcklwd) SSE(punpckhwd)
 SSE(punpckldq) SSE(punpckhdq) SSE(punpcklqdq) SSE(punpckhqdq)
 SSE(psllw) SSE(psrlw) SSE(psraw) SSE(pslld) SSE(psrld) SSE(psrad) SSE(psllq) SSE(psrlq)
 SSE(pmuludq)
+SSE(paddusb) SSE(paddusw) SSE(psubusb) SSE(psubusw) SSE(paddsb) SSE(paddsw) SSE(psubsb) SSE(psubsw)
+SSE(pminub) SSE(pmaxub) SSE(pminsw) SSE(pmaxsw) SSE(pavgb) SSE(pavgw)
+SSE(packsswb) SSE(packuswb) SSE(packssdw) SSE(pmullw) SSE(pmulhw) SSE(pmulhuw) SSE(pmaddwd) SSE(psadbw)
 
 /* PMOVMSKB r32, xmm1: out2 = GPR. */
 static void pmovmskb(const u64 *in, u64 *out) {
@@ -168,6 +171,24 @@ static void movq_from_xmm(const u64 *in, u64 *out) {
   out[0] = 0; out[1] = 0; out[2] = g;
 }
 static void movq_xmm_xmm(const u64 *in, u64 *out) { XMM_IO("movq %%xmm1, %%xmm0") }
+
+/* PEXTRW r32, xmm1, imm (in4 & 7): out2 = GPR. PINSRW xmm0, r32 (in2), imm (in4 & 7). */
+#define PEXTRW_FN(i) static void pextrw_##i(const u64 *in, u64 *out) { \
+  u64 s[2] = {in[2], in[3]}, g = 0; \
+  __asm__ volatile("movdqu (%[s]), %%xmm1\n\tpextrw $" #i ", %%xmm1, %k[g]" : [g] "+r"(g) : [s] "r"(s) : "xmm1", "memory"); \
+  out[0] = 0; out[1] = 0; out[2] = g; }
+#define PINSRW_FN(i) static void pinsrw_##i(const u64 *in, u64 *out) { \
+  u64 d[2] = {in[0], in[1]}, g = in[2]; \
+  __asm__ volatile("movdqu (%[d]), %%xmm0\n\tpinsrw $" #i ", %k[g], %%xmm0\n\tmovdqu %%xmm0, (%[d])" : : [d] "r"(d), [g] "r"(g) : "xmm0", "memory"); \
+  out[0] = d[0]; out[1] = d[1]; out[2] = 0; }
+#define R8(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+R8(PEXTRW_FN) R8(PINSRW_FN)
+#define PEXTRW_REF(i) pextrw_##i,
+#define PINSRW_REF(i) pinsrw_##i,
+static const op_fn pextrw_tab[8] = {R8(PEXTRW_REF)};
+static const op_fn pinsrw_tab[8] = {R8(PINSRW_REF)};
+static void pextrw(const u64 *in, u64 *out) { pextrw_tab[in[4] & 7](in, out); }
+static void pinsrw(const u64 *in, u64 *out) { pinsrw_tab[in[4] & 7](in, out); }
 
 /* Immediate forms: one function per immediate value, tables indexed by in4 & 0xff. */
 #define D1(M, a, b, c) M(a, b, c, 0) M(a, b, c, 1) M(a, b, c, 2) M(a, b, c, 3)
@@ -212,6 +233,10 @@ static const struct { const char *name; op_fn fn; } ops[] = {
   E(punpcklbw) E(punpckhbw) E(punpcklwd) E(punpckhwd) E(punpckldq) E(punpckhdq) E(punpcklqdq) E(punpckhqdq)
   E(psllw) E(psrlw) E(psraw) E(pslld) E(psrld) E(psrad) E(psllq) E(psrlq) E(pslldq) E(psrldq)
   E(pmuludq) E(pmovmskb) E(pshufd) E(shufps)
+  E(paddusb) E(paddusw) E(psubusb) E(psubusw) E(paddsb) E(paddsw) E(psubsb) E(psubsw)
+  E(pminub) E(pmaxub) E(pminsw) E(pmaxsw) E(pavgb) E(pavgw)
+  E(packsswb) E(packuswb) E(packssdw) E(pmullw) E(pmulhw) E(pmulhuw) E(pmaddwd) E(psadbw)
+  E(pextrw) E(pinsrw)
   E(movd_to_xmm) E(movq_to_xmm) E(movd_from_xmm) E(movq_from_xmm) E(movq_xmm_xmm)
 };
 
