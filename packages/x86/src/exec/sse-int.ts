@@ -290,10 +290,10 @@ export function xmmDword(x: XmmFile, s: number, i: number): number {
 
 // ---- saturating arithmetic, min/max, averages, packs ------------------------------------------
 
-const satU8 = (v: number): number => (v < 0 ? 0 : v > 0xff ? 0xff : v);
-const satS8 = (v: number): number => (v < -128 ? -128 : v > 127 ? 127 : v);
-const satU16 = (v: number): number => (v < 0 ? 0 : v > 0xffff ? 0xffff : v);
-const satS16 = (v: number): number => (v < -32768 ? -32768 : v > 32767 ? 32767 : v);
+const satU8 = (v: number): number => Math.max(0, Math.min(0xff, v));
+const satS8 = (v: number): number => Math.max(-128, Math.min(127, v));
+const satU16 = (v: number): number => Math.max(0, Math.min(0xffff, v));
+const satS16 = (v: number): number => Math.max(-32768, Math.min(32767, v));
 
 export function paddusb(x: XmmFile, d: number, s: number): void {
   const a = x.u8;
