@@ -8,6 +8,7 @@ export * from "./deliver.js";
 export * from "./descriptor.js";
 export * from "./events.js";
 export * from "./exception.js";
+export * from "./far.js";
 export * from "./fast-syscall.js";
 export * from "./flags.js";
 export * from "./fpu-debug.js";
