@@ -12,6 +12,7 @@ export * from "./far.js";
 export * from "./fast-syscall.js";
 export * from "./flags.js";
 export * from "./fpu-debug.js";
+export * from "./fxsave.js";
 export * from "./iret.js";
 export * from "./msr.js";
 export * as muldiv from "./muldiv.js";

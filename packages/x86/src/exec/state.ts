@@ -114,8 +114,13 @@ export class CpuState {
   readonly seg: SegmentFile = newSegmentFile();
   readonly xmm = new XmmFile();
   mxcsr = 0x1f80;
-  /** x87 control word (FNINIT value; the x87 execution unit itself is not modelled yet). */
-  fcw = 0x37f;
+  /** x87 control word. The x87 unit is not executed yet; its state is carried for FXSAVE/FXRSTOR. */
+  fcw = 0x40;
+  /**
+   * The rest of the x87 state as it appears in the FXSAVE image (bytes 2..23: FSW, abridged
+   * FTW, FOP, FIP/FCS, FDP/FDS; bytes 32..159: ST0..ST7), stored raw.
+   */
+  readonly x87Image = new Uint8Array(160);
 
   gdtrBaseLo = 0;
   gdtrBaseHi = 0;
@@ -161,6 +166,7 @@ export class CpuState {
     this.xmm.i32.fill(0);
     this.mxcsr = 0x1f80;
     this.fcw = 0x40; // RESET leaves FCW 0040H (FINIT would give 037FH)
+    this.x87Image.fill(0);
     this.xcr0 = 1;
     this.cr2Lo = 0;
     this.cr2Hi = 0;

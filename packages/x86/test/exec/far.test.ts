@@ -4,6 +4,7 @@ import { writeCr0, writeCr4 } from "../../src/exec/control.js";
 import { loadDataSegment } from "../../src/exec/descriptor.js";
 import { Vector, X86Exception } from "../../src/exec/exception.js";
 import { farCall, farJump, farReturn, lldt, loadDescriptorTable, ltr } from "../../src/exec/far.js";
+import { fxrstor, fxsave, fxsaveImage } from "../../src/exec/fxsave.js";
 import { EFER_LMA, EFER_LME, MSR, writeMsr } from "../../src/exec/msr.js";
 import { SEG_CS, SEG_DS, SEG_SS, SEG_TR, segAttr, setSegment } from "../../src/exec/segment.js";
 import { CpuState, CR0_PE, CR0_PG, CR4_PAE, codeBits, cpl, cpuMode } from "../../src/exec/state.js";
@@ -107,5 +108,34 @@ describe("far transfers and system segments", () => {
     expect(fault(() => ltr(cpu, mem, 0x2c))).toBe(`${Vector.GP}:2c`); // TI=1: the error code keeps TI
     lldt(cpu, mem, 0);
     expect(getSregs(cpu).ldt.unusable).toBe(1);
+  });
+});
+
+describe("FXSAVE / FXRSTOR", () => {
+  it("round-trips MXCSR, FCW, XMM0-15 and the raw x87 bytes through memory in 64-bit mode", () => {
+    const { cpu, mem } = multibootCpu();
+    cpu.efer = EFER_LME | EFER_LMA;
+    setSegment(cpu.seg, SEG_CS, 0x08, 0, 0, -1, 0xa09b);
+    for (let i = 0; i < cpu.xmm.u8.length - 16; i++) cpu.xmm.u8[i] = (i * 37) & 0xff;
+    cpu.mxcsr = 0x9fc0;
+    cpu.fcw = 0x37f;
+    cpu.x87Image[2] = 0x12; // FSW low byte
+    fxsave(cpu, mem, 0x6000, 0, false);
+    expect(mem.read32(0x6000n)).toBe(0x0012037f); // FCW, then FSW
+    expect(mem.read32(0x6018n)).toBe(0x9fc0);
+    expect(mem.read32(0x601cn)).toBe(0xffff);
+    const b = (i: number) => (i * 37) & 0xff;
+    const x15 = 15 * 16;
+    expect(mem.read32(BigInt(0x6000 + 160 + x15))).toBe(
+      (b(x15) | (b(x15 + 1) << 8) | (b(x15 + 2) << 16) | (b(x15 + 3) << 24)) >>> 0,
+    );
+    const saved = fxsaveImage(cpu);
+    const other = new CpuState();
+    other.efer = cpu.efer;
+    setSegment(other.seg, SEG_CS, 0x08, 0, 0, -1, 0xa09b);
+    fxrstor(other, mem, 0x6000, 0, false);
+    expect(fxsaveImage(other)).toEqual(saved);
+    mem.writeU32(0x6018, 0, 0x10000, false);
+    expect(fault(() => fxrstor(other, mem, 0x6000, 0, false))).toBe(`${Vector.GP}:0`);
   });
 });
