@@ -457,7 +457,18 @@ function miscFamily(): Family {
       mask: () => [ALL, ALL, ALL],
     });
   });
-  return { name: "cmpxchg/xadd/cbw/setcc", rule: "all outputs compared", ops };
+  ccNames.forEach((cc, i) => {
+    for (const bits of SIZES3) {
+      ops.push({
+        op: `cmov${cc}${bits}`,
+        gen: (g) => [g.operand(bits), g.operand(bits), 0n, 0n, g.flags()],
+        // The destination is written even when the condition is false (32-bit: zero-extended).
+        ours: ([a, b, , , f]) => [writeSized(a, testCondition(regsWithFlags(f), i) ? b : a, bits), 0n, 0n],
+        mask: () => [ALL, ALL, ALL],
+      });
+    }
+  });
+  return { name: "cmpxchg/xadd/cbw/setcc/cmovcc", rule: "all outputs compared", ops };
 }
 
 // ---- SSE2 integer ------------------------------------------------------------------------------------

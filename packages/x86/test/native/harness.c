@@ -124,6 +124,17 @@ SX(cbw, "cbtw") SX(cwde, "cwtl") SX(cdqe, "cltq") SX(cwd, "cwtd") SX(cdq, "cltd"
 SETCC(o) SETCC(no) SETCC(b) SETCC(ae) SETCC(e) SETCC(ne) SETCC(be) SETCC(a)
 SETCC(s) SETCC(ns) SETCC(p) SETCC(np) SETCC(l) SETCC(ge) SETCC(le) SETCC(g)
 
+/* CMOVcc dst, src (16/32/64) with RFLAGS in4: a 32-bit CMOV writes (zero-extends) even when false. */
+#define CMOV1(cc, sz, M)                                                                  \
+  static void cmov##cc##sz(const u64 *in, u64 *out) {                                     \
+    u64 x = in[0], y = in[1], f = FLAGS_IN(in[4]);                                        \
+    __asm__ volatile(PUSHF_IN "cmov" #cc " %" M "[y], %" M "[x]" : [x] "+r"(x) : [y] "r"(y), [f] "r"(f) : "cc"); \
+    out[0] = x; out[1] = 0; out[2] = 0;                                                   \
+  }
+#define CMOV(cc) CMOV1(cc, 16, "w") CMOV1(cc, 32, "k") CMOV1(cc, 64, "q")
+CMOV(o) CMOV(no) CMOV(b) CMOV(ae) CMOV(e) CMOV(ne) CMOV(be) CMOV(a)
+CMOV(s) CMOV(ns) CMOV(p) CMOV(np) CMOV(l) CMOV(ge) CMOV(le) CMOV(g)
+
 /* SSE2 dst op= src over xmm0/xmm1. */
 #define XMM_IO(body)                                                                      \
     u64 d[2] = {in[0], in[1]}, s[2] = {in[2], in[3]};                                     \
@@ -227,6 +238,8 @@ static const struct { const char *name; op_fn fn; } ops[] = {
   E4(cmpxchg) E4(xadd) E(cbw) E(cwde) E(cdqe) E(cwd) E(cdq) E(cqo)
   E(seto) E(setno) E(setb) E(setae) E(sete) E(setne) E(setbe) E(seta)
   E(sets) E(setns) E(setp) E(setnp) E(setl) E(setge) E(setle) E(setg)
+#define EC(cc) E(cmov##cc##16) E(cmov##cc##32) E(cmov##cc##64)
+  EC(o) EC(no) EC(b) EC(ae) EC(e) EC(ne) EC(be) EC(a) EC(s) EC(ns) EC(p) EC(np) EC(l) EC(ge) EC(le) EC(g)
   E(paddb) E(paddw) E(paddd) E(paddq) E(psubb) E(psubw) E(psubd) E(psubq)
   E(pcmpeqb) E(pcmpeqw) E(pcmpeqd) E(pcmpgtb) E(pcmpgtw) E(pcmpgtd)
   E(pand) E(pandn) E(por) E(pxor)

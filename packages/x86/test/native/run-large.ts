@@ -2,7 +2,7 @@
 // (default 20000), in chunks so memory stays flat. Prints the agreement table for EXEC.md
 // and exits non-zero below 99.9 %.
 //
-//   pnpm --filter @tdxsim/bench exec tsx ../../packages/x86/test/native/run-large.ts [perOp] [seed] [--unmasked]
+//   pnpm --filter @tdxsim/bench exec tsx ../../packages/x86/test/native/run-large.ts [perOp] [seed] [--unmasked] [--family=<name part>]
 // --unmasked also compares the bits the SDM leaves undefined (informative: how often our
 // choice for them matches this host; it does not gate anything).
 
@@ -13,6 +13,7 @@ import { Rng } from "../exec/rng.js";
 const perOp = Number(process.argv[2] ?? 20000);
 const seed = Number(process.argv[3] ?? 1);
 const unmasked = process.argv.includes("--unmasked");
+const only = process.argv.find((a) => a.startsWith("--family="))?.slice("--family=".length);
 const CHUNK = 2000;
 
 const unavailable = nativeUnavailableReason();
@@ -25,6 +26,7 @@ let failed = false;
 console.log("| family | ops | vectors | agreement | masking rule |");
 console.log("|---|---|---|---|---|");
 for (const [i, family] of families().entries()) {
+  if (only && !family.name.includes(only)) continue;
   let total = 0;
   let agree = 0;
   const examples: string[] = [];
