@@ -10,6 +10,7 @@ export * from "./events.js";
 export * from "./exception.js";
 export * from "./far.js";
 export * from "./fast-syscall.js";
+export * from "./flag-insns.js";
 export * from "./flags.js";
 export * from "./fpu-debug.js";
 export * from "./fxsave.js";

@@ -5,11 +5,14 @@
 import * as alu from "../../src/exec/alu.js";
 import * as bitops from "../../src/exec/bitops.js";
 import { X86Exception } from "../../src/exec/exception.js";
-import { arithFlags, setArithFlags, testCondition } from "../../src/exec/flags.js";
+import { popf } from "../../src/exec/flag-insns.js";
+import { arithFlags, readRflags, setArithFlags, testCondition, writeRflags } from "../../src/exec/flags.js";
 import * as muldiv from "../../src/exec/muldiv.js";
 import { newRegFile, OUT_HI, OUT2_HI, OUT2_LO, type RegFile } from "../../src/exec/regs.js";
+import { SEG_CS, setSegment } from "../../src/exec/segment.js";
 import * as shift from "../../src/exec/shift.js";
 import * as sse from "../../src/exec/sse-int.js";
+import { CpuState, CR0_PE } from "../../src/exec/state.js";
 import type { NativeResult, NativeVector } from "./native-harness.js";
 import type { Rng } from "./rng.js";
 
@@ -59,6 +62,7 @@ function regsWithFlags(f: bigint): RegFile {
   return r;
 }
 const flagsOut = (r: RegFile): bigint => BigInt(arithFlags(r));
+const readRflagsOf = (cpu: CpuState): number => readRflags(cpu.r);
 
 const SIZES = [8, 16, 32, 64] as const;
 const SIZES3 = [16, 32, 64] as const;
@@ -468,7 +472,22 @@ function miscFamily(): Family {
       });
     }
   });
-  return { name: "cmpxchg/xadd/cbw/setcc/cmovcc", rule: "all outputs compared", ops };
+  ops.push({
+    op: "popf_user",
+    // Random RFLAGS images (TF excluded: it would single-step the harness).
+    gen: (g) => [0n, 0n, 0n, 0n, g.next() & 0x3f7fd5n & ~0x100n],
+    ours: ([, , , , v]) => {
+      // A Linux user process: protected mode, CPL 3, IOPL 0, IF=1.
+      const cpu = new CpuState();
+      cpu.cr0 = CR0_PE;
+      setSegment(cpu.seg, SEG_CS, 0x33, 0, 0, -1, 0xa0fb);
+      writeRflags(cpu.r, 0x202);
+      popf(cpu, Number(v), 64);
+      return [0n, 0n, BigInt(readRflagsOf(cpu))];
+    },
+    mask: () => [ALL, ALL, ALL],
+  });
+  return { name: "cmpxchg/xadd/cbw/setcc/cmovcc/popf", rule: "all outputs compared", ops };
 }
 
 // ---- SSE2 integer ------------------------------------------------------------------------------------

@@ -124,6 +124,14 @@ SX(cbw, "cbtw") SX(cwde, "cwtl") SX(cdqe, "cltq") SX(cwd, "cwtd") SX(cdq, "cltd"
 SETCC(o) SETCC(no) SETCC(b) SETCC(ae) SETCC(e) SETCC(ne) SETCC(be) SETCC(a)
 SETCC(s) SETCC(ns) SETCC(p) SETCC(np) SETCC(l) SETCC(ge) SETCC(le) SETCC(g)
 
+/* POPFQ of in4 at CPL 3 (TF excluded: it would trap); out2 = RFLAGS read back. The caller's
+   flags are saved and restored around it. */
+static void popf_user(const u64 *in, u64 *out) {
+  u64 v = in[4] & ~0x100ULL, f;
+  __asm__ volatile("pushfq\n\tpushq %[v]\n\tpopfq\n\tpushfq\n\tpopq %[f]\n\tpopfq" : [f] "=&r"(f) : [v] "r"(v) : "cc", "memory");
+  out[0] = 0; out[1] = 0; out[2] = f;
+}
+
 /* CMOVcc dst, src (16/32/64) with RFLAGS in4: a 32-bit CMOV writes (zero-extends) even when false. */
 #define CMOV1(cc, sz, M)                                                                  \
   static void cmov##cc##sz(const u64 *in, u64 *out) {                                     \
@@ -237,7 +245,7 @@ static const struct { const char *name; op_fn fn; } ops[] = {
   E3(bt) E3(bts) E3(btr) E3(btc) E3(bsf) E3(bsr) E3(tzcnt) E3(lzcnt) E3(popcnt)
   E4(cmpxchg) E4(xadd) E(cbw) E(cwde) E(cdqe) E(cwd) E(cdq) E(cqo)
   E(seto) E(setno) E(setb) E(setae) E(sete) E(setne) E(setbe) E(seta)
-  E(sets) E(setns) E(setp) E(setnp) E(setl) E(setge) E(setle) E(setg)
+  E(sets) E(setns) E(setp) E(setnp) E(setl) E(setge) E(setle) E(setg) E(popf_user)
 #define EC(cc) E(cmov##cc##16) E(cmov##cc##32) E(cmov##cc##64)
   EC(o) EC(no) EC(b) EC(ae) EC(e) EC(ne) EC(be) EC(a) EC(s) EC(ns) EC(p) EC(np) EC(l) EC(ge) EC(le) EC(g)
   E(paddb) E(paddw) E(paddd) E(paddq) E(psubb) E(psubw) E(psubd) E(psubq)
