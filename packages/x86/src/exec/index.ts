@@ -17,6 +17,7 @@ export * from "./fxsave.js";
 export * from "./iret.js";
 export * from "./msr.js";
 export * as muldiv from "./muldiv.js";
+export * from "./privileged.js";
 export * from "./regs.js";
 export * from "./segment.js";
 export * as shift from "./shift.js";

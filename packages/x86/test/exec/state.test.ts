@@ -12,6 +12,7 @@ import {
   writeMxcsr,
 } from "../../src/exec/fpu-debug.js";
 import { EFER_LMA, EFER_LME, MSR, readMsr, writeMsr } from "../../src/exec/msr.js";
+import { clts, lmsw, movFromCr, movToCr, rdtsc, tscAux } from "../../src/exec/privileged.js";
 import { OUT_HI } from "../../src/exec/regs.js";
 import { AR_L, SEG_CS, setSegment } from "../../src/exec/segment.js";
 import {
@@ -209,5 +210,38 @@ describe("XMM/MXCSR and debug registers", () => {
       dr6: 0xffff0ff1n,
       dr7: 0x401n,
     });
+  });
+});
+
+describe("privileged register instructions", () => {
+  it("MOV CR: #UD for CR1/CR5-7, #GP at CPL 3, round trip at CPL 0", () => {
+    const cpu = new CpuState();
+    cpu.cr0 = CR0_PE | 0x10;
+    expect(() => movToCr(cpu, 1, 0, 0)).toThrow(/#UD/);
+    expect(() => movFromCr(cpu, 5)).toThrow(/#UD/);
+    movToCr(cpu, 2, 0xdead, 0x1);
+    expect(movFromCr(cpu, 2)).toBe(0xdead);
+    expect(cpu.r[OUT_HI]).toBe(1);
+    setSegment(cpu.seg, SEG_CS, 0x1b, 0, 0, -1, 0xc0fb);
+    expect(gp(() => movFromCr(cpu, 0))).toBe(0);
+    expect(gp(() => clts(cpu))).toBe(0);
+  });
+
+  it("LMSW cannot clear PE; RDTSC honours CR4.TSD; RDPID returns TSC_AUX", () => {
+    const cpu = new CpuState();
+    cpu.cr0 = CR0_PE | 0x10;
+    lmsw(cpu, 0);
+    expect(cpu.cr0 & CR0_PE).toBe(CR0_PE);
+    lmsw(cpu, 0x8); // TS
+    expect(cpu.cr0 & 0x8).toBe(0x8);
+    clts(cpu);
+    expect(cpu.cr0 & 0x8).toBe(0);
+    cpu.retired = 77;
+    expect(rdtsc(cpu)).toBe(77);
+    setMsr(cpu, MSR.IA32_TSC_AUX, 5n);
+    expect(tscAux(cpu)).toBe(5);
+    cpu.cr4 |= 1 << 2; // TSD
+    setSegment(cpu.seg, SEG_CS, 0x1b, 0, 0, -1, 0xc0fb);
+    expect(gp(() => rdtsc(cpu))).toBe(0);
   });
 });
