@@ -9,7 +9,8 @@ import { AR_L, SEG_CS, segAttr } from "./segment.js";
 import type { CpuState } from "./state.js";
 import { addHi, addLinear, type SystemMemory } from "./system-memory.js";
 
-function xmmCount(cpu: CpuState): number {
+/** XMM registers visible to the save instructions: 16 in 64-bit mode, 8 otherwise. */
+export function xmmCount(cpu: CpuState): number {
   return cpu.efer & EFER_LMA && segAttr(cpu.seg, SEG_CS) & AR_L ? 16 : 8;
 }
 

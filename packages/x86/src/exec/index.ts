@@ -24,3 +24,4 @@ export * as shift from "./shift.js";
 export * as sse from "./sse-int.js";
 export * from "./state.js";
 export * from "./system-memory.js";
+export * from "./xsave.js";

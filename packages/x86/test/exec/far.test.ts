@@ -8,6 +8,7 @@ import { fxrstor, fxsave, fxsaveImage } from "../../src/exec/fxsave.js";
 import { EFER_LMA, EFER_LME, MSR, writeMsr } from "../../src/exec/msr.js";
 import { SEG_CS, SEG_DS, SEG_SS, SEG_TR, segAttr, setSegment } from "../../src/exec/segment.js";
 import { CpuState, CR0_PE, CR0_PG, CR4_PAE, codeBits, cpl, cpuMode } from "../../src/exec/state.js";
+import { xgetbv, xrstor, xsave } from "../../src/exec/xsave.js";
 import { TestMemory } from "./test-memory.js";
 
 const GDT = 0x1000n;
@@ -38,7 +39,7 @@ function fault(f: () => void): string {
   try {
     f();
   } catch (e) {
-    if (e instanceof X86Exception) return `${e.vector}:${e.errorCode.toString(16)}`;
+    if (e instanceof X86Exception) return `${e.vector}:${e.errorCode < 0 ? "-1" : e.errorCode.toString(16)}`;
     throw e;
   }
   return "none";
@@ -137,5 +138,45 @@ describe("FXSAVE / FXRSTOR", () => {
     expect(fxsaveImage(other)).toEqual(saved);
     mem.writeU32(0x6018, 0, 0x10000, false);
     expect(fault(() => fxrstor(other, mem, 0x6000, 0, false))).toBe(`${Vector.GP}:0`);
+  });
+});
+
+describe("XSAVE / XRSTOR / XGETBV", () => {
+  function xcpu(): { cpu: CpuState; mem: TestMemory } {
+    const { cpu, mem } = multibootCpu();
+    cpu.cr4 |= 1 << 18; // OSXSAVE
+    cpu.xcr0 = 3;
+    return { cpu, mem };
+  }
+
+  it("saves x87+SSE with XSTATE_BV and restores, putting absent components in their initial state", () => {
+    const { cpu, mem } = xcpu();
+    expect(xgetbv(cpu, 0)).toBe(3);
+    for (let i = 0; i < 128; i++) cpu.xmm.u8[i] = i + 1; // XMM0-7 (32-bit mode saves 16 anyway via XSAVE)
+    cpu.mxcsr = 0x1fa0;
+    xsave(cpu, mem, 0x6000, 0, 3, false);
+    expect(mem.read32(0x6200n)).toBe(3);
+    const other = xcpu().cpu;
+    xrstor(other, mem, 0x6000, 0, 3, false);
+    expect(Array.from(other.xmm.u8.subarray(0, 128))).toEqual(Array.from(cpu.xmm.u8.subarray(0, 128)));
+    expect(other.mxcsr).toBe(0x1fa0);
+    mem.writeU32(0x6200, 0, 1, false); // XSTATE_BV: SSE in its initial state
+    xrstor(other, mem, 0x6000, 0, 3, false);
+    expect(other.xmm.u8[0]).toBe(0);
+    expect(other.mxcsr).toBe(0x1fa0); // MXCSR still loaded
+  });
+
+  it("raises #UD without CR4.OSXSAVE and #GP for misalignment, bad headers and XCR1", () => {
+    const { cpu, mem } = multibootCpu();
+    expect(fault(() => xsave(cpu, mem, 0x6000, 0, 3, false))).toBe(`${Vector.UD}:-1`);
+    const x = xcpu();
+    expect(fault(() => xsave(x.cpu, x.mem, 0x6010, 0, 3, false))).toBe(`${Vector.GP}:0`);
+    expect(fault(() => xgetbv(x.cpu, 1))).toBe(`${Vector.GP}:0`);
+    xsave(x.cpu, x.mem, 0x6000, 0, 3, false);
+    x.mem.writeU32(0x6200, 0, 7, false); // AVX bit, not in XCR0
+    expect(fault(() => xrstor(x.cpu, x.mem, 0x6000, 0, 3, false))).toBe(`${Vector.GP}:0`);
+    x.mem.writeU32(0x6200, 0, 3, false);
+    x.mem.writeU32(0x6230, 0, 1, false); // reserved header byte
+    expect(fault(() => xrstor(x.cpu, x.mem, 0x6000, 0, 3, false))).toBe(`${Vector.GP}:0`);
   });
 });
