@@ -152,7 +152,7 @@ describe("XSAVE / XRSTOR / XGETBV", () => {
   it("saves x87+SSE with XSTATE_BV and restores, putting absent components in their initial state", () => {
     const { cpu, mem } = xcpu();
     expect(xgetbv(cpu, 0)).toBe(3);
-    for (let i = 0; i < 128; i++) cpu.xmm.u8[i] = i + 1; // XMM0-7 (32-bit mode saves 16 anyway via XSAVE)
+    for (let i = 0; i < 128; i++) cpu.xmm.u8[i] = i + 1; // XMM0-7: outside 64-bit mode XSAVE covers 8 registers
     cpu.mxcsr = 0x1fa0;
     xsave(cpu, mem, 0x6000, 0, 3, false);
     expect(mem.read32(0x6200n)).toBe(3);
