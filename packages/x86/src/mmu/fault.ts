@@ -5,6 +5,7 @@
 export const VECTOR_SS = 12;
 export const VECTOR_GP = 13;
 export const VECTOR_PF = 14;
+export const VECTOR_AC = 17;
 export const VECTOR_VE = 20;
 /** VMX basic exit reason of an EPT violation (also VE_INFO.exit_reason of an EPT-violation #VE). */
 export const EXIT_REASON_EPT_VIOLATION = 48;
@@ -33,7 +34,7 @@ export type MemoryStop =
   | { reason: "unsupported"; message: string };
 
 export class MemoryFault {
-  /** A guest exception vector (12, 13, 14, 20), or -1 for a stop. */
+  /** A guest exception vector (12, 13, 14, 17, 20), or -1 for a stop. */
   readonly vector: number;
   /** The error code to push (#SS/#GP/#PF); -1 when the exception has none (#VE). */
   readonly errorCode: number;
@@ -75,7 +76,8 @@ export class MemoryFault {
 
   toString(): string {
     if (this.stop !== undefined) return `memory stop ${this.stop.reason}`;
-    const name = { 12: "#SS", 13: "#GP", 14: "#PF", 20: "#VE" }[this.vector] ?? `vector ${this.vector}`;
+    const name =
+      { 12: "#SS", 13: "#GP", 14: "#PF", 17: "#AC", 20: "#VE" }[this.vector] ?? `vector ${this.vector}`;
     const cr2 = this.vector === VECTOR_PF ? ` at 0x${this.cr2.toString(16)}` : "";
     return `${name}(${this.errorCode < 0 ? "" : `0x${this.errorCode.toString(16)}`})${cr2}`;
   }

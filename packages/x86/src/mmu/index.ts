@@ -4,6 +4,7 @@ export {
   EXIT_REASON_EPT_VIOLATION,
   MemoryFault,
   type MemoryStop,
+  VECTOR_AC,
   VECTOR_GP,
   VECTOR_PF,
   VECTOR_SS,
@@ -28,9 +29,10 @@ export {
   GpaTranslation,
   type GuestPhysicalMap,
 } from "./second-stage.js";
-export { CTX_SUPERVISOR, CTX_SUPERVISOR_AC, CTX_USER, SoftTlb } from "./tlb.js";
+export { CTX_SUPERVISOR, CTX_SUPERVISOR_AC, CTX_USER, CTX_USER_AC, SoftTlb } from "./tlb.js";
 export {
   type CodeWriteHook,
+  CR0_AM,
   CR0_PE,
   CR0_PG,
   CR0_WP,

@@ -324,6 +324,7 @@ export class Mmu extends LinearTranslator {
    */
   private access(lo: number, hi: number, size: number, kind: number, flags: number): void {
     this.checkCanonical(lo, hi, size, flags);
+    this.checkAlignment(lo, size, flags);
     const off = lo & 4095;
     const first = Math.min(4096 - off, size);
     const ram0 = this.resolve(lo, hi, kind, flags, 0);

@@ -4,11 +4,13 @@
 // compare checks address, context and right. An entry caches the host page (bytes and words)
 // and its GPA. Flushes touch only the entries filled since the last full flush.
 
-/** Access contexts (tag bits 1:0): who accesses, as far as U/S, SMEP and SMAP care. */
+/** Access contexts (tag bits 1:0): who accesses, as far as U/S, SMEP, SMAP and alignment checks care. Bit 0 = user. */
 export const CTX_SUPERVISOR = 0;
 export const CTX_USER = 1;
 /** Supervisor with EFLAGS.AC = 1 while CR4.SMAP = 1 (SMAP lets explicit accesses reach user pages). */
 export const CTX_SUPERVISOR_AC = 2;
+/** User with alignment checking (CR0.AM = 1, EFLAGS.AC = 1, CPL 3): a misaligned data access is #AC(0). */
+export const CTX_USER_AC = 3;
 
 /** An invalid tag: its bits 11:2 are set, which no real tag has. */
 export const TAG_INVALID = -1;

@@ -16,7 +16,7 @@ import {
   PF_W,
   WALK_FAULT,
 } from "@tdxsim/memory";
-import { MemoryFault, VECTOR_GP, VECTOR_PF, VECTOR_SS, VECTOR_VE } from "./fault.js";
+import { MemoryFault, VECTOR_AC, VECTOR_GP, VECTOR_PF, VECTOR_SS, VECTOR_VE } from "./fault.js";
 import {
   GPA_ACCESS_FETCH,
   GPA_ACCESS_FINAL,
@@ -37,6 +37,7 @@ import {
   CTX_SUPERVISOR,
   CTX_SUPERVISOR_AC,
   CTX_USER,
+  CTX_USER_AC,
   KIND_FETCH,
   KIND_READ,
   KIND_WRITE,
@@ -46,6 +47,7 @@ import { WalkMemory, type WalkOwner } from "./walk-memory.js";
 
 export const CR0_PE = 1 << 0;
 export const CR0_WP = 1 << 16;
+export const CR0_AM = 1 << 18;
 export const CR0_PG = 1 << 31;
 export const CR4_PSE = 1 << 4;
 export const CR4_PAE = 1 << 5;
@@ -272,6 +274,16 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     return true;
   }
 
+  /**
+   * #AC(0) for a misaligned 2/4/8-byte data access at CPL 3 with CR0.AM and EFLAGS.AC (checked
+   * before translation, so it wins over #PF). Implicit supervisor accesses are never checked;
+   * 16-byte operands follow per-instruction rules the interpreter applies.
+   */
+  protected checkAlignment(lo: number, size: number, flags: number): void {
+    if (this.ctx !== CTX_USER_AC || (flags & FLAG_IMPLICIT) !== 0 || size > 8) return;
+    if ((lo & (size - 1)) !== 0) throw new MemoryFault(VECTOR_AC, 0);
+  }
+
   /** #GP(0), or #SS(0) for a stack access, unless both ends of the access are canonical (long mode only). */
   protected checkCanonical(lo: number, hi: number, size: number, flags: number): void {
     if (!this.longMode) return;
@@ -344,7 +356,7 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   private pageFaultCode(bits: number, kind: number, ctx: number): number {
     let code = bits;
     if (kind === KIND_WRITE) code |= PF_W;
-    if (ctx === CTX_USER) code |= PF_U;
+    if ((ctx & CTX_USER) !== 0) code |= PF_U;
     if (kind === KIND_FETCH && (this.efer & EFER_NXE) !== 0) code |= PF_I;
     if (kind === KIND_FETCH && (this.cr4 & CR4_SMEP) !== 0) code |= PF_I;
     return code;
@@ -352,7 +364,7 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
 
   private walkerAccess(kind: number, ctx: number, flags: number): number {
     let access = kind === KIND_WRITE ? ACCESS_WRITE : kind === KIND_FETCH ? ACCESS_FETCH : 0;
-    if (ctx === CTX_USER) access |= ACCESS_USER;
+    if ((ctx & CTX_USER) !== 0) access |= ACCESS_USER;
     else if (ctx === CTX_SUPERVISOR_AC) access |= ACCESS_EFLAGS_AC;
     if ((flags & FLAG_IMPLICIT) !== 0) access |= ACCESS_IMPLICIT;
     return access;
@@ -360,7 +372,11 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
 
   private updateContext(): void {
     const smap = (this.cr4 & CR4_SMAP) !== 0;
-    this.ctx = this.cpl === 3 ? CTX_USER : smap && this.eflagsAc ? CTX_SUPERVISOR_AC : CTX_SUPERVISOR;
+    if (this.cpl === 3) {
+      this.ctx = this.eflagsAc && (this.cr0 & CR0_AM) !== 0 ? CTX_USER_AC : CTX_USER;
+    } else {
+      this.ctx = smap && this.eflagsAc ? CTX_SUPERVISOR_AC : CTX_SUPERVISOR;
+    }
   }
 
   private updateWalker(): void {

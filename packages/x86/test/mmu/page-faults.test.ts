@@ -2,6 +2,7 @@
 // canonical checks, paging disabled and unsupported paging modes.
 import { describe, expect, it } from "vitest";
 import {
+  CR0_AM,
   CR0_PE,
   CR0_PG,
   CR4_PAE,
@@ -9,6 +10,7 @@ import {
   EFER_LME,
   FlatGuestPhysicalMap,
   Mmu,
+  VECTOR_AC,
   VECTOR_GP,
   VECTOR_PF,
   VECTOR_SS,
@@ -117,6 +119,31 @@ describe("page faults", () => {
     const [lo, hi] = split(VA);
     const f = faultOf(() => g.mmu.write32(lo, hi, 1));
     expect(f.errorCode).toBe(0x1 | 0x2 | 0x8);
+  });
+});
+
+describe("alignment check", () => {
+  it("raises #AC(0) for misaligned user data accesses with CR0.AM and EFLAGS.AC, before #PF", () => {
+    const g = new Guest();
+    g.map(VA, GPA, 4096, { user: true });
+    g.mmu.setControlRegisters(g.mmu.cr0 | CR0_AM, g.mmu.cr4, g.mmu.efer);
+    const [lo, hi] = split(VA);
+    g.mmu.setPrivilege(3, true);
+    g.mmu.write32(lo, hi, 1);
+    expect(g.mmu.read16(lo + 2, hi)).toBe(0);
+    expect(g.mmu.read8(lo + 3, hi)).toBe(0);
+    let f = faultOf(() => g.mmu.read32(lo + 2, hi));
+    expect([f.vector, f.errorCode]).toEqual([VECTOR_AC, 0]);
+    expect(faultOf(() => g.mmu.writeStack64(lo + 4, hi, 0, 0)).vector).toBe(VECTOR_AC);
+    f = faultOf(() => g.mmu.read32(lo + 0x2001, hi)); // unmapped, misaligned: #AC first
+    expect(f.vector).toBe(VECTOR_AC);
+    // Implicit supervisor accesses and CPL < 3 are not checked; neither is AC = 0.
+    g.map(VA + 0x1000n, GPA + 0x1000, 4096);
+    expect(g.mmu.readSystem32(lo + 0x1002, hi)).toBe(0);
+    g.mmu.setPrivilege(3, false);
+    expect(g.mmu.read32(lo + 2, hi)).toBe(0);
+    g.mmu.setPrivilege(0, true);
+    expect(g.mmu.read32(lo + 2, hi)).toBe(0);
   });
 });
 
