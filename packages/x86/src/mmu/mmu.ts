@@ -6,7 +6,7 @@
 // and handles MMIO. A failed access throws a MemoryFault (see fault.ts).
 import { MemoryFault, type MemoryStop } from "./fault.js";
 import { KIND_FETCH, KIND_READ, KIND_WRITE } from "./tlb.js";
-import { FLAG_IMPLICIT, FLAG_STACK, LinearTranslator, type MmuOptions } from "./translator.js";
+import { FLAG_AS_USER, FLAG_IMPLICIT, FLAG_STACK, LinearTranslator, type MmuOptions } from "./translator.js";
 
 type MmioStop = Extract<MemoryStop, { reason: "mmio" }>;
 
@@ -202,35 +202,36 @@ export class Mmu extends LinearTranslator {
     this.writeSlow(lo, hi, 8, valueLo, valueHi, FLAG_STACK);
   }
 
-  // ---- implicit supervisor accesses (descriptor tables, TSS): supervisor rights at any CPL ----
+  // ---- system accesses: implicit supervisor accesses (descriptor tables, TSS) with supervisor
+  // rights at any CPL, or with `user` the user-mode pushes of event delivery onto a CPL-3 stack ----
 
-  readSystem16(lo: number, hi: number): number {
-    return this.readSlow(lo, hi, 2, FLAG_IMPLICIT);
+  readSystem16(lo: number, hi: number, user = false): number {
+    return this.readSlow(lo, hi, 2, user ? FLAG_IMPLICIT | FLAG_AS_USER : FLAG_IMPLICIT);
   }
 
-  readSystem32(lo: number, hi: number): number {
-    return this.readSlow(lo, hi, 4, FLAG_IMPLICIT);
+  readSystem32(lo: number, hi: number, user = false): number {
+    return this.readSlow(lo, hi, 4, user ? FLAG_IMPLICIT | FLAG_AS_USER : FLAG_IMPLICIT);
   }
 
   /** Returns bits 31:0; bits 63:32 are in `this.hi`. */
-  readSystem64(lo: number, hi: number): number {
-    return this.readSlow(lo, hi, 8, FLAG_IMPLICIT);
+  readSystem64(lo: number, hi: number, user = false): number {
+    return this.readSlow(lo, hi, 8, user ? FLAG_IMPLICIT | FLAG_AS_USER : FLAG_IMPLICIT);
   }
 
-  writeSystem8(lo: number, hi: number, value: number): void {
-    this.writeSlow(lo, hi, 1, value, 0, FLAG_IMPLICIT);
+  writeSystem8(lo: number, hi: number, value: number, user = false): void {
+    this.writeSlow(lo, hi, 1, value, 0, user ? FLAG_IMPLICIT | FLAG_AS_USER : FLAG_IMPLICIT);
   }
 
-  writeSystem16(lo: number, hi: number, value: number): void {
-    this.writeSlow(lo, hi, 2, value, 0, FLAG_IMPLICIT);
+  writeSystem16(lo: number, hi: number, value: number, user = false): void {
+    this.writeSlow(lo, hi, 2, value, 0, user ? FLAG_IMPLICIT | FLAG_AS_USER : FLAG_IMPLICIT);
   }
 
-  writeSystem32(lo: number, hi: number, value: number): void {
-    this.writeSlow(lo, hi, 4, value, 0, FLAG_IMPLICIT);
+  writeSystem32(lo: number, hi: number, value: number, user = false): void {
+    this.writeSlow(lo, hi, 4, value, 0, user ? FLAG_IMPLICIT | FLAG_AS_USER : FLAG_IMPLICIT);
   }
 
-  writeSystem64(lo: number, hi: number, valueLo: number, valueHi: number): void {
-    this.writeSlow(lo, hi, 8, valueLo, valueHi, FLAG_IMPLICIT);
+  writeSystem64(lo: number, hi: number, valueLo: number, valueHi: number, user = false): void {
+    this.writeSlow(lo, hi, 8, valueLo, valueHi, user ? FLAG_IMPLICIT | FLAG_AS_USER : FLAG_IMPLICIT);
   }
 
   // ---- instruction fetch ----

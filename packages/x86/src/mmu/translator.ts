@@ -64,6 +64,8 @@ export const EFER_NXE = 1 << 11;
 export const FLAG_STACK = 1;
 /** An implicit supervisor access (GDT/LDT/IDT/TSS): supervisor rights, SMAP whatever EFLAGS.AC says. */
 export const FLAG_IMPLICIT = 2;
+/** With FLAG_IMPLICIT: a user-mode access instead (event-delivery pushes onto a CPL-3 stack). */
+export const FLAG_AS_USER = 4;
 
 // CR0/CR4/EFER bits whose change alters translations or cached rights: any change flushes all.
 const CR0_PAGING_BITS = CR0_PG | CR0_WP | CR0_PE;
@@ -218,7 +220,8 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
    */
   protected resolve(lo: number, hi: number, kind: number, flags: number, part: number): boolean {
     if (this.map.generation !== this.seenGeneration) this.syncSecondStage();
-    const ctx = (flags & FLAG_IMPLICIT) !== 0 ? CTX_SUPERVISOR : this.ctx;
+    const ctx =
+      (flags & FLAG_IMPLICIT) === 0 ? this.ctx : (flags & FLAG_AS_USER) !== 0 ? CTX_USER : CTX_SUPERVISOR;
     const tagLo = (lo & -4096) | ctx;
     const i = (lo >>> 12) & this.indexMask;
     const tags = kind === KIND_READ ? this.readLo : kind === KIND_WRITE ? this.writeLo : this.fetchLo;
@@ -366,7 +369,7 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     let access = kind === KIND_WRITE ? ACCESS_WRITE : kind === KIND_FETCH ? ACCESS_FETCH : 0;
     if ((ctx & CTX_USER) !== 0) access |= ACCESS_USER;
     else if (ctx === CTX_SUPERVISOR_AC) access |= ACCESS_EFLAGS_AC;
-    if ((flags & FLAG_IMPLICIT) !== 0) access |= ACCESS_IMPLICIT;
+    if ((flags & FLAG_IMPLICIT) !== 0 && (ctx & CTX_USER) === 0) access |= ACCESS_IMPLICIT;
     return access;
   }
 

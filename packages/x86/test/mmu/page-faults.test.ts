@@ -59,6 +59,10 @@ describe("page faults", () => {
     expect(faultOf(() => g.mmu.write32(lo, hi, 1)).errorCode).toBe(0x7);
     // An implicit supervisor access (descriptor table read) at CPL 3 is allowed.
     expect(g.mmu.readSystem32(lo, hi)).toBe(7);
+    // A user-mode system access (event-delivery push onto a CPL-3 stack) is checked as user, at any CPL.
+    g.mmu.setPrivilege(0, false);
+    const f = faultOf(() => g.mmu.writeSystem32(lo, hi, 1, true));
+    expect([f.errorCode, f.cr2]).toEqual([0x7, VA]);
   });
 
   it("enforces R/W for user pages and for supervisor writes only with CR0.WP", () => {
