@@ -124,8 +124,11 @@ function run(seed: number, ops: number) {
     if (write) seen.writes++;
     else seen.reads++;
     expect(got instanceof MemoryFault ? got.toString() : "ok", what).toBe("ok");
-    if (write) phys.forEach((p, k) => (model[p] = data[k]));
-    else expect(got, what).toEqual(phys.map((p) => model[p]));
+    if (write) {
+      for (let k = 0; k < phys.length; k++) model[phys[k]] = data[k];
+    } else {
+      expect(got, what).toEqual(phys.map((p) => model[p]));
+    }
     if (op % 64 === 0) expectMemory(g, model, what);
   }
   expectMemory(g, model, `seed ${seed} at the end`);
