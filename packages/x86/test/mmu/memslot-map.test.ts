@@ -1,9 +1,25 @@
 // A normal VM's second stage through memslots: user memory backing, MMIO outside slots,
 // KVM_MEM_READONLY (reads from memory, writes are MMIO), dirty logging, memslot changes, and the
 // MMIO completion protocol (the instruction is re-executed and replays completed accesses).
-import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, MemslotTable, SparseMemory } from "@tdxsim/memory";
+import {
+  KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_READONLY,
+  linearPageAllocator,
+  MemslotTable,
+  PageTableBuilder,
+  type PteMemory,
+  SparseMemory,
+} from "@tdxsim/memory";
 import { describe, expect, it } from "vitest";
-import { MemslotGuestPhysicalMap, Mmu } from "../../src/mmu/index.js";
+import {
+  CR0_PE,
+  CR0_PG,
+  CR4_PAE,
+  EFER_LMA,
+  EFER_LME,
+  MemslotGuestPhysicalMap,
+  Mmu,
+} from "../../src/mmu/index.js";
 import { faultOf } from "./helpers.js";
 
 const UADDR = 0x7f00_0000_0000;
@@ -96,6 +112,46 @@ describe("MemslotGuestPhysicalMap", () => {
     table.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0, memorySize: 0, userspaceAddr: UADDR });
     mmu.syncSecondStage();
     expect(faultOf(() => mmu.read32(0x10, 0)).stop?.reason).toBe("mmio");
+  });
+
+  it("walks page tables in the new backing after the slot is re-created elsewhere", () => {
+    const { user, table, mmu } = vm();
+    const at = (uaddr: number): PteMemory => ({
+      read64(gpa, out) {
+        out[0] = user.read32(uaddr + gpa);
+        out[1] = user.read32(uaddr + gpa + 4);
+      },
+      write64(gpa, lo, hi) {
+        user.write32(uaddr + gpa, lo);
+        user.write32(uaddr + gpa + 4, hi);
+      },
+    });
+    const b = new PageTableBuilder({
+      levels: 4,
+      memory: at(UADDR),
+      allocTable: linearPageAllocator(0x1_0000, 0x2_0000),
+    });
+    b.map(0x4000_0000, 0x8_0000, 0x1000, { maxPageSize: 4096 });
+    user.write32(UADDR + 0x8_0000, 0xaaa);
+    user.write32(UADDR + 0x9_0000, 0xbbb);
+    mmu.writeCr3(b.root);
+    mmu.setControlRegisters(CR0_PE | CR0_PG, CR4_PAE, EFER_LME | EFER_LMA);
+    expect(mmu.read32(0x4000_0000, 0)).toBe(0xaaa);
+    // A second copy of the guest's memory whose leaf PTE points at 0x90000 instead.
+    const UADDR2 = UADDR + 0x1000_0000;
+    user.writeBytes(UADDR2, user.readBytes(UADDR, 0x10_0000));
+    const leaf = b.root + 0x3000; // root, PDPT, PD, PT allocated in order
+    user.write32(UADDR2 + leaf, (user.read32(UADDR2 + leaf) & 0xfff) | 0x9_0000);
+    table.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0, memorySize: 0, userspaceAddr: UADDR });
+    table.setUserMemoryRegion({
+      slot: 0,
+      flags: 0,
+      guestPhysAddr: 0,
+      memorySize: 0x10_0000,
+      userspaceAddr: UADDR2,
+    });
+    mmu.syncSecondStage();
+    expect(mmu.read32(0x4000_0000, 0)).toBe(0xbbb);
   });
 
   it("rejects an address space the table does not have", () => {
