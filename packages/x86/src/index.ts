@@ -5,3 +5,4 @@ export * from "./exec/index.js";
 export * from "./isa/forms.js";
 export * from "./isa/operand-kinds.js";
 export { TABLE_ROWS } from "./isa/table.js";
+export * from "./mmu/index.js";
