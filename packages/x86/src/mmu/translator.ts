@@ -223,7 +223,7 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     const ctx =
       (flags & FLAG_IMPLICIT) === 0 ? this.ctx : (flags & FLAG_AS_USER) !== 0 ? CTX_USER : CTX_SUPERVISOR;
     const tagLo = (lo & -4096) | ctx;
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     const tags = kind === KIND_READ ? this.readLo : kind === KIND_WRITE ? this.writeLo : this.fetchLo;
     const tagsHi = kind === KIND_READ ? this.readHi : kind === KIND_WRITE ? this.writeHi : this.fetchHi;
     if (tags[i] === tagLo && tagsHi[i] === hi) {

@@ -91,6 +91,25 @@ describe("TLB caching and flushes", () => {
     expect(g.mmu.read32(lo + 0x1_0000, hi)).toBe(4);
   });
 
+  it("keeps kernel and user pages with equal low address bits at the same time", () => {
+    const g = new Guest({ tlbSize: 1024 });
+    const kernel = 0xffff_ffff_8100_0000n;
+    const user = 0x40_0000n;
+    g.map(kernel, GPA_A, 4096);
+    g.map(user, GPA_B, 4096, { user: true });
+    g.memory.write32(GPA_A, 1);
+    g.memory.write32(GPA_B, 2);
+    const k = split(kernel);
+    const u = split(user);
+    expect(g.mmu.read32(...k)).toBe(1);
+    expect(g.mmu.read32(...u)).toBe(2);
+    // Unmap both without INVLPG: both translations are still cached, so neither evicted the other.
+    g.setEntry(kernel, 0n);
+    g.setEntry(user, 0n);
+    expect(g.mmu.read32(...k)).toBe(1);
+    expect(g.mmu.read32(...u)).toBe(2);
+  });
+
   it("keeps separate entries per access context", () => {
     const g = new Guest();
     g.map(VA, GPA_A, 4096, { user: true });
