@@ -112,7 +112,10 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   private glaHi = 0;
 
   constructor(options: MmuOptions) {
-    super(options.tlbSize ?? 1024);
+    super(options?.tlbSize ?? 1024);
+    if (typeof options.map?.translate !== "function") {
+      throw new TypeError("MmuOptions.map is not a GuestPhysicalMap (it has no translate method)");
+    }
     this.map = options.map;
     this.maxPhysAddr = options.maxPhysAddr ?? 52;
     const noPage = new Uint8Array(0);
@@ -166,6 +169,7 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
 
   /** The CPL and EFLAGS.AC, whenever either changes: they select the access context. */
   setPrivilege(cpl: number, eflagsAc: boolean): void {
+    if (cpl !== 0 && cpl !== 1 && cpl !== 2 && cpl !== 3) throw new RangeError(`CPL ${cpl} is not 0..3`);
     this.cpl = cpl;
     this.eflagsAc = eflagsAc;
     this.updateContext();

@@ -241,5 +241,8 @@ describe("paging modes", () => {
     expect(() => new Mmu({ map, tlbSize: 100 })).toThrow(/TLB size 100/);
     expect(() => new Mmu({ map, tlbSize: 8192 })).toThrow(/TLB size 8192/);
     expect(() => new Mmu({ map }).writeCr3(2 ** 52)).toThrow(/cr3 0x10000000000000/);
+    expect(() => new Mmu({ map }).setPrivilege(4, false)).toThrow(/CPL 4 is not 0..3/);
+    expect(() => new Mmu({ map: {} as never })).toThrow(/not a GuestPhysicalMap/);
+    expect(() => new Mmu({ map, maxPhysAddr: 60 })).toThrow(/maxPhysAddr 60/);
   });
 });
