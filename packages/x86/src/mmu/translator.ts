@@ -110,6 +110,8 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   // The linear address being translated, for fault reports from inside the walk.
   private glaLo = 0;
   private glaHi = 0;
+  private glaKind = KIND_READ;
+  private glaCtx = CTX_SUPERVISOR;
 
   constructor(options: MmuOptions) {
     super(options?.tlbSize ?? 1024);
@@ -248,6 +250,8 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     } else {
       this.glaLo = lo;
       this.glaHi = hi;
+      this.glaKind = kind;
+      this.glaCtx = ctx;
       const walker = this.walker;
       gpa = walker.translate(lo, hi, this.walkerAccess(kind, ctx, flags));
       if (gpa === WALK_FAULT) throw new MemoryFault(VECTOR_PF, walker.errorCode, lo, hi);
@@ -326,7 +330,7 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
         message: `paging-structure entry at GPA 0x${gpa.toString(16)} is not in memory (${status === GPA_READONLY ? "read-only slot" : "MMIO"})`,
       });
     }
-    this.refuse(status, gpa, access, result, this.glaLo, this.glaHi, KIND_READ, this.ctx);
+    this.refuse(status, gpa, access, result, this.glaLo, this.glaHi, this.glaKind, this.glaCtx);
   }
 
   private refuse(
