@@ -11,6 +11,7 @@ export {
   VECTOR_VE,
 } from "./fault.js";
 export { FlatGuestPhysicalMap } from "./flat-map.js";
+export { LegacyPageWalker, type LegacyPagingMode } from "./legacy-walker.js";
 export { MemslotGuestPhysicalMap } from "./memslot-map.js";
 export { Mmu } from "./mmu.js";
 export {

@@ -17,6 +17,7 @@ import {
   WALK_FAULT,
 } from "@tdxsim/memory";
 import { MemoryFault, VECTOR_AC, VECTOR_GP, VECTOR_PF, VECTOR_SS, VECTOR_VE } from "./fault.js";
+import { LegacyPageWalker } from "./legacy-walker.js";
 import {
   GPA_ACCESS_FETCH,
   GPA_ACCESS_FINAL,
@@ -98,6 +99,9 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   private cpl = 0;
   private eflagsAc = false;
   private readonly walker: PageWalker;
+  private readonly legacyWalker: LegacyPageWalker;
+  /** PAE: whether the PDPTEs loaded at the last CR3/CR0/CR4 change were valid. */
+  private pdptesValid = true;
   protected readonly gpaResult = new GpaTranslation();
   private seenGeneration: number;
   // Guest-physical pages holding decoded code.
@@ -122,7 +126,9 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     this.maxPhysAddr = options.maxPhysAddr ?? 52;
     const noPage = new Uint8Array(0);
     this.partBytes = [noPage, noPage];
-    this.walker = new PageWalker(new WalkMemory(this), {
+    const walkMemory = new WalkMemory(this);
+    this.legacyWalker = new LegacyPageWalker(walkMemory);
+    this.walker = new PageWalker(walkMemory, {
       levels: 4,
       cr3: 0,
       wp: false,
@@ -139,9 +145,10 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   /**
    * Installs CR0, CR4 and EFER (low 32 bits; EFER with LMA as the CPU computed it). A change of
    * any bit that affects translation (PG, WP, PE, PSE, PAE, PGE, LA57, PCIDE, SMEP, SMAP, LMA, NXE)
-   * flushes the whole TLB, global entries included.
+   * flushes the whole TLB, global entries included. Entering PAE paging loads the PDPTEs: returns
+   * false if one has reserved bits set (the MOV raises #GP(0); restore the old values).
    */
-  setControlRegisters(cr0: number, cr4: number, efer: number): void {
+  setControlRegisters(cr0: number, cr4: number, efer: number): boolean {
     const changed =
       ((cr0 ^ this.cr0) & CR0_PAGING_BITS) |
       ((cr4 ^ this.cr4) & CR4_PAGING_BITS) |
@@ -156,10 +163,15 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
       this.updateWalker();
       this.flushAll();
     }
+    return this.pdptesValid;
   }
 
-  /** MOV to CR3: a new top-level table; flushes non-global translations (all of them without CR4.PGE). */
-  writeCr3(cr3: number): void {
+  /**
+   * MOV to CR3: a new top-level table; flushes non-global translations (all of them without
+   * CR4.PGE). Under PAE paging it loads the PDPTEs: returns false if one has reserved bits set
+   * (the MOV raises #GP(0); restore the old CR3).
+   */
+  writeCr3(cr3: number): boolean {
     if (!Number.isSafeInteger(cr3) || cr3 < 0 || cr3 >= 2 ** this.maxPhysAddr) {
       throw new RangeError(`cr3 0x${cr3.toString(16)} is not a physical address below MAXPHYADDR`);
     }
@@ -167,6 +179,7 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     this.updateWalker();
     if ((this.cr4 & CR4_PGE) !== 0) this.flushNonGlobal();
     else this.flushAll();
+    return this.pdptesValid;
   }
 
   /** The CPL and EFLAGS.AC, whenever either changes: they select the access context. */
@@ -242,20 +255,15 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     let global = false;
     if (!this.paging) {
       gpa = lo >>> 0;
-    } else if (!this.longMode) {
-      throw MemoryFault.stop({
-        reason: "unsupported",
-        message: `32-bit ${(this.cr4 & CR4_PAE) !== 0 ? "PAE" : "non-PAE"} paging (CR0.PG=1 without EFER.LMA) is not supported`,
-      });
     } else {
       this.glaLo = lo;
       this.glaHi = hi;
       this.glaKind = kind;
       this.glaCtx = ctx;
-      const walker = this.walker;
+      const walker = this.longMode ? this.walker : this.legacyWalker;
       gpa = walker.translate(lo, hi, this.walkerAccess(kind, ctx, flags));
       if (gpa === WALK_FAULT) throw new MemoryFault(VECTOR_PF, walker.errorCode, lo, hi);
-      shift = walker.pageSize === 4096 ? 12 : walker.pageSize === 2 ** 21 ? 21 : 30;
+      shift = 31 - Math.clz32(walker.pageSize);
       global = walker.global && (this.cr4 & CR4_PGE) !== 0;
     }
     const access =
@@ -391,7 +399,22 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   }
 
   private updateWalker(): void {
-    if (!this.paging || !this.longMode) return;
+    this.pdptesValid = true;
+    if (!this.paging) return;
+    if (!this.longMode) {
+      this.legacyWalker.setMode({
+        pae: (this.cr4 & CR4_PAE) !== 0,
+        pse: (this.cr4 & CR4_PSE) !== 0,
+        cr3: this.cr3,
+        wp: (this.cr0 & CR0_WP) !== 0,
+        nxe: (this.efer & EFER_NXE) !== 0,
+        smep: (this.cr4 & CR4_SMEP) !== 0,
+        smap: (this.cr4 & CR4_SMAP) !== 0,
+        maxPhysAddr: this.maxPhysAddr,
+      });
+      if ((this.cr4 & CR4_PAE) !== 0) this.pdptesValid = this.legacyWalker.loadPdptes();
+      return;
+    }
     this.walker.setMode({
       levels: (this.cr4 & CR4_LA57) !== 0 ? 5 : 4,
       cr3: this.cr3,

@@ -3,11 +3,6 @@
 import { describe, expect, it } from "vitest";
 import {
   CR0_AM,
-  CR0_PE,
-  CR0_PG,
-  CR4_PAE,
-  EFER_LMA,
-  EFER_LME,
   FlatGuestPhysicalMap,
   Mmu,
   VECTOR_AC,
@@ -224,16 +219,6 @@ describe("paging modes", () => {
     mmu.write32(0xffff_fffe | 0, 0, 0x44332211);
     expect(memory.read16(0xffff_fffe)).toBe(0x2211);
     expect(memory.read16(0)).toBe(0x4433);
-  });
-
-  it("stops with 'unsupported' for 32-bit paging", () => {
-    const memory = new Guest().memory;
-    const mmu = new Mmu({ map: new FlatGuestPhysicalMap(memory) });
-    mmu.setControlRegisters(CR0_PE | CR0_PG, CR4_PAE, 0);
-    const f = faultOf(() => mmu.read32(0x1000, 0));
-    expect(f.stop).toEqual({ reason: "unsupported", message: expect.stringContaining("32-bit PAE paging") });
-    mmu.setControlRegisters(CR0_PE | CR0_PG, CR4_PAE, EFER_LME | EFER_LMA);
-    expect(faultOf(() => mmu.read32(0x1000, 0)).vector).toBe(VECTOR_PF);
   });
 
   it("rejects bad TLB sizes and CR3 values with a message naming them", () => {
