@@ -276,6 +276,19 @@ export class Mmu extends LinearTranslator {
     this.invalidatePage(lo, hi);
   }
 
+  /**
+   * INVPCID after the interpreter's operand checks (#GP for a bad type, PCID or address).
+   * Translations are not tagged with a PCID, so types 0 and 1 drop more than the one PCID's
+   * entries, which the architecture allows. Type 0: one address; 1: non-global (one PCID);
+   * 2: everything, global included; 3: everything but global.
+   */
+  invpcid(type: number, lo: number, hi: number): void {
+    if (type === 0) this.invalidatePage(lo, hi);
+    else if (type === 2) this.flushAll();
+    else if (type === 1 || type === 3) this.flushNonGlobal();
+    else throw new RangeError(`INVPCID type ${type} is not 0..3`);
+  }
+
   // ---- MMIO completion ----
 
   /**

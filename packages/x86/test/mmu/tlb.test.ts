@@ -52,6 +52,23 @@ describe("TLB caching and flushes", () => {
     expect(s.read()).toBe(0xbbbb);
   });
 
+  it("maps the INVPCID types onto flushes", () => {
+    let s = stale({ global: true, pge: true });
+    s.g.mmu.invpcid(3, 0, 0);
+    expect(s.read()).toBe(0xaaaa);
+    s.g.mmu.invpcid(1, 0, 0);
+    expect(s.read()).toBe(0xaaaa);
+    s.g.mmu.invpcid(0, s.lo, s.hi);
+    expect(s.read()).toBe(0xbbbb);
+    s = stale({ global: true, pge: true });
+    s.g.mmu.invpcid(2, 0, 0);
+    expect(s.read()).toBe(0xbbbb);
+    s = stale();
+    s.g.mmu.invpcid(1, 0, 0);
+    expect(s.read()).toBe(0xbbbb);
+    expect(() => s.g.mmu.invpcid(4, 0, 0)).toThrow(/INVPCID type 4/);
+  });
+
   it("INVLPG drops global entries too", () => {
     const s = stale({ global: true, pge: true });
     s.g.mmu.invlpg(s.lo, s.hi);
