@@ -345,7 +345,7 @@ export class Mmu extends LinearTranslator {
     let ram1 = true;
     if (first < size) ram1 = this.resolve(this.nextPageLo(lo), this.nextPageHi(lo, hi), kind, flags, 1);
     const write = kind === KIND_WRITE;
-    if (write && this.codePageCount !== 0) {
+    if (write && this.codePages.size !== 0) {
       if (ram0) this.noteStore(this.partGpa[0]);
       if (first < size && ram1) this.noteStore(this.partGpa[1]);
     }

@@ -16,6 +16,7 @@ import {
   PF_W,
   WALK_FAULT,
 } from "@tdxsim/memory";
+import { CodePageTracker, type CodeWriteHook, type CodeWriteRevoker } from "./code-pages.js";
 import { MemoryFault, VECTOR_AC, VECTOR_GP, VECTOR_PF, VECTOR_SS, VECTOR_VE } from "./fault.js";
 import { LegacyPageWalker } from "./legacy-walker.js";
 import {
@@ -80,12 +81,11 @@ export interface MmuOptions {
   tlbSize?: number;
   /** MAXPHYADDR for reserved-bit checks in paging entries (default 52). */
   maxPhysAddr?: number;
+  /** The VM's code-page set, shared by all its vCPUs' MMUs (default: one of this MMU's own). */
+  codePages?: CodePageTracker;
 }
 
-/** Called when a store hits a guest-physical page marked as holding code; the page is unmarked first. */
-export type CodeWriteHook = (gpaPage: number) => void;
-
-export class LinearTranslator extends SoftTlb implements WalkOwner {
+export class LinearTranslator extends SoftTlb implements WalkOwner, CodeWriteRevoker {
   readonly map: GuestPhysicalMap;
   readonly maxPhysAddr: number;
   /** Current access context (CTX_*), part of every tag. */
@@ -104,10 +104,8 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   private pdptesValid = true;
   protected readonly gpaResult = new GpaTranslation();
   private seenGeneration: number;
-  // Guest-physical pages holding decoded code.
-  private readonly codePages = new Set<number>();
-  protected codePageCount = 0;
-  private codeWriteHook: CodeWriteHook | undefined;
+  /** Guest-physical pages holding decoded code (shared by the VM's vCPUs). */
+  readonly codePages: CodePageTracker;
   // The (up to two) page parts of the access being resolved: host page and GPA of the first byte.
   protected readonly partBytes: Uint8Array[];
   protected readonly partGpa = new Float64Array(2);
@@ -138,6 +136,8 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
       maxPhysAddr: this.maxPhysAddr,
     });
     this.seenGeneration = this.map.generation;
+    this.codePages = options.codePages ?? new CodePageTracker();
+    this.codePages.attach(this);
   }
 
   // ---- state from the CPU ----
@@ -200,34 +200,32 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
 
   // ---- code pages ----
 
-  /** Registers the decoded-block cache's invalidation hook. */
+  /** Registers the decoded-block cache's invalidation hook (on the shared tracker). */
   setCodeWriteHook(hook: CodeWriteHook | undefined): void {
-    this.codeWriteHook = hook;
+    this.codePages.hook = hook;
   }
 
   /**
    * Marks the guest-physical page of `gpa` as holding decoded code: cached write access to it is
-   * revoked, so the next store to it takes the slow path, unmarks it and calls the hook.
+   * revoked in every MMU sharing the tracker, so the next store to it takes the slow path,
+   * unmarks it and calls the hook.
    */
   markCodePage(gpa: number): void {
-    const page = Math.floor(gpa / 4096) * 4096;
-    if (this.codePages.has(page)) return;
-    this.codePages.add(page);
-    this.codePageCount = this.codePages.size;
-    this.revokeWrite(page);
+    this.codePages.mark(gpa);
   }
 
   isCodePage(gpa: number): boolean {
-    return this.codePages.has(Math.floor(gpa / 4096) * 4096);
+    return this.codePages.has(gpa);
   }
 
   /** A store is about to change guest-physical `gpa`: if its page holds code, unmark it and tell the hook. */
   noteStore(gpa: number): void {
-    if (this.codePageCount === 0) return;
-    const page = Math.floor(gpa / 4096) * 4096;
-    if (!this.codePages.delete(page)) return;
-    this.codePageCount = this.codePages.size;
-    this.codeWriteHook?.(page);
+    this.codePages.noteStore(gpa);
+  }
+
+  /** CodeWriteRevoker: drops cached write access to guest-physical page `gpaPage`. */
+  revokeCodeWrite(gpaPage: number): void {
+    this.revokeWrite(gpaPage);
   }
 
   // ---- translation ----
