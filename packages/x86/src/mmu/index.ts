@@ -1,5 +1,6 @@
 // @tdxsim/x86 memory subsystem: second-stage interface and implementations, the software TLB,
 // linear-memory accessors with fault reporting, and code-page tracking.
+export { CodePageTracker, type CodeWriteHook, type CodeWriteRevoker } from "./code-pages.js";
 export {
   EXIT_REASON_EPT_VIOLATION,
   MemoryFault,
@@ -11,6 +12,7 @@ export {
   VECTOR_VE,
 } from "./fault.js";
 export { FlatGuestPhysicalMap } from "./flat-map.js";
+export { LegacyPageWalker, type LegacyPagingMode } from "./legacy-walker.js";
 export { MemslotGuestPhysicalMap } from "./memslot-map.js";
 export { Mmu } from "./mmu.js";
 export {
@@ -31,7 +33,6 @@ export {
 } from "./second-stage.js";
 export { CTX_SUPERVISOR, CTX_SUPERVISOR_AC, CTX_USER, CTX_USER_AC, SoftTlb } from "./tlb.js";
 export {
-  type CodeWriteHook,
   CR0_AM,
   CR0_PE,
   CR0_PG,

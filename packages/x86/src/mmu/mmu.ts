@@ -29,7 +29,7 @@ export class Mmu extends LinearTranslator {
   // ---- data reads (8/16 zero-extended, 32 and 64 as int32) ----
 
   read8(lo: number, hi: number): number {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.readLo[i] === ((lo & -4096) | this.ctx) && this.readHi[i] === hi) {
       return this.pageBytes[i][lo & 4095];
     }
@@ -38,7 +38,7 @@ export class Mmu extends LinearTranslator {
   }
 
   read16(lo: number, hi: number): number {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.readLo[i] === ((lo & -4096) | this.ctx) && this.readHi[i] === hi && (lo & 1) === 0) {
       const b = this.pageBytes[i];
       const off = lo & 4095;
@@ -48,7 +48,7 @@ export class Mmu extends LinearTranslator {
   }
 
   read32(lo: number, hi: number): number {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.readLo[i] === ((lo & -4096) | this.ctx) && this.readHi[i] === hi && (lo & 3) === 0) {
       return this.pageWords[i][(lo & 4095) >> 2];
     }
@@ -57,7 +57,7 @@ export class Mmu extends LinearTranslator {
 
   /** Returns bits 31:0; bits 63:32 are in `this.hi`. */
   read64(lo: number, hi: number): number {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.readLo[i] === ((lo & -4096) | this.ctx) && this.readHi[i] === hi && (lo & 7) === 0) {
       const w = this.pageWords[i];
       const k = (lo & 4095) >> 2;
@@ -69,7 +69,7 @@ export class Mmu extends LinearTranslator {
 
   /** Reads 16 bytes (an XMM operand) into dst[at..at+3], least significant word first. */
   read128(lo: number, hi: number, dst: Int32Array, at: number): void {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.readLo[i] === ((lo & -4096) | this.ctx) && this.readHi[i] === hi && (lo & 15) === 0) {
       const w = this.pageWords[i];
       const k = (lo & 4095) >> 2;
@@ -90,7 +90,7 @@ export class Mmu extends LinearTranslator {
   // ---- data writes ----
 
   write8(lo: number, hi: number, value: number): void {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.writeLo[i] === ((lo & -4096) | this.ctx) && this.writeHi[i] === hi) {
       this.pageBytes[i][lo & 4095] = value;
       return;
@@ -100,7 +100,7 @@ export class Mmu extends LinearTranslator {
   }
 
   write16(lo: number, hi: number, value: number): void {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.writeLo[i] === ((lo & -4096) | this.ctx) && this.writeHi[i] === hi && (lo & 1) === 0) {
       const b = this.pageBytes[i];
       const off = lo & 4095;
@@ -112,7 +112,7 @@ export class Mmu extends LinearTranslator {
   }
 
   write32(lo: number, hi: number, value: number): void {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.writeLo[i] === ((lo & -4096) | this.ctx) && this.writeHi[i] === hi && (lo & 3) === 0) {
       this.pageWords[i][(lo & 4095) >> 2] = value;
       return;
@@ -121,7 +121,7 @@ export class Mmu extends LinearTranslator {
   }
 
   write64(lo: number, hi: number, valueLo: number, valueHi: number): void {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.writeLo[i] === ((lo & -4096) | this.ctx) && this.writeHi[i] === hi && (lo & 7) === 0) {
       const w = this.pageWords[i];
       const k = (lo & 4095) >> 2;
@@ -134,7 +134,7 @@ export class Mmu extends LinearTranslator {
 
   /** Writes src[at..at+3] (least significant word first) as 16 bytes. */
   write128(lo: number, hi: number, src: Int32Array, at: number): void {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.writeLo[i] === ((lo & -4096) | this.ctx) && this.writeHi[i] === hi && (lo & 15) === 0) {
       const w = this.pageWords[i];
       const k = (lo & 4095) >> 2;
@@ -159,7 +159,7 @@ export class Mmu extends LinearTranslator {
   }
 
   readStack32(lo: number, hi: number): number {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.readLo[i] === ((lo & -4096) | this.ctx) && this.readHi[i] === hi && (lo & 3) === 0) {
       return this.pageWords[i][(lo & 4095) >> 2];
     }
@@ -167,7 +167,7 @@ export class Mmu extends LinearTranslator {
   }
 
   readStack64(lo: number, hi: number): number {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.readLo[i] === ((lo & -4096) | this.ctx) && this.readHi[i] === hi && (lo & 7) === 0) {
       const w = this.pageWords[i];
       const k = (lo & 4095) >> 2;
@@ -182,7 +182,7 @@ export class Mmu extends LinearTranslator {
   }
 
   writeStack32(lo: number, hi: number, value: number): void {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.writeLo[i] === ((lo & -4096) | this.ctx) && this.writeHi[i] === hi && (lo & 3) === 0) {
       this.pageWords[i][(lo & 4095) >> 2] = value;
       return;
@@ -191,7 +191,7 @@ export class Mmu extends LinearTranslator {
   }
 
   writeStack64(lo: number, hi: number, valueLo: number, valueHi: number): void {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.writeLo[i] === ((lo & -4096) | this.ctx) && this.writeHi[i] === hi && (lo & 7) === 0) {
       const w = this.pageWords[i];
       const k = (lo & 4095) >> 2;
@@ -245,7 +245,7 @@ export class Mmu extends LinearTranslator {
   fetchBytes(lo: number, hi: number, out: Uint8Array, outOffset: number, max: number): number {
     const off = lo & 4095;
     const n = Math.min(max, 4096 - off);
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     let bytes: Uint8Array;
     if (this.fetchLo[i] === ((lo & -4096) | this.ctx) && this.fetchHi[i] === hi) {
       bytes = this.pageBytes[i];
@@ -262,7 +262,7 @@ export class Mmu extends LinearTranslator {
 
   /** The GPA an instruction fetch at lo/hi reads (the decoded-block cache's key), checking execute rights. */
   codeGpa(lo: number, hi: number): number {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if (this.fetchLo[i] === ((lo & -4096) | this.ctx) && this.fetchHi[i] === hi) {
       return this.entryGpa[i] + (lo & 4095);
     }
@@ -274,6 +274,19 @@ export class Mmu extends LinearTranslator {
   /** INVLPG (a non-canonical address is a no-op, as on the CPU). */
   invlpg(lo: number, hi: number): void {
     this.invalidatePage(lo, hi);
+  }
+
+  /**
+   * INVPCID after the interpreter's operand checks (#GP for a bad type, PCID or address).
+   * Translations are not tagged with a PCID, so types 0 and 1 drop more than the one PCID's
+   * entries, which the architecture allows. Type 0: one address; 1: non-global (one PCID);
+   * 2: everything, global included; 3: everything but global.
+   */
+  invpcid(type: number, lo: number, hi: number): void {
+    if (type === 0) this.invalidatePage(lo, hi);
+    else if (type === 2) this.flushAll();
+    else if (type === 1 || type === 3) this.flushNonGlobal();
+    else throw new RangeError(`INVPCID type ${type} is not 0..3`);
   }
 
   // ---- MMIO completion ----
@@ -332,7 +345,7 @@ export class Mmu extends LinearTranslator {
     let ram1 = true;
     if (first < size) ram1 = this.resolve(this.nextPageLo(lo), this.nextPageHi(lo, hi), kind, flags, 1);
     const write = kind === KIND_WRITE;
-    if (write && this.codePageCount !== 0) {
+    if (write && this.codePages.size !== 0) {
       if (ram0) this.noteStore(this.partGpa[0]);
       if (first < size && ram1) this.noteStore(this.partGpa[1]);
     }

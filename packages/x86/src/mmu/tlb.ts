@@ -1,4 +1,6 @@
-// The software TLB: direct-mapped, indexed by linear page number & (size - 1). A tag is the
+// The software TLB: direct-mapped, indexed by (linear page number bits 31:12 XOR bits 63:32) &
+// (size - 1), so kernel and user pages with equal low bits (0xffffffff81000000 and 0x400000)
+// do not evict each other on every system call. A tag is the
 // page-aligned linear address bits 31:12 with the access context in bits 1:0 (tagLo) plus
 // bits 63:32 (tagHi); read, write and fetch permission each have their own tag pair, so one
 // compare checks address, context and right. An entry caches the host page (bytes and words)
@@ -160,7 +162,7 @@ export class SoftTlb {
    * global or not; if it lies in a 2 MiB / 1 GiB page, every cached piece of that page goes too.
    */
   invalidatePage(lo: number, hi: number): void {
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     if ((this.entryLo[i] & -4096) === (lo & -4096) && this.entryHi[i] === hi) this.dropEntry(i);
     if (this.largeEntries === 0) return;
     const used = this.used;

@@ -31,7 +31,9 @@ import {
   CR4_SMAP,
   CR4_SMEP,
 } from "../exec/state.js";
+import { CodePageTracker, type CodeWriteHook, type CodeWriteRevoker } from "./code-pages.js";
 import { MemoryFault, VECTOR_AC, VECTOR_GP, VECTOR_PF, VECTOR_SS, VECTOR_VE } from "./fault.js";
+import { LegacyPageWalker } from "./legacy-walker.js";
 import {
   GPA_ACCESS_FETCH,
   GPA_ACCESS_FINAL,
@@ -96,12 +98,11 @@ export interface MmuOptions {
   tlbSize?: number;
   /** MAXPHYADDR for reserved-bit checks in paging entries (default 52). */
   maxPhysAddr?: number;
+  /** The VM's code-page set, shared by all its vCPUs' MMUs (default: one of this MMU's own). */
+  codePages?: CodePageTracker;
 }
 
-/** Called when a store hits a guest-physical page marked as holding code; the page is unmarked first. */
-export type CodeWriteHook = (gpaPage: number) => void;
-
-export class LinearTranslator extends SoftTlb implements WalkOwner {
+export class LinearTranslator extends SoftTlb implements WalkOwner, CodeWriteRevoker {
   readonly map: GuestPhysicalMap;
   readonly maxPhysAddr: number;
   /** Current access context (CTX_*), part of every tag. */
@@ -115,26 +116,34 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   private cpl = 0;
   private eflagsAc = false;
   private readonly walker: PageWalker;
+  private readonly legacyWalker: LegacyPageWalker;
+  /** PAE: whether the PDPTEs loaded at the last CR3/CR0/CR4 change were valid. */
+  private pdptesValid = true;
   protected readonly gpaResult = new GpaTranslation();
   private seenGeneration: number;
-  // Guest-physical pages holding decoded code.
-  private readonly codePages = new Set<number>();
-  protected codePageCount = 0;
-  private codeWriteHook: CodeWriteHook | undefined;
+  /** Guest-physical pages holding decoded code (shared by the VM's vCPUs). */
+  readonly codePages: CodePageTracker;
   // The (up to two) page parts of the access being resolved: host page and GPA of the first byte.
   protected readonly partBytes: Uint8Array[];
   protected readonly partGpa = new Float64Array(2);
   // The linear address being translated, for fault reports from inside the walk.
   private glaLo = 0;
   private glaHi = 0;
+  private glaKind = KIND_READ;
+  private glaCtx = CTX_SUPERVISOR;
 
   constructor(options: MmuOptions) {
-    super(options.tlbSize ?? 1024);
+    super(options?.tlbSize ?? 1024);
+    if (typeof options.map?.translate !== "function") {
+      throw new TypeError("MmuOptions.map is not a GuestPhysicalMap (it has no translate method)");
+    }
     this.map = options.map;
     this.maxPhysAddr = options.maxPhysAddr ?? 52;
     const noPage = new Uint8Array(0);
     this.partBytes = [noPage, noPage];
-    this.walker = new PageWalker(new WalkMemory(this), {
+    const walkMemory = new WalkMemory(this);
+    this.legacyWalker = new LegacyPageWalker(walkMemory);
+    this.walker = new PageWalker(walkMemory, {
       levels: 4,
       cr3: 0,
       wp: false,
@@ -144,6 +153,8 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
       maxPhysAddr: this.maxPhysAddr,
     });
     this.seenGeneration = this.map.generation;
+    this.codePages = options.codePages ?? new CodePageTracker();
+    this.codePages.attach(this);
   }
 
   // ---- state from the CPU ----
@@ -151,9 +162,10 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   /**
    * Installs CR0, CR4 and EFER (low 32 bits; EFER with LMA as the CPU computed it). A change of
    * any bit that affects translation (PG, WP, PE, PSE, PAE, PGE, LA57, PCIDE, SMEP, SMAP, LMA, NXE)
-   * flushes the whole TLB, global entries included.
+   * flushes the whole TLB, global entries included. Entering PAE paging loads the PDPTEs: returns
+   * false if one has reserved bits set (the MOV raises #GP(0); restore the old values).
    */
-  setControlRegisters(cr0: number, cr4: number, efer: number): void {
+  setControlRegisters(cr0: number, cr4: number, efer: number): boolean {
     const changed =
       ((cr0 ^ this.cr0) & CR0_PAGING_BITS) |
       ((cr4 ^ this.cr4) & CR4_PAGING_BITS) |
@@ -168,10 +180,15 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
       this.updateWalker();
       this.flushAll();
     }
+    return this.pdptesValid;
   }
 
-  /** MOV to CR3: a new top-level table; flushes non-global translations (all of them without CR4.PGE). */
-  writeCr3(cr3: number): void {
+  /**
+   * MOV to CR3: a new top-level table; flushes non-global translations (all of them without
+   * CR4.PGE). Under PAE paging it loads the PDPTEs: returns false if one has reserved bits set
+   * (the MOV raises #GP(0); restore the old CR3).
+   */
+  writeCr3(cr3: number): boolean {
     if (!Number.isSafeInteger(cr3) || cr3 < 0 || cr3 >= 2 ** this.maxPhysAddr) {
       throw new RangeError(`cr3 0x${cr3.toString(16)} is not a physical address below MAXPHYADDR`);
     }
@@ -179,10 +196,12 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     this.updateWalker();
     if ((this.cr4 & CR4_PGE) !== 0) this.flushNonGlobal();
     else this.flushAll();
+    return this.pdptesValid;
   }
 
   /** The CPL and EFLAGS.AC, whenever either changes: they select the access context. */
   setPrivilege(cpl: number, eflagsAc: boolean): void {
+    if (cpl !== 0 && cpl !== 1 && cpl !== 2 && cpl !== 3) throw new RangeError(`CPL ${cpl} is not 0..3`);
     this.cpl = cpl;
     this.eflagsAc = eflagsAc;
     this.updateContext();
@@ -198,34 +217,32 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
 
   // ---- code pages ----
 
-  /** Registers the decoded-block cache's invalidation hook. */
+  /** Registers the decoded-block cache's invalidation hook (on the shared tracker). */
   setCodeWriteHook(hook: CodeWriteHook | undefined): void {
-    this.codeWriteHook = hook;
+    this.codePages.hook = hook;
   }
 
   /**
    * Marks the guest-physical page of `gpa` as holding decoded code: cached write access to it is
-   * revoked, so the next store to it takes the slow path, unmarks it and calls the hook.
+   * revoked in every MMU sharing the tracker, so the next store to it takes the slow path,
+   * unmarks it and calls the hook.
    */
   markCodePage(gpa: number): void {
-    const page = Math.floor(gpa / 4096) * 4096;
-    if (this.codePages.has(page)) return;
-    this.codePages.add(page);
-    this.codePageCount = this.codePages.size;
-    this.revokeWrite(page);
+    this.codePages.mark(gpa);
   }
 
   isCodePage(gpa: number): boolean {
-    return this.codePages.has(Math.floor(gpa / 4096) * 4096);
+    return this.codePages.has(gpa);
   }
 
   /** A store is about to change guest-physical `gpa`: if its page holds code, unmark it and tell the hook. */
   noteStore(gpa: number): void {
-    if (this.codePageCount === 0) return;
-    const page = Math.floor(gpa / 4096) * 4096;
-    if (!this.codePages.delete(page)) return;
-    this.codePageCount = this.codePages.size;
-    this.codeWriteHook?.(page);
+    this.codePages.noteStore(gpa);
+  }
+
+  /** CodeWriteRevoker: drops cached write access to guest-physical page `gpaPage`. */
+  revokeCodeWrite(gpaPage: number): void {
+    this.revokeWrite(gpaPage);
   }
 
   // ---- translation ----
@@ -240,7 +257,7 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     const ctx =
       (flags & FLAG_IMPLICIT) === 0 ? this.ctx : (flags & FLAG_AS_USER) !== 0 ? CTX_USER : CTX_SUPERVISOR;
     const tagLo = (lo & -4096) | ctx;
-    const i = (lo >>> 12) & this.indexMask;
+    const i = ((lo >>> 12) ^ hi) & this.indexMask;
     const tags = kind === KIND_READ ? this.readLo : kind === KIND_WRITE ? this.writeLo : this.fetchLo;
     const tagsHi = kind === KIND_READ ? this.readHi : kind === KIND_WRITE ? this.writeHi : this.fetchHi;
     if (tags[i] === tagLo && tagsHi[i] === hi) {
@@ -253,18 +270,15 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
     let global = false;
     if (!this.paging) {
       gpa = lo >>> 0;
-    } else if (!this.longMode) {
-      throw MemoryFault.stop({
-        reason: "unsupported",
-        message: `32-bit ${(this.cr4 & CR4_PAE) !== 0 ? "PAE" : "non-PAE"} paging (CR0.PG=1 without EFER.LMA) is not supported`,
-      });
     } else {
       this.glaLo = lo;
       this.glaHi = hi;
-      const walker = this.walker;
+      this.glaKind = kind;
+      this.glaCtx = ctx;
+      const walker = this.longMode ? this.walker : this.legacyWalker;
       gpa = walker.translate(lo, hi, this.walkerAccess(kind, ctx, flags));
       if (gpa === WALK_FAULT) throw new MemoryFault(VECTOR_PF, walker.errorCode, lo, hi);
-      shift = walker.pageSize === 4096 ? 12 : walker.pageSize === 2 ** 21 ? 21 : 30;
+      shift = 31 - Math.clz32(walker.pageSize);
       global = walker.global && (this.cr4 & CR4_PGE) !== 0;
     }
     const access =
@@ -339,7 +353,7 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
         message: `paging-structure entry at GPA 0x${gpa.toString(16)} is not in memory (${status === GPA_READONLY ? "read-only slot" : "MMIO"})`,
       });
     }
-    this.refuse(status, gpa, access, result, this.glaLo, this.glaHi, KIND_READ, this.ctx);
+    this.refuse(status, gpa, access, result, this.glaLo, this.glaHi, this.glaKind, this.glaCtx);
   }
 
   private refuse(
@@ -400,7 +414,22 @@ export class LinearTranslator extends SoftTlb implements WalkOwner {
   }
 
   private updateWalker(): void {
-    if (!this.paging || !this.longMode) return;
+    this.pdptesValid = true;
+    if (!this.paging) return;
+    if (!this.longMode) {
+      this.legacyWalker.setMode({
+        pae: (this.cr4 & CR4_PAE) !== 0,
+        pse: (this.cr4 & CR4_PSE) !== 0,
+        cr3: this.cr3,
+        wp: (this.cr0 & CR0_WP) !== 0,
+        nxe: (this.efer & EFER_NXE) !== 0,
+        smep: (this.cr4 & CR4_SMEP) !== 0,
+        smap: (this.cr4 & CR4_SMAP) !== 0,
+        maxPhysAddr: this.maxPhysAddr,
+      });
+      if ((this.cr4 & CR4_PAE) !== 0) this.pdptesValid = this.legacyWalker.loadPdptes();
+      return;
+    }
     this.walker.setMode({
       levels: (this.cr4 & CR4_LA57) !== 0 ? 5 : 4,
       cr3: this.cr3,

@@ -2,6 +2,7 @@
 // decoded code calls the hook once (before the bytes change) and unmarks the page; stores to other
 // pages never call it; aliases and page-table A/D updates are covered.
 import { describe, expect, it } from "vitest";
+import { CodePageTracker, Mmu } from "../../src/mmu/index.js";
 import { faultOf, Guest, split } from "./helpers.js";
 
 const VA = 0x40_0000n;
@@ -72,5 +73,25 @@ describe("code pages", () => {
     g.mmu.markCodePage(pte);
     g.mmu.read8(...split(VA));
     expect(calls.map((c) => c.page)).toEqual([pte - (pte % 4096)]);
+  });
+
+  it("shares code pages between the vCPUs of a VM: a store by one reaches code another decoded", () => {
+    const g = new Guest();
+    g.map(VA, GPA, 4096);
+    const codePages = new CodePageTracker();
+    const cpu0 = new Mmu({ map: g.flat, codePages });
+    const cpu1 = new Mmu({ map: g.flat, codePages });
+    for (const cpu of [cpu0, cpu1]) {
+      cpu.writeCr3(g.builder.root);
+      cpu.setControlRegisters(g.mmu.cr0, g.mmu.cr4, g.mmu.efer);
+    }
+    const calls: number[] = [];
+    cpu0.setCodeWriteHook((page) => calls.push(page));
+    const [lo, hi] = split(VA + 8n);
+    cpu1.write32(lo, hi, 1); // cpu1 caches write access first
+    cpu0.markCodePage(cpu0.codeGpa(lo, hi)); // cpu0 decodes from the page
+    cpu1.write32(lo, hi, 2);
+    expect(calls).toEqual([GPA]);
+    expect(cpu1.isCodePage(GPA)).toBe(false);
   });
 });

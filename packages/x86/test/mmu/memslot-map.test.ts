@@ -83,6 +83,11 @@ describe("MemslotGuestPhysicalMap", () => {
     const f = faultOf(() => mmu.write8(0xffff_fff0 | 0, 0, 1));
     expect(f.stop).toMatchObject({ reason: "mmio", gpa: 0xffff_fff0, size: 1, isWrite: true });
     expect(user.read32(UADDR + 0x100_0000 + 0xfff0)).toBe(0xea);
+    // Code runs from read-only memory (firmware at the reset vector).
+    const out = new Uint8Array(16);
+    expect(mmu.fetchBytes(0xffff_fff0 | 0, 0, out, 0, 16)).toBe(16);
+    expect(out[0]).toBe(0xea);
+    expect(mmu.fetchGpa).toBe(0xffff_fff0);
   });
 
   it("marks written pages dirty, again after each KVM_GET_DIRTY_LOG", () => {

@@ -3,11 +3,6 @@
 import { describe, expect, it } from "vitest";
 import {
   CR0_AM,
-  CR0_PE,
-  CR0_PG,
-  CR4_PAE,
-  EFER_LMA,
-  EFER_LME,
   FlatGuestPhysicalMap,
   Mmu,
   VECTOR_AC,
@@ -226,20 +221,13 @@ describe("paging modes", () => {
     expect(memory.read16(0)).toBe(0x4433);
   });
 
-  it("stops with 'unsupported' for 32-bit paging", () => {
-    const memory = new Guest().memory;
-    const mmu = new Mmu({ map: new FlatGuestPhysicalMap(memory) });
-    mmu.setControlRegisters(CR0_PE | CR0_PG, CR4_PAE, 0);
-    const f = faultOf(() => mmu.read32(0x1000, 0));
-    expect(f.stop).toEqual({ reason: "unsupported", message: expect.stringContaining("32-bit PAE paging") });
-    mmu.setControlRegisters(CR0_PE | CR0_PG, CR4_PAE, EFER_LME | EFER_LMA);
-    expect(faultOf(() => mmu.read32(0x1000, 0)).vector).toBe(VECTOR_PF);
-  });
-
   it("rejects bad TLB sizes and CR3 values with a message naming them", () => {
     const map = new FlatGuestPhysicalMap(new Guest().memory);
     expect(() => new Mmu({ map, tlbSize: 100 })).toThrow(/TLB size 100/);
     expect(() => new Mmu({ map, tlbSize: 8192 })).toThrow(/TLB size 8192/);
     expect(() => new Mmu({ map }).writeCr3(2 ** 52)).toThrow(/cr3 0x10000000000000/);
+    expect(() => new Mmu({ map }).setPrivilege(4, false)).toThrow(/CPL 4 is not 0..3/);
+    expect(() => new Mmu({ map: {} as never })).toThrow(/not a GuestPhysicalMap/);
+    expect(() => new Mmu({ map, maxPhysAddr: 60 })).toThrow(/maxPhysAddr 60/);
   });
 });

@@ -111,6 +111,14 @@ describe("second-stage refusals", () => {
     expect(f.stop).toMatchObject({ gpa: g.entryAddress(VA, 4) });
   });
 
+  it("gives a #PF(RSVD) from a paging-structure access the error code of the original access", () => {
+    const { g, map } = setup();
+    map.refusals.set(g.builder.root / 4096, { status: GPA_RSVD_PAGE_FAULT, rwx: 0 });
+    const [lo, hi] = split(VA);
+    const f = faultOf(() => g.mmu.write32(lo, hi, 1));
+    expect([f.vector, f.errorCode, f.cr2]).toEqual([VECTOR_PF, 0xb, VA]);
+  });
+
   it("caches write access only when the layer grants it", () => {
     const { g, map } = setup();
     const [lo, hi] = split(VA);

@@ -52,6 +52,23 @@ describe("TLB caching and flushes", () => {
     expect(s.read()).toBe(0xbbbb);
   });
 
+  it("maps the INVPCID types onto flushes", () => {
+    let s = stale({ global: true, pge: true });
+    s.g.mmu.invpcid(3, 0, 0);
+    expect(s.read()).toBe(0xaaaa);
+    s.g.mmu.invpcid(1, 0, 0);
+    expect(s.read()).toBe(0xaaaa);
+    s.g.mmu.invpcid(0, s.lo, s.hi);
+    expect(s.read()).toBe(0xbbbb);
+    s = stale({ global: true, pge: true });
+    s.g.mmu.invpcid(2, 0, 0);
+    expect(s.read()).toBe(0xbbbb);
+    s = stale();
+    s.g.mmu.invpcid(1, 0, 0);
+    expect(s.read()).toBe(0xbbbb);
+    expect(() => s.g.mmu.invpcid(4, 0, 0)).toThrow(/INVPCID type 4/);
+  });
+
   it("INVLPG drops global entries too", () => {
     const s = stale({ global: true, pge: true });
     s.g.mmu.invlpg(s.lo, s.hi);
@@ -89,6 +106,25 @@ describe("TLB caching and flushes", () => {
     g.mmu.invlpg(lo + 0x1f_f000, hi); // last 4 KiB of the large page
     expect(g.mmu.read32(lo, hi)).toBe(3);
     expect(g.mmu.read32(lo + 0x1_0000, hi)).toBe(4);
+  });
+
+  it("keeps kernel and user pages with equal low address bits at the same time", () => {
+    const g = new Guest({ tlbSize: 1024 });
+    const kernel = 0xffff_ffff_8100_0000n;
+    const user = 0x40_0000n;
+    g.map(kernel, GPA_A, 4096);
+    g.map(user, GPA_B, 4096, { user: true });
+    g.memory.write32(GPA_A, 1);
+    g.memory.write32(GPA_B, 2);
+    const k = split(kernel);
+    const u = split(user);
+    expect(g.mmu.read32(...k)).toBe(1);
+    expect(g.mmu.read32(...u)).toBe(2);
+    // Unmap both without INVLPG: both translations are still cached, so neither evicted the other.
+    g.setEntry(kernel, 0n);
+    g.setEntry(user, 0n);
+    expect(g.mmu.read32(...k)).toBe(1);
+    expect(g.mmu.read32(...u)).toBe(2);
   });
 
   it("keeps separate entries per access context", () => {
