@@ -1,4 +1,6 @@
 // @tdxsim/x86: the instruction table, decoder and disassembler (the assembler is @tdxsim/x86/asm).
+
+export * from "./cpu/index.js";
 export * from "./decoder/index.js";
 export * from "./disasm/index.js";
 export * from "./exec/index.js";
