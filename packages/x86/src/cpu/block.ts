@@ -17,6 +17,11 @@ export type Handler = (c: Cpu, d: Int32Array, o: number) => void;
 
 export class Block {
   valid = true;
+  // Chained successors in the same page (taken / fall-through), keyed by their RIP bits 31:0.
+  succA: Block | undefined = undefined;
+  succALo = 0;
+  succB: Block | undefined = undefined;
+  succBLo = 0;
   constructor(
     /** Guest-physical address of the first instruction. */
     readonly gpa: number,

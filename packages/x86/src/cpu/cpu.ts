@@ -153,20 +153,27 @@ export class Cpu {
     this.mmu.syncSecondStage();
     this.syncMode();
     let left = budget;
+    let next: Block | undefined;
     for (;;) {
       let blk: Block | undefined;
       let i = 0;
       try {
         for (;;) {
-          if (st.halted || this.pending.nmi || this.pending.irq >= 0 || this.pending.shadow > 0) {
+          const p = this.pending;
+          if (st.halted || p.nmi || p.irq >= 0 || p.shadow > 0) {
             const s = this.serviceEvents();
             if (s !== undefined) return s;
+            next = undefined;
           }
           if (left <= 0) return { reason: "budget-exhausted" };
-          if (this.bits === 16) return { reason: "unsupported", message: unsupportedMode(this) };
-          blk = this.blockAt();
+          if (next !== undefined) blk = next;
+          else {
+            if (this.bits === 16) return { reason: "unsupported", message: unsupportedMode(this) };
+            blk = this.blockAt();
+          }
+          next = undefined;
           let n = blk.count < left ? blk.count : left;
-          const single = this.pending.shadow > 0 || this.mmu.mmioReplayActive;
+          const single = p.shadow > 0 || this.mmu.mmioReplayActive;
           if (single) n = 1;
           const recs = blk.recs;
           const fns = blk.fns;
@@ -182,13 +189,38 @@ export class Cpu {
           }
           st.retired += i;
           left -= i;
+          const cur = blk;
           blk = undefined;
           if (single) {
-            this.pending.retire();
+            p.retire();
             if (this.mmu.mmioReplayActive) this.mmu.endMmioReplay();
+          }
+          // Chain to the next block when it starts in the same linear (hence physical) page.
+          const nlo = r[RIP_LO];
+          if (!this.breakBlock && cur.valid && r[RIP_HI] === this.pageHi && (nlo & -4096) === pageLo) {
+            const a = cur.succA;
+            if (a !== undefined && cur.succALo === nlo && a.valid) next = a;
+            else {
+              const b = cur.succB;
+              if (b !== undefined && cur.succBLo === nlo && b.valid) next = b;
+              else {
+                const found = this.blockAt();
+                if (found.valid) {
+                  if (a === undefined || !a.valid) {
+                    cur.succA = found;
+                    cur.succALo = nlo;
+                  } else {
+                    cur.succB = found;
+                    cur.succBLo = nlo;
+                  }
+                }
+                next = found;
+              }
+            }
           }
         }
       } catch (e) {
+        next = undefined;
         if (blk !== undefined) {
           // Instruction i did not retire: RIP back at it.
           st.retired += i;

@@ -39,10 +39,9 @@ ALU.forEach((m, i) => {
   sel(m, (d, o) => I.selectAlu(i, d, o));
 });
 sel("TEST", (d, o) => I.selectAlu(I.ALU_TEST, d, o));
-on("INC", I.hInc);
-on("DEC", I.hDec);
-on("NEG", I.hNeg);
-on("NOT", I.hNot);
+["INC", "DEC", "NEG", "NOT"].forEach((m, k) => {
+  sel(m, (d, o) => I.selectUnary(k, d, o));
+});
 sel("MOV", (d, o) => {
   const p0 = d[o + 9];
   const p1 = d[o + 10];
@@ -63,7 +62,7 @@ on("BSWAP", I.hBswap);
 on("MOVBE", I.hMovbe);
 on("XLATB", I.hXlat);
 ["ROL", "ROR", "RCL", "RCR", "SHL", "SHR", "SAL", "SAR"].forEach((m, i) => {
-  on(m, I.selectShift(i));
+  sel(m, (d, o) => I.selectShiftFor(i, d, o));
 });
 on("SHLD", I.selectShd(true));
 on("SHRD", I.selectShd(false));

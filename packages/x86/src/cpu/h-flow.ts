@@ -21,7 +21,7 @@ import { swapgs, syscall, sysret } from "../exec/fast-syscall.js";
 import { popf, pushfValue } from "../exec/flag-insns.js";
 import { getOF, getZF, testCondition } from "../exec/flags.js";
 import { iret } from "../exec/iret.js";
-import { RBP, RCX, RIP_HI, RIP_LO, RSP } from "../exec/regs.js";
+import { LF_AUX, LF_RES_HI, LF_RES_LO, RBP, RCX, RIP_HI, RIP_LO, RSP } from "../exec/regs.js";
 import { SEG_SS } from "../exec/segment.js";
 import { CLS_SEG } from "../isa/operand-kinds.js";
 import type { Handler } from "./block.js";
@@ -47,10 +47,69 @@ function jumpRel(c: Cpu, d: Int32Array, o: number): void {
   setRip(c, d[o + R_OSZ], s | 0, (r[RIP_HI] + d[o + R_IMM_HI] + (s > 0xffffffff ? 1 : 0)) | 0);
 }
 
+/** Taken relative branch: the common case (same high word, 64-bit operand size) needs no canonical check. */
+function branch(c: Cpu, d: Int32Array, o: number): void {
+  const r = c.r;
+  const s = (r[RIP_LO] >>> 0) + (d[o + R_IMM_LO] >>> 0);
+  const hi = (r[RIP_HI] + d[o + R_IMM_HI] + (s > 0xffffffff ? 1 : 0)) | 0;
+  if (hi === r[RIP_HI] && d[o + R_OSZ] === 8) r[RIP_LO] = s | 0;
+  else setRip(c, d[o + R_OSZ], s | 0, hi);
+}
+
+// Flag reads straight from the lazy record (see flags.ts): one closure per condition so each
+// call site stays monomorphic.
+const zf = (r: Int32Array) => (r[LF_RES_LO] | r[LF_RES_HI]) === 0;
+const cf = (r: Int32Array) => r[LF_AUX] < 0;
+const sfNeOf = (r: Int32Array) =>
+  (((r[LF_RES_HI] >>> 31) ^ r[LF_AUX] ^ (r[LF_AUX] >>> 31) ^ (r[LF_AUX] >>> 30)) & 1) === 1;
+
 export function selectJcc(cc: number): Handler {
-  return (c, d, o) => {
-    if (testCondition(c.r, cc)) jumpRel(c, d, o);
-  };
+  switch (cc) {
+    case 2:
+      return (c, d, o) => {
+        if (cf(c.r)) branch(c, d, o);
+      };
+    case 3:
+      return (c, d, o) => {
+        if (!cf(c.r)) branch(c, d, o);
+      };
+    case 4:
+      return (c, d, o) => {
+        if (zf(c.r)) branch(c, d, o);
+      };
+    case 5:
+      return (c, d, o) => {
+        if (!zf(c.r)) branch(c, d, o);
+      };
+    case 6:
+      return (c, d, o) => {
+        if (cf(c.r) || zf(c.r)) branch(c, d, o);
+      };
+    case 7:
+      return (c, d, o) => {
+        if (!cf(c.r) && !zf(c.r)) branch(c, d, o);
+      };
+    case 12:
+      return (c, d, o) => {
+        if (sfNeOf(c.r)) branch(c, d, o);
+      };
+    case 13:
+      return (c, d, o) => {
+        if (!sfNeOf(c.r)) branch(c, d, o);
+      };
+    case 14:
+      return (c, d, o) => {
+        if (zf(c.r) || sfNeOf(c.r)) branch(c, d, o);
+      };
+    case 15:
+      return (c, d, o) => {
+        if (!zf(c.r) && !sfNeOf(c.r)) branch(c, d, o);
+      };
+    default:
+      return (c, d, o) => {
+        if (testCondition(c.r, cc)) branch(c, d, o);
+      };
+  }
 }
 
 export const hJmp: Handler = (c, d, o) => {

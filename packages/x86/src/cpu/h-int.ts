@@ -195,10 +195,38 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
 
 // ---- unary ----
 
-export const hInc: Handler = (c, d, o) => unary(c, d, o, 0);
-export const hDec: Handler = (c, d, o) => unary(c, d, o, 1);
-export const hNeg: Handler = (c, d, o) => unary(c, d, o, 2);
-export const hNot: Handler = (c, d, o) => unary(c, d, o, 3);
+/** INC (0), DEC (1), NEG (2), NOT (3); 32/64-bit register forms specialised. */
+export function selectUnary(kind: number, d: Int32Array, o: number): Handler {
+  const p0 = d[o + R_OP0];
+  const size = p0 >>> 16;
+  if (isReg(p0) && size === 4) {
+    const di = ((p0 >>> 8) & 255) << 1;
+    return (c) => {
+      const r = c.r;
+      const a = r[di];
+      r[di] = kind === 0 ? alu.inc32(r, a) : kind === 1 ? alu.dec32(r, a) : kind === 2 ? alu.neg32(r, a) : ~a;
+      r[di | 1] = 0;
+    };
+  }
+  if (isReg(p0) && size === 8) {
+    const di = ((p0 >>> 8) & 255) << 1;
+    return (c) => {
+      const r = c.r;
+      const a = r[di];
+      const ah = r[di | 1];
+      r[di] =
+        kind === 0
+          ? alu.inc64(r, a, ah)
+          : kind === 1
+            ? alu.dec64(r, a, ah)
+            : kind === 2
+              ? alu.neg64(r, a, ah)
+              : alu.not64(r, a, ah);
+      r[di | 1] = r[OUT_HI];
+    };
+  }
+  return (c, dd, oo) => unary(c, dd, oo, kind);
+}
 
 function unary(c: Cpu, d: Int32Array, o: number, kind: number): void {
   const r = c.r;
@@ -292,6 +320,13 @@ export function selectMov(d: Int32Array, o: number): Handler {
           const lo = ea(c, dd, oo);
           c.mmu.write32(lo, c.eaHi, c.r[si]);
         };
+  }
+  if ((p0 & 15) === OK_MEM && (p1 & 15) === 3 /* imm */) {
+    const v = d[o + 19];
+    const vHi = d[o + 20];
+    if (size === 1) return (c, dd, oo) => c.mmu.write8(ea(c, dd, oo), c.eaHi, v);
+    if (size === 4) return (c, dd, oo) => c.mmu.write32(ea(c, dd, oo), c.eaHi, v);
+    if (size === 8) return (c, dd, oo) => c.mmu.write64(ea(c, dd, oo), c.eaHi, v, vHi);
   }
   return hMovGeneric;
 }
@@ -448,6 +483,72 @@ export const hBswap: Handler = (c, d, o) => {
 };
 
 // ---- shifts and rotates: ROL ROR RCL RCR SHL SHR SAL SAR ----
+
+function shift32(c: Cpu, kind: number, a: number, count: number): number {
+  const r = c.r;
+  switch (kind) {
+    case 0:
+      return sh.rol(r, 32, a, count);
+    case 1:
+      return sh.ror(r, 32, a, count);
+    case 2:
+      return sh.rcl(r, 32, a, count);
+    case 3:
+      return sh.rcr(r, 32, a, count);
+    case 5:
+      return sh.shr(r, 32, a, count);
+    case 7:
+      return sh.sar(r, 32, a, count);
+    default:
+      return sh.shl(r, 32, a, count);
+  }
+}
+
+function shift64(c: Cpu, kind: number, a: number, aHi: number, count: number): number {
+  const r = c.r;
+  switch (kind) {
+    case 0:
+      return sh.rol64(r, a, aHi, count);
+    case 1:
+      return sh.ror64(r, a, aHi, count);
+    case 2:
+      return sh.rcl64(r, a, aHi, count);
+    case 3:
+      return sh.rcr64(r, a, aHi, count);
+    case 5:
+      return sh.shr64(r, a, aHi, count);
+    case 7:
+      return sh.sar64(r, a, aHi, count);
+    default:
+      return sh.shl64(r, a, aHi, count);
+  }
+}
+
+/** Shift/rotate selector: register destination with an immediate count specialised. */
+export function selectShiftFor(kind: number, d: Int32Array, o: number): Handler {
+  const p0 = d[o + R_OP0];
+  const p1 = d[o + R_OP0 + 1];
+  const size = p0 >>> 16;
+  if (isReg(p0) && (p1 & 15) === 3 && size >= 4) {
+    const di = ((p0 >>> 8) & 255) << 1;
+    const count = d[o + 19] & 0xff;
+    if (size === 4) {
+      return (c) => {
+        const r = c.r;
+        r[di] = shift32(c, kind, r[di], count);
+        r[di | 1] = 0;
+      };
+    }
+    return (c) => {
+      const r = c.r;
+      r[di] = shift64(c, kind, r[di], r[di | 1], count);
+      r[di | 1] = r[OUT_HI];
+    };
+  }
+  return GENERIC_SHIFTS[kind];
+}
+
+const GENERIC_SHIFTS: Handler[] = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => selectShift(k));
 
 export function selectShift(kind: number): Handler {
   return (c, d, o) => {

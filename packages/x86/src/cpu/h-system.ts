@@ -251,6 +251,7 @@ export const hInvlpg: Handler = (c, d, o) => {
   requireCpl0(c, "INVLPG");
   const lo = ea(c, d, o);
   c.mmu.invlpg(lo, c.eaHi);
+  c.breakBlock = true; // chained blocks assume an unchanged translation of the code page
 };
 export const hInvpcid: Handler = (c, d, o) => {
   requireCpl0(c, "INVPCID");
@@ -260,6 +261,7 @@ export const hInvpcid: Handler = (c, d, o) => {
   if (type >>> 0 > 3) raiseGP(0, "INVPCID type > 3");
   if (type === 0) c.mmu.invlpg(c.mmu.read32((lo + 8) | 0, hi), c.mmu.read32((lo + 12) | 0, hi));
   else c.mmu.flushAll(); // PCIDs are not tagged: a wider flush is always allowed
+  c.breakBlock = true;
 };
 export const hPrivNop: Handler = (c) => {
   requireCpl0(c, "WBINVD/INVD");
