@@ -27,9 +27,15 @@ function requireCpl0(c: Cpu, what: string): void {
   if (cpl(c.st) !== 0) raiseGP(0, `${what} at CPL ${cpl(c.st)}`);
 }
 
-/** Sets the retired count to this instruction's position (the TSC is derived from it). */
-function syncRetired(c: Cpu, o: number): void {
+/** Runs `fn` with the retired count at this instruction's position (the TSC is derived from it). */
+function atRetired<T>(c: Cpu, o: number, fn: () => T): T {
+  const saved = c.st.retired;
   c.st.retired = c.retiredBase + (o >>> 5);
+  try {
+    return fn();
+  } finally {
+    c.st.retired = saved;
+  }
 }
 
 export const hNop: Handler = () => {};
@@ -52,8 +58,7 @@ export const hRdmsr: Handler = (c, _d, o) => {
   const r = c.r;
   const index = r[RCX << 1] >>> 0;
   if (!c.exits.allMsrs && isMsrHandled(index)) {
-    syncRetired(c, o);
-    const lo = readMsr(c.st, index);
+    const lo = atRetired(c, o, () => readMsr(c.st, index));
     regWrite(c, 1, RAX, 4, lo, 0);
     regWrite(c, 1, RDX, 4, r[OUT_HI], 0);
     return;
@@ -66,8 +71,7 @@ export const hWrmsr: Handler = (c, _d, o) => {
   const r = c.r;
   const index = r[RCX << 1] >>> 0;
   if (!c.exits.allMsrs && isMsrHandled(index)) {
-    syncRetired(c, o);
-    writeMsr(c.st, index, r[RAX << 1], r[RDX << 1]);
+    atRetired(c, o, () => writeMsr(c.st, index, r[RAX << 1], r[RDX << 1]));
     c.modeChanged(); // EFER, FS/GS base, ...
     return;
   }
@@ -76,14 +80,12 @@ export const hWrmsr: Handler = (c, _d, o) => {
 };
 
 export const hRdtsc: Handler = (c, _d, o) => {
-  syncRetired(c, o);
-  const lo = rdtsc(c.st);
+  const lo = atRetired(c, o, () => rdtsc(c.st));
   regWrite(c, 1, RDX, 4, c.r[OUT_HI], 0);
   regWrite(c, 1, RAX, 4, lo, 0);
 };
 export const hRdtscp: Handler = (c, _d, o) => {
-  syncRetired(c, o);
-  const lo = rdtsc(c.st);
+  const lo = atRetired(c, o, () => rdtsc(c.st));
   regWrite(c, 1, RDX, 4, c.r[OUT_HI], 0);
   regWrite(c, 1, RAX, 4, lo, 0);
   regWrite(c, 1, RCX, 4, tscAux(c.st), 0);
