@@ -23,5 +23,6 @@ export * from "./segment.js";
 export * as shift from "./shift.js";
 export * as sse from "./sse-int.js";
 export * from "./state.js";
+export * from "./string.js";
 export * from "./system-memory.js";
 export * from "./xsave.js";
