@@ -19,6 +19,7 @@ export * from "./msr.js";
 export * as muldiv from "./muldiv.js";
 export * from "./privileged.js";
 export * from "./regs.js";
+export * from "./segcheck.js";
 export * from "./segment.js";
 export * as shift from "./shift.js";
 export * as sse from "./sse-int.js";
