@@ -14,6 +14,7 @@ export * from "./flag-insns.js";
 export * from "./flags.js";
 export * from "./fpu-debug.js";
 export * from "./fxsave.js";
+export * from "./io-permission.js";
 export * from "./iret.js";
 export * from "./msr.js";
 export * as muldiv from "./muldiv.js";

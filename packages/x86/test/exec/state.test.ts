@@ -245,3 +245,25 @@ describe("privileged register instructions", () => {
     expect(gp(() => rdtsc(cpu))).toBe(0);
   });
 });
+
+describe("state copy", () => {
+  it("copies every register class", () => {
+    const a = new CpuState();
+    setRegs(a, { ...getRegs(a), rax: 0x1234n, rip: 0xffffffff81000000n, rflags: 0x246n });
+    setMsr(a, MSR.IA32_LSTAR, 0xffffffff81e00000n);
+    a.xmm.i32[9] = 99;
+    a.cr3Lo = 0x5000;
+    a.retired = 1234;
+    a.nmiBlocked = true;
+    const b = new CpuState();
+    b.copyFrom(a);
+    expect(getRegs(b)).toEqual(getRegs(a));
+    expect(getSregs(b)).toEqual(getSregs(a));
+    expect(getFpu(b)).toEqual(getFpu(a));
+    expect(getMsr(b, MSR.IA32_LSTAR)).toBe(0xffffffff81e00000n);
+    expect(getMsr(b, MSR.IA32_TIME_STAMP_COUNTER)).toBe(1234n);
+    expect(b.nmiBlocked).toBe(true);
+    a.r[0] = 7;
+    expect(b.r[0]).toBe(0x1234);
+  });
+});
