@@ -367,6 +367,9 @@ function bitFamily(): Family {
           } else {
             res = BigInt(fn(bitops, name)(r, bits, lo32(s)) >>> 0);
           }
+          // BSF/BSR with a zero source: the interpreter skips the write (Intel keeps all 64 bits).
+          const zeroSrc = (s & widthMask(bits)) === 0n;
+          if ((name === "bsf" || name === "bsr") && zeroSrc) return [a, 0n, flagsOut(r)];
           return [writeSized(a, res, bits), 0n, flagsOut(r)];
         },
         mask: ([, s]) => {
