@@ -2,7 +2,7 @@
 // CMPXCHG/XADD flag effects.
 
 import { add32, add64, addByWidth, sub32, sub64, subByWidth } from "./alu-width.js";
-import { getZF, PARITY, setCF, setResult } from "./flags.js";
+import { getZF, PARITY, setCF } from "./flags.js";
 import { LF_AUX, LF_RES_HI, LF_RES_LO, OUT_HI, type RegFile } from "./regs.js";
 
 // ---- BT family: register forms take the offset modulo the width; the memory forms'
