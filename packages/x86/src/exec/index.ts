@@ -24,6 +24,7 @@ export * from "./segcheck.js";
 export * from "./segment.js";
 export * as shift from "./shift.js";
 export * as sse from "./sse-int.js";
+export * from "./stack.js";
 export * from "./state.js";
 export * from "./string.js";
 export * from "./system-memory.js";
