@@ -4,6 +4,7 @@ export * as alu from "./alu.js";
 export * from "./api.js";
 export * as bitops from "./bitops.js";
 export * from "./control.js";
+export * from "./data-memory.js";
 export * from "./deliver.js";
 export * from "./descriptor.js";
 export * from "./events.js";

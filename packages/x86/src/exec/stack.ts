@@ -3,12 +3,12 @@
 // changes, so a fault leaves RSP intact. Near CALL/RET check the target (canonical in 64-bit
 // mode, CS limit otherwise → #GP(0)); ENTER implements the nesting-level copy; LEAVE.
 
+import type { DataMemory } from "./data-memory.js";
 import { raiseGP } from "./exception.js";
 import { EFER_LMA, isCanonical } from "./msr.js";
 import { hi, lo, OUT_HI, RBP, type RegFile, RIP_HI, RIP_LO, RSP } from "./regs.js";
 import { AR_DB, AR_L, S_ATTR, S_LIMIT, SEG_CS, SEG_SS, SEG_STRIDE } from "./segment.js";
 import type { CpuState } from "./state.js";
-import type { DataMemory } from "./string.js";
 
 export function stackAddressBits(cpu: CpuState): 16 | 32 | 64 {
   const s = cpu.seg;

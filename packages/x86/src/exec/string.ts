@@ -6,16 +6,11 @@
 // INS/OUTS are port I/O and belong to the run loop's io stop.
 
 import { sub8, sub16, sub32, sub64 } from "./alu.js";
+import type { DataMemory } from "./data-memory.js";
 import { DF, getZF } from "./flags.js";
 import { FLAGS_REST, hi, lo, RAX, RCX, RDI, type RegFile, RSI } from "./regs.js";
 import { SEG_DS, SEG_ES } from "./segment.js";
 import type { CpuState } from "./state.js";
-
-/** Data accesses through a segment (the interpreter's memory path: segmentation, TLB, faults). */
-export interface DataMemory {
-  read(seg: number, offLo: number, offHi: number, bytes: 1 | 2 | 4): number;
-  write(seg: number, offLo: number, offHi: number, bytes: 1 | 2 | 4, value: number): void;
-}
 
 export const StringOp = { MOVS: 0, CMPS: 1, STOS: 2, LODS: 3, SCAS: 4 } as const;
 /** Prefix: none, F3 (REP / REPE), F2 (REPNE). */

@@ -4,6 +4,7 @@
 
 import * as alu from "../../src/exec/alu.js";
 import * as bitops from "../../src/exec/bitops.js";
+import type { DataMemory } from "../../src/exec/data-memory.js";
 import { X86Exception } from "../../src/exec/exception.js";
 import { popf } from "../../src/exec/flag-insns.js";
 import { arithFlags, readRflags, setArithFlags, testCondition, writeRflags } from "../../src/exec/flags.js";
@@ -23,7 +24,7 @@ import { SEG_CS, SEG_ES, setSegment } from "../../src/exec/segment.js";
 import * as shift from "../../src/exec/shift.js";
 import * as sse from "../../src/exec/sse-int.js";
 import { CpuState, CR0_PE } from "../../src/exec/state.js";
-import { type DataMemory, RepPrefix, StringOp, stringOp } from "../../src/exec/string.js";
+import { RepPrefix, StringOp, stringOp } from "../../src/exec/string.js";
 import type { NativeResult, NativeVector } from "./native-harness.js";
 import type { Rng } from "./rng.js";
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { getRegs, setRegs } from "../../src/exec/api.js";
+import type { DataMemory } from "../../src/exec/data-memory.js";
 import { Vector, X86Exception } from "../../src/exec/exception.js";
 import { EFER_LMA, EFER_LME } from "../../src/exec/msr.js";
 import { OUT_HI } from "../../src/exec/regs.js";
 import { SEG_CS, SEG_SS, setSegment } from "../../src/exec/segment.js";
 import { enter, leave, nearCall, nearReturn, pop, push } from "../../src/exec/stack.js";
 import { CpuState, CR0_PE, CR0_PG } from "../../src/exec/state.js";
-import type { DataMemory } from "../../src/exec/string.js";
 
 class Flat implements DataMemory {
   readonly m = new Map<number, number>();

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { getRegs, setRegs } from "../../src/exec/api.js";
+import type { DataMemory } from "../../src/exec/data-memory.js";
 import { SEG_ES } from "../../src/exec/segment.js";
 import { CpuState } from "../../src/exec/state.js";
-import { type DataMemory, RepPrefix, StringOp, stringOp } from "../../src/exec/string.js";
+import { RepPrefix, StringOp, stringOp } from "../../src/exec/string.js";
 
 /** Records accesses; reads return the low byte of the offset. */
 class LogMemory implements DataMemory {
