@@ -267,3 +267,18 @@ describe("state copy", () => {
     expect(b.r[0]).toBe(0x1234);
   });
 });
+
+describe("SSE/FPU availability", () => {
+  it("raises #UD without CR4.OSFXSR or with CR0.EM, #NM with CR0.TS", () => {
+    const cpu = new CpuState();
+    cpu.cr0 = CR0_PE | 0x10;
+    expect(() => checkSseUsable(cpu)).toThrow(/#UD/);
+    cpu.cr4 |= 1 << 9;
+    checkSseUsable(cpu);
+    cpu.cr0 |= 1 << 3; // TS
+    expect(() => checkSseUsable(cpu)).toThrow(/#NM/);
+    expect(() => checkFpuUsable(cpu)).toThrow(/#NM/);
+    cpu.cr0 = CR0_PE | 0x10 | (1 << 2); // EM
+    expect(() => checkSseUsable(cpu)).toThrow(/#UD/);
+  });
+});
