@@ -3,7 +3,7 @@
 // CPL 0 and DR7.GD (#DB) are checked by the instruction layer before MOV DR.
 
 import { raiseGP, raiseUD, Vector, X86Exception } from "./exception.js";
-import { type CpuState, CR4_DE } from "./state.js";
+import { type CpuState, CR0_EM, CR0_TS, CR4_DE, CR4_OSFXSR } from "./state.js";
 
 /**
  * Before an SSE/SSE2 instruction (SDM Vol. 3A 13.1.1, Table 2-2 of Vol. 2): #UD when CR0.EM=1

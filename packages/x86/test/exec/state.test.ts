@@ -3,6 +3,8 @@ import { getMsr, getRegs, getSregs, setMsr, setRegs, setSregs } from "../../src/
 import { CrEffect, writeCr0, writeCr3, writeCr4, writeCr8, xsetbv } from "../../src/exec/control.js";
 import { Vector, X86Exception } from "../../src/exec/exception.js";
 import {
+  checkFpuUsable,
+  checkSseUsable,
   getDebugRegs,
   getFpu,
   readDr,
