@@ -2,7 +2,7 @@
 // CMPXCHG/XADD flag effects.
 
 import { add32, add64, addByWidth, sub32, sub64, subByWidth } from "./alu-width.js";
-import { getZF, PARITY, setCF, setResult } from "./flags.js";
+import { getZF, PARITY, setCF } from "./flags.js";
 import { LF_AUX, LF_RES_HI, LF_RES_LO, OUT_HI, type RegFile } from "./regs.js";
 
 // ---- BT family: register forms take the offset modulo the width; the memory forms'
@@ -45,44 +45,55 @@ export function bt64(r: RegFile, aLo: number, aHi: number, offset: number, op: 0
 
 // ---- bit scans -----------------------------------------------------------------------------
 
-function flagsZeroSource(r: RegFile, zero: boolean): void {
-  // ZF = source was zero; CF/OF/SF/AF/PF are undefined (read 0, PF 0 here).
-  r[LF_RES_LO] = zero ? 0 : 1;
-  r[LF_RES_HI] = 0;
+function flagsZeroSource(r: RegFile, zero: boolean, index: number): void {
+  // ZF = source was zero. CF/OF/SF/AF/PF are undefined in the SDM; we produce what Intel
+  // silicon was measured to give: CF=OF=SF=AF=0 and PF = parity of the index (of 0 for a
+  // zero source). A nonzero high word keeps ZF=0 when the index is 0.
+  r[LF_RES_LO] = zero ? 0 : index;
+  r[LF_RES_HI] = !zero && index === 0 ? 1 : 0;
   r[LF_AUX] = 0;
 }
 
-/** BSF: index of the lowest set bit; with a zero source ZF=1 and the destination keeps `dest`. */
+/**
+ * BSF: index of the lowest set bit. With a zero source ZF=1 and `dest` is returned: the
+ * interpreter should then skip the register write altogether — Intel silicon (measured) keeps
+ * all 64 bits of the destination, as AMD documents, even for a 32-bit operand.
+ */
 export function bsf(r: RegFile, bits: number, dest: number, src: number): number {
   const s = bits === 32 ? src : src & 0xffff;
-  flagsZeroSource(r, s === 0);
-  return s === 0 ? dest : 31 - Math.clz32(s & -s);
+  const index = 31 - Math.clz32(s & -s);
+  flagsZeroSource(r, s === 0, index);
+  return s === 0 ? dest : index;
 }
 export function bsr(r: RegFile, bits: number, dest: number, src: number): number {
   const s = bits === 32 ? src : src & 0xffff;
-  flagsZeroSource(r, s === 0);
-  return s === 0 ? dest : 31 - Math.clz32(s);
+  const index = 31 - Math.clz32(s);
+  flagsZeroSource(r, s === 0, index);
+  return s === 0 ? dest : index;
 }
 /** 64-bit BSF/BSR return the index (high word 0 in OUT_HI), or `dest` for a zero source. */
 export function bsf64(r: RegFile, destLo: number, destHi: number, lo: number, hi: number): number {
   const zero = (lo | hi) === 0;
-  flagsZeroSource(r, zero);
+  const index = lo !== 0 ? 31 - Math.clz32(lo & -lo) : 63 - Math.clz32(hi & -hi);
+  flagsZeroSource(r, zero, index);
   r[OUT_HI] = zero ? destHi : 0;
-  if (zero) return destLo;
-  return lo !== 0 ? 31 - Math.clz32(lo & -lo) : 63 - Math.clz32(hi & -hi);
+  return zero ? destLo : index;
 }
 export function bsr64(r: RegFile, destLo: number, destHi: number, lo: number, hi: number): number {
   const zero = (lo | hi) === 0;
-  flagsZeroSource(r, zero);
+  const index = hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(lo);
+  flagsZeroSource(r, zero, index);
   r[OUT_HI] = zero ? destHi : 0;
-  if (zero) return destLo;
-  return hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(lo);
+  return zero ? destLo : index;
 }
 
 function countFlags(r: RegFile, count: number, srcZero: boolean): void {
-  // TZCNT/LZCNT: CF = source was zero, ZF = result is zero; OF/SF/AF/PF undefined (0 here).
+  // TZCNT/LZCNT: CF = source was zero, ZF = result is zero; OF/SF/AF/PF are undefined in
+  // the SDM and measured 0 on Intel silicon (the parity delta forces PF=0).
   const cf = srcZero ? 1 : 0;
-  setResult(r, 32, count, cf, 0, 0);
+  r[LF_RES_LO] = count;
+  r[LF_RES_HI] = 0;
+  r[LF_AUX] = (cf << 31) | (cf << 30) | (PARITY[count] << 8);
 }
 
 export function tzcnt(r: RegFile, bits: number, src: number): number {

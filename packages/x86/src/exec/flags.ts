@@ -35,10 +35,6 @@ export const RFLAGS_FIXED1 = 1 << 1;
 /** Bits software can change (everything else is reserved and reads as 0, bit 1 as 1). */
 export const RFLAGS_WRITABLE = ARITH_FLAGS | TF | IF | DF | IOPL | NT | RF | VM | AC | VIF | VIP | ID;
 
-const AUX_CF = 0x80000000 | 0;
-const AUX_PO = 0x40000000;
-const AUX_AF = 0x8;
-
 /** PARITY[b] is 1 when byte b has an even number of set bits (the PF rule). */
 export const PARITY: Uint8Array = (() => {
   const t = new Uint8Array(256);
@@ -147,8 +143,6 @@ export function setResult64(
   r[LF_RES_HI] = resHi;
   r[LF_AUX] = (cf << 31) | ((cf ^ of) << 30) | (af << 3);
 }
-
-export { AUX_AF, AUX_CF, AUX_PO };
 
 // Condition codes in opcode order (the low nibble of Jcc/SETcc/CMOVcc).
 export const CC_O = 0;

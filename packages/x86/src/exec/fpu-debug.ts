@@ -2,8 +2,25 @@
 // state (kvm_fpu-like) and debug registers (kvm_debugregs-like).
 // CPL 0 and DR7.GD (#DB) are checked by the instruction layer before MOV DR.
 
-import { raiseGP, raiseUD, X86Exception } from "./exception.js";
-import { type CpuState, CR4_DE } from "./state.js";
+import { raiseGP, raiseUD, Vector, X86Exception } from "./exception.js";
+import { type CpuState, CR0_EM, CR0_TS, CR4_DE, CR4_OSFXSR } from "./state.js";
+
+/**
+ * Before an SSE/SSE2 instruction (SDM Vol. 3A 13.1.1, Table 2-2 of Vol. 2): #UD when CR0.EM=1
+ * or CR4.OSFXSR=0 (this is the #UD the bench guest hits without CR4 bits 9/10), then #NM when
+ * CR0.TS=1 (lazy FPU switching).
+ */
+export function checkSseUsable(cpu: CpuState): void {
+  if (cpu.cr0 & CR0_EM) raiseUD("SSE instruction with CR0.EM=1");
+  if (!(cpu.cr4 & CR4_OSFXSR)) raiseUD("SSE instruction with CR4.OSFXSR=0");
+  if (cpu.cr0 & CR0_TS) throw new X86Exception(Vector.NM, -1, "SSE instruction with CR0.TS=1");
+}
+
+/** Before an x87 instruction or FXSAVE/FXRSTOR/XSAVE: #NM when CR0.EM=1 or CR0.TS=1. */
+export function checkFpuUsable(cpu: CpuState): void {
+  if (cpu.cr0 & (CR0_EM | CR0_TS))
+    throw new X86Exception(Vector.NM, -1, "FPU instruction with CR0.EM or CR0.TS set");
+}
 
 /** MXCSR bits that may be set (MXCSR_MASK as FXSAVE reports it, DAZ included). */
 export const MXCSR_MASK = 0xffff;

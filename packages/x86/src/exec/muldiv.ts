@@ -1,13 +1,14 @@
 // MUL, IMUL (one-, two- and three-operand forms), DIV, IDIV.
-// MUL/IMUL set CF = OF = "the high half is significant"; SF/ZF/AF/PF are undefined (we
-// record the low half as the result). DIV/IDIV leave every flag undefined (we leave them
+// MUL/IMUL set CF = OF = "the high half is significant"; SF/ZF/AF/PF are undefined in the
+// SDM — we produce what Intel silicon was measured to give: SF = sign of the low half,
+// PF = parity of its low byte, ZF = 0, AF = 0. DIV/IDIV leave every flag undefined (we leave them
 // unchanged) and raise #DE on a zero divisor or a quotient that does not fit.
 // Shapes (EXEC.md): the low/first result is returned, the high word of a 64-bit value goes
 // to r[OUT_HI], and the second register (DX/EDX/RDX half, remainder) to r[OUT2_LO]/r[OUT2_HI].
 
 import { raiseDE } from "./exception.js";
 import { setResult, setResult64 } from "./flags.js";
-import { OUT_HI, OUT2_HI, OUT2_LO, type RegFile } from "./regs.js";
+import { LF_RES_HI, LF_RES_LO, OUT_HI, OUT2_HI, OUT2_LO, type RegFile } from "./regs.js";
 
 const TWO32 = 4294967296;
 
@@ -64,6 +65,11 @@ function subHigh(lo: number, hi: number): void {
   w3 = (w3 - hi - borrow) | 0;
 }
 
+/** Intel leaves ZF=0 after a multiply: a zero low half gets a nonzero (positive) high record. */
+function mulZfClear(r: RegFile): void {
+  if ((r[LF_RES_LO] | r[LF_RES_HI]) === 0) r[LF_RES_HI] = 1;
+}
+
 // ---- MUL / IMUL one-operand --------------------------------------------------------------
 
 /** MUL r/m8: returns the new AX. */
@@ -71,6 +77,7 @@ export function mul8(r: RegFile, al: number, src: number): number {
   const p = (al & 0xff) * (src & 0xff);
   const big = p > 0xff ? 1 : 0;
   setResult(r, 8, p & 0xff, big, big, 0);
+  mulZfClear(r);
   return p;
 }
 /** MUL r/m16: returns AX, DX in r[OUT2_LO]. */
@@ -79,6 +86,7 @@ export function mul16(r: RegFile, ax: number, src: number): number {
   const dx = p >>> 16;
   const big = dx !== 0 ? 1 : 0;
   setResult(r, 16, p & 0xffff, big, big, 0);
+  mulZfClear(r);
   r[OUT2_LO] = dx;
   return p & 0xffff;
 }
@@ -88,6 +96,7 @@ export function mul32(r: RegFile, eax: number, src: number): number {
   const hi = mulHiU32(eax, src);
   const big = hi !== 0 ? 1 : 0;
   setResult(r, 32, lo, big, big, 0);
+  mulZfClear(r);
   r[OUT2_LO] = hi;
   return lo;
 }
@@ -96,6 +105,7 @@ export function mul64(r: RegFile, aLo: number, aHi: number, bLo: number, bHi: nu
   mulU64(aLo, aHi, bLo, bHi);
   const big = (w2 | w3) !== 0 ? 1 : 0;
   setResult64(r, w0, w1, big, big, 0);
+  mulZfClear(r);
   r[OUT_HI] = w1;
   r[OUT2_LO] = w2;
   r[OUT2_HI] = w3;
@@ -107,12 +117,14 @@ export function imul8(r: RegFile, al: number, src: number): number {
   const p = ((al << 24) >> 24) * ((src << 24) >> 24);
   const big = p !== (p << 24) >> 24 ? 1 : 0;
   setResult(r, 8, p & 0xff, big, big, 0);
+  mulZfClear(r);
   return p & 0xffff;
 }
 export function imul16(r: RegFile, ax: number, src: number): number {
   const p = ((ax << 16) >> 16) * ((src << 16) >> 16);
   const big = p !== (p << 16) >> 16 ? 1 : 0;
   setResult(r, 16, p & 0xffff, big, big, 0);
+  mulZfClear(r);
   r[OUT2_LO] = (p >> 16) & 0xffff;
   return p & 0xffff;
 }
@@ -121,6 +133,7 @@ export function imul32(r: RegFile, eax: number, src: number): number {
   const hi = mulHiS32(eax, src);
   const big = hi !== lo >> 31 ? 1 : 0;
   setResult(r, 32, lo, big, big, 0);
+  mulZfClear(r);
   r[OUT2_LO] = hi;
   return lo;
 }
@@ -129,6 +142,7 @@ export function imul64(r: RegFile, aLo: number, aHi: number, bLo: number, bHi: n
   const ext = w1 >> 31;
   const big = w2 !== ext || w3 !== ext ? 1 : 0;
   setResult64(r, w0, w1, big, big, 0);
+  mulZfClear(r);
   r[OUT_HI] = w1;
   r[OUT2_LO] = w2;
   r[OUT2_HI] = w3;

@@ -1,8 +1,10 @@
 // Shifts and rotates: SHL/SAL, SHR, SAR, ROL, ROR, RCL, RCR, SHLD, SHRD.
 // The count is masked to 5 bits (6 for 64-bit operands); a masked count of 0 changes
-// nothing, flags included. OF is architecturally defined only for a masked count of 1;
-// for larger counts we compute the count-1 formula (the SDM leaves it undefined). AF is
-// undefined after shifts and reads 0 here.
+// nothing, flags included. OF is architecturally defined only for a masked count of 1; for
+// larger counts the SDM leaves it undefined and we produce what Intel silicon was measured
+// to give: OF as computed by the first 1-bit step (so the count-1 formula written in terms
+// of the source). RCL/RCR whose count reduces to 0 (mod 9/17) change no flag at all. AF is
+// undefined after shifts and reads 0, as on Intel.
 // Sizes 8/16/32 share one function taking `bits`; 64-bit variants take lo/hi and leave the
 // high word in r[OUT_HI]. Rotates only touch CF and OF.
 
@@ -62,7 +64,7 @@ export function shl(r: RegFile, bits: number, a: number, count: number): number 
   const m = MASK(bits);
   const res = n >= bits ? 0 : (a << n) & m;
   const cf = n > bits ? 0 : (a >>> (bits - n)) & 1;
-  setResult(r, bits, res, cf, ((res >>> (bits - 1)) & 1) ^ cf, 0);
+  setResult(r, bits, res, cf, ((a >>> (bits - 1)) ^ (a >>> (bits - 2))) & 1, 0);
   return bits === 32 ? res | 0 : res;
 }
 
@@ -97,7 +99,7 @@ export function shl64(r: RegFile, aLo: number, aHi: number, count: number): numb
   const resLo = shlPair(aLo, aHi, n);
   const resHi = tHi;
   const cf = bit64(aLo, aHi, 64 - n);
-  setResult64(r, resLo, resHi, cf, (resHi >>> 31) ^ cf, 0);
+  setResult64(r, resLo, resHi, cf, ((aHi >>> 31) ^ (aHi >>> 30)) & 1, 0);
   r[OUT_HI] = resHi;
   return resLo;
 }
@@ -137,8 +139,7 @@ export function rol(r: RegFile, bits: number, a: number, count: number): number 
   if (n === 0) return bits === 32 ? v | 0 : v;
   const k = n % bits;
   const res = k === 0 ? v : ((v << k) | (v >>> (bits - k))) & m;
-  const cf = res & 1;
-  setCFOF(r, cf, ((res >>> (bits - 1)) & 1) ^ cf);
+  setCFOF(r, res & 1, ((v >>> (bits - 1)) ^ (v >>> (bits - 2))) & 1);
   return bits === 32 ? res | 0 : res >>> 0;
 }
 
@@ -149,8 +150,7 @@ export function ror(r: RegFile, bits: number, a: number, count: number): number 
   if (n === 0) return bits === 32 ? v | 0 : v;
   const k = n % bits;
   const res = k === 0 ? v : ((v >>> k) | (v << (bits - k))) & m;
-  const msb = (res >>> (bits - 1)) & 1;
-  setCFOF(r, msb, msb ^ ((res >>> (bits - 2)) & 1));
+  setCFOF(r, (res >>> (bits - 1)) & 1, (v ^ (v >>> (bits - 1))) & 1);
   return bits === 32 ? res | 0 : res >>> 0;
 }
 
@@ -165,8 +165,7 @@ export function rol64(r: RegFile, aLo: number, aHi: number, count: number): numb
   const rLo = shrPair(aLo, aHi, 64 - n);
   const resLo = lLo | rLo;
   const resHi = lHi | tHi;
-  const cf = resLo & 1;
-  setCFOF(r, cf, (resHi >>> 31) ^ cf);
+  setCFOF(r, resLo & 1, ((aHi >>> 31) ^ (aHi >>> 30)) & 1);
   r[OUT_HI] = resHi;
   return resLo;
 }
@@ -182,8 +181,7 @@ export function ror64(r: RegFile, aLo: number, aHi: number, count: number): numb
   const lLo = shlPair(aLo, aHi, 64 - n);
   const resLo = rLo | lLo;
   const resHi = rHi | tHi;
-  const msb = resHi >>> 31;
-  setCFOF(r, msb, msb ^ ((resHi >>> 30) & 1));
+  setCFOF(r, resHi >>> 31, (aLo ^ (aHi >>> 31)) & 1);
   r[OUT_HI] = resHi;
   return resLo;
 }
@@ -196,13 +194,15 @@ export function rcl(r: RegFile, bits: number, a: number, count: number): number 
   let v = (a & m) >>> 0;
   if (masked === 0) return bits === 32 ? v | 0 : v;
   const k = bits === 8 ? masked % 9 : bits === 16 ? masked % 17 : masked;
+  if (k === 0) return bits === 32 ? v | 0 : v;
+  const of = ((v >>> (bits - 1)) ^ (v >>> (bits - 2))) & 1;
   let cf = getCF(r);
   for (let i = 0; i < k; i++) {
     const out = (v >>> (bits - 1)) & 1;
     v = (((v << 1) | cf) & m) >>> 0;
     cf = out;
   }
-  setCFOF(r, cf, ((v >>> (bits - 1)) & 1) ^ cf);
+  setCFOF(r, cf, of);
   return bits === 32 ? v | 0 : v;
 }
 
@@ -212,6 +212,7 @@ export function rcr(r: RegFile, bits: number, a: number, count: number): number 
   let v = (a & m) >>> 0;
   if (masked === 0) return bits === 32 ? v | 0 : v;
   const k = bits === 8 ? masked % 9 : bits === 16 ? masked % 17 : masked;
+  if (k === 0) return bits === 32 ? v | 0 : v;
   let cf = getCF(r);
   const of = ((v >>> (bits - 1)) & 1) ^ cf;
   for (let i = 0; i < k; i++) {
@@ -239,7 +240,7 @@ export function rcl64(r: RegFile, aLo: number, aHi: number, count: number): numb
     lo = (lo << 1) | cf;
     cf = out;
   }
-  setCFOF(r, cf, (hi >>> 31) ^ cf);
+  setCFOF(r, cf, ((aHi >>> 31) ^ (aHi >>> 30)) & 1);
   r[OUT_HI] = hi;
   return lo;
 }
@@ -287,7 +288,7 @@ export function shld(r: RegFile, bits: number, a: number, b: number, count: numb
     cf = bit64(patLo, patHi, 48 - n);
   }
   res = (res & m) >>> 0;
-  setResult(r, bits, res, cf, ((res ^ v) >>> (bits - 1)) & 1, 0);
+  setResult(r, bits, res, cf, ((v >>> (bits - 1)) ^ (v >>> (bits - 2))) & 1, 0);
   return bits === 32 ? res | 0 : res;
 }
 
@@ -309,7 +310,7 @@ export function shrd(r: RegFile, bits: number, a: number, b: number, count: numb
     cf = bit64(patLo, patHi, n - 1);
   }
   res = (res & m) >>> 0;
-  setResult(r, bits, res, cf, ((res ^ v) >>> (bits - 1)) & 1, 0);
+  setResult(r, bits, res, cf, (b ^ (v >>> (bits - 1))) & 1, 0);
   return bits === 32 ? res | 0 : res;
 }
 
@@ -332,7 +333,7 @@ export function shld64(
   const resLo = lLo | rLo;
   const resHi = lHi | tHi;
   const cf = bit64(aLo, aHi, 64 - n);
-  setResult64(r, resLo, resHi, cf, (resHi ^ aHi) >>> 31, 0);
+  setResult64(r, resLo, resHi, cf, ((aHi >>> 31) ^ (aHi >>> 30)) & 1, 0);
   r[OUT_HI] = resHi;
   return resLo;
 }
@@ -355,7 +356,7 @@ export function shrd64(
   const lLo = shlPair(bLo, bHi, 64 - n);
   const resLo = rLo | lLo;
   const resHi = rHi | tHi;
-  setResult64(r, resLo, resHi, bit64(aLo, aHi, n - 1), (resHi ^ aHi) >>> 31, 0);
+  setResult64(r, resLo, resHi, bit64(aLo, aHi, n - 1), (bLo ^ (aHi >>> 31)) & 1, 0);
   r[OUT_HI] = resHi;
   return resLo;
 }

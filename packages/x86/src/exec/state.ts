@@ -157,6 +157,38 @@ export class CpuState {
     this.reset();
   }
 
+  /** Copy every piece of architectural state from `src` (same configuration assumed). */
+  copyFrom(src: CpuState): void {
+    this.r.set(src.r);
+    this.seg.set(src.seg);
+    this.xmm.u8.set(src.xmm.u8);
+    this.mxcsr = src.mxcsr;
+    this.fcw = src.fcw;
+    this.x87Image.set(src.x87Image);
+    this.gdtrBaseLo = src.gdtrBaseLo;
+    this.gdtrBaseHi = src.gdtrBaseHi;
+    this.gdtrLimit = src.gdtrLimit;
+    this.idtrBaseLo = src.idtrBaseLo;
+    this.idtrBaseHi = src.idtrBaseHi;
+    this.idtrLimit = src.idtrLimit;
+    this.cr0 = src.cr0;
+    this.cr2Lo = src.cr2Lo;
+    this.cr2Hi = src.cr2Hi;
+    this.cr3Lo = src.cr3Lo;
+    this.cr3Hi = src.cr3Hi;
+    this.cr4 = src.cr4;
+    this.cr8 = src.cr8;
+    this.efer = src.efer;
+    this.xcr0 = src.xcr0;
+    this.dr.set(src.dr);
+    this.retired = src.retired;
+    this.tscOffsetLo = src.tscOffsetLo;
+    this.tscOffsetHi = src.tscOffsetHi;
+    this.msrStore.set(src.msrStore);
+    this.nmiBlocked = src.nmiBlocked;
+    this.halted = src.halted;
+  }
+
   /** Power-up / RESET state. */
   reset(): void {
     this.msrStore.fill(0);

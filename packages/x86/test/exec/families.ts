@@ -4,15 +4,27 @@
 
 import * as alu from "../../src/exec/alu.js";
 import * as bitops from "../../src/exec/bitops.js";
+import type { DataMemory } from "../../src/exec/data-memory.js";
 import { X86Exception } from "../../src/exec/exception.js";
 import { popf } from "../../src/exec/flag-insns.js";
 import { arithFlags, readRflags, setArithFlags, testCondition, writeRflags } from "../../src/exec/flags.js";
 import * as muldiv from "../../src/exec/muldiv.js";
-import { newRegFile, OUT_HI, OUT2_HI, OUT2_LO, type RegFile } from "../../src/exec/regs.js";
-import { SEG_CS, setSegment } from "../../src/exec/segment.js";
+import {
+  newRegFile,
+  OUT_HI,
+  OUT2_HI,
+  OUT2_LO,
+  RAX,
+  RCX,
+  RDI,
+  type RegFile,
+  RSI,
+} from "../../src/exec/regs.js";
+import { SEG_CS, SEG_ES, setSegment } from "../../src/exec/segment.js";
 import * as shift from "../../src/exec/shift.js";
 import * as sse from "../../src/exec/sse-int.js";
 import { CpuState, CR0_PE } from "../../src/exec/state.js";
+import { RepPrefix, StringOp, stringOp } from "../../src/exec/string.js";
 import type { NativeResult, NativeVector } from "./native-harness.js";
 import type { Rng } from "./rng.js";
 
@@ -356,6 +368,9 @@ function bitFamily(): Family {
           } else {
             res = BigInt(fn(bitops, name)(r, bits, lo32(s)) >>> 0);
           }
+          // BSF/BSR with a zero source: the interpreter skips the write (Intel keeps all 64 bits).
+          const zeroSrc = (s & widthMask(bits)) === 0n;
+          if ((name === "bsf" || name === "bsr") && zeroSrc) return [a, 0n, flagsOut(r)];
           return [writeSized(a, res, bits), 0n, flagsOut(r)];
         },
         mask: ([, s]) => {
@@ -692,8 +707,123 @@ function sseFamily(): Family {
   return { name: "SSE2 integer", rule: "all outputs compared (no undefined results)", ops };
 }
 
+// ---- string instructions ---------------------------------------------------------------------------
+
+const STR_WINDOW = 304;
+
+/** The harness's two 640-byte buffers as a DataMemory: DS → A, ES → B. */
+class StringBuffers implements DataMemory {
+  readonly a = new Uint8Array(640);
+  readonly b = new Uint8Array(640);
+  constructor(in0: bigint, in1: bigint, in2: bigint, in3: bigint) {
+    for (let i = 0; i < 640; i++) {
+      this.a[i] = (i * 7 + 3) & 0xff;
+      this.b[i] = (i * 13 + 5) & 0xff;
+    }
+    const put = (buf: Uint8Array, at: number, v: bigint) => {
+      for (let k = 0; k < 8; k++) buf[at + k] = Number((v >> BigInt(8 * k)) & 0xffn);
+    };
+    put(this.a, STR_WINDOW, in0);
+    put(this.a, STR_WINDOW + 8, in1);
+    put(this.b, STR_WINDOW, in2);
+    put(this.b, STR_WINDOW + 8, in3);
+  }
+  private buf(seg: number): Uint8Array {
+    return seg === SEG_ES ? this.b : this.a;
+  }
+  read(seg: number, offLo: number, _offHi: number, bytes: 1 | 2 | 4): number {
+    const b = this.buf(seg);
+    let v = 0;
+    for (let k = bytes - 1; k >= 0; k--) v = (v << 8) | b[offLo + k];
+    return v | 0;
+  }
+  write(seg: number, offLo: number, _offHi: number, bytes: 1 | 2 | 4, value: number): void {
+    const b = this.buf(seg);
+    for (let k = 0; k < bytes; k++) b[offLo + k] = (value >>> (8 * k)) & 0xff;
+  }
+  window(buf: Uint8Array, at: number): bigint {
+    let v = 0n;
+    for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(buf[at + k]);
+    return v;
+  }
+}
+
+function stringFamily(): Family {
+  const ops: OpCase[] = [];
+  const sizes: [string, 1 | 2 | 4 | 8][] = [
+    ["b", 1],
+    ["w", 2],
+    ["l", 4],
+    ["q", 8],
+  ];
+  const kinds: [string, number][] = [
+    ["movs", StringOp.MOVS],
+    ["stos", StringOp.STOS],
+    ["lods", StringOp.LODS],
+    ["cmps", StringOp.CMPS],
+    ["scas", StringOp.SCAS],
+  ];
+  for (const [name, op] of kinds) {
+    const prefixes: [string, number][] = [
+      ["", RepPrefix.NONE],
+      ["rep_", RepPrefix.REPE],
+    ];
+    if (op === StringOp.CMPS || op === StringOp.SCAS) prefixes.push(["repne_", RepPrefix.REPNE]);
+    for (const [prefix, rep] of prefixes) {
+      for (const [suffix, size] of sizes) {
+        ops.push({
+          op: `str_${prefix}${name}${suffix}`,
+          gen: (g) => {
+            const v16 = BigInt(g.int(4) === 0 ? g.int(0x10000) : [0, 0x0303, 0xffff, 0x1111][g.int(4)]);
+            const rep4 = v16 * 0x0001000100010001n;
+            // Buffers equal to each other or to the scanned value now and then, so REPE/REPNE run on.
+            const pick = (): bigint => [g.next(), rep4, rep4 ^ (1n << BigInt(g.int(64)))][g.int(3)];
+            const a0 = pick();
+            const a1 = pick();
+            const same = g.int(2) === 0;
+            const ctl =
+              BigInt(g.int(3) === 0 ? g.int(32) : g.int(6)) |
+              (BigInt(g.int(2)) << 8n) |
+              (v16 << 16n) |
+              (g.flags() << 32n) |
+              (BigInt(g.int(16)) << 44n) |
+              (BigInt(same ? 0 : g.int(16)) << 48n);
+            return [a0, a1, same ? a0 : pick(), same ? a1 : pick(), ctl];
+          },
+          ours: ([a0, a1, b0, b1, ctl]) => {
+            const mem = new StringBuffers(a0, a1, b0, b1);
+            const cpu = new CpuState();
+            const r = cpu.r;
+            const count = Number(ctl & 31n);
+            const v16 = Number((ctl >> 16n) & 0xffffn);
+            const rax = v16 * 0x10001;
+            writeRflags(r, Number((ctl >> 32n) & 0x8d5n) | (Number((ctl >> 8n) & 1n) << 10));
+            r[2 * RCX] = count;
+            r[2 * RAX] = rax;
+            r[2 * RAX + 1] = rax;
+            const si = STR_WINDOW + Number((ctl >> 44n) & 15n);
+            const di = STR_WINDOW + Number((ctl >> 48n) & 15n);
+            r[2 * RSI] = si;
+            r[2 * RDI] = di;
+            stringOp(cpu, mem, op, size, 64, rep);
+            const out2 =
+              BigInt(r[2 * RCX] & 0xff) |
+              (BigInt((r[2 * RSI] - si + 512) & 0x3ff) << 8n) |
+              (BigInt((r[2 * RDI] - di + 512) & 0x3ff) << 18n) |
+              (BigInt(arithFlags(r)) << 32n) |
+              (BigInt(r[2 * RAX] & 0xffff) << 48n);
+            return [mem.window(mem.b, STR_WINDOW), mem.window(mem.b, STR_WINDOW + 8), out2];
+          },
+          mask: () => [ALL, ALL, ALL],
+        });
+      }
+    }
+  }
+  return { name: "string", rule: "all outputs compared (DF, REP count, REPE/REPNE termination, flags)", ops };
+}
+
 export function families(): Family[] {
-  return [aluFamily(), shiftFamily(), mulDivFamily(), bitFamily(), miscFamily(), sseFamily()];
+  return [aluFamily(), shiftFamily(), mulDivFamily(), bitFamily(), miscFamily(), sseFamily(), stringFamily()];
 }
 
 export interface FamilyResult {

@@ -17,6 +17,16 @@ export function nativeUnavailableReason(): string | null {
   if (platform() === "win32") return "the harness needs a POSIX cc";
   const probe = spawnSync("cc", ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) return "no system `cc` on PATH";
+  // TZCNT/LZCNT/POPCNT decode as BSF/BSR (or #UD) on CPUs without BMI1/ABM.
+  if (platform() === "linux" && existsSync("/proc/cpuinfo")) {
+    const flags =
+      readFileSync("/proc/cpuinfo", "utf8")
+        .match(/^flags\s*:(.*)$/m)?.[1]
+        .split(" ") ?? [];
+    for (const f of ["bmi1", "abm", "popcnt", "sse2"]) {
+      if (!flags.includes(f)) return `host CPU lacks ${f}`;
+    }
+  }
   return null;
 }
 

@@ -3,6 +3,8 @@ import { getMsr, getRegs, getSregs, setMsr, setRegs, setSregs } from "../../src/
 import { CrEffect, writeCr0, writeCr3, writeCr4, writeCr8, xsetbv } from "../../src/exec/control.js";
 import { Vector, X86Exception } from "../../src/exec/exception.js";
 import {
+  checkFpuUsable,
+  checkSseUsable,
   getDebugRegs,
   getFpu,
   readDr,
@@ -243,5 +245,42 @@ describe("privileged register instructions", () => {
     cpu.cr4 |= 1 << 2; // TSD
     setSegment(cpu.seg, SEG_CS, 0x1b, 0, 0, -1, 0xc0fb);
     expect(gp(() => rdtsc(cpu))).toBe(0);
+  });
+});
+
+describe("state copy", () => {
+  it("copies every register class", () => {
+    const a = new CpuState();
+    setRegs(a, { ...getRegs(a), rax: 0x1234n, rip: 0xffffffff81000000n, rflags: 0x246n });
+    setMsr(a, MSR.IA32_LSTAR, 0xffffffff81e00000n);
+    a.xmm.i32[9] = 99;
+    a.cr3Lo = 0x5000;
+    a.retired = 1234;
+    a.nmiBlocked = true;
+    const b = new CpuState();
+    b.copyFrom(a);
+    expect(getRegs(b)).toEqual(getRegs(a));
+    expect(getSregs(b)).toEqual(getSregs(a));
+    expect(getFpu(b)).toEqual(getFpu(a));
+    expect(getMsr(b, MSR.IA32_LSTAR)).toBe(0xffffffff81e00000n);
+    expect(getMsr(b, MSR.IA32_TIME_STAMP_COUNTER)).toBe(1234n);
+    expect(b.nmiBlocked).toBe(true);
+    a.r[0] = 7;
+    expect(b.r[0]).toBe(0x1234);
+  });
+});
+
+describe("SSE/FPU availability", () => {
+  it("raises #UD without CR4.OSFXSR or with CR0.EM, #NM with CR0.TS", () => {
+    const cpu = new CpuState();
+    cpu.cr0 = CR0_PE | 0x10;
+    expect(() => checkSseUsable(cpu)).toThrow(/#UD/);
+    cpu.cr4 |= 1 << 9;
+    checkSseUsable(cpu);
+    cpu.cr0 |= 1 << 3; // TS
+    expect(() => checkSseUsable(cpu)).toThrow(/#NM/);
+    expect(() => checkFpuUsable(cpu)).toThrow(/#NM/);
+    cpu.cr0 = CR0_PE | 0x10 | (1 << 2); // EM
+    expect(() => checkSseUsable(cpu)).toThrow(/#UD/);
   });
 });

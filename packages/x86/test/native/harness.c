@@ -143,6 +143,35 @@ static void popf_user(const u64 *in, u64 *out) {
 CMOV(o) CMOV(no) CMOV(b) CMOV(ae) CMOV(e) CMOV(ne) CMOV(be) CMOV(a)
 CMOV(s) CMOV(ns) CMOV(p) CMOV(np) CMOV(l) CMOV(ge) CMOV(le) CMOV(g)
 
+/* String instructions over two 640-byte buffers, A (source, DS:RSI) and B (destination,
+   ES:RDI), whose bytes 304..319 come from in0:in1 and in2:in3 and whose other bytes hold
+   fixed patterns (A[i] = 7i+3, B[i] = 13i+5). in4 packs: count (bits 0-4), DF (bit 8),
+   a 16-bit value replicated into RAX (bits 16-31), flags (bits 32-43), source index
+   (bits 44-47) and destination index (bits 48-51) into the 16-byte windows.
+   out0:out1 = B[304..319] after; out2 packs RCX (bits 0-7), how far RSI and RDI moved + 512
+   (bits 8-17, 18-27), flags (bits 32-43) and AX (bits 48-63). */
+static unsigned char strA[640], strB[640];
+#define STR(name, insn)                                                                   \
+  static void name(const u64 *in, u64 *out) {                                             \
+    for (int i = 0; i < 640; i++) { strA[i] = (unsigned char)(i * 7 + 3); strB[i] = (unsigned char)(i * 13 + 5); } \
+    memcpy(strA + 304, &in[0], 8); memcpy(strA + 312, &in[1], 8);                         \
+    memcpy(strB + 304, &in[2], 8); memcpy(strB + 312, &in[3], 8);                         \
+    u64 c = in[4] & 31, a = ((in[4] >> 16) & 0xffff) * 0x0001000100010001ULL;             \
+    u64 f = ((in[4] >> 32) & ARITH_FLAGS) | 2 | (((in[4] >> 8) & 1) << 10);               \
+    unsigned char *s = strA + 304 + ((in[4] >> 44) & 15), *d = strB + 304 + ((in[4] >> 48) & 15); \
+    unsigned char *s0 = s, *d0 = d;                                                       \
+    __asm__ volatile(PUSHF_IN insn PUSHF_OUT "\n\tcld"                                    \
+                     : "+S"(s), "+D"(d), "+c"(c), "+a"(a), [f] "+r"(f) : : "cc", "memory"); \
+    memcpy(&out[0], strB + 304, 8); memcpy(&out[1], strB + 312, 8);                       \
+    out[2] = (c & 0xff) | ((u64)((s - s0 + 512) & 0x3ff) << 8) |                           \
+             ((u64)((d - d0 + 512) & 0x3ff) << 18) | ((f & ARITH_FLAGS) << 32) | ((a & 0xffff) << 48); \
+  }
+#define STR4(op) STR(str_##op##b, #op "b") STR(str_##op##w, #op "w") STR(str_##op##l, #op "l") STR(str_##op##q, #op "q") \
+  STR(str_rep_##op##b, "rep " #op "b") STR(str_rep_##op##w, "rep " #op "w") STR(str_rep_##op##l, "rep " #op "l") STR(str_rep_##op##q, "rep " #op "q")
+#define STRC(op) STR4(op) STR(str_repne_##op##b, "repne " #op "b") STR(str_repne_##op##w, "repne " #op "w") \
+  STR(str_repne_##op##l, "repne " #op "l") STR(str_repne_##op##q, "repne " #op "q")
+STR4(movs) STR4(stos) STR4(lods) STRC(cmps) STRC(scas)
+
 /* SSE2 dst op= src over xmm0/xmm1. */
 #define XMM_IO(body)                                                                      \
     u64 d[2] = {in[0], in[1]}, s[2] = {in[2], in[3]};                                     \
@@ -248,6 +277,9 @@ static const struct { const char *name; op_fn fn; } ops[] = {
   E(sets) E(setns) E(setp) E(setnp) E(setl) E(setge) E(setle) E(setg) E(popf_user)
 #define EC(cc) E(cmov##cc##16) E(cmov##cc##32) E(cmov##cc##64)
   EC(o) EC(no) EC(b) EC(ae) EC(e) EC(ne) EC(be) EC(a) EC(s) EC(ns) EC(p) EC(np) EC(l) EC(ge) EC(le) EC(g)
+#define ES4(op) E(str_##op##b) E(str_##op##w) E(str_##op##l) E(str_##op##q)
+#define ESTR(op) ES4(op) ES4(rep_##op)
+  ESTR(movs) ESTR(stos) ESTR(lods) ESTR(cmps) ESTR(scas) ES4(repne_cmps) ES4(repne_scas)
   E(paddb) E(paddw) E(paddd) E(paddq) E(psubb) E(psubw) E(psubd) E(psubq)
   E(pcmpeqb) E(pcmpeqw) E(pcmpeqd) E(pcmpgtb) E(pcmpgtw) E(pcmpgtd)
   E(pand) E(pandn) E(por) E(pxor)
