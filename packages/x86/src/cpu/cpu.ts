@@ -101,6 +101,8 @@ export class Cpu {
 
   // ---- exits waiting for completion ----
   private exitLen = 0;
+  /** A fault raised while completing an exit, delivered at the next run(). */
+  private deferredFault: unknown = undefined;
   private exitReason: CpuStop["reason"] | undefined;
   exitIo: IoExit | undefined;
   private rng: number;
@@ -152,6 +154,12 @@ export class Cpu {
     const r = this.r;
     this.mmu.syncSecondStage();
     this.syncMode();
+    if (this.deferredFault !== undefined) {
+      const e = this.deferredFault;
+      this.deferredFault = undefined;
+      const s = this.onThrow(e);
+      if (s !== undefined) return s;
+    }
     let left = budget;
     let next: Block | undefined;
     for (;;) {
@@ -503,8 +511,16 @@ export class Cpu {
     if (io.dir === 0) {
       if (io.string) {
         this.syncMode();
-        const t = dstAddr(this, io.asz);
-        memWrite(this, io.size, t, this.eaHi, value, 0);
+        try {
+          const t = dstAddr(this, io.asz);
+          memWrite(this, io.size, t, this.eaHi, value, 0);
+        } catch (e) {
+          // INS whose destination faults: the instruction faults (RIP stays at it); delivered by the next run().
+          this.deferredFault = e;
+          this.exitReason = undefined;
+          this.exitIo = undefined;
+          return;
+        }
       } else regWrite(this, 1, RAX, io.size, value, 0);
     }
     if (io.string) this.finishStringIo(io);

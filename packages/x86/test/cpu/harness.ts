@@ -87,16 +87,26 @@ export function guest64(
   }
   const { bytes, labels } = assembleText(source, { mode: 64, origin: CODE });
   w(CODE, bytes);
+  setLongModeState(cpu, opts.user === true);
+  return { cpu, mem, map, labels };
+}
+
+/** The entry state of guest64: long mode, paging on, flat segments, IDT/GDT/TSS loaded, RIP = CODE. */
+export function setLongModeState(cpu: Cpu, user: boolean): void {
   const st = cpu.st;
   st.cr0 = CR0_PE | CR0_PG | CR0_ET | CR0_WP;
   st.cr3Lo = PML4;
+  st.cr3Hi = 0;
   st.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
   st.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
   st.gdtrBaseLo = GDT;
+  st.gdtrBaseHi = 0;
   st.gdtrLimit = 55;
   st.idtrBaseLo = IDT;
+  st.idtrBaseHi = 0;
   st.idtrLimit = 256 * 16 - 1;
-  const user = opts.user === true;
+  st.halted = false;
+  st.nmiBlocked = false;
   const data = AR_P | AR_S | 0x3 | AR_DB | AR_G | (user ? 3 << 5 : 0);
   for (let s = 0; s < 6; s++) setSegment(st.seg, s, user ? 0x1b : 0x10, 0, 0, -1, data);
   setSegment(
@@ -113,8 +123,8 @@ export function guest64(
   st.r[32] = CODE;
   st.r[33] = 0;
   st.r[8] = STACK; // RSP
+  st.r[9] = 0;
   cpu.syncMode();
-  return { cpu, mem, map, labels };
 }
 
 /** RIP as a number. */
