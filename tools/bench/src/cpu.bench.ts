@@ -73,7 +73,7 @@ if (why !== undefined) {
   }
 
   // 2. The interpreter: boot to the final OUT.
-  const mem = new SparseMemory(64 * 1024 * 1024);
+  const mem = new SparseMemory(1024 * 1024 * 1024); // 1 GiB guest (the stub identity-maps 1 GiB)
   const cpu = new x86.Cpu({ map: new x86.FlatGuestPhysicalMap(mem) });
   x86.loadMultiboot(cpu, guest.buildBenchGuest(ITERS), mem.size);
   const t0 = performance.now();

@@ -11,6 +11,10 @@ export const X_STRIDE = 1 << X_SHIFT;
 export const X_NEXT = RECORD_STRIDE;
 /** Page offset of this instruction. */
 export const X_START = RECORD_STRIDE + 1;
+/** Effective-address shape precomputed at decode: EA_GENERIC, or EA_BASE_DISP (64-bit base/RIP + disp, no segment base). */
+export const X_EA = RECORD_STRIDE + 2;
+export const EA_GENERIC = 0;
+export const EA_BASE_DISP = 1;
 
 /** An instruction handler: runs the instruction whose record starts at d[o]. RIP already points past it. */
 export type Handler = (c: Cpu, d: Int32Array, o: number) => void;

@@ -2,7 +2,22 @@
 // GuestPhysicalMap behind a software TLB) and the decoder together, runs decoded blocks until a
 // stop, and offers the completion API the layer above uses to resume after one.
 import { decodeInto } from "../decoder/decode.js";
-import { R_LEN, R_OP, R_STATUS, ST_GP, ST_OK, ST_TRUNCATED, ST_UD } from "../decoder/record.js";
+import {
+  OK_MEM,
+  R_ASZ,
+  R_LEN,
+  R_MBASE,
+  R_MINDEX,
+  R_MSEG,
+  R_NOPS,
+  R_OP,
+  R_OP0,
+  R_STATUS,
+  ST_GP,
+  ST_OK,
+  ST_TRUNCATED,
+  ST_UD,
+} from "../decoder/record.js";
 import { CrEffect } from "../exec/control.js";
 import { deliverEvent, EventKind } from "../exec/deliver.js";
 import { nextEvent, PendingEvents, wakesFromHlt } from "../exec/events.js";
@@ -16,7 +31,17 @@ import { OPS } from "../isa/forms.js";
 import { MemoryFault } from "../mmu/fault.js";
 import { Mmu } from "../mmu/mmu.js";
 import type { GuestPhysicalMap } from "../mmu/second-stage.js";
-import { Block, type Handler, X_NEXT, X_SHIFT, X_START, X_STRIDE } from "./block.js";
+import {
+  Block,
+  EA_BASE_DISP,
+  EA_GENERIC,
+  type Handler,
+  X_EA,
+  X_NEXT,
+  X_SHIFT,
+  X_START,
+  X_STRIDE,
+} from "./block.js";
 import { ENDS_BLOCK, SELECTORS } from "./dispatch.js";
 import { countZero, decCount, dstAddr, rewind } from "./h-string.js";
 import { memWrite, regWrite } from "./operands.js";
@@ -292,6 +317,7 @@ export class Cpu {
       }
       out[o + X_START] = off + pos;
       out[o + X_NEXT] = off + pos + len;
+      out[o + X_EA] = eaShape(out, o, this.bits);
       const status = out[o + R_STATUS];
       let fn: Handler;
       let end = true;
@@ -601,6 +627,15 @@ function systemFault(st: CpuState, e: unknown): unknown {
     return new X86Exception(e.vector, e.errorCode, e.toString());
   }
   return e;
+}
+
+/** The fast effective-address shape of a decoded record (see X_EA). */
+function eaShape(d: Int32Array, o: number, bits: number): number {
+  if (bits !== 64 || d[o + R_STATUS] !== ST_OK || d[o + R_ASZ] !== 8) return EA_GENERIC;
+  let mem = false;
+  for (let k = 0; k < d[o + R_NOPS]; k++) if ((d[o + R_OP0 + k] & 15) === OK_MEM) mem = true;
+  if (!mem || d[o + R_MBASE] < 0 || d[o + R_MINDEX] >= 0 || d[o + R_MSEG] >= 4) return EA_GENERIC;
+  return EA_BASE_DISP;
 }
 
 function unsupportedMode(c: Cpu): string {

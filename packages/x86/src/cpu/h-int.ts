@@ -190,6 +190,44 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
           };
     }
   }
+  if (isReg(p0) && (p1 & 15) === OK_MEM && size >= 4) {
+    const di = ((p0 >>> 8) & 255) << 1;
+    if (size === 4) {
+      return write
+        ? (c, dd, oo) => {
+            const v = c.mmu.read32(ea(c, dd, oo), c.eaHi);
+            const r = c.r;
+            r[di] = compute32(c, op, r[di], v);
+            r[di | 1] = 0;
+          }
+        : (c, dd, oo) => {
+            const v = c.mmu.read32(ea(c, dd, oo), c.eaHi);
+            compute32(c, op, c.r[di], v);
+          };
+    }
+    return (c, dd, oo) => {
+      const m = c.mmu;
+      const v = m.read64(ea(c, dd, oo), c.eaHi);
+      const r = c.r;
+      const res = compute64(c, op, r[di], r[di | 1], v, m.hi);
+      if (write) {
+        r[di] = res;
+        r[di | 1] = r[OUT_HI];
+      }
+    };
+  }
+  if ((p0 & 15) === OK_MEM && (isReg(p1) || (p1 & 15) === 3) && size === 4) {
+    const si = ((p1 >>> 8) & 255) << 1;
+    const imm = d[o + 19];
+    const fromReg = isReg(p1);
+    return (c, dd, oo) => {
+      const lo = ea(c, dd, oo);
+      const hi = c.eaHi;
+      const m = c.mmu;
+      const res = compute32(c, op, m.read32(lo, hi), fromReg ? c.r[si] : imm);
+      if (write) m.write32(lo, hi, res);
+    };
+  }
   return (c, dd, oo) => aluGeneric(c, dd, oo, op);
 }
 

@@ -24,11 +24,19 @@ import { raiseUD } from "../exec/exception.js";
 import { RIP_HI, RIP_LO, RSP } from "../exec/regs.js";
 import { S_BASE_HI, S_BASE_LO, S_SEL, SEG_STRIDE } from "../exec/segment.js";
 import { CLS_GPR, CLS_GPR8H, CLS_SEG, CLS_XMM } from "../isa/operand-kinds.js";
+import { EA_BASE_DISP, X_EA } from "./block.js";
 import type { Cpu } from "./cpu.js";
 
 /** Linear address of the instruction's memory operand; bits 63:32 in c.eaHi. */
 export function ea(c: Cpu, d: Int32Array, o: number): number {
   const r = c.r;
+  if (d[o + X_EA] === EA_BASE_DISP) {
+    // base (a GPR, or RIP: REG_RIP << 1 is RIP_LO's slot) + displacement, 64-bit, no segment base
+    const b = d[o + R_MBASE] << 1;
+    const s = (r[b] >>> 0) + (d[o + R_DISP_LO] >>> 0);
+    c.eaHi = (r[b | 1] + d[o + R_DISP_HI] + (s > 0xffffffff ? 1 : 0)) | 0;
+    return s | 0;
+  }
   let lo = d[o + R_DISP_LO];
   let hi = d[o + R_DISP_HI];
   const base = d[o + R_MBASE];
