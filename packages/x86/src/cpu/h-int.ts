@@ -4,14 +4,14 @@ import { OK_MEM, OK_REG, PFX_REX_W, R_OP0, R_OSZ, R_PFX } from "../decoder/recor
 import * as alu from "../exec/alu.js";
 import * as bit from "../exec/bitops.js";
 import { raiseGP, raiseUD } from "../exec/exception.js";
-import { testCondition } from "../exec/flags.js";
+import { arithFlags, setArithFlags, testCondition } from "../exec/flags.js";
 import * as md from "../exec/muldiv.js";
 import { OUT_HI, OUT2_HI, OUT2_LO, RAX, RDX } from "../exec/regs.js";
 import * as sh from "../exec/shift.js";
 import { CLS_GPR8H } from "../isa/operand-kinds.js";
 import type { Handler } from "./block.js";
 import type { Cpu } from "./cpu.js";
-import { ea, memRead, memWrite, readOp, regRead, regWrite, writeOp } from "./operands.js";
+import { ea, memRead, memWrite, readOp, regWrite, segAddr, writeOp } from "./operands.js";
 
 // ---- binary ALU: ADD OR ADC SBB AND SUB XOR CMP (opcode order), TEST = 8 ----
 export const ALU_ADD = 0;
@@ -117,15 +117,7 @@ function aluGeneric(c: Cpu, d: Int32Array, o: number, op: number): void {
   const a = readOp(c, d, o, 0);
   let res: number;
   if (size === 4) res = compute32(c, op, a, b);
-  else if (size === 8)
-    res = compute64(
-      c,
-      op,
-      a,
-      c.hi,
-      b,
-      (d[o + R_OP0 + 1] & 15) === OK_REG || (d[o + R_OP0 + 1] & 15) === OK_MEM ? bHi : bHi,
-    );
+  else if (size === 8) res = compute64(c, op, a, c.hi, b, bHi);
   else res = computeSmall(c, op, size, a, b);
   if (op !== ALU_CMP && op !== ALU_TEST) writeOp(c, d, o, 0, res, c.r[OUT_HI], true);
 }
@@ -500,13 +492,8 @@ export const hCmpxchgNb: Handler = (c, d, o) => {
 function setZf(c: Cpu, zf: boolean): void {
   // Only ZF changes: re-encode the other flags around it.
   const r = c.r;
-  const f = (readFlagsArith(c) & ~0x40) | (zf ? 0x40 : 0);
-  setArith(r, f);
+  setArithFlags(r, (arithFlags(r) & ~0x40) | (zf ? 0x40 : 0));
 }
-
-import { arithFlags as readArith, setArithFlags as setArith } from "../exec/flags.js";
-
-const readFlagsArith = (c: Cpu) => readArith(c.r);
 
 export const hBswap: Handler = (c, d, o) => {
   const p = d[o + R_OP0];
@@ -916,13 +903,6 @@ export const hXlat: Handler = (c, d, o) => {
     hi = (r[7] + (s > 0xffffffff ? 1 : 0)) | 0;
   } else if (asz === 2) lo = (r[6] + (r[0] & 0xff)) & 0xffff;
   const seg = d[o + 7] >= 0 ? d[o + 7] : 3;
-  const { segAddr } = OPS_IMPORTS;
   const a = segAddr(c, seg, lo, hi);
   regWrite(c, 1, RAX, 1, c.mmu.read8(a, c.eaHi), 0);
 };
-
-import { segAddr } from "./operands.js";
-
-const OPS_IMPORTS = { segAddr };
-
-export { CLS_GPR8H, raiseUD };
