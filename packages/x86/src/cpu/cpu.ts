@@ -18,6 +18,7 @@ import {
   ST_TRUNCATED,
   ST_UD,
 } from "../decoder/record.js";
+import { getMsr, getRegs, getSregs, type Regs, type Sregs, setMsr, setRegs, setSregs } from "../exec/api.js";
 import { CrEffect } from "../exec/control.js";
 import { deliverEvent, EventKind } from "../exec/deliver.js";
 import { nextEvent, PendingEvents, wakesFromHlt } from "../exec/events.js";
@@ -496,6 +497,38 @@ export class Cpu {
     x ^= x << 5;
     this.rng = x;
     return x;
+  }
+
+  // ======================================================================================
+  // host API: registers (BigInt at this edge; exec's api.ts does the checks)
+  // ======================================================================================
+
+  getRegs(): Regs {
+    return getRegs(this.st);
+  }
+
+  setRegs(regs: Regs): void {
+    setRegs(this.st, regs);
+    this.syncMode();
+  }
+
+  getSregs(): Sregs {
+    return getSregs(this.st);
+  }
+
+  /** Segment, descriptor-table and control registers; the decoded-block mode and the MMU follow. */
+  setSregs(sregs: Sregs): void {
+    setSregs(this.st, sregs);
+    this.syncMode();
+  }
+
+  getMsr(index: number): bigint {
+    return getMsr(this.st, index);
+  }
+
+  setMsr(index: number, value: bigint): void {
+    setMsr(this.st, index, value);
+    this.syncMode();
   }
 
   // ======================================================================================

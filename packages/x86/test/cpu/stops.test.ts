@@ -268,3 +268,18 @@ describe("exceptions, events, budget", () => {
     expect(reg(cpu, RAX)).toBe(9n);
   });
 });
+
+describe("register API", () => {
+  it("setRegs/setSregs take effect on the next run (mode follows CS)", () => {
+    const { cpu } = guest64("inc rax\nhlt");
+    const regs = cpu.getRegs();
+    cpu.setRegs({ ...regs, rax: 41n });
+    const sregs = cpu.getSregs();
+    expect(sregs.cs.l).toBe(1);
+    cpu.setSregs(sregs);
+    expect(cpu.run()).toEqual({ reason: "hlt" });
+    expect(cpu.getRegs().rax).toBe(42n);
+    cpu.setMsr(0xc0000102, 0x1234n);
+    expect(cpu.getMsr(0xc0000102)).toBe(0x1234n);
+  });
+});
