@@ -96,6 +96,9 @@ if (why !== undefined) {
   console.log(
     `@tdxsim/x86 interpreter: ${formatRate(guestRate)}IPS (${(guestRate / nativeRate).toExponential(2)} × native)`,
   );
+  const rss = process.memoryUsage().rss / 2 ** 20;
+  const touched = (mem.allocatedPages * 4) / 1024;
+  console.log(`memory: 1 GiB guest, ${touched.toFixed(1)} MiB touched, process RSS ${rss.toFixed(0)} MiB`);
   console.log(
     `native gcc -O2: ${(nativeNs / 1e6).toFixed(1)} ms = ${formatRate(nativeRate)}IPS (${(nativeRate / guestRate).toFixed(0)}× faster)`,
   );
