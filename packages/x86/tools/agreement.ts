@@ -3,7 +3,8 @@
 // Prints the agreement figures and the disagreement classes, then the lead-forced runs: strings
 // starting with each VEX/EVEX/XOP lead (C4, C5, 62, 8F), bare and after a 67 prefix, per mode.
 //   pnpm --filter @tdxsim/x86 agreement lead <hex lead> [count=1000000] [mode=64] [prefix hex…]
-// runs one lead-forced comparison and prints its disagreement groups (map/pp/opcode/W/L/form).
+// runs one lead-forced comparison and prints its disagreement groups (map/pp/opcode/W/L/form);
+// SEED=<n> in the environment picks another random sequence.
 import {
   type AgreementResult,
   type LeadAgreementResult,
@@ -44,7 +45,8 @@ if (process.argv[2] === "lead") {
   const count = Number(process.argv[4] ?? 1_000_000);
   const mode = Number(process.argv[5] ?? 64) as 16 | 32 | 64;
   const prefix = process.argv.slice(6).map(hexByte);
-  printLead(`lead ${process.argv[3]} ${mode}-bit`, runLeadAgreement(count, mode, lead, 2026, prefix), 40);
+  const seed = Number(process.env.SEED ?? 2026);
+  printLead(`lead ${process.argv[3]} ${mode}-bit`, runLeadAgreement(count, mode, lead, seed, prefix), 40);
 } else {
   const count64 = Number(process.argv[2] ?? 10_000_000);
   const count32 = Number(process.argv[3] ?? 1_000_000);

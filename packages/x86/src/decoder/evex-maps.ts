@@ -96,7 +96,7 @@ export const EVEX_MAP1 = buildTable([
   "F3 79 WIG LIG nv er nok rR",
   "F2 79 WIG LIG nv er nok rR",
   "66 7a WIG L* nv b sae", // VCVTTPS2QQ, VCVTTPD2QQ
-  "F3 7a W0 L* nv b", // VCVTUDQ2PD
+  "F3 7a W0 L* nv b sae", // VCVTUDQ2PD (b on the register form: see VCVTDQ2PD)
   "F3 7a W1 L* nv b er", // VCVTUQQ2PD
   "F2 7a WIG L* nv b er", // VCVTUDQ2PS, VCVTUQQ2PS
   "66 7b WIG L* nv b er", // VCVTPS2QQ, VCVTPD2QQ
@@ -123,7 +123,8 @@ export const EVEX_MAP1 = buildTable([
   "66 fa,fe W0 L* b",
   "66 d6 W1 L0 nv nok", // VMOVQ store
   "66 e6 W1 L* nv b sae", // VCVTTPD2DQ
-  "F3 e6 W0 L* nv b", // VCVTDQ2PD
+  "F3 e6 W0 L* nv b sae", // VCVTDQ2PD: exact, no rounding, but EVEX.b on the register form is
+  // accepted and ignored (length ignored as with SAE) by iced-x86/XED; the SDM does not list it as #UD
   "F3 e6 W1 L* nv b er", // VCVTQQ2PD
   "F2 e6 W1 L* nv b er", // VCVTPD2DQ
   "66 e7 W0 L* m nv nok",

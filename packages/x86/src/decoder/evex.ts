@@ -77,7 +77,8 @@ export function evexValid(
       if (ll === 3) continue;
       if (!(r.l & L_IGNORED) && !(r.l & (1 << ll))) continue;
     }
-    if (f & F_NV && (vvvv !== 15 || (mode === 64 && vBar === 0))) continue;
+    // (with VSIB, EVEX.V' extends the index register instead)
+    if (f & F_NV && (vvvv !== 15 || (mode === 64 && vBar === 0 && !(f & F_SIB)))) continue;
     if (f & F_VK && mode === 64 && vBar === 0) continue;
     if (f & F_RR && mode === 64 && rBar === 0) continue;
     if (f & F_KR && (!(p0 & 0x80) || (mode === 64 && rBar === 0))) continue;

@@ -15,10 +15,11 @@
 //            sib   memory form must have a SIB byte (VSIB, AMX tile loads)
 //            64    64-bit mode only
 //            tmm   AMX: every register operand is tmm0-7 (VEX.R = VEX.B = 1 in ModRM register
-//                  fields, vvvv < 8)
+//                  fields, vvvv < 8), and the three tiles of a tile multiply all differ
 //            kR    ModRM.reg is an opmask register k0-k7: VEX.R (and EVEX.R') = 1
 //            dst   EVEX complex FP16: the destination differs from both sources
 //            vg    gather: destination, index (and VEX mask) registers all differ
+//            rm0   register form with ModRM.rm = 000b only (TILEZERO, TILERELEASE)
 //            EVEX: b (embedded broadcast), er (rounding control), sae, nok (no opmask: aaa = 0),
 //                  kreq (opmask required: aaa ≠ 0), noz (no zeroing-masking), rR (ModRM.reg is a
 //                  GPR or opmask register: EVEX.R' must be 1), vk (vvvv is an opmask/GPR: V' = 1),
@@ -42,6 +43,7 @@ export const F_TMM = 16384;
 export const F_KR = 32768;
 export const F_DST = 65536;
 export const F_VG = 131072;
+export const F_RM0 = 262144;
 
 /** L masks: bit n set = vector length n (0 = 128, 1 = 256, 2 = 512) allowed; bit 3 = length ignored. */
 export const L_IGNORED = 8;
@@ -86,6 +88,7 @@ const FLAG: Record<string, number> = {
   kR: F_KR,
   dst: F_DST,
   vg: F_VG,
+  rm0: F_RM0,
 };
 
 /** Rows per (pp << 8 | opcode): an opcode may have several rows (W0/W1 or register/memory variants). */
@@ -156,11 +159,12 @@ export function matchVexRow(
     if (f & F_MEM && isReg) continue;
     if (f & F_REG && !isReg) continue;
     if (f & F_SIB && sib < 0) continue;
+    if (f & F_RM0 && (modrm & 7) !== 0) continue;
     if (f & F_64 && mode !== 64) continue;
     if (f & F_NV && vvvvRaw !== 15) continue;
     if (f & F_KR && !(rxbBar & 4)) continue;
     if (f & F_VG && !vexGatherRegistersDistinct(mode, modrm, sib, vvvvRaw, rxbBar)) continue;
-    if (f & F_TMM && (!(rxbBar & 4) || (isReg && !(rxbBar & 1)) || (!(f & F_NV) && vvvvRaw < 8))) continue;
+    if (f & F_TMM && !tmmOperandsValid(f, modrm, isReg, vvvvRaw, rxbBar)) continue;
     return r;
   }
   return undefined;
@@ -179,4 +183,21 @@ function vexGatherRegistersDistinct(
   const index = (((sib >>> 3) & 7) | ((((rxbBar >>> 1) & 1) ^ 1) << 3)) & ext;
   const mask = (vvvvRaw ^ 15) & ext;
   return dst !== index && dst !== mask && index !== mask;
+}
+
+/** AMX: tile operands are tmm0-7; the tile multiplies (register forms with vvvv) need three distinct tiles. */
+function tmmOperandsValid(
+  flags: number,
+  modrm: number,
+  isReg: boolean,
+  vvvvRaw: number,
+  rxbBar: number,
+): boolean {
+  if (!(rxbBar & 4) || (isReg && !(rxbBar & 1))) return false;
+  if (flags & F_NV) return true;
+  if (vvvvRaw < 8) return false;
+  const dst = (modrm >>> 3) & 7;
+  const src1 = modrm & 7;
+  const src2 = (vvvvRaw ^ 15) & 7;
+  return dst !== src1 && dst !== src2 && src1 !== src2;
 }

@@ -103,9 +103,9 @@ export function vex1Valid(
     if (rBar === 0 && op !== 0x93) return false;
     if (vvvvRaw < 8 && mode === 64) return false; // outside 64-bit mode vvvv bit 3 is ignored
     // W selects the mask width: KMOVW/KMOVB to/from a GPR (NP/66 92, 93) and KUNPCKBW (66 4B)
-    // have no W1 form (outside 64-bit mode W is ignored for the GPR moves)
-    if (w === 1 && op === 0x4b && pp === 1) return false;
-    if (w === 1 && mode === 64 && (op === 0x92 || op === 0x93) && pp < 2) return false;
+    // have no W1 form (F2 92/93 is KMOVD/KMOVQ)
+    if (w === 1 && (op === 0x4b || op === 0x92 || op === 0x93) && pp < 2 && (op !== 0x4b || pp === 1))
+      return false;
   }
   return true;
 }

@@ -29,10 +29,10 @@ export const VEX_MAP2 = buildTable([
   "66 47 WIG LIG", // VPSLLVD/Q
   // AMX (64-bit mode only): LDTILECFG/STTILECFG, TILERELEASE, TILEZERO, TILELOADD(T1)/TILESTORED,
   // TDPBF16PS, TDPFP16PS, TDPB[SU][SU]D, TCMMIMFP16PS/TCMMRLFP16PS
-  "NP 49 W0 L0 nv m /0 64 tmm",
-  "66 49 W0 L0 nv m /0 64 tmm",
-  "NP 49 W0 L0 nv r /0 64 tmm", // TILERELEASE
-  "F2 49 W0 L0 nv r 64 tmm",
+  "NP 49 W0 L0 nv m /0 64", // LDTILECFG (no tile operand)
+  "66 49 W0 L0 nv m /0 64", // STTILECFG
+  "NP 49 W0 L0 nv r /0 rm0 64 tmm", // TILERELEASE
+  "F2 49 W0 L0 nv r rm0 64 tmm", // TILEZERO
   "F2 4b W0 L0 nv m sib 64 tmm",
   "66 4b W0 L0 nv m sib 64 tmm",
   "F3 4b W0 L0 nv m sib 64 tmm",
