@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { buildTable } from "../src/decoder/opcode-rows.js";
 import {
   CLS_CR,
   CLS_GPR,
@@ -159,5 +160,11 @@ describe("VEX/EVEX/XOP validity (opcode-row tables)", () => {
     expect(st("8f e8 70 a2 c2 30")).toEqual([ST_UNSUPPORTED, 6]); // vpcmov xmm0, xmm1, xmm2, xmm3
     expect(st("8f e8 71 a2 c2 30")[0]).toBe(ST_UD); // XOP with pp = 01
     expect(st("8f ea 78 10 c1 04 03 00 00")).toEqual([ST_UNSUPPORTED, 9]); // bextr eax, ecx, 0x304
+  });
+  it("opcode-row tables reject malformed rows by name", () => {
+    expect(() => buildTable(["66 00 W2 L0"])).toThrow('opcode row "66 00 W2 L0": bad pp, W or L field');
+    expect(() => buildTable(["66 00 W0 L0 bogus"])).toThrow("unknown flag bogus");
+    const t = buildTable(["66 0c,10-11 W0 L0 nv"]);
+    expect([t[0x10c], t[0x110], t[0x111], t[0x10d]].map((r) => r?.length ?? 0)).toEqual([1, 1, 1, 0]);
   });
 });
