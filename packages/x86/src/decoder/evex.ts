@@ -59,7 +59,9 @@ export function evexValid(
   const aaa = p2 & 7;
   const rBar = (p0 >>> 4) & 1; // R', inverted
   if (mode !== 64 && vBar === 0) return false; // V' selects registers 16-31: 64-bit mode only
-  if (z && aaa === 0) return false; // zeroing-masking needs an opmask
+  // zeroing-masking without an opmask (z = 1, aaa = 000) is reserved: iced-x86 and XED decode it
+  // as invalid (the SDM lists no instruction form for it)
+  if (z && aaa === 0) return false;
   const isReg = modrm >>> 6 === 3;
   const reg = (modrm >>> 3) & 7;
   for (const r of rows) {
