@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { buildTable } from "../src/decoder/opcode-rows.js";
 import {
   CLS_CR,
   CLS_GPR,
@@ -127,5 +128,43 @@ describe("decoder", () => {
     expect([rec[R_STATUS], rec[R_LEN]]).toEqual([ST_TRUNCATED, 0]);
     expect(d("48 83 c0 ff").operands[1].kind).toBe(OK_IMM);
     expect(d("ff 25 00 00 00 00").operands[0].kind).toBe(OK_MEM);
+  });
+});
+
+describe("VEX/EVEX/XOP validity (opcode-row tables)", () => {
+  const st = (hex: string, mode: 16 | 32 | 64 = 64) => [d(hex, mode).status, d(hex, mode).length];
+  it("VEX maps 0F38/0F3A: L, pp and register constraints", () => {
+    expect(st("c4 e2 79 41 c1")).toEqual([ST_UNSUPPORTED, 5]); // vphminposuw xmm0, xmm1
+    expect(st("c4 e2 7d 41 c1")[0]).toBe(ST_UD); // … with VEX.L = 1
+    expect(st("c4 e2 70 f2 c2")).toEqual([ST_UNSUPPORTED, 5]); // andn eax, ecx, edx
+    expect(st("c4 e2 71 f2 c2")[0]).toBe(ST_UD); // ANDN with a 66 prefix
+    expect(st("c4 e2 69 90 04 88")).toEqual([ST_UNSUPPORTED, 6]); // vpgatherdd xmm0, [rax+xmm1*4], xmm2
+    expect(st("c4 e2 79 90 04 88")[0]).toBe(ST_UD); // mask register = destination
+    expect(st("c4 e2 69 90 c0")[0]).toBe(ST_UD); // gather without memory
+    expect(st("c4 e3 79 17 c0 01")).toEqual([ST_UNSUPPORTED, 6]); // vextractps eax, xmm0, 1
+    expect(st("c4 e3 71 17 c0 01")[0]).toBe(ST_UD); // … with vvvv ≠ 1111b
+  });
+  it("EVEX: reserved bits, vector length, rounding, masking", () => {
+    expect(st("62 f1 74 48 58 c2")).toEqual([ST_UNSUPPORTED, 6]); // vaddps zmm0, zmm1, zmm2
+    expect(st("62 f1 70 48 58 c2")[0]).toBe(ST_UD); // P1 bit 2 clear
+    expect(st("62 f9 74 48 58 c2")[0]).toBe(ST_UD); // P0 bit 3 set
+    expect(st("62 f1 74 68 58 c2")[0]).toBe(ST_UD); // L'L = 11 without rounding control
+    expect(st("62 f1 74 78 58 c2")).toEqual([ST_UNSUPPORTED, 6]); // {rz-sae}
+    expect(st("62 f1 74 c8 58 c2")[0]).toBe(ST_UD); // zeroing-masking without an opmask
+    expect(st("62 f2 75 48 dc c2")).toEqual([ST_UNSUPPORTED, 6]); // vaesenc zmm0, zmm1, zmm2
+    expect(st("62 f2 75 49 dc c2")[0]).toBe(ST_UD); // VAESENC takes no opmask
+    expect(st("62 f1 74 48 58 c2", 32)).toEqual([ST_UNSUPPORTED, 6]);
+    expect(st("62 f1 74 40 58 c2", 32)[0]).toBe(ST_UD); // EVEX.V' = 0 outside 64-bit mode
+  });
+  it("XOP maps 8/0A", () => {
+    expect(st("8f e8 70 a2 c2 30")).toEqual([ST_UNSUPPORTED, 6]); // vpcmov xmm0, xmm1, xmm2, xmm3
+    expect(st("8f e8 71 a2 c2 30")[0]).toBe(ST_UD); // XOP with pp = 01
+    expect(st("8f ea 78 10 c1 04 03 00 00")).toEqual([ST_UNSUPPORTED, 9]); // bextr eax, ecx, 0x304
+  });
+  it("opcode-row tables reject malformed rows by name", () => {
+    expect(() => buildTable(["66 00 W2 L0"])).toThrow('opcode row "66 00 W2 L0": bad pp, W or L field');
+    expect(() => buildTable(["66 00 W0 L0 bogus"])).toThrow("unknown flag bogus");
+    const t = buildTable(["66 0c,10-11 W0 L0 nv"]);
+    expect([t[0x10c], t[0x110], t[0x111], t[0x10d]].map((r) => r?.length ?? 0)).toEqual([1, 1, 1, 0]);
   });
 });

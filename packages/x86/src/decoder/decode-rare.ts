@@ -1,6 +1,11 @@
 // Length-only decoding of the encodings the executor does not run: VEX/EVEX/XOP (AVX and
-// later), x87 and AMD 3DNow!. Validity is modelled for x87 and 3DNow!; VEX/EVEX/XOP get their
-// length from map and opcode (status ST_UNSUPPORTED) or ST_UD for impossible prefixes/maps.
+// later), x87 and AMD 3DNow!: ST_UNSUPPORTED with the instruction's length, or ST_UD when the
+// encoding is undefined. Validity comes from the opcode-row tables: vex-map1.ts (VEX map 0F),
+// vex-maps23.ts (VEX 0F38/0F3A, XOP 8/9/0A), evex.ts + evex-maps.ts (EVEX), and the x87/3DNow!
+// tables below.
+
+import { evexValid } from "./evex.js";
+import { matchVexRow } from "./opcode-rows.js";
 import {
   PFX_LOCK,
   PFX_OPSIZE,
@@ -19,6 +24,7 @@ import {
   ST_UNSUPPORTED,
 } from "./record.js";
 import { vex1Valid } from "./vex-map1.js";
+import { VEX_MAP2, VEX_MAP3, XOP_MAP8, XOP_MAP9, XOP_MAPA } from "./vex-maps23.js";
 
 // State shared by the helpers of the rare encodings (VEX/EVEX/XOP, x87, 3DNow!): one
 // preallocated object. The common path (decodeInto) keeps its state in locals.
@@ -33,6 +39,8 @@ class DecoderState {
   /** effective mandatory prefix: MP_66/F3/F2 or 0 */
   mp = 0;
   modrm = -1;
+  /** SIB byte of the last memory operand skipped, or -1 */
+  sib = -1;
   /** the opcode byte (for +r register operands) */
   opbyte = 0;
   osz = 4;
@@ -71,18 +79,23 @@ function decodeVexLength(out: Int32Array, o: number, lead: number): number {
   let map = 1;
   let vexPayload = 0; // the VEX byte holding vvvv, L and pp
   let rBar = 1; // VEX.R, stored inverted
+  let rxbBar = 7; // VEX.R̄X̄B̄ (3-byte VEX and XOP)
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
   if (lead === 0xc5) {
     vexPayload = byte();
     rBar = vexPayload >>> 7;
   } else if (lead === 0x62) {
-    const p0 = byte();
-    byte();
-    byte();
+    p0 = byte();
+    p1 = byte();
+    p2 = byte();
     map = p0 & 7;
   } else {
     const b1 = byte();
     map = b1 & 0x1f;
     rBar = b1 >>> 7;
+    rxbBar = b1 >>> 5;
     vexPayload = byte();
   }
   const op = byte();
@@ -102,7 +115,34 @@ function decodeVexLength(out: Int32Array, o: number, lead: number): number {
     if (s.modrm >>> 6 !== 3) skipMemory();
   }
   s.p += imm;
-  if ((lead === 0xc4 || lead === 0xc5) && map === 1) {
+  if (lead === 0x62) {
+    if (!evexValid(s.mode, p0, p1, p2, op, s.modrm, s.sib)) return fail(out, o, ST_UD);
+  } else if (lead === 0x8f || map !== 1) {
+    const table =
+      lead === 0x8f
+        ? map === 8
+          ? XOP_MAP8
+          : map === 9
+            ? XOP_MAP9
+            : XOP_MAPA
+        : map === 2
+          ? VEX_MAP2
+          : VEX_MAP3;
+    const ok =
+      matchVexRow(
+        table,
+        vexPayload & 3,
+        op,
+        vexPayload >>> 7,
+        (vexPayload >>> 2) & 1,
+        s.modrm,
+        s.sib,
+        (vexPayload >>> 3) & 15,
+        s.mode,
+        rxbBar,
+      ) !== undefined;
+    if (!ok) return fail(out, o, ST_UD);
+  } else {
     const ok = vex1Valid(
       vexPayload & 3,
       op,
@@ -110,6 +150,8 @@ function decodeVexLength(out: Int32Array, o: number, lead: number): number {
       (vexPayload >>> 3) & 15,
       (vexPayload >>> 2) & 1,
       rBar,
+      s.mode,
+      lead === 0xc4 ? vexPayload >>> 7 : 0,
     );
     if (!ok) return fail(out, o, ST_UD);
   }
@@ -121,6 +163,7 @@ function skipMemory(): void {
   const s = S;
   const mod = s.modrm >>> 6;
   const rm = s.modrm & 7;
+  s.sib = -1;
   if (s.asz === 2) {
     if (mod === 0 && rm === 6) s.p += 2;
     else s.p += mod === 1 ? 1 : mod === 2 ? 2 : 0;
@@ -128,6 +171,7 @@ function skipMemory(): void {
   }
   if (rm === 4) {
     const sib = byte();
+    s.sib = sib;
     if ((sib & 7) === 5 && mod === 0) s.p += 4;
   } else if (rm === 5 && mod === 0) s.p += 4;
   s.p += mod === 1 ? 1 : mod === 2 ? 4 : 0;
@@ -229,6 +273,7 @@ export function decodeRare(
   s.asz = asz;
   s.osz = mode === 16 ? 2 : 4;
   s.modrm = -1;
+  s.sib = -1;
   let status: number;
   if (map === 1) {
     out[o + R_OPCODE] = 0x10f;

@@ -1,7 +1,7 @@
 // Which VEX-encoded instructions exist in opcode map 0F (AVX forms of SSE instructions), derived
 // from the table's SSE rows: the executor runs none of them (ST_UNSUPPORTED), but the decoder
-// classifies undefined VEX encodings as #UD like the CPU. Maps 0F38/0F3A and EVEX/XOP are not
-// modelled (every well-formed encoding there counts as an unsupported instruction).
+// classifies undefined VEX encodings as #UD like the CPU. Maps 0F38/0F3A and XOP: vex-maps23.ts;
+// EVEX: evex.ts.
 import { FL_SSE, FL_UNSUP, FORMS, MAP_0F, MP_66, MP_F2, MP_F3, MP_NP } from "../isa/forms.js";
 import { CLS_MM } from "../isa/operand-kinds.js";
 
@@ -84,6 +84,8 @@ export function vex1Valid(
   vvvvRaw: number,
   l: number,
   rBar: number,
+  mode: number,
+  w: number,
 ): boolean {
   const key = (pp << 8) | op;
   const reg = modrm < 0 ? 0 : (modrm >>> 3) & 7;
@@ -99,7 +101,11 @@ export function vex1Valid(
   // (KMOV r, k — opcode 93 — has a general register in ModRM.reg, which VEX.R may extend)
   if (r & KMASK) {
     if (rBar === 0 && op !== 0x93) return false;
-    if (vvvvRaw < 8) return false;
+    if (vvvvRaw < 8 && mode === 64) return false; // outside 64-bit mode vvvv bit 3 is ignored
+    // W selects the mask width: KMOVW/KMOVB to/from a GPR (NP/66 92, 93) and KUNPCKBW (66 4B)
+    // have no W1 form (F2 92/93 is KMOVD/KMOVQ)
+    if (w === 1 && (op === 0x4b || op === 0x92 || op === 0x93) && pp < 2 && (op !== 0x4b || pp === 1))
+      return false;
   }
   return true;
 }

@@ -123,3 +123,73 @@ function classify(
   if (c) c.count++;
   else res.classes.set(key, { count: 1, example: hex(buf, Math.max(icedLen, rec[R_LEN], 4)) });
 }
+
+export interface LeadAgreementResult {
+  total: number;
+  agree: number;
+  /** disagreements grouped by map/pp/opcode/W/L/form and both decisions → count and one example */
+  groups: Map<string, { count: number; example: string }>;
+}
+
+/**
+ * Random strings that all start with `prefix` then the VEX/EVEX/XOP lead byte `lead` (C4, C5, 62
+ * or 8F), the rest random: concentrates the comparison on the VEX/EVEX/XOP validity tables.
+ */
+export function runLeadAgreement(
+  count: number,
+  mode: 16 | 32 | 64,
+  lead: number,
+  seed: number,
+  prefix: readonly number[] = [],
+): LeadAgreementResult {
+  const next = rng(seed);
+  const buf = new Uint8Array(count * 16);
+  for (let j = 0; j < buf.length; j += 4) {
+    const r = next();
+    buf[j] = r;
+    buf[j + 1] = r >>> 8;
+    buf[j + 2] = r >>> 16;
+    buf[j + 3] = r >>> 24;
+  }
+  for (let i = 0; i < count; i++) {
+    buf.set(prefix, i * 16);
+    buf[i * 16 + prefix.length] = lead;
+  }
+  const rec = new Int32Array(RECORD_STRIDE);
+  const instr = new Instruction();
+  const decoder = new Decoder(mode, buf, DecoderOptions.None);
+  const res: LeadAgreementResult = { total: count, agree: 0, groups: new Map() };
+  const h = (x: number) => x.toString(16).padStart(2, "0");
+  for (let i = 0; i < count; i++) {
+    const whole = buf.subarray(i * 16, i * 16 + 16);
+    decodeInto(whole, 0, 16, mode, rec, 0);
+    decoder.position = i * 16;
+    decoder.decodeOut(instr);
+    const icedValid = instr.code !== Code.INVALID && instr.length <= 15;
+    const st = rec[R_STATUS];
+    const ours = st === ST_OK || st === ST_UNSUPPORTED;
+    if (ours === icedValid && (!ours || instr.length === rec[R_LEN])) {
+      res.agree++;
+      continue;
+    }
+    const s = whole.subarray(prefix.length);
+    let key: string;
+    if (lead === 0x62) {
+      const [, p0, p1, p2, op, m] = s;
+      key = `map${p0 & 7} pp${p1 & 3} ${h(op)} W${p1 >>> 7} L${(p2 >>> 5) & 3} ${m >>> 6 === 3 ? "reg" : "mem"}${(p2 >>> 4) & 1 ? " b" : ""}`;
+    } else if (lead === 0xc5) {
+      key = `map1 pp${s[1] & 3} ${h(s[2])} L${(s[1] >>> 2) & 1}`;
+    } else {
+      const m = s[4];
+      key = `map${s[1] & 31} pp${s[2] & 3} ${h(s[3])} W${s[2] >>> 7} L${(s[2] >>> 2) & 1} ${m >>> 6 === 3 ? "reg" : "mem"} /${(m >>> 3) & 7}`;
+    }
+    key += ours ? ` ours=${STATUS_NAMES[st]}/${rec[R_LEN]}` : ` ours=${STATUS_NAMES[st]}`;
+    key += icedValid ? ` iced=valid/${instr.length}` : " iced=invalid";
+    const g = res.groups.get(key);
+    if (g) g.count++;
+    else res.groups.set(key, { count: 1, example: hex(whole, 12) });
+  }
+  decoder.free();
+  instr.free();
+  return res;
+}
