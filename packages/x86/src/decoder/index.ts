@@ -1,0 +1,3 @@
+export { decodeInto } from "./decode.js";
+export * from "./record.js";
+export { Decoded, type DecodedOperand, decodeOne } from "./view.js";
