@@ -1,0 +1,11 @@
+// A CI-sized slice of the random SEAMCALL/TDCALL fuzzer (the full ≥ 1 M run: `pnpm fuzz`).
+import { describe, expect, it } from "vitest";
+import { fuzz } from "./fuzz-engine.js";
+
+describe("fuzz slice", () => {
+  for (const seed of [1, 2, 3, 0xdecade]) {
+    it(`seed ${seed}: no exception, invariants hold after every call`, () => {
+      expect(fuzz(seed, 1500)).toBeGreaterThan(1500);
+    });
+  }
+});
