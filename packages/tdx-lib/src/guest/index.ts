@@ -1,1 +1,11 @@
+export * from "./builder/function-builder.js";
+export * from "./builder/guest-program.js";
+export { GuestProgramError } from "./builder/guest-program-error.js";
+export * from "./guest-image.js";
+export * from "./library/guest-library.js";
+export type { GuestGlobal, GuestRoutine } from "./library/routines.js";
+export { SYSV_ARG_REGS } from "./library/tdvmcall-wrappers.js";
+export { EX_REGS, TDX_VE_UNHANDLED_ERROR, tdxVeUnhandledErrorCode } from "./library/ve-handler.js";
 export * from "./library-abi.js";
+export * from "./td-boot.js";
+export * from "./tdcall-leaves.js";
