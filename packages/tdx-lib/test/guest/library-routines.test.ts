@@ -1,3 +1,4 @@
+import { disassemble } from "@tdxsim/x86";
 import { describe, expect, it } from "vitest";
 import {
   assembleGuestImage,
@@ -370,6 +371,26 @@ describe("#VE handler", () => {
     expect(lines.filter((l) => l === "call tdx_test_fatal_with_data")).toHaveLength(2);
   });
 
+  it("EPT-violation #VEs go to guest_ve_emulate_mmio, which issues #VE.RequestMMIO on ve_info.gpa", () => {
+    const handler = text("guest_ve_default_handler");
+    const check = handler.findIndex((l) => /^cmp QWORD PTR \[rip\+0x[0-9a-f]+\],0x30$/.test(l));
+    expect(handler.slice(check + 2, check + 7)).toEqual([
+      "mov rdi,rbx",
+      "call guest_ve_emulate_mmio",
+      "test rax,rax",
+      expect.stringMatching(/^je \+0x/),
+      "cmp rax,0xffffffffffffffff", // MMIO_NOT_EMULATED → reported as an unhandled #VE
+    ]);
+    const mmio = text("guest_ve_emulate_mmio");
+    expect(mmio).toContain("call tdg_vp_vmcall_ve_request_mmio_read");
+    expect(mmio).toContain("call tdg_vp_vmcall_ve_request_mmio_write");
+    expect(mmio).toContain("mov QWORD PTR [rbx+0x88],r12"); // RIP past the decoded MOV
+    expect(mmio).toContain("cmp ecx,0x88"); // opcodes 88–8B only
+    // RDI = the qword at guest_ve_info + 24 (ve_info.gpa)
+    const gpaLoad = routineAddressOf(mmio, /^mov rdi,QWORD PTR \[rip\+(0x[0-9a-f]+)\]$/);
+    expect(gpaLoad).toBe(image.symbol("guest_ve_info") + 24n);
+  });
+
   it("guest_ve_info and friends are in the symbol table, the IDT gate points at guest_ve_entry", () => {
     for (const name of ["guest_ve_info", "guest_ve_status", "guest_ve_count", "guest_ve_hook"]) {
       expect(image.symbols.has(name)).toBe(true);
@@ -377,6 +398,20 @@ describe("#VE handler", () => {
     expect(image.idtEntries).toEqual([{ vector: 20, handler: image.symbol("guest_ve_entry") }]);
   });
 });
+
+/** Resolves the RIP-relative operand of the first line matching `pattern` in guest_ve_emulate_mmio. */
+function routineAddressOf(lines: readonly string[], pattern: RegExp): bigint {
+  const start = image.symbol("guest_ve_emulate_mmio");
+  const decoded = disassemble(image.bytes.subarray(Number(start - image.origin)), {
+    address: start,
+    limit: lines.length + 20,
+  });
+  const normalise = (text: string) => text.replace(/\s+/g, " ").replace(/\s*#.*$/, "");
+  const line = decoded.find((l) => pattern.test(normalise(l.text)));
+  const disp = line && normalise(line.text).match(pattern)?.[1];
+  if (!line || !disp) throw new Error(`no line matches ${pattern}`);
+  return line.address + BigInt(line.bytes.length) + BigInt(disp);
+}
 
 describe("guest library image", () => {
   it("exports every routine under its upstream name, 16-byte aligned", () => {

@@ -12,6 +12,7 @@ export function routineText(image: GuestImage, name: string): string[] {
   return disassemble(bytes, { address: start })
     .map((l) => l.text.replace(/\s+/g, " ").replace(/\s*#.*$/, ""))
     .filter((t) => t !== "int3")
+    .filter((t, i, all) => t !== "add BYTE PTR [rax],al" || all.slice(i).some((u) => u !== t)) // zero padding before the data
     .map((t) =>
       t.replace(/^(call|jmp|j[a-z]+) ([0-9a-f]+)$/, (_m, op, target) => {
         const symbol = byAddress.get(target);

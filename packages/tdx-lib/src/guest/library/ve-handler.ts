@@ -30,8 +30,10 @@ import {
 import { VE_VECTOR } from "../../boot/descriptor-tables.js";
 import { TDG_VP_VMCALL_INSTRUCTION_IO_WRITE } from "../../report/ports.js";
 import { VE_INFO } from "../library-abi.js";
-import { EXIT_REASON_IO_INSTRUCTION } from "../tdcall-leaves.js";
+import { EXIT_REASON_EPT_VIOLATION, EXIT_REASON_IO_INSTRUCTION } from "../tdcall-leaves.js";
+import { EX_REGS } from "./ex-regs.js";
 import { type GuestGlobal, type GuestRoutine, localLabel } from "./routines.js";
+import { guestVeEmulateMmio, MMIO_NOT_EMULATED } from "./ve-mmio.js";
 
 // The #VE path of the guest library (IDT vector 20).
 //
@@ -41,34 +43,9 @@ import { type GuestGlobal, type GuestRoutine, localLabel } from "./routines.js";
 // VE_INFO.VALID, so only one reader may call it). Otherwise guest_ve_default_handler runs:
 // it records the VE info for the test (guest_ve_info, guest_ve_status, guest_ve_count),
 // emulates a non-string IN/OUT through TDG.VP.VMCALL<Instruction.IO> and skips the
-// instruction by ve.instr_len, and reports anything else with ReportFatalError.
-// MMIO (#VE with exit reason 48 on a shared GPA) is not emulated: it is reported as unhandled.
-
-/** struct ex_regs as guest_ve_entry lays it out on the stack (offsets in bytes). */
-export const EX_REGS = {
-  rax: 0,
-  rcx: 8,
-  rdx: 16,
-  rbx: 24,
-  rbp: 32,
-  rsi: 40,
-  rdi: 48,
-  r8: 56,
-  r9: 64,
-  r10: 72,
-  r11: 80,
-  r12: 88,
-  r13: 96,
-  r14: 104,
-  r15: 112,
-  vector: 120,
-  errorCode: 128,
-  rip: 136,
-  cs: 144,
-  rflags: 152,
-  rsp: 160,
-  ss: 168,
-} as const;
+// instruction by ve.instr_len, emulates a MOV to or from an MMIO GPA (EPT violation, exit
+// reason 48) through #VE.RequestMMIO (guest_ve_emulate_mmio), and reports anything else
+// with ReportFatalError.
 
 /**
  * ReportFatalError code of an unhandled #VE: bits 62:32 TD-specific (0x7E00 in 62:48, the VMX
@@ -140,9 +117,10 @@ export const guestVeDefaultHandler: GuestRoutine = {
     const fatalStatus = localLabel(a, "ve_fatal_status");
     const unhandled = localLabel(a, "ve_unhandled");
     const ioCall = localLabel(a, "ve_io_call");
-    const ioDone = localLabel(a, "ve_io_done");
+    const handlerReturn = localLabel(a, "ve_return");
     const inMerge = localLabel(a, "ve_in_merge");
     const skip = localLabel(a, "ve_skip");
+    const notIo = localLabel(a, "ve_not_io");
     a.push(rbp).mov(rbp, rsp).push(rbx).sub(rsp, 40);
     a.mov(rbx, rdi);
     a.lea(rdi, qword(rip, a.label("guest_ve_info")));
@@ -150,7 +128,7 @@ export const guestVeDefaultHandler: GuestRoutine = {
     a.mov(qword(rip, a.label("guest_ve_status")), rax);
     a.add(qword(rip, a.label("guest_ve_count")), 1);
     a.test(rax, rax).jnz(fatalStatus);
-    a.cmp(veField(a, VE_INFO.exitReason), EXIT_REASON_IO_INSTRUCTION).jne(unhandled);
+    a.cmp(veField(a, VE_INFO.exitReason), EXIT_REASON_IO_INSTRUCTION).jne(notIo);
 
     // IN/OUT: exit qualification bits 2:0 size − 1, bit 3 IN, bits 5:4 string/REP, 31:16 port.
     a.mov(rcx, veField(a, VE_INFO.exitQual));
@@ -186,9 +164,17 @@ export const guestVeDefaultHandler: GuestRoutine = {
     a.bind(skip);
     a.mov(eax, dword(rip, plus(a.label("guest_ve_info"), VE_INFO.instrLen)));
     a.add(qword(rbx, EX_REGS.rip), rax);
-    a.bind(ioDone);
+    a.bind(handlerReturn);
     a.add(rsp, 40).pop(rbx).pop(rbp);
     a.ret();
+
+    // MMIO: guest_ve_emulate_mmio returns 0, a TDVMCALL status, or MMIO_NOT_EMULATED.
+    a.bind(notIo);
+    a.cmp(veField(a, VE_INFO.exitReason), EXIT_REASON_EPT_VIOLATION).jne(unhandled);
+    a.mov(rdi, rbx);
+    a.call(a.label("guest_ve_emulate_mmio"));
+    a.test(rax, rax).jz(handlerReturn);
+    a.cmp(rax, MMIO_NOT_EMULATED).jne(fatalStatus);
 
     // Anything else: ReportFatalError(code with the exit reason, data = faulting RIP).
     a.bind(unhandled);
@@ -199,14 +185,14 @@ export const guestVeDefaultHandler: GuestRoutine = {
     a.or(rdi, rax);
     a.mov(rsi, qword(rbx, EX_REGS.rip));
     a.call(a.label("tdx_test_fatal_with_data"));
-    a.jmp(ioDone);
+    a.jmp(handlerReturn);
     // TDG.VP.VEINFO.GET or the IO TDVMCALL failed: report its status with the RIP.
     a.bind(fatalStatus);
     a.mov(rdi, rax);
     a.mov(rsi, qword(rbx, EX_REGS.rip));
     a.call(a.label("tdx_test_fatal_with_data"));
-    a.jmp(ioDone);
+    a.jmp(handlerReturn);
   },
 };
 
-export const VE_ROUTINES: readonly GuestRoutine[] = [guestVeEntry, guestVeDefaultHandler];
+export const VE_ROUTINES: readonly GuestRoutine[] = [guestVeEntry, guestVeDefaultHandler, guestVeEmulateMmio];
