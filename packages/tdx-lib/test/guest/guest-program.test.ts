@@ -234,6 +234,90 @@ store_sum:
     expect(hexBytes(ours.subarray(0, gas.length))).toBe(hexBytes(gas));
   });
 
+  it("matches GNU as on division, shifts, signed compares, arrays and 1/8-byte loads", () => {
+    const image = build((g) =>
+      // u64 mix(u64 a, u64 b) { u8 buf[24]; buf[0] = a / b; *(u64 *)&buf[8] = a % b;
+      //   if ((i64)a < (i64)b) return (a << 3) >> b; return (i64)a >> 2 + buf[0]; }
+      g.fn("mix", { params: 2 }, (f, a, b) => {
+        const buf = f.array(24);
+        f.store(1, buf.address, f.udiv(a, b));
+        f.store(8, buf.address, f.urem(a, b), 8);
+        f.if(f.slt(a, b), () => f.ret(f.shr(f.shl(a, 3), b)));
+        f.ret(f.sar(a, f.add(2, f.load(1, buf.address))));
+      }),
+    );
+    const start = Number(image.symbol("mix") - image.origin);
+    const ours = image.bytes.subarray(start);
+    const gas = gasText(
+      `
+mix:
+  push rbp
+  mov rbp, rsp
+  sub rsp, 0x80
+  mov [rbp-8], rdi
+  mov [rbp-0x10], rsi
+  lea rax, [rbp-0x30]
+  mov [rbp-0x38], rax
+  mov rax, [rbp-8]
+  mov rcx, [rbp-0x10]
+  xor edx, edx
+  div rcx
+  mov [rbp-0x40], rax
+  mov rcx, [rbp-0x38]
+  mov rax, [rbp-0x40]
+  mov byte ptr [rcx], al
+  mov rax, [rbp-8]
+  mov rcx, [rbp-0x10]
+  xor edx, edx
+  div rcx
+  mov rax, rdx
+  mov [rbp-0x48], rax
+  mov rcx, [rbp-0x38]
+  mov rax, [rbp-0x48]
+  mov qword ptr [rcx+8], rax
+  mov rax, [rbp-8]
+  mov rcx, [rbp-0x10]
+  cmp rax, rcx
+  setl cl
+  movzx eax, cl
+  mov [rbp-0x50], rax
+  mov rax, [rbp-0x50]
+  test rax, rax
+  jz 1f
+  mov rax, [rbp-8]
+  mov rcx, 3
+  shl rax, cl
+  mov [rbp-0x58], rax
+  mov rax, [rbp-0x58]
+  mov rcx, [rbp-0x10]
+  shr rax, cl
+  mov [rbp-0x60], rax
+  mov rax, [rbp-0x60]
+  jmp 2f
+1:
+  mov rcx, [rbp-0x38]
+  movzx eax, byte ptr [rcx]
+  mov [rbp-0x68], rax
+  mov rax, 2
+  mov rcx, [rbp-0x68]
+  add rax, rcx
+  mov [rbp-0x70], rax
+  mov rax, [rbp-8]
+  mov rcx, [rbp-0x70]
+  sar rax, cl
+  mov [rbp-0x78], rax
+  mov rax, [rbp-0x78]
+  jmp 2f
+  xor eax, eax
+2:
+  leave
+  ret
+`,
+      64,
+    );
+    expect(hexBytes(ours.subarray(0, gas.length))).toBe(hexBytes(gas));
+  });
+
   it("takes the address of library globals and program functions with f.symbol", () => {
     const image = build((g) => {
       g.fn("my_ve_handler", { params: 1 }, (f) => f.ret(1));

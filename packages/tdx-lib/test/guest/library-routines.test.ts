@@ -104,6 +104,16 @@ describe("TDG.VP.VMCALL wrappers (tdx.c): R10 = 0 (standard), R11 = sub-function
     });
   }
 
+  it("the set-up reader notices a wrong register and refuses code it does not understand", () => {
+    const lines = text("tdg_vp_vmcall_ve_request_mmio_write");
+    const swapped = lines.map((l) => l.replace("[rbp-0x40]", "[rbp-0x48]")); // size slot → data slot
+    expect(readHypercallSetup(swapped).registers.r12).toBe("arg2");
+    const call = lines.indexOf("call __tdx_hypercall");
+    expect(() => readHypercallSetup([...lines.slice(0, call), "xchg rax,rcx", ...lines.slice(call)])).toThrow(
+      'unexpected set-up instruction "xchg rax,rcx"',
+    );
+  });
+
   it("tdg_vp_vmcall_instruction_io: R12 size, R13 direction, R14 port, R15 *data on a write; a read stores R11", () => {
     expect(text("tdg_vp_vmcall_instruction_io").slice(3)).toEqual([
       "mov QWORD PTR [rbp-0x38],rdi",
