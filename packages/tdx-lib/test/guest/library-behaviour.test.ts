@@ -385,3 +385,52 @@ describe("#VE default handler as executed", () => {
     expect(env.m.read(env.image.symbol("guest_ve_status"), 8)).toBe(0xc000_0704_0000_0000n);
   });
 });
+
+describe("#VE entry (IDT vector 20) as executed", () => {
+  const FAULT_RIP = 0x50_0000n;
+
+  it("calls an installed guest_ve_hook with struct ex_regs, 16-byte aligned, and restores every GPR", () => {
+    const g = new GuestProgram().fn("test_ve_handler", { params: 1 }, (f, regs) => {
+      // the test's handler: skip a 1-byte instruction and mark RBX in the frame
+      f.store(8, regs, f.add(f.load(8, regs, EX_REGS.rip), 1), EX_REGS.rip);
+      f.store(8, regs, 0x5eb, EX_REGS.rbx);
+    });
+    const { m, image } = machine(vmmSuccess(), g);
+    m.write(image.symbol("guest_ve_hook"), 8, image.symbol("test_ve_handler"));
+    const before = Object.values(GPR).map((r) => {
+      if (r !== GPR.rsp) m.regs[r] = 0x1000n * BigInt(r + 1) + 7n;
+      return m.regs[r];
+    });
+    m.regs[GPR.rsp] = 0x7f_fff8n; // not 16-aligned: the CPU aligns the frame
+    const rspBefore = m.regs[GPR.rsp];
+    m.deliverException(image.symbol("guest_ve_entry"), FAULT_RIP);
+    expect(m.rip).toBe(FAULT_RIP + 1n);
+    expect(m.indirectCallRsp.map((rsp) => rsp % 16n)).toEqual([8n]); // SysV: RSP ≡ 8 after the call
+    const after = Object.values(GPR).map((r) => m.regs[r]);
+    const expected = before.map((v, r) => (r === GPR.rbx ? 0x5ebn : r === GPR.rsp ? rspBefore : v));
+    expect(after).toEqual(expected);
+  });
+
+  it("without a hook, the default handler emulates the OUT and the interrupted code resumes after it", () => {
+    const env = machine((regs) => {
+      if (regs[R.rax] === 3n) {
+        [regs[R.rax], regs[R.rcx], regs[R.rdx], regs[R.r8], regs[R.r9], regs[R.r10]] = [
+          0n,
+          30n,
+          0x500000n,
+          0n,
+          0n,
+          1n,
+        ];
+      } else {
+        regs[R.r10] = 0n;
+      }
+    });
+    env.m.regs[GPR.rax] = 0x1234n;
+    env.m.regs[GPR.rsp] = 0x7f_fff0n;
+    env.m.deliverException(env.image.symbol("guest_ve_entry"), FAULT_RIP);
+    expect(env.m.rip).toBe(FAULT_RIP + 1n);
+    expect(env.m.regs[GPR.rax]).toBe(0x1234n);
+    expect([env.calls[1][R.r12], env.calls[1][R.r14], env.calls[1][R.r15]]).toEqual([1n, 0x50n, 0x34n]);
+  });
+});

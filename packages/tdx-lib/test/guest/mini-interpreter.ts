@@ -106,6 +106,30 @@ export class MiniMachine {
     return this.regs[GPR.rax];
   }
 
+  /**
+   * Delivers an exception the way a 64-bit interrupt gate does (SS, RSP, RFLAGS, CS, RIP on a
+   * 16-byte aligned stack, no error code) and runs the handler until IRETQ returns.
+   */
+  deliverException(handler: bigint, interruptedRip: bigint): void {
+    const frameTop = this.regs[RSP] & ~15n;
+    this.regs[RSP] = frameTop;
+    for (const v of [0x10n, frameTop, 0x2n, 0x8n, interruptedRip]) {
+      this.regs[RSP] = (this.regs[RSP] - 8n) & MASK64;
+      this.write(this.regs[RSP], 8, v);
+    }
+    this.rip = handler;
+    this.returnedFromInterrupt = false;
+    while (!this.returnedFromInterrupt) {
+      this.step();
+      if (++this.steps > 1_000_000) throw new Error("mini-interpreter: step limit");
+    }
+  }
+
+  /** Set by IRETQ. */
+  returnedFromInterrupt = false;
+  /** RSP at every CALL through a register (an installed handler), for alignment checks. */
+  readonly indirectCallRsp: bigint[] = [];
+
   private byteAt(address: bigint): number {
     return this.page(address & MASK64)[Number(address & 0xfffn)];
   }
@@ -299,7 +323,16 @@ export class MiniMachine {
         }
         case "CALL":
           push(next);
+          if (opKind(ops[0]) !== OK_REL) this.indirectCallRsp.push(this.regs[RSP]);
           target = opKind(ops[0]) === OK_REL ? (next + imm()) & MASK64 : get(0);
+          break;
+        case "IRETQ":
+          target = pop();
+          pop(); // CS
+          pop(); // RFLAGS
+          this.regs[RSP] = pop();
+          pop(); // SS
+          this.returnedFromInterrupt = true;
           break;
         case "JMP":
           target = opKind(ops[0]) === OK_REL ? (next + imm()) & MASK64 : get(0);
