@@ -9,6 +9,7 @@ import {
   OK_MEM,
   OK_REG,
   OK_REL,
+  opClass,
   opKind,
   opName,
   opReg,
@@ -29,6 +30,10 @@ import {
   RECORD_STRIDE,
   ST_OK,
 } from "@tdxsim/x86";
+
+// Register classes of the packed operand (CLS_CR, CLS_SEG in @tdxsim/x86's operand kinds).
+const CLS_SEG = 3;
+const CLS_CR = 4;
 
 const MASK64 = (1n << 64n) - 1n;
 const REG_RIP = 16;
@@ -66,6 +71,19 @@ export class MiniMachine {
   private flags = { zf: false, sf: false, cf: false, of: false };
   private readonly rec = new Int32Array(RECORD_STRIDE);
   steps = 0;
+  /** Code size: td_boot starts in 32-bit protected mode and ends with a far jump to 64-bit code. */
+  mode: 32 | 64 = 64;
+  /** System state the boot code loads (recorded, not acted on). */
+  readonly system = {
+    cr: new Map<number, bigint>(),
+    /** CR numbers in the order they were written. */
+    crWrites: [] as number[],
+    sreg: new Map<number, bigint>(),
+    gdtr: undefined as { limit: bigint; base: bigint } | undefined,
+    idtr: undefined as { limit: bigint; base: bigint } | undefined,
+    cs: 0n,
+    interruptsEnabled: true,
+  };
 
   constructor(
     /** Called at TDCALL with the register file; it updates the registers as the module would. */
@@ -144,11 +162,11 @@ export class MiniMachine {
     return p;
   }
 
-  private step(): void {
+  step(): void {
     const bytes = new Uint8Array(15);
     for (let i = 0; i < 15; i++) bytes[i] = this.byteAt(this.rip + BigInt(i));
     const r = this.rec;
-    decodeInto(bytes, 0, 15, 64, r, 0);
+    decodeInto(bytes, 0, 15, this.mode, r, 0);
     if (r[R_STATUS] !== ST_OK)
       throw new Error(`mini-interpreter: undecodable bytes at ${this.rip.toString(16)}`);
     const next = this.rip + BigInt(r[R_LEN]);
@@ -167,6 +185,7 @@ export class MiniMachine {
     const imm = () => BigInt.asIntN(64, (BigInt(r[R_IMM_HI]) << 32n) | BigInt(r[R_IMM_LO] >>> 0));
     const get = (i: number): bigint => {
       const k = opKind(ops[i]);
+      if (k === OK_REG && opClass(ops[i]) === CLS_CR) return this.system.cr.get(opReg(ops[i])) ?? 0n;
       if (k === OK_REG) return this.regs[opReg(ops[i])] & mask(size(i));
       if (k === OK_MEM) return this.read(addr(), size(i));
       if (k === OK_IMM) return imm() & mask(size(0) || 8);
@@ -175,7 +194,12 @@ export class MiniMachine {
     const set = (i: number, v: bigint) => {
       const k = opKind(ops[i]);
       const s = size(i);
-      if (k === OK_REG) {
+      if (k === OK_REG && opClass(ops[i]) === CLS_CR) {
+        this.system.cr.set(opReg(ops[i]), v);
+        this.system.crWrites.push(opReg(ops[i]));
+      } else if (k === OK_REG && opClass(ops[i]) === CLS_SEG) {
+        this.system.sreg.set(opReg(ops[i]), v & 0xffffn);
+      } else if (k === OK_REG) {
         const n = opReg(ops[i]);
         // 32-bit writes zero-extend; 8/16-bit writes merge
         this.regs[n] = s >= 4 ? v & mask(s) : (this.regs[n] & ~mask(s) & MASK64) | (v & mask(s));
@@ -335,7 +359,25 @@ export class MiniMachine {
           this.returnedFromInterrupt = true;
           break;
         case "JMP":
-          target = opKind(ops[0]) === OK_REL ? (next + imm()) & MASK64 : get(0);
+          if (opKind(ops[0]) === OK_MEM && size(0) === 6) {
+            // far jump through m16:32: the offset, then the new CS
+            const a = addr();
+            target = this.read(a, 4);
+            this.system.cs = this.read(a + 4n, 2);
+          } else {
+            target = opKind(ops[0]) === OK_REL ? (next + imm()) & MASK64 : get(0);
+          }
+          break;
+        case "LGDT":
+        case "LIDT": {
+          const a = addr();
+          const table = { limit: this.read(a, 2), base: this.read(a + 2n, this.mode === 64 ? 8 : 4) };
+          if (name === "LGDT") this.system.gdtr = table;
+          else this.system.idtr = table;
+          break;
+        }
+        case "CLI":
+          this.system.interruptsEnabled = false;
           break;
         case "RET":
           target = pop();

@@ -1,7 +1,19 @@
 import { disassemble } from "@tdxsim/x86";
 import { describe, expect, it } from "vitest";
-import { assembleTdBoot, FOUR_GIGABYTES_GPA, placeTdBootCode, RESET_VECTOR_GPA } from "../../src/index.js";
+import {
+  assembleTdBoot,
+  encodeTdBootParameters,
+  FOUR_GIGABYTES_GPA,
+  GDT_LIMIT,
+  IDT_LIMIT,
+  placeTdBootCode,
+  RESET_VECTOR_GPA,
+  TD_BOOT_CR0,
+  TD_BOOT_CR4,
+  TD_BOOT_PARAMETERS_GPA,
+} from "../../src/index.js";
 import { gasText, hexBytes } from "./gas.js";
+import { GPR, MiniMachine } from "./mini-interpreter.js";
 
 const boot = assembleTdBoot();
 const lines = disassemble(boot.bytes, { mode: 32, address: boot.gpa });
@@ -86,5 +98,42 @@ reset_vector:
   .fill 14, 1, 0xcc
 `;
     expect(hexBytes(boot.bytes)).toBe(hexBytes(gasText(source, 32)));
+  });
+
+  it("executed from the reset vector with ESI = 1: loads vCPU 1's record and far-jumps to its entry", () => {
+    // The block the host half writes, from the host-side encoder: td_boot must agree with it.
+    const block = encodeTdBootParameters(
+      {
+        cr0: TD_BOOT_CR0,
+        cr3: 0x18_0000,
+        cr4: TD_BOOT_CR4,
+        gdtr: { limit: GDT_LIMIT, base: 0x1000 },
+        idtr: { limit: IDT_LIMIT, base: 0x2000 },
+      },
+      [
+        { espGva: 0x7_fff8, eipGva: 0x40_1000, code64Sel: 8 },
+        { espGva: 0x8_fff8, eipGva: 0x40_2000, code64Sel: 8 },
+      ],
+    );
+    const m = new MiniMachine(() => {
+      throw new Error("no TDCALL in 32-bit boot code");
+    });
+    m.mode = 32;
+    m.load(BigInt(TD_BOOT_PARAMETERS_GPA), block);
+    m.load(BigInt(boot.gpa), boot.bytes);
+    m.regs[GPR.rsi] = 1n; // vCPU index from TDH.VP.INIT order
+    m.rip = BigInt(RESET_VECTOR_GPA);
+    while (m.system.cs === 0n) m.step();
+    expect(m.rip).toBe(0x40_2000n);
+    expect(m.system.cs).toBe(8n);
+    expect(m.regs[GPR.rsp]).toBe(0x8_fff8n);
+    expect(m.system.crWrites).toEqual([4, 3, 0]); // PAE and CR3 before PG
+    expect(m.system.cr.get(0)).toBe(BigInt(TD_BOOT_CR0));
+    expect(m.system.cr.get(3)).toBe(0x18_0000n);
+    expect(m.system.cr.get(4)).toBe(BigInt(TD_BOOT_CR4));
+    expect(m.system.gdtr).toEqual({ limit: BigInt(GDT_LIMIT), base: 0x1000n });
+    expect(m.system.idtr).toEqual({ limit: BigInt(IDT_LIMIT), base: 0x2000n });
+    expect([...m.system.sreg.values()]).toEqual([0x10n, 0x10n, 0x10n]);
+    expect(m.system.interruptsEnabled).toBe(false);
   });
 });
