@@ -318,6 +318,63 @@ mix:
     expect(hexBytes(ours.subarray(0, gas.length))).toBe(hexBytes(gas));
   });
 
+  it("native CPUID, RDMSR/WRMSR, IN/OUT and HLT (guest_code_cpuid and #VE-taking bodies) match GNU as", () => {
+    const image = build((g) =>
+      g.fn("guest_code_cpuid", (f) => {
+        const { ebx, ecx } = f.cpuid(1);
+        f.call("tdx_assert_error", f.call("tdx_test_report_to_user_space", ebx));
+        f.call("tdx_assert_error", f.call("tdx_test_report_to_user_space", ecx));
+        f.wrmsr(0x1a0, f.rdmsr(0x1a0));
+        f.outw(f.inb(0x52), 0x51);
+        f.hlt();
+      }),
+    );
+    const lines = routineText(image, "guest_code_cpuid");
+    const gas = gasText(
+      `
+  push rbp
+  mov rbp, rsp
+  sub rsp, 0x50
+  mov rax, 1
+  xor rcx, rcx
+  push rbx
+  cpuid
+  mov [rbp-8], rax
+  mov [rbp-0x10], rbx
+  mov [rbp-0x18], rcx
+  mov [rbp-0x20], rdx
+  pop rbx
+`,
+      64,
+    );
+    const start = Number(image.symbol("guest_code_cpuid") - image.origin);
+    expect(hexBytes(image.bytes.subarray(start, start + gas.length))).toBe(hexBytes(gas));
+    const tail = lines.slice(lines.indexOf("mov rcx,0x1a0"));
+    expect(tail).toEqual([
+      "mov rcx,0x1a0",
+      "rdmsr",
+      "shl rdx,0x20",
+      "or rax,rdx",
+      "mov QWORD PTR [rbp-0x48],rax",
+      "mov rcx,0x1a0",
+      "mov rax,QWORD PTR [rbp-0x48]",
+      "mov rdx,rax",
+      "shr rdx,0x20",
+      "wrmsr",
+      "mov rdx,0x52",
+      "xor eax,eax",
+      "in al,dx",
+      "mov QWORD PTR [rbp-0x50],rax",
+      "mov rax,QWORD PTR [rbp-0x50]",
+      "mov rdx,0x51",
+      "out dx,ax",
+      "hlt",
+      "xor eax,eax",
+      "leave",
+      "ret",
+    ]);
+  });
+
   it("takes the address of library globals and program functions with f.symbol", () => {
     const image = build((g) => {
       g.fn("my_ve_handler", { params: 1 }, (f) => f.ret(1));

@@ -315,7 +315,7 @@ describe("#VE default handler as executed", () => {
   });
 
   const SHARED_MMIO = 0x8002_0000_0000n;
-  const mmioCases: [string, number[], "load" | "store", keyof typeof EX_REGS, number][] = [
+  const mmioCases: [string, number[], "load" | "store" | "movzx", keyof typeof EX_REGS, number][] = [
     ["mov eax,[rbx]", [0x8b, 0x03], "load", "rax", 4],
     ["mov rax,[rbx+8]", [0x48, 0x8b, 0x43, 0x08], "load", "rax", 8],
     ["mov r9d,[rsp+0x10]", [0x44, 0x8b, 0x4c, 0x24, 0x10], "load", "r9", 4],
@@ -324,6 +324,9 @@ describe("#VE default handler as executed", () => {
     ["mov [rsi+rdi*4+0x100],r12", [0x4c, 0x89, 0xa4, 0xbe, 0x00, 0x01, 0x00, 0x00], "store", "r12", 8],
     ["mov [rbx],ax", [0x66, 0x89, 0x03], "store", "rax", 2],
     ["mov [rbx],sil", [0x40, 0x88, 0x33], "store", "rsi", 1],
+    ["movzx eax,BYTE PTR [rcx]", [0x0f, 0xb6, 0x01], "movzx", "rax", 1],
+    ["movzx eax,WORD PTR [rcx]", [0x0f, 0xb7, 0x01], "movzx", "rax", 2],
+    ["movzx r10,BYTE PTR [rbx+0x4]", [0x4c, 0x0f, 0xb6, 0x53, 0x04], "movzx", "r10", 1],
   ];
   for (const [text, bytes, kind, reg, size] of mmioCases) {
     it(`MMIO ${text}: #VE.RequestMMIO of ${size} bytes, register updated, RIP past the instruction`, () => {
@@ -345,7 +348,7 @@ describe("#VE default handler as executed", () => {
         expect(ve.reg(reg)).toBe(before);
       } else {
         const loaded = 0x8877_6655_4433_2211n & valueMask;
-        const expected = size >= 4 ? loaded : (before & ~valueMask) | loaded;
+        const expected = size >= 4 || kind === "movzx" ? loaded : (before & ~valueMask) | loaded;
         expect(ve.reg(reg)).toBe(expected);
       }
       // the instruction length the decoder (an independent oracle) finds
@@ -357,7 +360,7 @@ describe("#VE default handler as executed", () => {
 
   it("an instruction it cannot emulate, or another exit reason, is a ReportFatalError naming it", () => {
     const mmio = veMachine({ reason: 48n, gpa: SHARED_MMIO }, vmmSuccess());
-    mmio.m.load(FAULT_RIP, new Uint8Array([0x0f, 0xb6, 0x03])); // movzx eax, byte [rbx]
+    mmio.m.load(FAULT_RIP, new Uint8Array([0x0f, 0xbe, 0x03])); // movsx eax, byte [rbx]
     mmio.handle();
     expect([mmio.calls[1][R.r11], mmio.calls[1][R.r12], mmio.calls[1][R.r13]]).toEqual([
       0x10003n,

@@ -5,6 +5,7 @@ import {
   byte,
   cl,
   dword,
+  dx,
   eax,
   edx,
   type Label,
@@ -12,6 +13,7 @@ import {
   type Reg,
   rax,
   rbp,
+  rbx,
   rcx,
   rdx,
   rip,
@@ -287,6 +289,82 @@ export class FunctionBuilder {
     return this.compare("eq", x, 0);
   }
 
+  // ---- instructions a guest runs natively (the TDX module or the #VE handler deals with them) --
+
+  /** cpuid(leaf, subleaf) as processor.h's __cpuid: EAX, EBX, ECX, EDX as values. */
+  cpuid(leaf: Operand, subleaf: Operand = 0): { eax: Value; ebx: Value; ecx: Value; edx: Value } {
+    this.checkOpen();
+    this.loadOperand(rax, leaf, "cpuid");
+    this.loadOperand(rcx, subleaf, "cpuid");
+    const out = {
+      eax: this.newTemp("cpuid.eax"),
+      ebx: this.newTemp("cpuid.ebx"),
+      ecx: this.newTemp("cpuid.ecx"),
+      edx: this.newTemp("cpuid.edx"),
+    };
+    this.steps.push((a) => {
+      a.push(rbx); // callee-saved, CPUID writes it
+      a.cpuid();
+      a.mov(qword(rbp, out.eax.offset), rax);
+      a.mov(qword(rbp, out.ebx.offset), rbx);
+      a.mov(qword(rbp, out.ecx.offset), rcx);
+      a.mov(qword(rbp, out.edx.offset), rdx);
+      a.pop(rbx);
+    });
+    return out;
+  }
+
+  /** rdmsr(msr): EDX:EAX as one value. In a TD most MSRs take a #VE. */
+  rdmsr(msr: Operand): Value {
+    this.checkOpen();
+    this.loadOperand(rcx, msr, "rdmsr");
+    const result = this.newTemp("rdmsr");
+    this.steps.push((a) => {
+      a.rdmsr();
+      a.shl(rdx, 32).or(rax, rdx);
+      a.mov(qword(rbp, result.offset), rax);
+    });
+    return result;
+  }
+
+  /** wrmsr(msr, value): EAX = low half, EDX = high half. */
+  wrmsr(msr: Operand, value: Operand): void {
+    this.checkOpen();
+    this.loadOperand(rcx, msr, "wrmsr");
+    this.loadOperand(rax, value, "wrmsr");
+    this.steps.push((a) => {
+      a.mov(rdx, rax).shr(rdx, 32);
+      a.wrmsr();
+    });
+  }
+
+  /** hlt: in a TD, a #VE the guest turns into TDG.VP.VMCALL<Instruction.HLT>. */
+  hlt(): void {
+    this.checkOpen();
+    this.steps.push((a) => a.hlt());
+  }
+
+  /** inb/inw/inl(port): a native IN (a #VE in a TD), zero-extended. */
+  inb(port: Operand): Value {
+    return this.portIn(port, 1);
+  }
+  inw(port: Operand): Value {
+    return this.portIn(port, 2);
+  }
+  inl(port: Operand): Value {
+    return this.portIn(port, 4);
+  }
+  /** outb/outw/outl(value, port), in io.h's argument order. */
+  outb(value: Operand, port: Operand): void {
+    this.portOut(value, port, 1);
+  }
+  outw(value: Operand, port: Operand): void {
+    this.portOut(value, port, 2);
+  }
+  outl(value: Operand, port: Operand): void {
+    this.portOut(value, port, 4);
+  }
+
   // ---- control flow ------------------------------------------------------------------------
 
   /** if (cond) then(); else otherwise(); — cond is true when non-zero. */
@@ -441,6 +519,25 @@ export class FunctionBuilder {
   private loadOperand(reg: Reg, operand: Operand, what: string): void {
     this.checkOperand(operand, what);
     this.steps.push((a) => emitLoad(a, reg, operand));
+  }
+
+  private portIn(port: Operand, size: 1 | 2 | 4): Value {
+    this.checkOpen();
+    this.loadOperand(rdx, port, "in");
+    const result = this.newTemp(`in${size * 8}`);
+    this.steps.push((a) => {
+      a.xor(eax, eax);
+      a.in(size === 1 ? al : size === 2 ? ax : eax, dx);
+      a.mov(qword(rbp, result.offset), rax);
+    });
+    return result;
+  }
+
+  private portOut(value: Operand, port: Operand, size: 1 | 2 | 4): void {
+    this.checkOpen();
+    this.loadOperand(rax, value, "out");
+    this.loadOperand(rdx, port, "out");
+    this.steps.push((a) => a.out(dx, size === 1 ? al : size === 2 ? ax : eax));
   }
 
   private checkOperand(operand: Operand, what: string): void {

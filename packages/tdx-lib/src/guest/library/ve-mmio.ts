@@ -31,8 +31,9 @@ import { EX_REGS } from "./ex-regs.js";
 import { type GuestRoutine, localLabel } from "./routines.js";
 
 // guest_ve_emulate_mmio(struct ex_regs *regs): the MMIO half of the #VE handler, for the plain
-// MOV forms a test uses to touch an MMIO GPA: 88/89 (store r8/r to m) and 8A/8B (load m into
-// r8/r), with an optional 66 prefix and REX, any ModRM memory form. The access goes to the host
+// MOV forms a test uses to touch an MMIO GPA: 88/89 (store r8/r to m), 8A/8B (load m into
+// r8/r) and MOVZX 0F B6/B7 (the builder's 1- and 2-byte loads), with an optional 66 prefix
+// and REX, any ModRM memory form. The access goes to the host
 // with TDG.VP.VMCALL<#VE.RequestMMIO> on ve_info.gpa; a load's result is written to the
 // destination register as MOV would (a 4-byte load zero-extends); RIP moves past the
 // instruction, whose length is decoded here because VE_INFO's instruction length is not valid
@@ -60,6 +61,7 @@ export const guestVeEmulateMmio: GuestRoutine = {
     const label = (hint: string) => localLabel(a, `mmio_${hint}`);
     const no66 = label("no66");
     const noRex = label("no_rex");
+    const notMovzx = label("not_movzx");
     const isStore = label("is_store");
     const byteAccess = label("byte_access");
     const haveSize = label("have_size");
@@ -74,11 +76,12 @@ export const guestVeEmulateMmio: GuestRoutine = {
     const storeValue = label("store_value");
     const loadMerge = label("load_merge");
     const loadWide = label("load_wide");
+    const loadZeroExtend = label("load_zero_extend");
     const success = label("success");
     const notEmulated = label("not_emulated");
     const epilogue = label("epilogue");
 
-    // RBX regs, R12 cursor over the instruction, R13 flags (bit 0: 66 prefix, bit 1: load),
+    // RBX regs, R12 cursor over the instruction, R13 flags (bit 0: 66, bit 1: load, bit 2: MOVZX),
     // R14 the REX byte, later the register's ex_regs address, R15 the access size.
     a.push(rbp).mov(rbp, rsp);
     a.push(rbx).push(r12).push(r13).push(r14).push(r15).sub(rsp, 24);
@@ -93,6 +96,19 @@ export const guestVeEmulateMmio: GuestRoutine = {
     a.mov(r14d, eax).inc(r12).movzx(eax, byte(r12, 0));
     a.bind(noRex);
 
+    // MOVZX r, m8 / m16 (0F B6 / 0F B7): a load that zero-extends (R13 bit 2); R12 then points
+    // at the second opcode byte so that the ModRM is at [R12+1] as for the one-byte opcodes.
+    a.cmp(al, 0x0f).jne(notMovzx);
+    a.test(r13d, 1).jnz(notEmulated); // MOVZX r16: not emulated
+    a.movzx(eax, byte(r12, 1));
+    a.mov(ecx, eax).and(ecx, 0xfe).cmp(ecx, 0xb6).jne(notEmulated);
+    a.inc(r12);
+    a.or(r13d, 2 | 4);
+    a.mov(r15d, 1);
+    a.test(al, 1).jz(haveSize);
+    a.mov(r15d, 2);
+    a.jmp(haveSize);
+    a.bind(notMovzx);
     // Opcode 88–8B: bit 1 = load (8A/8B), bit 0 = operand-sized (89/8B) rather than a byte.
     a.mov(ecx, eax).and(ecx, 0xfc).cmp(ecx, 0x88).jne(notEmulated);
     a.test(al, 2).jz(isStore);
@@ -163,9 +179,15 @@ export const guestVeEmulateMmio: GuestRoutine = {
     a.call(a.label("tdg_vp_vmcall_ve_request_mmio_read"));
     a.test(rax, rax).jnz(epilogue);
     a.mov(rdx, qword(rbp, SCRATCH));
+    a.test(r13d, 4).jnz(loadZeroExtend);
     a.cmp(r15d, 4).jb(loadMerge).ja(loadWide);
     a.mov(edx, edx); // a 32-bit destination zero-extends
     a.bind(loadWide);
+    a.mov(qword(r14, 0), rdx);
+    a.jmp(success);
+    a.bind(loadZeroExtend);
+    maskForSize(a);
+    a.and(rdx, rax);
     a.mov(qword(r14, 0), rdx);
     a.jmp(success);
     a.bind(loadMerge);
