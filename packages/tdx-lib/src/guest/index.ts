@@ -1,6 +1,8 @@
 export * from "./builder/function-builder.js";
+export { FunctionFrame } from "./builder/function-frame.js";
 export * from "./builder/guest-program.js";
 export { GuestProgramError } from "./builder/guest-program-error.js";
+export * from "./builder/values.js";
 export * from "./guest-image.js";
 export { EX_REGS } from "./library/ex-regs.js";
 export * from "./library/guest-library.js";

@@ -8,78 +8,23 @@ import {
   dx,
   eax,
   edx,
-  type Label,
   qword,
-  type Reg,
   rax,
   rbp,
   rbx,
   rcx,
   rdx,
   rip,
-  rsp,
   word,
 } from "@tdxsim/x86/asm";
 import { SYSV_ARG_REGS } from "../library/tdvmcall-wrappers.js";
+import { FunctionFrame } from "./function-frame.js";
 import { GuestProgramError } from "./guest-program-error.js";
+import { type AccessSize, emitLoad, Local, type LocalArray, type Operand, type Value } from "./values.js";
 
-// One guest function being built: every value lives in an 8-byte stack slot of the frame
-// (RBP-relative), so expressions need no register allocation and the code reads like -O0
-// output. The body is recorded as emit steps and assembled once its frame size is known.
-
-/** An integer operand: a value of this function or an immediate (u64 or i64 range). */
-export type Operand = Value | number | bigint;
-
-/** Access sizes of load/store. */
-export type AccessSize = 1 | 2 | 4 | 8;
-
-/** A lexical block (the function body, an if arm, a loop body); values die with it. */
-class Scope {
-  open = true;
-  constructor(readonly description: string) {}
-}
-
-/** A 64-bit value in a stack slot, usable while its block is open. */
-export class Value {
-  constructor(
-    readonly owner: FunctionBuilder,
-    /** RBP-relative offset of the slot. */
-    readonly offset: number,
-    readonly scope: Scope,
-    /** what produced it, for error messages */
-    readonly origin: string,
-    /** set for the result of a routine that returns nothing */
-    readonly voidResult = false,
-  ) {}
-}
-
-/** A named, assignable variable (a C local). */
-export class Local extends Value {
-  readonly assignable = true;
-}
-
-/** A local byte buffer (a C array); its address is a Value. */
-export interface LocalArray {
-  readonly address: Value;
-  readonly size: number;
-}
-
-/** Callee's signature, as the program resolves it when assembling. */
-export interface CalleeSignature {
-  readonly params: number;
-  readonly returns: boolean;
-}
-
-/** Looks up routines and symbols; implemented by GuestProgram. */
-export interface SymbolResolver {
-  routine(name: string): CalleeSignature | undefined;
-  hasSymbol(name: string): boolean;
-}
-
-type Step = (a: Assembler, labels: (name: string) => Label) => void;
-
-const I64_MIN = -(1n << 63n);
-const U64_LIMIT = 1n << 64n;
+// The vocabulary of a guest function body: variables and memory, 64-bit integer arithmetic
+// and comparisons, native instructions, control flow and SysV calls. Every value lives in an
+// 8-byte stack slot, so the code reads like -O0 output and needs no register allocation.
 
 const CONDITIONS = {
   eq: "sete",
@@ -95,27 +40,7 @@ const CONDITIONS = {
 } as const;
 type Condition = keyof typeof CONDITIONS;
 
-export class FunctionBuilder {
-  private readonly steps: Step[] = [];
-  private slotBytes = 0;
-  private readonly scopes: Scope[] = [];
-  private closed = false;
-  private labelCount = 0;
-  /** Parameters as locals (spilled from RDI, RSI, … in the prologue). */
-  readonly params: readonly Local[];
-
-  constructor(
-    readonly name: string,
-    paramCount: number,
-    private readonly resolver: SymbolResolver,
-  ) {
-    if (!Number.isInteger(paramCount) || paramCount < 0 || paramCount > SYSV_ARG_REGS.length) {
-      throw new GuestProgramError(name, `${paramCount} parameters: a guest function takes 0 to 6`);
-    }
-    this.scopes.push(new Scope("the function body"));
-    this.params = Array.from({ length: paramCount }, (_, i) => this.newLocal(`parameter ${i}`));
-  }
-
+export class FunctionBuilder extends FunctionFrame {
   // ---- variables and memory -------------------------------------------------------------
 
   /** A local variable, optionally initialised: `const i = f.local(0)`. */
@@ -445,50 +370,7 @@ export class FunctionBuilder {
     return result;
   }
 
-  // ---- assembling --------------------------------------------------------------------------
-
-  /** Ends the body; later use of this builder is an error. */
-  close(): void {
-    this.closed = true;
-    for (const scope of this.scopes) scope.open = false;
-  }
-
-  /** Emits prologue, body and epilogue at the current position (label = function name). */
-  emit(a: Assembler): void {
-    const frame = Math.ceil(this.slotBytes / 16) * 16;
-    const labels = new Map<string, Label>();
-    const label = (n: string) => {
-      let l = labels.get(n);
-      if (!l) {
-        l = a.label(`.L${this.name}.${n}`);
-        labels.set(n, l);
-      }
-      return l;
-    };
-    a.bind(this.name);
-    a.push(rbp).mov(rbp, rsp);
-    if (frame > 0) a.sub(rsp, frame);
-    this.params.forEach((param, i) => {
-      a.mov(qword(rbp, param.offset), SYSV_ARG_REGS[i]);
-    });
-    for (const step of this.steps) step(a, label);
-    a.xor(eax, eax);
-    a.bind(label("return"));
-    a.leave().ret();
-  }
-
-  // ---- internals -----------------------------------------------------------------------------
-
-  private block(description: string, body: () => void): void {
-    const scope = new Scope(description);
-    this.scopes.push(scope);
-    try {
-      body();
-    } finally {
-      scope.open = false;
-      this.scopes.pop();
-    }
-  }
+  // ---- helpers of the vocabulary ---------------------------------------------------------------
 
   private binary(op: string, x: Operand, y: Operand, emit: (a: Assembler) => void): Value {
     this.checkOpen();
@@ -516,11 +398,6 @@ export class FunctionBuilder {
     return result;
   }
 
-  private loadOperand(reg: Reg, operand: Operand, what: string): void {
-    this.checkOperand(operand, what);
-    this.steps.push((a) => emitLoad(a, reg, operand));
-  }
-
   private portIn(port: Operand, size: 1 | 2 | 4): Value {
     this.checkOpen();
     this.loadOperand(rdx, port, "in");
@@ -538,90 +415,5 @@ export class FunctionBuilder {
     this.loadOperand(rax, value, "out");
     this.loadOperand(rdx, port, "out");
     this.steps.push((a) => a.out(dx, size === 1 ? al : size === 2 ? ax : eax));
-  }
-
-  private checkOperand(operand: Operand, what: string): void {
-    if (operand instanceof Value) {
-      this.use(operand, what);
-      return;
-    }
-    if (typeof operand === "number" && !Number.isSafeInteger(operand)) {
-      throw new GuestProgramError(
-        this.name,
-        `${what}: ${operand} is not an integer (use a bigint above 2^53)`,
-      );
-    }
-    if (typeof operand !== "number" && typeof operand !== "bigint") {
-      throw new GuestProgramError(this.name, `${what}: ${String(operand)} is not a value or an integer`);
-    }
-    const big = BigInt(operand);
-    if (big < I64_MIN || big >= U64_LIMIT) {
-      throw new GuestProgramError(this.name, `${what}: ${operand} does not fit in 64 bits`);
-    }
-  }
-
-  private use(value: Value, what: string): void {
-    if (value.owner !== this) {
-      throw new GuestProgramError(
-        this.name,
-        `${what}: ${value.origin} belongs to function ${value.owner.name}`,
-      );
-    }
-    if (!value.scope.open) {
-      throw new GuestProgramError(
-        this.name,
-        `${what}: ${value.origin} is used out of scope (it was made in ${value.scope.description}, which has ended)`,
-      );
-    }
-    if (value.voidResult) {
-      throw new GuestProgramError(this.name, `${what}: ${value.origin} returns no value`);
-    }
-  }
-
-  private checkOpen(): void {
-    if (this.closed) {
-      throw new GuestProgramError(
-        this.name,
-        "the function body has ended; build it inside its g.fn callback",
-      );
-    }
-  }
-
-  private checkSize(size: number, what: string): void {
-    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) {
-      throw new GuestProgramError(this.name, `${what}: size ${size} is not 1, 2, 4 or 8 bytes`);
-    }
-  }
-
-  private nextLabelId(): number {
-    this.labelCount += 1;
-    return this.labelCount;
-  }
-
-  private newSlot(): number {
-    this.slotBytes += 8;
-    return -this.slotBytes;
-  }
-
-  private newLocal(origin: string): Local {
-    return new Local(this, this.newSlot(), this.currentScope(), origin);
-  }
-
-  private newTemp(origin: string, voidResult = false): Value {
-    return new Value(this, this.newSlot(), this.currentScope(), `the result of ${origin}`, voidResult);
-  }
-
-  private currentScope(): Scope {
-    return this.scopes[this.scopes.length - 1];
-  }
-}
-
-function emitLoad(a: Assembler, reg: Reg, operand: Operand): void {
-  if (operand instanceof Value) {
-    a.mov(reg, qword(rbp, operand.offset));
-  } else if (BigInt(operand) === 0n) {
-    a.xor(reg, reg);
-  } else {
-    a.mov(reg, BigInt.asIntN(64, BigInt(operand)));
   }
 }

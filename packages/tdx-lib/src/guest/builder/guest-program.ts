@@ -1,12 +1,8 @@
 import type { Assembler } from "@tdxsim/x86/asm";
 import { GUEST_LIBRARY_GLOBALS, guestLibraryRoutine } from "../library/guest-library.js";
-import {
-  type CalleeSignature,
-  FunctionBuilder,
-  type Local,
-  type SymbolResolver,
-} from "./function-builder.js";
+import { FunctionBuilder } from "./function-builder.js";
 import { GuestProgramError } from "./guest-program-error.js";
+import type { CalleeSignature, Local, SymbolResolver } from "./values.js";
 
 /** Body of a guest function: the builder and its parameters as locals. */
 export type GuestFunctionBody = (f: FunctionBuilder, ...params: Local[]) => void;
