@@ -7,7 +7,7 @@ export * from "./guest-image.js";
 export { EX_REGS } from "./library/ex-regs.js";
 export * from "./library/guest-library.js";
 export type { GuestGlobal, GuestRoutine } from "./library/routines.js";
-export { SYSV_ARG_REGS } from "./library/tdvmcall-wrappers.js";
+export { SYSV_ARG_REGS } from "./library/routines.js";
 export { TDX_VE_UNHANDLED_ERROR, tdxVeUnhandledErrorCode } from "./library/ve-handler.js";
 export { MMIO_NOT_EMULATED } from "./library/ve-mmio.js";
 export * from "./library-abi.js";

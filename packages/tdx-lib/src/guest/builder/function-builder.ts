@@ -17,7 +17,7 @@ import {
   rip,
   word,
 } from "@tdxsim/x86/asm";
-import { SYSV_ARG_REGS } from "../library/tdvmcall-wrappers.js";
+import { SYSV_ARG_REGS } from "../library/routines.js";
 import { FunctionFrame } from "./function-frame.js";
 import { GuestProgramError } from "./guest-program-error.js";
 import { type AccessSize, emitLoad, Local, type LocalArray, type Operand, type Value } from "./values.js";

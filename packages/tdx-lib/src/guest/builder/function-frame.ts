@@ -1,5 +1,5 @@
 import { type Assembler, eax, type Label, qword, type Reg, rbp, rsp } from "@tdxsim/x86/asm";
-import { SYSV_ARG_REGS } from "../library/tdvmcall-wrappers.js";
+import { SYSV_ARG_REGS } from "../library/routines.js";
 import { GuestProgramError } from "./guest-program-error.js";
 import { emitLoad, Local, type Operand, Scope, type SymbolResolver, Value } from "./values.js";
 

@@ -1,4 +1,7 @@
-import type { Assembler } from "@tdxsim/x86/asm";
+import { type Assembler, r8, r9, rcx, rdi, rdx, rsi } from "@tdxsim/x86/asm";
+
+/** SysV integer argument registers, in order. */
+export const SYSV_ARG_REGS = [rdi, rsi, rdx, rcx, r8, r9] as const;
 
 /** One routine of the guest library: its SysV signature (for the builder's checks) and code. */
 export interface GuestRoutine {

@@ -5,8 +5,6 @@ import {
   edx,
   esi,
   qword,
-  r8,
-  r9,
   rax,
   rbp,
   rcx,
@@ -29,14 +27,11 @@ import {
   TDG_VP_VMCALL_VE_REQUEST_MMIO_READ,
   TDG_VP_VMCALL_VE_REQUEST_MMIO_WRITE,
 } from "../tdcall-leaves.js";
-import { type GuestRoutine, localLabel } from "./routines.js";
+import { type GuestRoutine, localLabel, SYSV_ARG_REGS } from "./routines.js";
 
 // tdx.c's TDG.VP.VMCALL wrappers. Each builds a struct tdx_hypercall_args on its stack frame
 // (R10 = TDX_HYPERCALL_STANDARD, R11 = sub-function, R12–R15 from its arguments), calls
 // __tdx_hypercall, and stores the requested outputs through the caller's non-NULL pointers.
-
-/** SysV integer argument registers, in order. */
-export const SYSV_ARG_REGS = [rdi, rsi, rdx, rcx, r8, r9] as const;
 
 type InputRegister = "r12" | "r13" | "r14" | "r15";
 type OutputRegister = "r11" | InputRegister;
