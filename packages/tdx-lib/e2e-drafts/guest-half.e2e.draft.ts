@@ -105,6 +105,23 @@ describe("guest half end to end (draft)", () => {
     tdxTestAssertSuccess(tdxRun(vcpu));
   });
 
+  it("verify_td_cpuid: native CPUID leaf 1 (handled by the TDX module), EBX and ECX reported", () => {
+    const g = new GuestProgram().fn("guest_code_cpuid", (f) => {
+      const { ebx, ecx } = f.cpuid(1);
+      f.call("tdx_assert_error", f.call("tdx_test_report_to_user_space", ebx));
+      f.call("tdx_assert_error", f.call("tdx_test_report_to_user_space", ecx));
+      f.call("tdx_test_success");
+    });
+    const { vcpu } = bootTd(g, "guest_code_cpuid");
+    const ebx = tdxRun(vcpu);
+    tdxTestAssertIo(ebx, TDX_TEST_REPORT_PORT, 4, TDG_VP_VMCALL_INSTRUCTION_IO_WRITE);
+    expect((ebx.data >>> 8) & 0xff).toBe(8); // CLFLUSH line size, "Fixed"
+    expect(ebx.data >>> 24).toBe(0); // initial APIC ID = vCPU index 0
+    const ecx = tdxRun(vcpu);
+    expect(ecx.data & 1).toBe(1); // SSE3
+    tdxTestAssertSuccess(tdxRun(vcpu));
+  });
+
   it("verify_get_td_vmcall_info: four 64-bit reports, low halves first", () => {
     const g = new GuestProgram().fn("guest_code_get_td_vmcall_info", (f) => {
       const regs = [f.local(0), f.local(0), f.local(0), f.local(0)];
