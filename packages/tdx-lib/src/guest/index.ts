@@ -9,6 +9,7 @@ export * from "./library/guest-library.js";
 export type { GuestGlobal, GuestRoutine } from "./library/routines.js";
 export { SYSV_ARG_REGS } from "./library/routines.js";
 export { TDX_VE_UNHANDLED_ERROR, tdxVeUnhandledErrorCode } from "./library/ve-handler.js";
+export { INSTRUCTION_NOT_EMULATED } from "./library/ve-instructions.js";
 export { MMIO_NOT_EMULATED } from "./library/ve-mmio.js";
 export * from "./library-abi.js";
 export * from "./td-boot.js";

@@ -358,6 +358,62 @@ describe("#VE default handler as executed", () => {
     });
   }
 
+  it("CPUID #VE: TDVMCALL CPUID with EAX/ECX, the four registers zero-extended, RIP += 2", () => {
+    const ve = veMachine({ reason: 10n, len: 2n }, (regs) => {
+      regs[R.r10] = 0n;
+      [regs[R.r12], regs[R.r13], regs[R.r14], regs[R.r15]] = [0x11n, 0x22n, 0x33n, 0x44n];
+    });
+    ve.setReg("rax", 0xffff_ffff_4000_0000n);
+    ve.setReg("rcx", 0xffff_ffff_0000_0001n);
+    ve.setReg("rbx", 0xffff_ffff_ffff_ffffn);
+    ve.handle();
+    expect([ve.calls[1][R.r11], ve.calls[1][R.r12], ve.calls[1][R.r13]]).toEqual([10n, 0x4000_0000n, 1n]);
+    expect([ve.reg("rax"), ve.reg("rbx"), ve.reg("rcx"), ve.reg("rdx")]).toEqual([
+      0x11n,
+      0x22n,
+      0x33n,
+      0x44n,
+    ]);
+    expect(ve.reg("rip")).toBe(FAULT_RIP + 2n);
+  });
+
+  it("RDMSR / WRMSR #VE: ECX and EDX:EAX through TDVMCALL RDMSR (31) / WRMSR (32)", () => {
+    const rd = veMachine({ reason: 31n, len: 2n }, vmmSuccess(0x1234_5678_9abc_def0n));
+    rd.setReg("rcx", 0x1bn);
+    rd.handle();
+    expect([rd.calls[1][R.r11], rd.calls[1][R.r12]]).toEqual([31n, 0x1bn]);
+    expect([rd.reg("rax"), rd.reg("rdx")]).toEqual([0x9abc_def0n, 0x1234_5678n]);
+    const wr = veMachine({ reason: 32n, len: 2n }, vmmSuccess());
+    wr.setReg("rcx", 0x6e0n);
+    wr.setReg("rdx", 0xdead_0000_0000_0012n);
+    wr.setReg("rax", 0xbeef_0000_3456_789an);
+    wr.handle();
+    expect([wr.calls[1][R.r11], wr.calls[1][R.r12], wr.calls[1][R.r13]]).toEqual([
+      32n,
+      0x6e0n,
+      0x12_3456_789an,
+    ]);
+    expect(wr.reg("rip")).toBe(FAULT_RIP + 2n);
+  });
+
+  it("HLT #VE: TDVMCALL HLT with R12 = 1 when RFLAGS.IF was clear; a failing TDVMCALL is reported", () => {
+    const hlt = veMachine({ reason: 12n, len: 1n }, vmmSuccess());
+    hlt.setReg("rflags", 0x2n);
+    hlt.handle();
+    expect([hlt.calls[1][R.r11], hlt.calls[1][R.r12]]).toEqual([12n, 1n]);
+    expect(hlt.reg("rip")).toBe(FAULT_RIP + 1n);
+    const sti = veMachine({ reason: 12n, len: 1n }, vmmSuccess());
+    sti.setReg("rflags", 0x202n);
+    sti.handle();
+    expect(sti.calls[1][R.r12]).toBe(0n);
+    const failing = veMachine({ reason: 31n, len: 2n }, (regs) => {
+      regs[R.r10] = 0x8000_0000_0000_0000n;
+    });
+    failing.handle();
+    expect([failing.calls[2][R.r11], failing.calls[2][R.r12]]).toEqual([0x10003n, 0x8000_0000_0000_0000n]);
+    expect(failing.reg("rip")).toBe(FAULT_RIP);
+  });
+
   it("an instruction it cannot emulate, or another exit reason, is a ReportFatalError naming it", () => {
     const mmio = veMachine({ reason: 48n, gpa: SHARED_MMIO }, vmmSuccess());
     mmio.m.load(FAULT_RIP, new Uint8Array([0x0f, 0xbe, 0x03])); // movsx eax, byte [rbx]
@@ -368,9 +424,9 @@ describe("#VE default handler as executed", () => {
       FAULT_RIP,
     ]);
     expect(mmio.reg("rip")).toBe(FAULT_RIP);
-    const hlt = veMachine({ reason: 12n }, vmmSuccess());
-    hlt.handle();
-    expect(hlt.calls[1][R.r12]).toBe(tdxVeUnhandledErrorCode(12) | (1n << 63n));
+    const wbinvd = veMachine({ reason: 54n }, vmmSuccess());
+    wbinvd.handle();
+    expect(wbinvd.calls[1][R.r12]).toBe(tdxVeUnhandledErrorCode(54) | (1n << 63n));
   });
 
   it("a failing VEINFO.GET is reported with its status", () => {

@@ -33,6 +33,7 @@ import { VE_INFO } from "../library-abi.js";
 import { EXIT_REASON_EPT_VIOLATION, EXIT_REASON_IO_INSTRUCTION } from "../tdcall-leaves.js";
 import { EX_REGS } from "./ex-regs.js";
 import { type GuestGlobal, type GuestRoutine, localLabel } from "./routines.js";
+import { guestVeEmulateInstruction, INSTRUCTION_NOT_EMULATED } from "./ve-instructions.js";
 import { guestVeEmulateMmio, MMIO_NOT_EMULATED } from "./ve-mmio.js";
 
 // The #VE path of the guest library (IDT vector 20).
@@ -44,8 +45,8 @@ import { guestVeEmulateMmio, MMIO_NOT_EMULATED } from "./ve-mmio.js";
 // it records the VE info for the test (guest_ve_info, guest_ve_status, guest_ve_count),
 // emulates a non-string IN/OUT through TDG.VP.VMCALL<Instruction.IO> and skips the
 // instruction by ve.instr_len, emulates a MOV to or from an MMIO GPA (EPT violation, exit
-// reason 48) through #VE.RequestMMIO (guest_ve_emulate_mmio), and reports anything else
-// with ReportFatalError.
+// reason 48) through #VE.RequestMMIO (guest_ve_emulate_mmio), emulates CPUID, RDMSR, WRMSR
+// and HLT (guest_ve_emulate_instruction), and reports anything else with ReportFatalError.
 
 /**
  * ReportFatalError code of an unhandled #VE: bits 62:32 TD-specific (0x7E00 in 62:48, the VMX
@@ -121,6 +122,7 @@ export const guestVeDefaultHandler: GuestRoutine = {
     const inMerge = localLabel(a, "ve_in_merge");
     const skip = localLabel(a, "ve_skip");
     const notIo = localLabel(a, "ve_not_io");
+    const notMmio = localLabel(a, "ve_not_mmio");
     a.push(rbp).mov(rbp, rsp).push(rbx).sub(rsp, 40);
     a.mov(rbx, rdi);
     a.lea(rdi, qword(rip, a.label("guest_ve_info")));
@@ -170,11 +172,20 @@ export const guestVeDefaultHandler: GuestRoutine = {
 
     // MMIO: guest_ve_emulate_mmio returns 0, a TDVMCALL status, or MMIO_NOT_EMULATED.
     a.bind(notIo);
-    a.cmp(veField(a, VE_INFO.exitReason), EXIT_REASON_EPT_VIOLATION).jne(unhandled);
+    a.cmp(veField(a, VE_INFO.exitReason), EXIT_REASON_EPT_VIOLATION).jne(notMmio);
     a.mov(rdi, rbx);
     a.call(a.label("guest_ve_emulate_mmio"));
     a.test(rax, rax).jz(handlerReturn);
     a.cmp(rax, MMIO_NOT_EMULATED).jne(fatalStatus);
+    a.jmp(unhandled);
+
+    // CPUID, RDMSR, WRMSR, HLT: emulated, then skipped by ve.instr_len like IN/OUT.
+    a.bind(notMmio);
+    a.mov(rdi, rbx);
+    a.mov(rsi, veField(a, VE_INFO.exitReason));
+    a.call(a.label("guest_ve_emulate_instruction"));
+    a.test(rax, rax).jz(skip);
+    a.cmp(rax, INSTRUCTION_NOT_EMULATED).jne(fatalStatus);
 
     // Anything else: ReportFatalError(code with the exit reason, data = faulting RIP).
     a.bind(unhandled);
@@ -195,4 +206,9 @@ export const guestVeDefaultHandler: GuestRoutine = {
   },
 };
 
-export const VE_ROUTINES: readonly GuestRoutine[] = [guestVeEntry, guestVeDefaultHandler, guestVeEmulateMmio];
+export const VE_ROUTINES: readonly GuestRoutine[] = [
+  guestVeEntry,
+  guestVeDefaultHandler,
+  guestVeEmulateMmio,
+  guestVeEmulateInstruction,
+];
