@@ -1,0 +1,56 @@
+import { PAGE_SIZE } from "@tdxsim/memory";
+import { Assembler } from "@tdxsim/x86/asm";
+import { type IdtEntry, VE_VECTOR } from "../boot/descriptor-tables.js";
+import type { GuestProgram } from "./builder/guest-program.js";
+import { emitGuestLibraryCode, emitGuestLibraryData } from "./library/guest-library.js";
+import { LOCAL_LABEL_PREFIX } from "./library/routines.js";
+
+/** The guest library (plus a test's guest functions) assembled at one address. */
+export interface GuestImage {
+  /** GVA = GPA of bytes[0]. */
+  readonly origin: bigint;
+  readonly bytes: Uint8Array;
+  /** Routine, global and guest-function names → address. */
+  readonly symbols: ReadonlyMap<string, bigint>;
+  /** Address of a symbol; throws naming the symbol when absent. */
+  symbol(name: string): bigint;
+  /** The image as one page-aligned chunk, for planTdInitialize({ image }). */
+  readonly chunks: readonly { readonly gpa: number; readonly bytes: Uint8Array }[];
+  /** IDT gates the image needs: #VE (vector 20) → guest_ve_entry. */
+  readonly idtEntries: readonly IdtEntry[];
+}
+
+export interface AssembleGuestImageOptions {
+  /** Page-aligned GVA (= GPA) of the image, below 4 GiB (the boot code's ljmp is 32-bit). */
+  readonly origin: number;
+  readonly program?: GuestProgram;
+}
+
+/** Assembles the guest library and the program's functions into one image with a symbol table. */
+export function assembleGuestImage(options: AssembleGuestImageOptions): GuestImage {
+  const { origin } = options;
+  if (!Number.isInteger(origin) || origin < 0 || origin % PAGE_SIZE !== 0 || origin >= 2 ** 32) {
+    throw new RangeError(`guest image origin ${origin} must be a page-aligned address below 4 GiB`);
+  }
+  const a = new Assembler({ mode: 64, origin });
+  emitGuestLibraryCode(a);
+  options.program?.emit(a);
+  emitGuestLibraryData(a);
+  const result = a.assemble();
+  const symbols = new Map([...result.labels].filter(([name]) => !name.startsWith(LOCAL_LABEL_PREFIX)));
+  const padded = new Uint8Array(Math.ceil(result.bytes.length / PAGE_SIZE) * PAGE_SIZE);
+  padded.set(result.bytes);
+  const symbol = (name: string): bigint => {
+    const address = symbols.get(name);
+    if (address === undefined) throw new RangeError(`guest image: no symbol "${name}"`);
+    return address;
+  };
+  return {
+    origin: BigInt(origin),
+    bytes: result.bytes,
+    symbols,
+    symbol,
+    chunks: [{ gpa: origin, bytes: padded }],
+    idtEntries: [{ vector: VE_VECTOR, handler: symbol("guest_ve_entry") }],
+  };
+}
