@@ -1,25 +1,30 @@
 // GHCI TDG.VP.VMCALL numbers as KVM knows them (spec/tdx-abi.md §2.2, spec/kvm-api.md §0):
 // R10 = 0 selects a "standard" TDVMCALL with the sub-function (leaf) in R11; the status goes
 // back in R10 and a value in R11. Instruction-emulation leaves equal the VMX exit reason.
+import {
+  TDX_HYPERCALL_STANDARD as GHCI_STANDARD,
+  TdvmcallLeaf as L,
+  TdvmcallStatus,
+} from "@tdxsim/tdx-module";
 
 /** TDX_HYPERCALL_STANDARD: R10 value of a GHCI-standard TDVMCALL; anything else is a KVM hypercall. */
-export const TDX_HYPERCALL_STANDARD = 0n;
+export const TDX_HYPERCALL_STANDARD = BigInt(GHCI_STANDARD);
 
-/** TDVMCALL sub-functions (R11). */
+/** TDVMCALL sub-functions (R11), under KVM's short names; the numbers are the TDX module package's. */
 export const TdVmCallLeaf = {
-  CPUID: 10,
-  HLT: 12,
-  IO: 30,
-  RDMSR: 31,
-  WRMSR: 32,
-  MMIO: 48,
-  WBINVD: 54,
-  PCONFIG: 65,
-  GET_TD_VM_CALL_INFO: 0x10000,
-  MAP_GPA: 0x10001,
-  GET_QUOTE: 0x10002,
-  REPORT_FATAL_ERROR: 0x10003,
-  SETUP_EVENT_NOTIFY_INTERRUPT: 0x10004,
+  CPUID: L.INSTRUCTION_CPUID,
+  HLT: L.INSTRUCTION_HLT,
+  IO: L.INSTRUCTION_IO,
+  RDMSR: L.INSTRUCTION_RDMSR,
+  WRMSR: L.INSTRUCTION_WRMSR,
+  MMIO: L.VE_REQUEST_MMIO,
+  WBINVD: L.INSTRUCTION_WBINVD,
+  PCONFIG: L.INSTRUCTION_PCONFIG,
+  GET_TD_VM_CALL_INFO: L.GET_TD_VM_CALL_INFO,
+  MAP_GPA: L.MAP_GPA,
+  GET_QUOTE: L.GET_QUOTE,
+  REPORT_FATAL_ERROR: L.REPORT_FATAL_ERROR,
+  SETUP_EVENT_NOTIFY_INTERRUPT: L.SETUP_EVENT_NOTIFY_INTERRUPT,
 } as const;
 
 export type TdVmCallLeafName = keyof typeof TdVmCallLeaf;
@@ -42,14 +47,7 @@ export const TDVMCALL_LEAF_GHCI_NAME: Readonly<Record<number, string>> = {
 };
 
 /** TDVMCALL status codes returned in R10 (TDVMCALL_STATUS_*). */
-export const TdVmCallStatus = {
-  SUCCESS: 0x0000000000000000n,
-  RETRY: 0x0000000000000001n,
-  INVALID_OPERAND: 0x8000000000000000n,
-  GPA_INUSE: 0x8000000000000001n,
-  ALIGN_ERROR: 0x8000000000000002n,
-  SUBFUNC_UNSUPPORTED: 0x8000000000000003n,
-} as const;
+export const TdVmCallStatus = TdvmcallStatus;
 
 export type TdVmCallStatusName = keyof typeof TdVmCallStatus;
 

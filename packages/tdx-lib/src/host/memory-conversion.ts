@@ -1,16 +1,21 @@
+import {
+  KVM_MEMORY_ATTRIBUTE_PRIVATE,
+  KVM_MEMORY_EXIT_FLAG_PRIVATE,
+  KvmHc,
+  KvmMapGpaRange,
+} from "@tdxsim/kvm";
 import type { RunExit } from "../report/run-exit.js";
 import { hex } from "../util/hex.js";
 
 // td_vcpu_run()'s memory conversions (handle_memory_conversion): a MapGPA hypercall exit
 // (explicit) or a KVM_EXIT_MEMORY_FAULT (implicit) becomes one KVM_SET_MEMORY_ATTRIBUTES
-// call. Mainline 6.16 values (include/uapi/linux/kvm.h, kvm_para.h).
+// call. The numbers are @tdxsim/kvm's uapi values, as bigints like the u64 fields they meet.
 
-export const KVM_HC_MAP_GPA_RANGE = 12n;
-export const KVM_MAP_GPA_RANGE_ENCRYPTED = 0x10n;
+export const KVM_HC_MAP_GPA_RANGE = BigInt(KvmHc.MAP_GPA_RANGE);
+export const KVM_MAP_GPA_RANGE_ENCRYPTED = BigInt(KvmMapGpaRange.ENCRYPTED);
 /** Page-size bits of args[2] (4K = 0, 2M = 1, 1G = 2); KVM always sends 0 for TDX. */
-export const KVM_MAP_GPA_RANGE_PAGE_SZ_MASK = 0x3n;
-export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1n << 3n;
-export const KVM_MEMORY_EXIT_FLAG_PRIVATE = 1n << 3n;
+export const KVM_MAP_GPA_RANGE_PAGE_SZ_MASK = BigInt(KvmMapGpaRange.PAGE_SZ_2M | KvmMapGpaRange.PAGE_SZ_1G);
+export { KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEMORY_EXIT_FLAG_PRIVATE };
 
 /** The struct kvm_memory_attributes a conversion needs (flags are always 0). */
 export interface MemoryAttributesRequest {

@@ -1,3 +1,4 @@
+import { TdVmCallLeaf } from "@tdxsim/kvm";
 import { hex } from "../util/hex.js";
 import { KVM_SYSTEM_EVENT_TDX_FATAL } from "./kvm-run-layout.js";
 import type { RunExit } from "./run-exit.js";
@@ -6,7 +7,7 @@ import type { RunExit } from "./run-exit.js";
 // type KVM_SYSTEM_EVENT_TDX_FATAL, ndata 16, data[] = the guest GPRs in KVM's register
 // order (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15), so data[i] is register number i.
 
-export const TDG_VP_VMCALL_REPORT_FATAL_ERROR = 0x10003;
+export const TDG_VP_VMCALL_REPORT_FATAL_ERROR = TdVmCallLeaf.REPORT_FATAL_ERROR;
 
 /** GHCI R12: bit 63 says R13 holds a valid shared GPA with more information. */
 export const TDX_FATAL_ERROR_GPA_VALID = 1n << 63n;
