@@ -2,6 +2,13 @@
 // reset vector, run on the x86 core, and reach the host through TDCALL.
 import { describe, expect, it } from "vitest";
 import {
+  IMAGE_BASE,
+  IMAGE_PAGES,
+  imageWithResetVector,
+  longModeGuest,
+  tdvmcallOut,
+} from "../../src/executor/guest-image.js";
+import {
   ExitReason,
   getReg,
   regNum,
@@ -21,7 +28,6 @@ import {
   OK,
   type TdHandle,
 } from "../helpers.js";
-import { IMAGE_BASE, IMAGE_PAGES, imageWithResetVector, longModeGuest, tdvmcallOut } from "./td-guest.js";
 
 const R = { RAX: 0, RCX: 1, RDX: 2, RBX: 3, R10: 10, R11: 11, R12: 12, R13: 13, R14: 14, R15: 15 };
 

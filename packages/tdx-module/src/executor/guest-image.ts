@@ -1,7 +1,9 @@
-// Test guests for the real executor: an image for the top of 4 GiB whose reset vector (0xFFFFFFF0)
-// jumps to 32-bit code that builds page tables and an IDT, enters long mode and runs `body64`.
+// Small TD guest images for tests and examples: an image for the top of 4 GiB whose reset vector
+// (0xFFFFFFF0) jumps to label `start`; `longModeGuest` adds 32-bit code that builds page tables and
+// an IDT, enters long mode and runs the caller's 64-bit code (Intel syntax, @tdxsim/x86/asm).
 import { assembleText } from "@tdxsim/x86/asm";
 
+/** Where the image goes: IMAGE_PAGES pages ending at 4 GiB (add them with TDH.MEM.PAGE.ADD). */
 export const IMAGE_BASE = 0xffff_a000;
 export const IMAGE_PAGES = 6;
 const RESET_VECTOR = 0xffff_fff0;
