@@ -4,8 +4,8 @@
 import { assembleText } from "@tdxsim/x86/asm";
 
 /** Where the image goes: IMAGE_PAGES pages ending at 4 GiB (add them with TDH.MEM.PAGE.ADD). */
-export const IMAGE_BASE = 0xffff_a000;
-export const IMAGE_PAGES = 6;
+export const IMAGE_BASE = 0xffff_9000;
+export const IMAGE_PAGES = 7;
 const RESET_VECTOR = 0xffff_fff0;
 
 /** Places `text` (assembled at IMAGE_BASE) so that the reset vector jumps to label `start`. */
@@ -24,8 +24,12 @@ export function imageWithResetVector(text: string): Uint8Array {
   return image;
 }
 
+/** Linear address where longModeGuest maps the first 2 MiB of shared memory (GPA bit 47 set). */
+export const SHARED_WINDOW = 0x4000_0000;
+
 /**
- * A long-mode guest: identity maps 0..2 MiB and the top 2 MiB below 4 GiB with 2 MiB pages, an
+ * A long-mode guest: identity maps 0..2 MiB and the top 2 MiB below 4 GiB with 2 MiB pages, maps
+ * SHARED_WINDOW to GPA 2^47 (shared, GPAW 48), an
  * IDT whose #VE (20), #GP (13) and #UD (6) gates go to `ve_handler`, `gp_handler`, `ud_handler`
  * (labels `body64` must define), stack below 0xFFFFF000.
  */
@@ -43,6 +47,7 @@ pml4:    .zero 4096
 pdpt:    .zero 4096
 pd_top:  .zero 4096
 pd_low:  .zero 4096
+pd_shared: .zero 4096
 stack:   .zero 4096
 stack_top:
 start:
@@ -50,6 +55,8 @@ start:
   lea eax, pdpt ; or eax, 3 ; mov DWORD PTR pml4, eax
   lea eax, pd_low ; or eax, 3 ; mov DWORD PTR pdpt, eax
   lea eax, pd_top ; or eax, 3 ; mov DWORD PTR pdpt+24, eax
+  lea eax, pd_shared ; or eax, 3 ; mov DWORD PTR pdpt+8, eax
+  mov DWORD PTR pd_shared, 0x83 ; mov DWORD PTR pd_shared+4, 0x8000
   mov DWORD PTR pd_low, 0x83
   mov DWORD PTR pd_top+4088, 0xffe00083
   ${gate(6, "ud_handler")}
@@ -72,7 +79,7 @@ idt:  .zero ${21 * 16}
 .code64
 long_entry:
   mov ax, 0x10 ; mov ds, ax ; mov es, ax ; mov ss, ax
-  mov esp, 0x${(IMAGE_BASE + 5 * 4096).toString(16)}
+  mov esp, 0x${(IMAGE_BASE + 6 * 4096).toString(16)}
 ${body64}
 `);
 }

@@ -5,6 +5,7 @@ export {
   IMAGE_PAGES as GUEST_IMAGE_PAGES,
   imageWithResetVector,
   longModeGuest,
+  SHARED_WINDOW as GUEST_SHARED_WINDOW,
   tdvmcallOut,
 } from "./guest-image.js";
 export { TdCpuExecutor, type TdCpuExecutorOptions, TdVcpuCpu } from "./td-cpu-executor.js";

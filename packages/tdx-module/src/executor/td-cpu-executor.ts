@@ -16,7 +16,7 @@ import { FaultKind } from "../td-memory.js";
 import type { TdVcpu } from "../td-vcpu.js";
 import { TdcallOutcome } from "../tdcall.js";
 import { loadInitialState } from "./initial-state.js";
-import { instructionLength, ioQualification } from "./instruction-info.js";
+import { instructionLength, interceptedInstruction, ioQualification } from "./instruction-info.js";
 import { TdGuestPhysicalMap } from "./td-physical-map.js";
 
 const RIP_LO = 32;
@@ -154,8 +154,15 @@ export class TdVcpuCpu {
         throw new Error(
           `TD guest executor: MMIO stop at GPA 0x${stop.gpa.toString(16)} (the TD map has no MMIO)`,
         );
-      case "unsupported":
+      case "unsupported": {
+        // VMX/SGX/SMM instructions, MWAIT/MONITOR, RDPMC: the CPU does not run them; the TD's rule does.
+        const insn = interceptedInstruction(cpu);
+        if (insn !== null) {
+          const d = instructionDisposition(td, insn[0]);
+          if (d !== Disposition.NATIVE) return this.byDisposition(d, insn[0], 0, insn[1]);
+        }
         throw new Error(`TD guest executor: vCPU ${vcpu.vcpuIndex}: ${stop.message}`);
+      }
     }
   }
 
