@@ -232,4 +232,17 @@ describe("system", () => {
     expect(stubVector(b.cpu)).toBe(6);
     expect(rip(b.cpu)).toBeGreaterThan(0);
   });
+
+  it("WRGSBASE/RDGSBASE need CR4.FSGSBASE and a canonical base", () => {
+    const src = "mov rax, 0x7fff00001000\nwrgsbase rax\nrdgsbase rbx\nmov rcx, 0x800000000000\nwrgsbase rcx";
+    const a = guest64(src);
+    expect(a.cpu.run()).toEqual({ reason: "hlt" });
+    expect(stubVector(a.cpu)).toBe(6);
+    const b = guest64(src);
+    b.cpu.st.cr4 |= 1 << 16;
+    b.cpu.syncMode();
+    expect(b.cpu.run()).toEqual({ reason: "hlt" });
+    expect(reg(b.cpu, RBX)).toBe(0x7fff00001000n);
+    expect(stubVector(b.cpu)).toBe(13);
+  });
 });
