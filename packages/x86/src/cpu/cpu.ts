@@ -106,6 +106,8 @@ export class Cpu {
   readonly tmp4 = new Int32Array(4);
   /** Set by a handler to end the current block after it (mode, flags or code changed). */
   breakBlock = false;
+  /** Events, HLT, an interrupt shadow or an MMIO replay need a look at the next block boundary. */
+  attention = true;
   /** Retired count at the start of the current block (the TSC of instruction i is this + i). */
   retiredBase = 0;
 
@@ -180,6 +182,7 @@ export class Cpu {
     const r = this.r;
     this.mmu.syncSecondStage();
     this.syncMode();
+    this.attention = true;
     if (this.deferredFault !== undefined) {
       const e = this.deferredFault;
       this.deferredFault = undefined;
@@ -194,10 +197,12 @@ export class Cpu {
       try {
         for (;;) {
           const p = this.pending;
-          if (st.halted || p.nmi || p.irq >= 0 || p.shadow > 0) {
+          if (this.attention) {
             const s = this.serviceEvents();
             if (s !== undefined) return s;
             next = undefined;
+            // Stay attentive while something may need the next instruction boundary.
+            this.attention = st.halted || p.nmi || p.irq >= 0 || p.shadow > 0 || this.mmu.mmioReplayActive;
           }
           if (left <= 0) return { reason: "budget-exhausted" };
           if (next !== undefined) blk = next;
@@ -207,7 +212,7 @@ export class Cpu {
           }
           next = undefined;
           let n = blk.count < left ? blk.count : left;
-          const single = p.shadow > 0 || this.mmu.mmioReplayActive;
+          const single = this.attention && (p.shadow > 0 || this.mmu.mmioReplayActive);
           if (single) n = 1;
           const recs = blk.recs;
           const fns = blk.fns;
@@ -463,11 +468,13 @@ export class Cpu {
   }
 
   modeChanged(): void {
+    this.attention = true;
     this.syncMode();
     this.breakBlock = true;
   }
 
   flagsChanged(): void {
+    this.attention = true;
     this.mmu.setPrivilege(cpl(this.st), (this.r[FLAGS_REST] & AC) !== 0);
     this.breakBlock = true;
   }
@@ -486,6 +493,7 @@ export class Cpu {
 
   /** STI / MOV SS / POP SS: no interrupt before the next instruction completes. */
   interruptShadow(): void {
+    this.attention = true;
     this.pending.shadow = 1;
     this.breakBlock = true;
   }
@@ -536,10 +544,12 @@ export class Cpu {
   // ======================================================================================
 
   injectInterrupt(vector: number): void {
+    this.attention = true;
     this.pending.injectInterrupt(vector);
   }
 
   injectNmi(): void {
+    this.attention = true;
     this.pending.injectNmi();
   }
 

@@ -156,6 +156,7 @@ export function selectInsOuts(out: boolean): Handler {
 export const hHlt: Handler = (c) => {
   requireCpl0(c, "HLT");
   c.st.halted = true;
+  c.attention = true;
   c.breakBlock = true;
 };
 export const hCli: Handler = (c) => {
