@@ -106,6 +106,8 @@ export class Cpu {
   readonly tmp4 = new Int32Array(4);
   /** Set by a handler to end the current block after it (mode, flags or code changed). */
   breakBlock = false;
+  /** A taken Jcc ended the block (chaining stays allowed, unlike other block breaks). */
+  taken = false;
   /** Events, HLT, an interrupt shadow or an MMIO replay need a look at the next block boundary. */
   attention = true;
   /** Retired count at the start of the current block (the TSC of instruction i is this + i). */
@@ -219,6 +221,7 @@ export class Cpu {
           const pageLo = this.pageLo;
           this.retiredBase = st.retired;
           this.breakBlock = false;
+          this.taken = false;
           for (i = 0; i < n; ) {
             const o = i << X_SHIFT;
             r[RIP_LO] = pageLo + recs[o + X_NEXT];
@@ -236,7 +239,12 @@ export class Cpu {
           }
           // Chain to the next block when it starts in the same linear (hence physical) page.
           const nlo = r[RIP_LO];
-          if (!this.breakBlock && cur.valid && r[RIP_HI] === this.pageHi && (nlo & -4096) === pageLo) {
+          if (
+            (!this.breakBlock || this.taken) &&
+            cur.valid &&
+            r[RIP_HI] === this.pageHi &&
+            (nlo & -4096) === pageLo
+          ) {
             const a = cur.succA;
             if (a !== undefined && cur.succALo === nlo && a.valid) next = a;
             else {

@@ -81,8 +81,7 @@ const CC = ["O", "NO", "B", "AE", "E", "NE", "BE", "A", "S", "NS", "P", "NP", "L
 CC.forEach((cc, i) => {
   on(`SET${cc}`, I.selectSetcc(i));
   on(`CMOV${cc}`, I.selectCmovcc(i));
-  on(`J${cc}`, F.selectJcc(i));
-  ends(`J${cc}`);
+  on(`J${cc}`, F.selectJcc(i)); // not a block end: see h-flow.ts branch()
 });
 on(["CBW", "CWDE", "CDQE"], I.hCbw);
 on(["CWD", "CDQ", "CQO"], I.hCwd);
