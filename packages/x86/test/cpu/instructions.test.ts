@@ -1,6 +1,8 @@
 // Instruction handlers wired to the decoder and exec's semantics: small programs in the harness
 // guest, results checked against what the SDM specifies. Privilege rules raise #GP(0)/#UD.
 import { describe, expect, it } from "vitest";
+import { assembleText } from "../../src/asm/index.js";
+import { writeGuestPhysical } from "../../src/index.js";
 import { guest64, peek64, reg, rip, STACK, stubVector } from "./harness.js";
 
 const [RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -244,5 +246,22 @@ describe("system", () => {
     expect(b.cpu.run()).toEqual({ reason: "hlt" });
     expect(reg(b.cpu, RBX)).toBe(0x7fff00001000n);
     expect(stubVector(b.cpu)).toBe(13);
+  });
+
+  it("compatibility mode runs 32-bit code (32-bit stack, EIP wrap rules) and far-jumps back to 64-bit", () => {
+    const { cpu, map } = guest64("nop");
+    // 32-bit code at CODE + 0x100: push/pop through the 32-bit stack, then JMP FAR 0x08:CODE+0x200.
+    const a32 = assembleText("mov eax, 5\npush eax\npop ebx\n.byte 0xea\n.long 0x100200\n.word 0x08", {
+      mode: 32,
+      origin: 0x100100,
+    });
+    writeGuestPhysical(map, 0x100100, a32.bytes);
+    writeGuestPhysical(map, 0x100200, new Uint8Array([0x48, 0xff, 0xc3, 0xf4])); // inc rbx; hlt
+    const sregs = cpu.getSregs();
+    cpu.setSregs({ ...sregs, cs: { ...sregs.cs, l: 0, db: 1 } });
+    cpu.setRegs({ ...cpu.getRegs(), rip: 0x100100n });
+    expect(cpu.run()).toEqual({ reason: "hlt" });
+    expect(reg(cpu, RBX)).toBe(6n);
+    expect(cpu.getSregs().cs.l).toBe(1);
   });
 });
