@@ -248,7 +248,7 @@ describe("system", () => {
     expect(stubVector(b.cpu)).toBe(13);
   });
 
-  it("compatibility mode runs 32-bit code (32-bit stack, EIP wrap rules) and far-jumps back to 64-bit", () => {
+  it("compatibility mode runs 32-bit code (32-bit stack) and far-jumps back to 64-bit", () => {
     const { cpu, map } = guest64("nop");
     // 32-bit code at CODE + 0x100: push/pop through the 32-bit stack, then JMP FAR 0x08:CODE+0x200.
     const a32 = assembleText("mov eax, 5\npush eax\npop ebx\n.byte 0xea\n.long 0x100200\n.word 0x08", {
