@@ -213,7 +213,7 @@ export class Cpu {
             blk = this.blockAt();
           }
           next = undefined;
-          let n = blk.count < left ? blk.count : left;
+          let n = Math.min(blk.count, left);
           const single = this.attention && (p.shadow > 0 || this.mmu.mmioReplayActive);
           if (single) n = 1;
           const recs = blk.recs;
@@ -573,7 +573,7 @@ export class Cpu {
   skipInstruction(): void {
     if (this.exitReason === undefined) throw new RangeError("skipInstruction: no exit is pending");
     const io = this.exitIo;
-    if (io !== undefined && io.string) {
+    if (io?.string) {
       this.finishStringIo(io);
       return;
     }
