@@ -35,6 +35,7 @@ import type { GuestPhysicalMap } from "../mmu/second-stage.js";
 import {
   Block,
   EA_BASE_DISP,
+  EA_BASE_INDEX,
   EA_GENERIC,
   type Handler,
   X_EA,
@@ -685,8 +686,9 @@ function eaShape(d: Int32Array, o: number, bits: number): number {
   if (bits !== 64 || d[o + R_STATUS] !== ST_OK || d[o + R_ASZ] !== 8) return EA_GENERIC;
   let mem = false;
   for (let k = 0; k < d[o + R_NOPS]; k++) if ((d[o + R_OP0 + k] & 15) === OK_MEM) mem = true;
-  if (!mem || d[o + R_MBASE] < 0 || d[o + R_MINDEX] >= 0 || d[o + R_MSEG] >= 4) return EA_GENERIC;
-  return EA_BASE_DISP;
+  if (!mem || d[o + R_MBASE] < 0 || d[o + R_MSEG] >= 4) return EA_GENERIC;
+  if (d[o + R_MINDEX] < 0) return EA_BASE_DISP;
+  return d[o + R_MBASE] < 16 ? EA_BASE_INDEX : EA_GENERIC;
 }
 
 function unsupportedMode(c: Cpu): string {
