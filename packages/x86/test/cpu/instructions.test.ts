@@ -264,4 +264,22 @@ describe("system", () => {
     expect(reg(cpu, RBX)).toBe(6n);
     expect(cpu.getSregs().cs.l).toBe(1);
   });
+
+  it("effective addresses carry into bits 63:32 (base + index*scale + disp, negative index)", () => {
+    const { cpu } = run(
+      [
+        "mov rbx, 0x100000000",
+        "mov rcx, -1",
+        "lea rdx, [rbx + rcx*8 + 0x1008]",
+        "mov rsi, 0xffffffff",
+        "lea rdi, [rsi + rsi*2 + 3]", // 0x300000000
+        "mov rax, qword ptr [rbx + rcx*8 + 0x1008]", // #PF at 0x100001000 (beyond the 1 GiB map)
+      ].join("\n"),
+    );
+    expect(reg(cpu, RDX)).toBe(0x100001000n);
+    expect(reg(cpu, RDI)).toBe(0x300000000n);
+    expect(stubVector(cpu)).toBe(14);
+    expect(cpu.st.cr2Hi).toBe(1);
+    expect(cpu.st.cr2Lo).toBe(0x1000);
+  });
 });
