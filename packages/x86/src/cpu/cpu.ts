@@ -35,6 +35,7 @@ import type { GuestPhysicalMap } from "../mmu/second-stage.js";
 import {
   Block,
   EA_BASE_DISP,
+  EA_BASE_INDEX,
   EA_GENERIC,
   type Handler,
   X_EA,
@@ -106,6 +107,10 @@ export class Cpu {
   readonly tmp4 = new Int32Array(4);
   /** Set by a handler to end the current block after it (mode, flags or code changed). */
   breakBlock = false;
+  /** A taken Jcc ended the block (chaining stays allowed, unlike other block breaks). */
+  taken = false;
+  /** Events, HLT, an interrupt shadow or an MMIO replay need a look at the next block boundary. */
+  attention = true;
   /** Retired count at the start of the current block (the TSC of instruction i is this + i). */
   retiredBase = 0;
 
@@ -180,6 +185,7 @@ export class Cpu {
     const r = this.r;
     this.mmu.syncSecondStage();
     this.syncMode();
+    this.attention = true;
     if (this.deferredFault !== undefined) {
       const e = this.deferredFault;
       this.deferredFault = undefined;
@@ -194,10 +200,12 @@ export class Cpu {
       try {
         for (;;) {
           const p = this.pending;
-          if (st.halted || p.nmi || p.irq >= 0 || p.shadow > 0) {
+          if (this.attention) {
             const s = this.serviceEvents();
             if (s !== undefined) return s;
             next = undefined;
+            // Stay attentive while something may need the next instruction boundary.
+            this.attention = st.halted || p.nmi || p.irq >= 0 || p.shadow > 0 || this.mmu.mmioReplayActive;
           }
           if (left <= 0) return { reason: "budget-exhausted" };
           if (next !== undefined) blk = next;
@@ -206,14 +214,15 @@ export class Cpu {
             blk = this.blockAt();
           }
           next = undefined;
-          let n = blk.count < left ? blk.count : left;
-          const single = p.shadow > 0 || this.mmu.mmioReplayActive;
+          let n = Math.min(blk.count, left);
+          const single = this.attention && (p.shadow > 0 || this.mmu.mmioReplayActive);
           if (single) n = 1;
           const recs = blk.recs;
           const fns = blk.fns;
           const pageLo = this.pageLo;
           this.retiredBase = st.retired;
           this.breakBlock = false;
+          this.taken = false;
           for (i = 0; i < n; ) {
             const o = i << X_SHIFT;
             r[RIP_LO] = pageLo + recs[o + X_NEXT];
@@ -231,7 +240,12 @@ export class Cpu {
           }
           // Chain to the next block when it starts in the same linear (hence physical) page.
           const nlo = r[RIP_LO];
-          if (!this.breakBlock && cur.valid && r[RIP_HI] === this.pageHi && (nlo & -4096) === pageLo) {
+          if (
+            (!this.breakBlock || this.taken) &&
+            cur.valid &&
+            r[RIP_HI] === this.pageHi &&
+            (nlo & -4096) === pageLo
+          ) {
             const a = cur.succA;
             if (a !== undefined && cur.succALo === nlo && a.valid) next = a;
             else {
@@ -463,11 +477,13 @@ export class Cpu {
   }
 
   modeChanged(): void {
+    this.attention = true;
     this.syncMode();
     this.breakBlock = true;
   }
 
   flagsChanged(): void {
+    this.attention = true;
     this.mmu.setPrivilege(cpl(this.st), (this.r[FLAGS_REST] & AC) !== 0);
     this.breakBlock = true;
   }
@@ -486,6 +502,7 @@ export class Cpu {
 
   /** STI / MOV SS / POP SS: no interrupt before the next instruction completes. */
   interruptShadow(): void {
+    this.attention = true;
     this.pending.shadow = 1;
     this.breakBlock = true;
   }
@@ -536,10 +553,12 @@ export class Cpu {
   // ======================================================================================
 
   injectInterrupt(vector: number): void {
+    this.attention = true;
     this.pending.injectInterrupt(vector);
   }
 
   injectNmi(): void {
+    this.attention = true;
     this.pending.injectNmi();
   }
 
@@ -555,7 +574,7 @@ export class Cpu {
   skipInstruction(): void {
     if (this.exitReason === undefined) throw new RangeError("skipInstruction: no exit is pending");
     const io = this.exitIo;
-    if (io !== undefined && io.string) {
+    if (io?.string) {
       this.finishStringIo(io);
       return;
     }
@@ -667,8 +686,9 @@ function eaShape(d: Int32Array, o: number, bits: number): number {
   if (bits !== 64 || d[o + R_STATUS] !== ST_OK || d[o + R_ASZ] !== 8) return EA_GENERIC;
   let mem = false;
   for (let k = 0; k < d[o + R_NOPS]; k++) if ((d[o + R_OP0 + k] & 15) === OK_MEM) mem = true;
-  if (!mem || d[o + R_MBASE] < 0 || d[o + R_MINDEX] >= 0 || d[o + R_MSEG] >= 4) return EA_GENERIC;
-  return EA_BASE_DISP;
+  if (!mem || d[o + R_MBASE] < 0 || d[o + R_MSEG] >= 4) return EA_GENERIC;
+  if (d[o + R_MINDEX] < 0) return EA_BASE_DISP;
+  return d[o + R_MBASE] < 16 ? EA_BASE_INDEX : EA_GENERIC;
 }
 
 function unsupportedMode(c: Cpu): string {

@@ -81,8 +81,7 @@ const CC = ["O", "NO", "B", "AE", "E", "NE", "BE", "A", "S", "NS", "P", "NP", "L
 CC.forEach((cc, i) => {
   on(`SET${cc}`, I.selectSetcc(i));
   on(`CMOV${cc}`, I.selectCmovcc(i));
-  on(`J${cc}`, F.selectJcc(i));
-  ends(`J${cc}`);
+  on(`J${cc}`, F.selectJcc(i)); // not a block end: see h-flow.ts branch()
 });
 on(["CBW", "CWDE", "CDQE"], I.hCbw);
 on(["CWD", "CDQ", "CQO"], I.hCwd);
@@ -185,6 +184,10 @@ on("XGETBV", Y.hXgetbv);
 on("XSETBV", Y.hXsetbv);
 on("LDMXCSR", Y.hLdmxcsr);
 on("STMXCSR", Y.hStmxcsr);
+on("RDFSBASE", Y.selectFsGsBase(false, false));
+on("RDGSBASE", Y.selectFsGsBase(true, false));
+on("WRFSBASE", Y.selectFsGsBase(false, true));
+on("WRGSBASE", Y.selectFsGsBase(true, true));
 on("VMCALL", Y.hVmcall);
 on("TDCALL", Y.hTdcall);
 on("SEAMCALL", Y.hSeamcall);

@@ -49,6 +49,9 @@ function jumpRel(c: Cpu, d: Int32Array, o: number): void {
 
 /** Taken relative branch: the common case (same high word, 64-bit operand size) needs no canonical check. */
 function branch(c: Cpu, d: Int32Array, o: number): void {
+  // Jcc does not end a decoded block (the fall-through continues in it): a taken one does.
+  c.breakBlock = true;
+  c.taken = true;
   const r = c.r;
   const s = (r[RIP_LO] >>> 0) + (d[o + R_IMM_LO] >>> 0);
   const hi = (r[RIP_HI] + d[o + R_IMM_HI] + (s > 0xffffffff ? 1 : 0)) | 0;

@@ -3,12 +3,11 @@
 import { OK_MEM, OK_REG, PFX_REX_W, R_OP0, R_OSZ, R_PFX } from "../decoder/record.js";
 import * as alu from "../exec/alu.js";
 import * as bit from "../exec/bitops.js";
-import { raiseGP, raiseUD } from "../exec/exception.js";
+import { raiseGP } from "../exec/exception.js";
 import { arithFlags, setArithFlags, testCondition } from "../exec/flags.js";
 import * as md from "../exec/muldiv.js";
 import { OUT_HI, OUT2_HI, OUT2_LO, RAX, RDX } from "../exec/regs.js";
 import * as sh from "../exec/shift.js";
-import { CLS_GPR8H } from "../isa/operand-kinds.js";
 import type { Handler } from "./block.js";
 import type { Cpu } from "./cpu.js";
 import { ea, memRead, memWrite, readOp, regWrite, segAddr, writeOp } from "./operands.js";

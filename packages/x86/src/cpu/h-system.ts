@@ -13,8 +13,17 @@ import { fxrstor, fxsave } from "../exec/fxsave.js";
 import { isMsrHandled, readMsr, writeMsr } from "../exec/msr.js";
 import { clts, lmsw, movFromCr, movToCr, rdtsc, smsw, tscAux } from "../exec/privileged.js";
 import { FLAGS_REST, OUT_HI, RAX, RCX, RDX, RSI } from "../exec/regs.js";
-import { S_SEL, SEG_LDTR, SEG_STRIDE, SEG_TR } from "../exec/segment.js";
-import { CR4_OSFXSR, CR4_UMIP, cpl } from "../exec/state.js";
+import {
+  S_BASE_HI,
+  S_BASE_LO,
+  S_SEL,
+  SEG_FS,
+  SEG_GS,
+  SEG_LDTR,
+  SEG_STRIDE,
+  SEG_TR,
+} from "../exec/segment.js";
+import { CR4_FSGSBASE, CR4_OSFXSR, CR4_UMIP, cpl } from "../exec/state.js";
 import { xgetbv, xrstor, xsave } from "../exec/xsave.js";
 import { CLS_CR, CLS_DR } from "../isa/operand-kinds.js";
 import type { Handler } from "./block.js";
@@ -147,6 +156,7 @@ export function selectInsOuts(out: boolean): Handler {
 export const hHlt: Handler = (c) => {
   requireCpl0(c, "HLT");
   c.st.halted = true;
+  c.attention = true;
   c.breakBlock = true;
 };
 export const hCli: Handler = (c) => {
@@ -364,3 +374,21 @@ export function selectClacStac(set: boolean): Handler {
 }
 
 export { arithFlags, CrEffect, memWrite, PFX_REX_W, RSI, setCF };
+
+/** RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE: 64-bit mode with CR4.FSGSBASE (else #UD); writes need a canonical base. */
+export function selectFsGsBase(gs: boolean, write: boolean): Handler {
+  return (c, d, o) => {
+    if (!c.mode64 || !(c.st.cr4 & CR4_FSGSBASE))
+      raiseUD("RD/WR FS/GS BASE outside 64-bit mode or with CR4.FSGSBASE=0");
+    const b = (gs ? SEG_GS : SEG_FS) * SEG_STRIDE;
+    const seg = c.st.seg;
+    const size = d[o + R_OP0] >>> 16;
+    if (write) {
+      const lo = readOp(c, d, o, 0);
+      const hi = size === 8 ? c.hi : 0;
+      if (!c.mmu.isCanonicalHigh(hi)) raiseGP(0, "WRFSBASE/WRGSBASE: non-canonical base");
+      seg[b + S_BASE_LO] = lo;
+      seg[b + S_BASE_HI] = hi;
+    } else writeOp(c, d, o, 0, seg[b + S_BASE_LO], seg[b + S_BASE_HI], false);
+  };
+}

@@ -24,7 +24,10 @@ import { raiseUD } from "../exec/exception.js";
 import { RIP_HI, RIP_LO, RSP } from "../exec/regs.js";
 import { S_BASE_HI, S_BASE_LO, S_SEL, SEG_STRIDE } from "../exec/segment.js";
 import { CLS_GPR, CLS_GPR8H, CLS_SEG, CLS_XMM } from "../isa/operand-kinds.js";
-import { EA_BASE_DISP, X_EA } from "./block.js";
+import { EA_BASE_DISP, EA_BASE_INDEX, X_EA } from "./block.js";
+
+const SCALE_SHIFT = [0, 0, 1, 0, 2, 0, 0, 0, 3];
+
 import type { Cpu } from "./cpu.js";
 
 /** Linear address of the instruction's memory operand; bits 63:32 in c.eaHi. */
@@ -36,6 +39,17 @@ export function ea(c: Cpu, d: Int32Array, o: number): number {
     const s = (r[b] >>> 0) + (d[o + R_DISP_LO] >>> 0);
     c.eaHi = (r[b | 1] + d[o + R_DISP_HI] + (s > 0xffffffff ? 1 : 0)) | 0;
     return s | 0;
+  }
+  if (d[o + X_EA] === EA_BASE_INDEX) {
+    const b = d[o + R_MBASE] << 1;
+    const x = d[o + R_MINDEX] << 1;
+    const sh = SCALE_SHIFT[d[o + R_MSCALE]];
+    const il = r[x] << sh;
+    const ih = sh === 0 ? r[x | 1] : (r[x | 1] << sh) | (r[x] >>> (32 - sh));
+    const s1 = (r[b] >>> 0) + (d[o + R_DISP_LO] >>> 0);
+    const s2 = (s1 >>> 0) + (il >>> 0);
+    c.eaHi = (r[b | 1] + d[o + R_DISP_HI] + ih + (s1 > 0xffffffff ? 1 : 0) + (s2 > 0xffffffff ? 1 : 0)) | 0;
+    return s2 | 0;
   }
   let lo = d[o + R_DISP_LO];
   let hi = d[o + R_DISP_HI];

@@ -52,10 +52,9 @@ export interface ExitControls {
   cpuid: "stop" | ((leaf: number, subleaf: number) => [number, number, number, number]);
   /** RDMSR/WRMSR of MSRs the core owns stop too (default false: only unknown MSRs stop). */
   allMsrs: boolean;
-  /** HLT stops with reason "hlt" when nothing can wake it (default true). */
-  hlt: boolean;
   /** #VE from the second stage: "stop" to let the layer fill VE_INFO and inject it, or "deliver" through the IDT. */
   ve: "stop" | "deliver";
 }
 
-export const DEFAULT_EXITS: ExitControls = { cpuid: "stop", allMsrs: false, hlt: true, ve: "stop" };
+/** HLT always stops with "hlt" while nothing can wake it (an injected interrupt or NMI resumes it). */
+export const DEFAULT_EXITS: ExitControls = { cpuid: "stop", allMsrs: false, ve: "stop" };

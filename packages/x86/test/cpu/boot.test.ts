@@ -26,7 +26,7 @@ describe.skipIf(skip !== undefined)(`bench guest boot${skip ? ` (skipped: ${skip
     });
     const slot = mem.peekWords(9);
     expect(slot && slot[0] >>> 0).toBe(0xc326ab58);
-    expect(slot && slot[1]).toBe(0xd0e);
+    expect(slot?.[1]).toBe(0xd0e);
     // ~1.46 M instructions per iteration: the retired counter is exact and deterministic.
     expect(cpu.st.retired).toBeGreaterThan(290e6);
     cpu.skipInstruction();

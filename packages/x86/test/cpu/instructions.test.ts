@@ -1,6 +1,8 @@
 // Instruction handlers wired to the decoder and exec's semantics: small programs in the harness
 // guest, results checked against what the SDM specifies. Privilege rules raise #GP(0)/#UD.
 import { describe, expect, it } from "vitest";
+import { assembleText } from "../../src/asm/index.js";
+import { writeGuestPhysical } from "../../src/index.js";
 import { guest64, peek64, reg, rip, STACK, stubVector } from "./harness.js";
 
 const [RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -231,5 +233,53 @@ describe("system", () => {
     expect(b.cpu.run()).toEqual({ reason: "hlt" });
     expect(stubVector(b.cpu)).toBe(6);
     expect(rip(b.cpu)).toBeGreaterThan(0);
+  });
+
+  it("WRGSBASE/RDGSBASE need CR4.FSGSBASE and a canonical base", () => {
+    const src = "mov rax, 0x7fff00001000\nwrgsbase rax\nrdgsbase rbx\nmov rcx, 0x800000000000\nwrgsbase rcx";
+    const a = guest64(src);
+    expect(a.cpu.run()).toEqual({ reason: "hlt" });
+    expect(stubVector(a.cpu)).toBe(6);
+    const b = guest64(src);
+    b.cpu.st.cr4 |= 1 << 16;
+    b.cpu.syncMode();
+    expect(b.cpu.run()).toEqual({ reason: "hlt" });
+    expect(reg(b.cpu, RBX)).toBe(0x7fff00001000n);
+    expect(stubVector(b.cpu)).toBe(13);
+  });
+
+  it("compatibility mode runs 32-bit code (32-bit stack) and far-jumps back to 64-bit", () => {
+    const { cpu, map } = guest64("nop");
+    // 32-bit code at CODE + 0x100: push/pop through the 32-bit stack, then JMP FAR 0x08:CODE+0x200.
+    const a32 = assembleText("mov eax, 5\npush eax\npop ebx\n.byte 0xea\n.long 0x100200\n.word 0x08", {
+      mode: 32,
+      origin: 0x100100,
+    });
+    writeGuestPhysical(map, 0x100100, a32.bytes);
+    writeGuestPhysical(map, 0x100200, new Uint8Array([0x48, 0xff, 0xc3, 0xf4])); // inc rbx; hlt
+    const sregs = cpu.getSregs();
+    cpu.setSregs({ ...sregs, cs: { ...sregs.cs, l: 0, db: 1 } });
+    cpu.setRegs({ ...cpu.getRegs(), rip: 0x100100n });
+    expect(cpu.run()).toEqual({ reason: "hlt" });
+    expect(reg(cpu, RBX)).toBe(6n);
+    expect(cpu.getSregs().cs.l).toBe(1);
+  });
+
+  it("effective addresses carry into bits 63:32 (base + index*scale + disp, negative index)", () => {
+    const { cpu } = run(
+      [
+        "mov rbx, 0x100000000",
+        "mov rcx, -1",
+        "lea rdx, [rbx + rcx*8 + 0x1008]",
+        "mov rsi, 0xffffffff",
+        "lea rdi, [rsi + rsi*2 + 3]", // 0x300000000
+        "mov rax, qword ptr [rbx + rcx*8 + 0x1008]", // #PF at 0x100001000 (beyond the 1 GiB map)
+      ].join("\n"),
+    );
+    expect(reg(cpu, RDX)).toBe(0x100001000n);
+    expect(reg(cpu, RDI)).toBe(0x300000000n);
+    expect(stubVector(cpu)).toBe(14);
+    expect(cpu.st.cr2Hi).toBe(1);
+    expect(cpu.st.cr2Lo).toBe(0x1000);
   });
 });
