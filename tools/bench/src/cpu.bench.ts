@@ -2,35 +2,20 @@
 // work(1000), gcc -O2) in the interpreter and prints guest MIPS (retired instructions / second),
 // next to the native rate of the same work() compiled with gcc -O2 and timed in this run.
 //
-// @tdxsim/x86 is loaded by path: tools/bench/package.json does not list it yet (the lead adds
-// "@tdxsim/x86": "workspace:*"; then these become imports).
+// The guest builder lives with the x86 package's tests (test/cpu/bench-guest.ts), so it is loaded by path.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SparseMemory } from "@tdxsim/memory";
+import * as x86 from "@tdxsim/x86";
 import { formatRate } from "./measure.js";
 
-interface CpuStopLike {
-  reason: string;
-  port?: number;
-  data?: number;
-}
-interface BenchCpu {
-  st: { retired: number };
-  run(budget?: number): CpuStopLike;
-}
-interface X86Module {
-  Cpu: new (options: { map: unknown }) => BenchCpu;
-  FlatGuestPhysicalMap: new (memory: SparseMemory) => unknown;
-  loadMultiboot(cpu: BenchCpu, image: Uint8Array, memoryBytes: number): number;
-}
 interface GuestModule {
   buildBenchGuest(iters: number): Uint8Array;
   hostCanBuild(): string | undefined;
   BENCH_DIR: string;
 }
-const x86: X86Module = await import(new URL("../../../packages/x86/src/index.ts", import.meta.url).href);
 const guest: GuestModule = await import(
   new URL("../../../packages/x86/test/cpu/bench-guest.ts", import.meta.url).href
 );

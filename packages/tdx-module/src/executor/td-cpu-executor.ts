@@ -48,7 +48,7 @@ export class TdVcpuCpu {
       map: this.map,
       tlbSize: options.tlbSize,
       // Every MSR access is checked against the TD's MSR table; #VE stays with the module.
-      exits: { cpuid: "stop", allMsrs: true, hlt: true, ve: "stop" },
+      exits: { cpuid: "stop", allMsrs: true, ve: "stop" },
     });
     this.cpu = cpu;
     loadInitialState(cpu, vcpu.initialState());
