@@ -54,4 +54,33 @@ ve_handler: gp_handler: ud_handler:
     expect(v.getUint16(34, true)).toBe(0x3f9);
     expect(v.getUint16(Number(v.getBigUint64(40, true)), true)).toBe(0xbeef);
   });
+
+  it("lazy private memory: the guest's first touch is an EPT violation KVM fixes with PAGE.AUG; the guest ACCEPTs from its #VE handler", () => {
+    const t = new TdFixture({ realCpu: true });
+    expect(t.initVm().ret).toBe(0);
+    expect(t.createVcpu()).toBeGreaterThan(0);
+    expect(t.initVcpu(0).ret).toBe(0);
+    t.addPrivateMemory(2 * MiB);
+    t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: TOP_2M, userAddr: 0x8000_0000 });
+    const image = longModeGuest(`
+  mov ebx, 0x1000
+  mov DWORD PTR [rbx+8], 0x5a5a1234
+  mov ebx, DWORD PTR [rbx+8]
+  ${tdvmcallOut(0x3f8, "rbx", 4)}
+ve_handler:
+  mov eax, 3 ; tdcall            # TDG.VP.VEINFO.GET: R9 = GPA
+  mov rcx, r9 ; and rcx, -4096
+  mov eax, 6 ; tdcall            # TDG.MEM.PAGE.ACCEPT (4 KiB)
+  iretq                          # back to the faulting access
+gp_handler: ud_handler:
+  jmp gp_handler`);
+    expect(t.initMemRegion(GUEST_IMAGE_BASE, image, true).ret).toBe(0);
+    expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+    const run = t.p.mmap(t.vcpuFds[0]!, 12288)!;
+    const v = dv(run);
+    expect(t.p.ioctl(t.vcpuFds[0]!, KVM_RUN, 0)).toBe(0);
+    expect(v.getUint32(8, true)).toBe(KvmExit.IO);
+    expect(v.getUint16(34, true)).toBe(0x3f8);
+    expect(v.getUint32(Number(v.getBigUint64(40, true)), true)).toBe(0x5a5a1234);
+  });
 });

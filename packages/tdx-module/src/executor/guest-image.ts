@@ -4,8 +4,8 @@
 import { assembleText } from "@tdxsim/x86/asm";
 
 /** Where the image goes: IMAGE_PAGES pages ending at 4 GiB (add them with TDH.MEM.PAGE.ADD). */
-export const IMAGE_BASE = 0xffff_9000;
-export const IMAGE_PAGES = 7;
+export const IMAGE_BASE = 0xffff_8000;
+export const IMAGE_PAGES = 8;
 const RESET_VECTOR = 0xffff_fff0;
 
 /** Places `text` (assembled at IMAGE_BASE) so that the reset vector jumps to label `start`. */
@@ -50,6 +50,8 @@ pd_low:  .zero 4096
 pd_shared: .zero 4096
 stack:   .zero 4096
 stack_top:
+# The code starts at 0xFFFFE000: the CPU does not cache decoded blocks of the linear page at
+# 0xFFFFF000 (where 32-bit addresses wrap), so only the reset-vector jump lives there.
 start:
   lea esp, stack_top
   lea eax, pdpt ; or eax, 3 ; mov DWORD PTR pml4, eax

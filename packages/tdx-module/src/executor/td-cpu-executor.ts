@@ -9,6 +9,7 @@
 // into the Cpu at every entry and back at every exit: 96 int32 moves per boundary.
 import { Cpu, type CpuStop, cpl } from "@tdxsim/x86";
 import { ExitReason, Vector } from "../abi/vmx.js";
+import { NATIVE_CPUID1_EAX } from "../cpuid.js";
 import type { TdGuestRegs } from "../guest-regs.js";
 import { type TdGuestExecutor, TdRunResult } from "../host/vp-enter.js";
 import { Disposition, instructionDisposition, msrDisposition } from "../td-exits.js";
@@ -47,6 +48,9 @@ export class TdVcpuCpu {
     const cpu = new Cpu({
       map: this.map,
       tlbSize: options.tlbSize,
+      // What the TD's CPUID says: MAXPHYADDR 52 (0x80000008.EAX[7:0], tdx-abi.md §3.2), the native
+      // F/M/S the module samples, vCPU 0 as the BSP.
+      config: { maxPhysAddr: 52, signature: NATIVE_CPUID1_EAX, bsp: vcpu.vcpuIndex === 0 },
       // Every MSR access is checked against the TD's MSR table; #VE stays with the module.
       exits: { cpuid: "stop", allMsrs: true, ve: "stop" },
     });
@@ -174,7 +178,7 @@ export class TdVcpuCpu {
     const outcome = vcpu.tdcall(this.regs);
     if (outcome === TdcallOutcome.COMPLETE) {
       cpu.skipInstruction();
-      if (leaf === TDG_MEM_PAGE_ACCEPT && leafHi === 0) {
+      if ((leaf & 0xffff) === TDG_MEM_PAGE_ACCEPT && leafHi === 0) {
         // ACCEPT zeroed the page behind the CPU: drop decoded code and cached translations.
         cpu.flushDecodedBlocks();
         this.map.generation++;
@@ -242,10 +246,26 @@ export class TdVcpuCpu {
     return s;
   }
 
+  private staleRetries = 0;
+  private staleRetiredAt = -1;
+
+  /** The MMU saw a refusal the module no longer gives: flush its TLB and retry (at most twice per instruction). */
+  private retryStale(gpa: number): undefined {
+    const retired = this.cpu.st.retired;
+    this.staleRetries = retired === this.staleRetiredAt ? this.staleRetries + 1 : 0;
+    this.staleRetiredAt = retired;
+    if (this.staleRetries >= 2)
+      throw new Error(
+        `TD guest executor: GPA 0x${gpa.toString(16)} keeps faulting in the MMU but translates`,
+      );
+    this.map.generation++;
+    return undefined;
+  }
+
   /** A second-stage refusal that leaves the TD: EPT violation / misconfiguration (RIP at the access). */
   private eptFault(gpa: number, qualification: number): number | undefined {
     const vcpu = this.vcpu;
-    if (vcpu.translate(gpa, qualification & 7) !== null) return undefined; // mapped meanwhile: retry
+    if (vcpu.translate(gpa, qualification & 7) !== null) return this.retryStale(gpa);
     const f = vcpu.memory.fault;
     if (f.kind === FaultKind.VE) f.kind = FaultKind.EPT_VIOLATION; // #VE refused (VE_INFO valid)
     vcpu.exitFromFault(f, false);
@@ -256,7 +276,7 @@ export class TdVcpuCpu {
   /** A second-stage #VE: VE_INFO (exit reason 48) and vector 20, #DF, or a TD exit. */
   private eptVe(gpa: number, qualification: number, gla: bigint): number | CpuStop | undefined {
     const vcpu = this.vcpu;
-    if (vcpu.translate(gpa, qualification & 7) !== null) return undefined;
+    if (vcpu.translate(gpa, qualification & 7) !== null) return this.retryStale(gpa);
     const f = vcpu.memory.fault;
     if (f.kind !== FaultKind.VE) return this.eptFault(gpa, qualification);
     // VE_INFO.GPA is the exact address (the guest's MMIO emulation needs the offset).
