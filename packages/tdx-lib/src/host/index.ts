@@ -1,3 +1,4 @@
 export * from "./cpuid-filter.js";
 export * from "./memory-conversion.js";
 export * from "./td-attributes.js";
+export * from "./td-page-tables.js";
