@@ -1,6 +1,6 @@
 // The host half over @tdxsim/kvm: a TD built, loaded (measured) and finalized through
 // tdCreate → tdInitialize → tdVcpuAdd → tdFinalize, and the refusals of bad use.
-import { type KvmCpuidEntry2, KvmProcess } from "@tdxsim/kvm";
+import { KvmProcess } from "@tdxsim/kvm";
 import { describe, expect, it } from "vitest";
 import {
   assembleGuestImage,
@@ -14,23 +14,12 @@ import {
   tdVcpuAdd,
   tdVcpuRun,
 } from "../../src/index.js";
-import { GPR, GuestCpu } from "../guest/guest-cpu.js";
+import { GPR } from "../guest/guest-cpu.js";
+import { bootLoadedPages, supportedCpuid } from "./td-fixture.js";
 
 const MiB = 1 << 20;
 
 /** The CPU model KVM_GET_SUPPORTED_CPUID reports: the configurable leaves, native F/M/S, x2APIC, GPAW 48. */
-function supportedCpuid(): KvmCpuidEntry2[] {
-  const probe = new KvmProcess().openKvm().createVm(5);
-  return probe.tdxCapabilities().cpuid.map((e) => {
-    const c = { ...e };
-    if (c.function === 1) {
-      c.eax = 0;
-      c.ecx = (c.ecx | (1 << 21)) >>> 0;
-    }
-    if (c.function === 0x80000008) c.eax = 48 << 16;
-    return c;
-  });
-}
 const CPUID = supportedCpuid();
 
 function guestImage() {
@@ -88,13 +77,10 @@ describe("host half: td_create → td_initialize → td_vcpu_add → td_finalize
     // real CPU (the executor behind KVM_RUN is not there yet): td_boot, the page tables, GDT,
     // IDT and boot parameters written by the host half take vCPU 0 to guest_code's report.
     const tdcalls: bigint[][] = [];
-    const m = new GuestCpu((regs) => {
+    const m = bootLoadedPages(td, (regs) => {
       tdcalls.push([...regs]);
       return true;
-    }).reset32();
-    for (const run of td.plan!.layout.protectedRuns()) {
-      m.load(BigInt(run.gpa), td.readStaging(run.gpa, run.pages * 4096, "test"));
-    }
+    });
     m.runUntilRip(program.symbol("guest_code"));
     expect(m.regs[GPR.rsp]).toBe(BigInt(td.vcpus[0]!.initialStackAddr));
     expect(m.run()).toBe("tdcall-exit");

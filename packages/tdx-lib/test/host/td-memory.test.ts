@@ -1,5 +1,5 @@
 // vm_vaddr_alloc(_shared), virt_map_shared and host access to guest memory under the TDX rules.
-import { type KvmCpuidEntry2, KvmProcess } from "@tdxsim/kvm";
+import { KvmProcess } from "@tdxsim/kvm";
 import { describe, expect, it } from "vitest";
 import {
   addrGva2Gpa,
@@ -17,16 +17,8 @@ import {
   vmVaddrAllocShared,
   writeGuestMemory,
 } from "../../src/index.js";
+import { bootLoadedPages, supportedCpuid } from "./td-fixture.js";
 
-function supportedCpuid(): KvmCpuidEntry2[] {
-  const probe = new KvmProcess().openKvm().createVm(5);
-  return probe.tdxCapabilities().cpuid.map((e) => {
-    const c = { ...e };
-    if (c.function === 1) c.eax = 0;
-    if (c.function === 0x80000008) c.eax = 48 << 16;
-    return c;
-  });
-}
 const CPUID = supportedCpuid();
 
 function initializedTd(): { td: TdVm; entry: bigint } {
