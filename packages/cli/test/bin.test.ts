@@ -39,7 +39,8 @@ const armElf = join(dir, "arm.elf");
 writeFileSync(goodElf, minimalElf());
 writeFileSync(armElf, minimalElf({ machine: 40 }));
 
-describe.concurrent("the tdxsim bin as a process", () => {
+// The cases run concurrently, each spawning node + tsx: on a loaded 2-core machine that takes a while.
+describe.concurrent("the tdxsim bin as a process", { timeout: 180_000 }, () => {
   it("--help prints the usage and exits 0", async () => {
     expect(await tdxsim("--help")).toEqual({ status: 0, stdout: MAIN_USAGE, stderr: "" });
   });

@@ -1,7 +1,7 @@
 // The simulated host machine and kernel configuration that KVM's answers depend on.
 
 import { HostPhysicalMemory } from "@tdxsim/memory";
-import type { TdGuestExecutor, TdxModule } from "@tdxsim/tdx-module";
+import { TdCpuExecutor, type TdGuestExecutor, type TdxModule } from "@tdxsim/tdx-module";
 import { KvmVmType } from "./uapi/constants.js";
 import type { KvmCpuidEntry2 } from "./uapi/structs.js";
 
@@ -25,8 +25,8 @@ export interface KvmHostOptions {
    */
   physicalMemory?: HostPhysicalMemory;
   /**
-   * The CPU that runs TD vCPUs inside TDH.VP.ENTER (@tdxsim/x86 supplies it). Without one, KVM_RUN
-   * of a TD vCPU fails with ENXIO.
+   * The CPU that runs TD vCPUs inside TDH.VP.ENTER. Default: the TDX module's TdCpuExecutor (one
+   * @tdxsim/x86 core per TD vCPU running the guest's code).
    */
   tdGuestExecutor?: TdGuestExecutor;
   /**
@@ -71,7 +71,7 @@ export function resolveHost(options: KvmHostOptions = {}): KvmHost {
     maxVcpus,
     maxFds,
     supportedCpuid: options.supportedCpuid,
-    tdGuestExecutor: options.tdGuestExecutor,
+    tdGuestExecutor: options.tdGuestExecutor ?? new TdCpuExecutor(),
     tdxModule: options.tdxModule,
     physicalMemory: options.physicalMemory ?? new HostPhysicalMemory(DEFAULT_HOST_MEMORY_BYTES),
     // SW_PROTECTED_VM needs CONFIG_KVM_SW_PROTECTED_VM (a debug option) and SEV needs AMD: not offered.

@@ -56,10 +56,11 @@ export class TdFixture {
   vcpuFds: number[] = [];
   gmemFd = -1;
 
-  constructor(opts: { cpus?: number; memory?: HostPhysicalMemory } = {}) {
+  /** `realCpu`: run guest code on the default executor (the x86 core) instead of the scripted guest. */
+  constructor(opts: { cpus?: number; memory?: HostPhysicalMemory; realCpu?: boolean } = {}) {
     this.p = new KvmProcess({
       cpus: opts.cpus ?? 4,
-      tdGuestExecutor: this.guest,
+      tdGuestExecutor: opts.realCpu ? undefined : this.guest,
       physicalMemory: opts.memory,
     });
     this.kvm = this.p.open("/dev/kvm");
@@ -154,8 +155,12 @@ export class TdFixture {
     return fd;
   }
 
-  /** guest_memfd of `size` bound at GPA 0 with user memory at GUEST_RAM_AT, all private. */
-  addPrivateMemory(size = 2 * MiB, privateToo = true): void {
+  /** guest_memfd of `size` bound at `at.gpa` (0) in `at.slot` (0) with user memory at `at.userAddr` (GUEST_RAM_AT), all private. */
+  addPrivateMemory(
+    size = 2 * MiB,
+    privateToo = true,
+    at: { slot: number; gpa: number; userAddr: number } = { slot: 0, gpa: 0, userAddr: GUEST_RAM_AT },
+  ): void {
     const p = this.p;
     this.gmemFd = p.ioctl(
       this.vmFd,
@@ -164,16 +169,16 @@ export class TdFixture {
     );
     expect(this.gmemFd).toBeGreaterThan(0);
     const region = kvmUserspaceMemoryRegion2.encode({
-      slot: 0,
+      slot: at.slot,
       flags: KvmMem.GUEST_MEMFD,
-      guest_phys_addr: 0n,
+      guest_phys_addr: BigInt(at.gpa),
       memory_size: BigInt(size),
-      userspace_addr: BigInt(GUEST_RAM_AT),
+      userspace_addr: BigInt(at.userAddr),
       guest_memfd_offset: 0n,
       guest_memfd: this.gmemFd,
     });
     expect(p.ioctl(this.vmFd, KVM_SET_USER_MEMORY_REGION2, region)).toBe(0);
-    if (privateToo) this.setAttributes(0, size, true);
+    if (privateToo) this.setAttributes(at.gpa, size, true);
   }
 
   setAttributes(gpa: number, size: number, isPrivate: boolean): void {

@@ -7,6 +7,7 @@ export {
   NATIVE_CPUID1_EAX,
   TDX_CPUID_LEAF_ID,
 } from "./cpuid.js";
+export * from "./executor/index.js";
 export { getReg, makeGuestRegs, Reg, regNum, setReg, setRegNum, type TdGuestRegs } from "./guest-regs.js";
 export { defaultHash, type HashProvider, nobleHash, nodeCryptoHash, type Sha384Stream } from "./hash.js";
 export { type TdGuestExecutor, TdRunResult } from "./host/vp-enter.js";

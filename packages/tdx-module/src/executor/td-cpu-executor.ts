@@ -1,0 +1,295 @@
+// The real TdGuestExecutor: one @tdxsim/x86 Cpu per TD vCPU, running guest code under the TDX
+// module's rules (tdx-abi.md §1.1, §2.1, §3, §4, §6). TDCALL goes to vcpu.tdcall(); CPUID to the
+// module's CPUID virtualisation; HLT, I/O, VMCALL and MSRs to the module's disposition tables (#VE
+// with VE_INFO, #GP or #UD); second-stage refusals become #VE or TD exits.
+//
+// Register consistency: the Cpu's register file is the live copy while run() executes; TDCALL
+// handlers work on it directly (a TdGuestRegs view over the Cpu's arrays, no copies). vcpu.regs
+// (the TDVPS copy, which TDH.VP.ENTER's VMCALL completion and the debug VP.RD/WR use) is copied
+// into the Cpu at every entry and back at every exit: 96 int32 moves per boundary.
+import { Cpu, type CpuStop, cpl } from "@tdxsim/x86";
+import { ExitReason, Vector } from "../abi/vmx.js";
+import type { TdGuestRegs } from "../guest-regs.js";
+import { type TdGuestExecutor, TdRunResult } from "../host/vp-enter.js";
+import { Disposition, instructionDisposition, msrDisposition } from "../td-exits.js";
+import { FaultKind } from "../td-memory.js";
+import type { TdVcpu } from "../td-vcpu.js";
+import { TdcallOutcome } from "../tdcall.js";
+import { loadInitialState } from "./initial-state.js";
+import { instructionLength, interceptedInstruction, ioQualification } from "./instruction-info.js";
+import { TdGuestPhysicalMap } from "./td-physical-map.js";
+
+const RIP_LO = 32;
+const RIP_HI = 33;
+const CR4_OSXSAVE = 1 << 18;
+const TDG_MEM_PAGE_ACCEPT = 6;
+/** GLA-valid and final-translation bits of an EPT-violation qualification (the MMU sets them). */
+const QUAL_GLA_BITS = 0x180;
+
+export interface TdCpuExecutorOptions {
+  /** Software TLB entries per vCPU (power of two, 256..4096). */
+  tlbSize?: number;
+}
+
+/** One TD vCPU on the x86 core. */
+export class TdVcpuCpu {
+  readonly cpu: Cpu;
+  readonly map: TdGuestPhysicalMap;
+  /** What vcpu.tdcall() reads and writes: the Cpu's own registers. */
+  readonly regs: TdGuestRegs;
+  private readonly cpuidOut = new Uint32Array(4);
+
+  constructor(
+    readonly vcpu: TdVcpu,
+    options: TdCpuExecutorOptions,
+  ) {
+    this.map = new TdGuestPhysicalMap(vcpu);
+    const cpu = new Cpu({
+      map: this.map,
+      tlbSize: options.tlbSize,
+      // Every MSR access is checked against the TD's MSR table; #VE stays with the module.
+      exits: { cpuid: "stop", allMsrs: true, hlt: true, ve: "stop" },
+    });
+    this.cpu = cpu;
+    loadInitialState(cpu, vcpu.initialState());
+    const gpr = cpu.r.subarray(0, 32);
+    const xmm = cpu.st.xmm.i32.subarray(0, 64);
+    this.regs = {
+      gpr,
+      xmm,
+      get cpl() {
+        return cpl(cpu.st);
+      },
+      get longMode64() {
+        return cpu.mode64;
+      },
+    };
+  }
+
+  /** vcpu.regs → Cpu (at entry). */
+  loadRegs(): void {
+    this.regs.gpr.set(this.vcpu.regs.gpr);
+    this.regs.xmm.set(this.vcpu.regs.xmm);
+  }
+
+  /** Cpu → vcpu.regs (at exit). */
+  storeRegs(): void {
+    const v = this.vcpu.regs;
+    v.gpr.set(this.regs.gpr);
+    v.xmm.set(this.regs.xmm);
+    v.cpl = cpl(this.cpu.st);
+    v.longMode64 = this.cpu.mode64;
+  }
+
+  run(budget: number): number {
+    const cpu = this.cpu;
+    this.map.generation++;
+    this.loadRegs();
+    let left = budget;
+    let result: number | undefined;
+    while (result === undefined) {
+      const before = cpu.st.retired;
+      let stop: CpuStop | undefined = cpu.run(left);
+      left -= cpu.st.retired - before;
+      // A stop can lead to another without running (an injected exception that faults).
+      while (stop !== undefined && result === undefined) {
+        const next = this.handle(stop);
+        if (typeof next === "number") result = next;
+        else stop = next;
+      }
+    }
+    this.storeRegs();
+    return result;
+  }
+
+  /** A TdRunResult to leave the TD, a follow-up stop, or undefined to keep running. */
+  private handle(stop: CpuStop): number | CpuStop | undefined {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    const td = vcpu.state.td;
+    switch (stop.reason) {
+      case "tdcall":
+        return this.tdcall();
+      case "cpuid": {
+        const cr4 = cpu.st.cr4;
+        const out = this.cpuidOut;
+        if (vcpu.cpuid(stop.leaf, stop.subleaf, cpl(cpu.st), (cr4 & CR4_OSXSAVE) !== 0, out)) {
+          cpu.completeCpuid(out[0] | 0, out[1] | 0, out[2] | 0, out[3] | 0);
+          return undefined;
+        }
+        return this.injectVe(ExitReason.CPUID, 0, instructionLength(cpu, 2));
+      }
+      case "io": {
+        const q = ioQualification(cpu, stop.port, stop.size, stop.direction === "in", stop.string, stop.rep);
+        return this.byDisposition(
+          instructionDisposition(td, ExitReason.IO_INSTRUCTION),
+          ExitReason.IO_INSTRUCTION,
+          q.qualification,
+          q.length,
+        );
+      }
+      case "hlt": {
+        // The CPU stopped after HLT with the vCPU halted; in a TD HLT never runs: #VE at the HLT.
+        cpu.st.halted = false;
+        cpu.r[RIP_LO] = (cpu.r[RIP_LO] - 1) | 0; // HLT is F4 (a prefixed HLT is not handled)
+        if (cpu.r[RIP_LO] === -1) cpu.r[RIP_HI] = (cpu.r[RIP_HI] - 1) | 0;
+        return this.byDisposition(instructionDisposition(td, ExitReason.HLT), ExitReason.HLT, 0, 1);
+      }
+      case "vmcall":
+        return this.byDisposition(instructionDisposition(td, ExitReason.VMCALL), ExitReason.VMCALL, 0, 3);
+      case "seamcall":
+        return this.byDisposition(instructionDisposition(td, 66), 66, 0, 4);
+      case "rdmsr":
+      case "wrmsr":
+        return this.msr(stop);
+      case "gpa-fault":
+        return this.eptFault(stop.gpa, stop.qualification);
+      case "ve":
+        return this.eptVe(stop.gpa, stop.qualification, stop.gla);
+      case "shutdown":
+        return TdRunResult.TRIPLE_FAULT;
+      case "budget-exhausted":
+        return TdRunResult.BUDGET_EXHAUSTED;
+      case "mmio":
+        throw new Error(
+          `TD guest executor: MMIO stop at GPA 0x${stop.gpa.toString(16)} (the TD map has no MMIO)`,
+        );
+      case "unsupported": {
+        // VMX/SGX/SMM instructions, MWAIT/MONITOR, RDPMC: the CPU does not run them; the TD's rule does.
+        const insn = interceptedInstruction(cpu);
+        if (insn !== null) {
+          const d = instructionDisposition(td, insn[0]);
+          if (d !== Disposition.NATIVE) return this.byDisposition(d, insn[0], 0, insn[1]);
+        }
+        throw new Error(`TD guest executor: vCPU ${vcpu.vcpuIndex}: ${stop.message}`);
+      }
+    }
+  }
+
+  private tdcall(): number | CpuStop | undefined {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    const leaf = cpu.r[0];
+    const leafHi = cpu.r[1];
+    const outcome = vcpu.tdcall(this.regs);
+    if (outcome === TdcallOutcome.COMPLETE) {
+      cpu.skipInstruction();
+      if (leaf === TDG_MEM_PAGE_ACCEPT && leafHi === 0) {
+        // ACCEPT zeroed the page behind the CPU: drop decoded code and cached translations.
+        cpu.flushDecodedBlocks();
+        this.map.generation++;
+      }
+      return undefined;
+    }
+    const e = vcpu.exit;
+    if (outcome === TdcallOutcome.TD_EXIT) {
+      if (e.advanceRip) cpu.skipInstruction();
+      else this.abandonExit();
+      return TdRunResult.TD_EXIT;
+    }
+    return this.inject(e.vector);
+  }
+
+  /** Ends a pending exit without retiring it: RIP stays on the instruction (it re-executes). */
+  private abandonExit(): void {
+    const cpu = this.cpu;
+    const lo = cpu.r[RIP_LO];
+    const hi = cpu.r[RIP_HI];
+    cpu.skipInstruction();
+    cpu.r[RIP_LO] = lo;
+    cpu.r[RIP_HI] = hi;
+    cpu.st.retired--;
+  }
+
+  private msr(stop: Extract<CpuStop, { reason: "rdmsr" | "wrmsr" }>): number | CpuStop | undefined {
+    const cpu = this.cpu;
+    const write = stop.reason === "wrmsr";
+    const d = msrDisposition(this.vcpu.state.td, stop.index, write);
+    if (d === Disposition.NATIVE) {
+      try {
+        if (stop.reason === "wrmsr") {
+          cpu.setMsr(stop.index, stop.value);
+          cpu.skipInstruction();
+        } else cpu.completeRdmsr(cpu.getMsr(stop.index));
+        return undefined;
+      } catch (e) {
+        // Not modelled by the core, or a value it refuses: #GP(0) as the hardware would for the latter.
+        if (!(e instanceof RangeError)) throw e;
+        return this.inject(Vector.GP);
+      }
+    }
+    return this.byDisposition(d, write ? ExitReason.MSR_WRITE : ExitReason.MSR_READ, 0, 2);
+  }
+
+  private byDisposition(d: number, exitReason: number, qualification: number, length: number) {
+    if (d === Disposition.VE) return this.injectVe(exitReason, qualification, length);
+    if (d === Disposition.UD) return this.inject(Vector.UD);
+    if (d === Disposition.GP) return this.inject(Vector.GP);
+    throw new Error(`TD guest executor: exit reason ${exitReason} has no native path in the CPU`);
+  }
+
+  private injectVe(exitReason: number, qualification: number, length: number): number | CpuStop | undefined {
+    const vector = this.vcpu.injectVe(exitReason, qualification, 0, 0, 0, length, 0);
+    return this.inject(vector);
+  }
+
+  /** Delivers `vector` through the guest IDT (#GP and #DF with error code 0). */
+  private inject(vector: number): number | CpuStop | undefined {
+    const errorCode = vector === Vector.GP || vector === Vector.DF ? 0 : -1;
+    const s = this.cpu.injectException(vector, errorCode);
+    if (s === undefined) return undefined;
+    if (s.reason === "shutdown") return TdRunResult.TRIPLE_FAULT;
+    return s;
+  }
+
+  /** A second-stage refusal that leaves the TD: EPT violation / misconfiguration (RIP at the access). */
+  private eptFault(gpa: number, qualification: number): number | undefined {
+    const vcpu = this.vcpu;
+    if (vcpu.translate(gpa, qualification & 7) !== null) return undefined; // mapped meanwhile: retry
+    const f = vcpu.memory.fault;
+    if (f.kind === FaultKind.VE) f.kind = FaultKind.EPT_VIOLATION; // #VE refused (VE_INFO valid)
+    vcpu.exitFromFault(f, false);
+    vcpu.exit.exitQualification |= qualification & QUAL_GLA_BITS;
+    return TdRunResult.TD_EXIT;
+  }
+
+  /** A second-stage #VE: VE_INFO (exit reason 48) and vector 20, #DF, or a TD exit. */
+  private eptVe(gpa: number, qualification: number, gla: bigint): number | CpuStop | undefined {
+    const vcpu = this.vcpu;
+    if (vcpu.translate(gpa, qualification & 7) !== null) return undefined;
+    const f = vcpu.memory.fault;
+    if (f.kind !== FaultKind.VE) return this.eptFault(gpa, qualification);
+    // VE_INFO.GPA is the exact address (the guest's MMIO emulation needs the offset).
+    f.gpa = gpa;
+    const glaLo = Number(gla & 0xffffffffn) | 0;
+    const glaHi = Number((gla >> 32n) & 0xffffffffn) | 0;
+    const vector = vcpu.deliverEptVe(f, glaLo, glaHi, (qualification & 0x80) !== 0);
+    if (vector < 0) {
+      vcpu.exitFromFault(f, false);
+      vcpu.exit.exitQualification |= qualification & QUAL_GLA_BITS;
+      return TdRunResult.TD_EXIT;
+    }
+    return this.inject(vector);
+  }
+}
+
+/** The TdGuestExecutor TDH.VP.ENTER calls: creates each vCPU's Cpu at its first entry. */
+export class TdCpuExecutor implements TdGuestExecutor {
+  private readonly cpus = new WeakMap<TdVcpu, TdVcpuCpu>();
+
+  constructor(private readonly options: TdCpuExecutorOptions = {}) {}
+
+  run(vcpu: TdVcpu, budget: number): number {
+    let c = this.cpus.get(vcpu);
+    if (c === undefined) {
+      c = new TdVcpuCpu(vcpu, this.options);
+      this.cpus.set(vcpu, c);
+    }
+    return c.run(budget);
+  }
+
+  /** The x86 core of `vcpu`, once it has been entered (for debuggers and tests). */
+  cpuOf(vcpu: TdVcpu): Cpu | undefined {
+    return this.cpus.get(vcpu)?.cpu;
+  }
+}
