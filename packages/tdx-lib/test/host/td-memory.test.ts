@@ -17,7 +17,7 @@ import {
   vmVaddrAllocShared,
   writeGuestMemory,
 } from "../../src/index.js";
-import { bootLoadedPages, supportedCpuid } from "./td-fixture.js";
+import { supportedCpuid } from "./td-fixture.js";
 
 const CPUID = supportedCpuid();
 
