@@ -1,11 +1,20 @@
 // The gcc-built C guest (test/guests/tdx-success.c) through the host half: loaded by loadElf,
 // placed by tdInitialize, entered by tdVcpuAdd's boot record, measured by tdFinalize — and the
-// pages td_finalize loads boot on the real CPU to the guest's success TDVMCALL.
+// pages td_finalize loads boot on the real CPU to the guest's success TDVMCALL, and KVM_RUN
+// runs the TD to its KVM_EXIT_IO on port 0x30.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { KvmProcess } from "@tdxsim/kvm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadElf, tdCreate, tdFinalize, tdInitialize, tdVcpuAdd } from "../../src/index.js";
+import {
+  loadElf,
+  tdCreate,
+  tdFinalize,
+  tdInitialize,
+  tdVcpuAdd,
+  tdxRun,
+  tdxTestAssertSuccess,
+} from "../../src/index.js";
 import { type CompiledGuest, compileGuests, type GuestBuild, gccAvailable } from "../elf/gcc-guest.js";
 import { GPR } from "../guest/guest-cpu.js";
 import { bootLoadedPages, supportedCpuid } from "./td-fixture.js";
@@ -37,6 +46,8 @@ describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", 
       expect([c[GPR.r12], c[GPR.r13], c[GPR.r14], c[GPR.r15]]).toEqual([4n, 1n, 0x30n, 0n]);
       tdFinalize(td);
       expect(td.vm.td.state).toBe("runnable");
+      // And through KVM_RUN on kvm's x86 executor: the success report on port 0x30.
+      tdxTestAssertSuccess(tdxRun(td));
     });
   }
 });
