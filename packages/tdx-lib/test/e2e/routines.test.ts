@@ -1,12 +1,13 @@
 // More guest routines end to end through the host half and KVM_RUN on kvm's x86 executor:
 // MMIO write, ReportFatalError with data, TDG.VP.VEINFO.GET without a pending #VE, the
-// CPUID TDVMCALL wrapper.
+// CPUID and RDMSR TDVMCALL wrappers, TDG.MEM.PAGE.ACCEPT.
 import { KvmProcess } from "@tdxsim/kvm";
 import { describe, expect, it } from "vitest";
 import {
   assembleGuestImage,
   type GuestFunctionBody,
   GuestProgram,
+  TDG_VP_VMCALL_INVALID_OPERAND,
   TDX_FATAL_ERROR_GPA_VALID,
   TDX_MMIO_TEST_ADDR,
   tdCreate,
@@ -76,6 +77,28 @@ describe("guest routines end to end", () => {
     });
     const ebx = tdxTestRead64bitReportFromGuest(tdxRun(td), () => tdxRun(td));
     expect(ebx).toBe(0x756e_6547n); // "Genu"
+    tdxTestAssertSuccess(tdxRun(td));
+  });
+
+  it("tdg_vp_vmcall_instruction_rdmsr of an MSR outside KVM's TDX list: TDVMCALL_INVALID_OPERAND", () => {
+    const td = run((f) => {
+      const value = f.local(0);
+      const ret = f.call("tdg_vp_vmcall_instruction_rdmsr", 0xc001_1234, f.addrOf(value));
+      f.call("tdx_assert_error", f.call("tdx_test_report_64bit_to_user_space", ret));
+      f.call("tdx_test_success");
+    });
+    expect(tdxTestRead64bitReportFromGuest(tdxRun(td), () => tdxRun(td))).toBe(TDG_VP_VMCALL_INVALID_OPERAND);
+    tdxTestAssertSuccess(tdxRun(td));
+  });
+
+  it("tdg_mem_page_accept of an unused private page: KVM adds it on the EPT violation, ACCEPT succeeds", () => {
+    const spare = (16 << 20) - 0x1000; // last page of memslot 0: private, never loaded
+    const td = run((f) => {
+      const status = f.call("tdg_mem_page_accept", spare, 0);
+      f.call("tdx_assert_error", f.call("tdx_test_report_64bit_to_user_space", status));
+      f.call("tdx_test_success");
+    });
+    expect(tdxTestRead64bitReportFromGuest(tdxRun(td), () => tdxRun(td))).toBe(0n);
     tdxTestAssertSuccess(tdxRun(td));
   });
 });
