@@ -1,8 +1,10 @@
 // The assembled guest half in the planned TD: the pieces the host half will combine fit.
+import { sparsePteMemory } from "@tdxsim/memory";
 import { describe, expect, it } from "vitest";
 import {
   assembleGuestImage,
   assembleTdBoot,
+  buildGdtPage,
   buildIdtPage,
   encodeTdBootParameters,
   GuestProgram,
@@ -11,8 +13,9 @@ import {
   planTdInitialize,
   planTdVcpuStack,
   VE_VECTOR,
+  writeTdPageTables,
 } from "../../src/index.js";
-import { GPR, MiniMachine } from "./mini-interpreter.js";
+import { GPR, GuestCpu } from "./guest-cpu.js";
 
 describe("guest half in a planned TD", () => {
   it("td_boot, the image and the #VE gate fit planTdInitialize; booting vCPU 0 reaches the guest entry", () => {
@@ -36,23 +39,25 @@ describe("guest half in a planned TD", () => {
     const handler = gate.getUint16(0, true) | (gate.getUint16(6, true) << 16);
     expect(BigInt(handler >>> 0)).toBe(image.symbol("guest_ve_entry"));
 
-    // Boot in 32-bit mode, then run the 64-bit entry until it returns into the (empty) stack top.
+    // Boot the real CPU from the reset vector in 32-bit mode with the host half's page tables,
+    // GDT and IDT; run until the guest's first TDVMCALL (the success report) exits.
     const tdcalls: bigint[][] = [];
-    const m = new MiniMachine((regs) => {
+    const m = new GuestCpu((regs) => {
       tdcalls.push([...regs]);
       regs[GPR.r10] = 0n;
-    });
-    m.mode = 32;
+      return true;
+    }).reset32();
+    writeTdPageTables(plan.layout, plan.pgd, sparsePteMemory(m.mem));
+    m.load(BigInt(plan.gdt), buildGdtPage(plan.tss));
+    m.load(BigInt(plan.idt), idt);
     m.load(BigInt(plan.bootParameters.gpa), params);
     m.load(BigInt(placed.slotGpa), placed.bytes);
     m.load(image.origin, image.bytes);
-    m.rip = 0xffff_fff0n;
-    while (m.system.cs === 0n) m.step();
-    m.mode = 64;
-    expect(m.rip).toBe(BigInt(entry));
+    m.runUntilRip(BigInt(entry));
+    expect(m.cpu.getSregs().cs).toMatchObject({ selector: 8, l: 1 });
     expect(m.regs[GPR.rsp]).toBe(BigInt(stack.initialStackAddr));
     expect(m.regs[GPR.rsp] % 16n).toBe(8n); // as after a CALL: SysV entry alignment
-    while (tdcalls.length === 0) m.step();
+    expect(m.run()).toBe("tdcall-exit");
     expect([tdcalls[0][GPR.r11], tdcalls[0][GPR.r14]]).toEqual([30n, 0x30n]);
   });
 });

@@ -1,9 +1,15 @@
-// Runs the guest library's routines on the test-only mini-interpreter, with TDCALL answered by
-// the test (as the TDX module and the VMM would), and checks registers and memory.
+// Runs the guest library's routines on the real @tdxsim/x86 CPU, with TDCALL answered by the
+// test (as the TDX module and the VMM would), and checks registers and memory.
 import { decodeInto, R_LEN, RECORD_STRIDE } from "@tdxsim/x86";
 import { describe, expect, it } from "vitest";
-import { assembleGuestImage, EX_REGS, GuestProgram, tdxVeUnhandledErrorCode } from "../../src/index.js";
-import { GPR, MiniMachine } from "./mini-interpreter.js";
+import {
+  assembleGuestImage,
+  EX_REGS,
+  GuestProgram,
+  tdxVeUnhandledErrorCode,
+  VE_VECTOR,
+} from "../../src/index.js";
+import { GPR, GuestCpu } from "./guest-cpu.js";
 
 const ORIGIN = 0x40_0000;
 const DATA = 0x60_0000n; // scratch buffers for pointer arguments
@@ -14,10 +20,10 @@ const R = GPR;
 function machine(onTdcall: (regs: Regs, calls: Regs[]) => void, program?: GuestProgram) {
   const image = assembleGuestImage({ origin: ORIGIN, program });
   const calls: Regs[] = [];
-  const m = new MiniMachine((regs) => {
+  const m = new GuestCpu((regs) => {
     calls.push([...regs]);
     onTdcall(regs, calls);
-  });
+  }).long64();
   m.load(image.origin, image.bytes);
   const run = (name: string, ...args: (bigint | number)[]) => m.call(image.symbol(name), args.map(BigInt));
   return { m, image, calls, run };
@@ -462,9 +468,12 @@ describe("#VE entry (IDT vector 20) as executed", () => {
     });
     m.regs[GPR.rsp] = 0x7f_fff8n; // not 16-aligned: the CPU aligns the frame
     const rspBefore = m.regs[GPR.rsp];
-    m.deliverException(image.symbol("guest_ve_entry"), FAULT_RIP);
-    expect(m.rip).toBe(FAULT_RIP + 1n);
-    expect(m.indirectCallRsp.map((rsp) => rsp % 16n)).toEqual([8n]); // SysV: RSP ≡ 8 after the call
+    m.deliverException(VE_VECTOR, image.symbol("guest_ve_entry"), FAULT_RIP, () => {
+      // stop at the hook's first instruction: SysV says RSP ≡ 8 (mod 16) right after the CALL
+      m.runUntilRip(image.symbol("test_ve_handler"));
+      expect(m.regs[GPR.rsp] % 16n).toBe(8n);
+    });
+    expect(m.returnedTo).toBe(FAULT_RIP + 1n);
     const after = Object.values(GPR).map((r) => m.regs[r]);
     const expected = before.map((v, r) => (r === GPR.rbx ? 0x5ebn : r === GPR.rsp ? rspBefore : v));
     expect(after).toEqual(expected);
@@ -487,8 +496,8 @@ describe("#VE entry (IDT vector 20) as executed", () => {
     });
     env.m.regs[GPR.rax] = 0x1234n;
     env.m.regs[GPR.rsp] = 0x7f_fff0n;
-    env.m.deliverException(env.image.symbol("guest_ve_entry"), FAULT_RIP);
-    expect(env.m.rip).toBe(FAULT_RIP + 1n);
+    env.m.deliverException(VE_VECTOR, env.image.symbol("guest_ve_entry"), FAULT_RIP);
+    expect(env.m.returnedTo).toBe(FAULT_RIP + 1n);
     expect(env.m.regs[GPR.rax]).toBe(0x1234n);
     expect([env.calls[1][R.r12], env.calls[1][R.r14], env.calls[1][R.r15]]).toEqual([1n, 0x50n, 0x34n]);
   });

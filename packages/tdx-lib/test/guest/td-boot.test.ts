@@ -1,7 +1,10 @@
+import { PageTableBuilder, sparsePteMemory } from "@tdxsim/memory";
 import { disassemble } from "@tdxsim/x86";
 import { describe, expect, it } from "vitest";
 import {
   assembleTdBoot,
+  buildGdtPage,
+  CR0,
   encodeTdBootParameters,
   FOUR_GIGABYTES_GPA,
   GDT_LIMIT,
@@ -11,9 +14,10 @@ import {
   TD_BOOT_CR0,
   TD_BOOT_CR4,
   TD_BOOT_PARAMETERS_GPA,
+  TD_LONG_MODE_EFER,
 } from "../../src/index.js";
 import { gasText, hexBytes } from "./gas.js";
-import { GPR, MiniMachine } from "./mini-interpreter.js";
+import { GPR, GuestCpu } from "./guest-cpu.js";
 
 const boot = assembleTdBoot();
 const lines = disassemble(boot.bytes, { mode: 32, address: boot.gpa });
@@ -115,25 +119,47 @@ reset_vector:
         { espGva: 0x8_fff8, eipGva: 0x40_2000, code64Sel: 8 },
       ],
     );
-    const m = new MiniMachine(() => {
+    const m = new GuestCpu(() => {
       throw new Error("no TDCALL in 32-bit boot code");
-    });
-    m.mode = 32;
+    }).reset32();
     m.load(BigInt(TD_BOOT_PARAMETERS_GPA), block);
     m.load(BigInt(boot.gpa), boot.bytes);
+    m.load(0x1000n, buildGdtPage(0x3000));
+    m.load(0x40_2000n, new Uint8Array([0xf4])); // vCPU 1's entry: HLT
+    // The one-to-one tables td_boot switches to (CR3 = 0x180000): GDT/IDT/TSS, the entry, the
+    // boot parameters and the boot code. The GDT and the far pointer are read through them.
+    const tables = new PageTableBuilder({
+      levels: 4,
+      memory: sparsePteMemory(m.mem),
+      root: 0x18_0000,
+      allocTable: (() => {
+        let next = 0x18_1000;
+        return () => {
+          next += 0x1000;
+          return next - 0x1000;
+        };
+      })(),
+    });
+    tables.map(0x1000, 0x1000, 0x3000);
+    tables.map(0x40_0000, 0x40_0000, 0x1_0000);
+    tables.map(TD_BOOT_PARAMETERS_GPA, TD_BOOT_PARAMETERS_GPA, 0x1000);
+    const codePage = Math.floor(boot.gpa / 0x1000) * 0x1000;
+    tables.map(codePage, codePage, FOUR_GIGABYTES_GPA - codePage);
     m.regs[GPR.rsi] = 1n; // vCPU index from TDH.VP.INIT order
-    m.rip = BigInt(RESET_VECTOR_GPA);
-    while (m.system.cs === 0n) m.step();
-    expect(m.rip).toBe(0x40_2000n);
-    expect(m.system.cs).toBe(8n);
+    // Runs on the real CPU: setting CR0.PG before CR4.PAE and CR3 would be a #GP (a triple
+    // fault here, with no IDT yet), and the far jump lands in 64-bit mode only if LMA is on.
+    expect(m.runToHlt()).toBe(0x40_2000n);
+    const sregs = m.cpu.getSregs();
+    expect(sregs.cs.selector).toBe(8);
+    expect(sregs.cs.l).toBe(1);
     expect(m.regs[GPR.rsp]).toBe(0x8_fff8n);
-    expect(m.system.crWrites).toEqual([4, 3, 0]); // PAE and CR3 before PG
-    expect(m.system.cr.get(0)).toBe(BigInt(TD_BOOT_CR0));
-    expect(m.system.cr.get(3)).toBe(0x18_0000n);
-    expect(m.system.cr.get(4)).toBe(BigInt(TD_BOOT_CR4));
-    expect(m.system.gdtr).toEqual({ limit: BigInt(GDT_LIMIT), base: 0x1000n });
-    expect(m.system.idtr).toEqual({ limit: BigInt(IDT_LIMIT), base: 0x2000n });
-    expect([...m.system.sreg.values()]).toEqual([0x10n, 0x10n, 0x10n]);
-    expect(m.system.interruptsEnabled).toBe(false);
+    expect(sregs.cr0).toBe(BigInt((TD_BOOT_CR0 | CR0.ET) >>> 0));
+    expect(sregs.cr3).toBe(0x18_0000n);
+    expect(sregs.cr4).toBe(BigInt(TD_BOOT_CR4));
+    expect(sregs.efer).toBe(BigInt(TD_LONG_MODE_EFER));
+    expect(sregs.gdt).toEqual({ limit: GDT_LIMIT, base: 0x1000n });
+    expect(sregs.idt).toEqual({ limit: IDT_LIMIT, base: 0x2000n });
+    expect([sregs.ds.selector, sregs.es.selector, sregs.ss.selector]).toEqual([0x10, 0x10, 0x10]);
+    expect(m.cpu.getRegs().rflags & 0x200n).toBe(0n); // CLI
   });
 });
