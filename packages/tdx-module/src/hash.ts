@@ -8,8 +8,6 @@ import { sha256, sha384 } from "@noble/hashes/sha2.js";
 /** A running SHA-384 (the MRTD context). */
 export interface Sha384Stream {
   update(data: Uint8Array): void;
-  /** update(data.subarray(start, end)) without creating the subarray (MR.EXTEND's hot path). */
-  updateRange(data: Uint8Array, start: number, end: number): void;
   digest(): Uint8Array;
 }
 
@@ -32,17 +30,13 @@ class BufferedStream implements Sha384Stream {
     private readonly finish: () => Uint8Array,
   ) {}
   update(data: Uint8Array): void {
-    this.updateRange(data, 0, data.length);
-  }
-  updateRange(data: Uint8Array, start: number, end: number): void {
-    const length = end - start;
-    if (this.used + length > this.buffer.length) this.flush();
-    if (length >= this.buffer.length) {
-      this.sink(start === 0 && end === data.length ? data : data.subarray(start, end));
+    if (this.used + data.length > this.buffer.length) this.flush();
+    if (data.length >= this.buffer.length) {
+      this.sink(data);
       return;
     }
-    this.buffer.set(start === 0 && end === data.length ? data : data.subarray(start, end), this.used);
-    this.used += length;
+    this.buffer.set(data, this.used);
+    this.used += data.length;
   }
   digest(): Uint8Array {
     this.flush();

@@ -148,7 +148,7 @@ export function tdhMrExtend(ctx: ModuleContext, gpa: number, tdrPa: number): Lea
   const page = ctx.priv.page(pageHpa, td.hkid);
   const stream = td.mrtdStream!;
   stream.update(setRecordGpa(extendBlock, gpa));
-  stream.updateRange(page, offset % 4096, (offset % 4096) + 256);
+  stream.update(page.subarray(offset % 4096, (offset % 4096) + 256));
   return ok();
 }
 
