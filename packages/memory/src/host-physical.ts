@@ -134,8 +134,12 @@ export class HostPhysicalMemory {
       initPageFrom(hpa, keyId, source) {
         if (source.length !== PAGE_SIZE)
           throw new RangeError(`source is ${source.length} bytes, not one page`);
-        const page = this.initPage(hpa, keyId);
+        checkKeyId(keyId);
+        const pfn = frameOf(hpa);
+        // The copy overwrites every byte, so the zero-fill initPage does would be wasted work.
+        const page = store.page(pfn);
         page.set(source);
+        keyIds.set(pfn, keyId);
         return page;
       },
       releasePage(hpa) {

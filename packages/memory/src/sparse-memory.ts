@@ -2,21 +2,17 @@
 // reads as zeros. It backs guest RAM (memslot host memory), guest_memfd files and the
 // simulated host-physical pages that the TDX module hands out.
 import { checkGpa, GPA_LIMIT, PAGE_MASK, PAGE_SIZE } from "./address.js";
+import { type PageRecord, PageSlabs } from "./page-slabs.js";
 
 // Aligned 32-bit accesses use an Int32Array view of the page, which is only right on a
 // little-endian host (every platform Node runs on today); elsewhere they take the byte path.
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** One page: its bytes and a 32-bit view of the same storage. */
-interface PageRecord {
-  bytes: Uint8Array;
-  words: Int32Array;
-}
-
 export class SparseMemory {
   /** Byte size of the address space; accesses at or beyond it are refused. */
   readonly size: number;
   private readonly pages = new Map<number, PageRecord>();
+  private readonly slabs = new PageSlabs();
   // The last page looked up: most accesses hit the same page as the one before.
   private lastPfn = -1;
   private lastPage: Uint8Array | undefined;
@@ -61,8 +57,7 @@ export class SparseMemory {
     let record = this.pages.get(pfn);
     if (record === undefined) {
       this.checkRange(pfn * PAGE_SIZE, PAGE_SIZE);
-      const bytes = new Uint8Array(PAGE_SIZE);
-      record = { bytes, words: new Int32Array(bytes.buffer) };
+      record = this.slabs.allocate();
       this.pages.set(pfn, record);
     }
     this.remember(pfn, record);

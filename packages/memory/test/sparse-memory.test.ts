@@ -92,4 +92,31 @@ describe("SparseMemory aligned fast path", () => {
     expect(m.read32(100 * 2 ** 20)).toBe(0);
     expect(m.allocatedPages).toBe(256);
   });
+
+  it("pages sharing a storage slab stay independent, and a discarded page never aliases a later one", () => {
+    const m = new SparseMemory(64 * GiB);
+    // 40 pages: more than one slab, allocated in an order unrelated to their addresses.
+    const addrs = Array.from({ length: 40 }, (_, i) => ((i * 37) % 40) * 0x10_0000 + 7 * GiB);
+    const views = addrs.map((a, i) => {
+      m.write32(a + 4092, i + 1);
+      return m.page(a / 4096);
+    });
+    for (let i = 0; i < addrs.length; i++) {
+      expect(m.read32(addrs[i] + 4092)).toBe(i + 1);
+      expect(m.read32(addrs[i])).toBe(0);
+      expect(views[i].length).toBe(4096);
+    }
+    m.discard(addrs[3], 4096);
+    expect(m.read32(addrs[3] + 4092)).toBe(0);
+    expect(m.read32(addrs[4] + 4092)).toBe(5);
+    // New pages get fresh storage: writing through the stale view of the discarded page reaches none of them.
+    m.write8(addrs[3], 0x11);
+    m.write8(0x1000, 0x22);
+    views[3].fill(0xee);
+    expect(m.read8(addrs[3])).toBe(0x11);
+    expect(m.read8(addrs[3] + 4092)).toBe(0);
+    expect(m.read8(0x1000)).toBe(0x22);
+    for (let i = 0; i < addrs.length; i++) if (i !== 3) expect(m.read32(addrs[i] + 4092)).toBe(i + 1);
+    expect(m.allocatedPages).toBe(41);
+  });
 });

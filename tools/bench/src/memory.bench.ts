@@ -158,4 +158,28 @@ const mapLookups = measure("Map.get (baseline)", " lookups/s", (n) => {
 report(mapLookups);
 report(lookups, mapLookups);
 
+// 5. First touch: allocating pages (what TDH.MEM.PAGE.ADD and guest RAM first writes pay), against
+// the old scheme of one 4 KiB ArrayBuffer per page.
+const TOUCH_PAGES = 16384;
+const ownBuffers = measure("new Uint8Array(4096) + Int32Array view per page (baseline)", " pages/s", (n) => {
+  let pages = new Map<number, { bytes: Uint8Array; words: Int32Array }>();
+  for (let i = 0; i < n; i++) {
+    if (pages.size === TOUCH_PAGES) pages = new Map();
+    const bytes = new Uint8Array(4096);
+    pages.set(i, { bytes, words: new Int32Array(bytes.buffer) });
+    bytes[i & 4095] = 1;
+  }
+  sink += pages.size;
+});
+const firstTouch = measure("SparseMemory first write to a page (slab-allocated)", " pages/s", (n) => {
+  let m = new SparseMemory(64 * MiB);
+  for (let i = 0; i < n; i++) {
+    if (i % TOUCH_PAGES === 0) m = new SparseMemory(64 * MiB);
+    m.write8((i % TOUCH_PAGES) * 4096 + (i & 4095), 1);
+  }
+  sink += m.allocatedPages;
+});
+report(ownBuffers);
+report(firstTouch, ownBuffers);
+
 if (sink === 42) console.log("");
