@@ -44,6 +44,8 @@ export const MAX_PA = 52;
  * 46 usable address bits (what KVM calls x86_phys_bits) and tags a page with HKID as pa | hkid << 46.
  */
 export const KEYID_SHIFT = 46;
+/** Page operands must have KeyID bits (51:46) clear: every HPA is below this. */
+const HPA_KEYID_LIMIT = 2 ** KEYID_SHIFT;
 
 /** SEAMCALL leaves allowed per TDCS op state (tdx_1.5 op_state_lookup.c, spec §7.3). */
 const OP_STATE_ALLOWED: Record<number, ReadonlySet<number>> = {
@@ -134,7 +136,7 @@ export class ModuleContext {
   /** Alignment and range checks of a host-physical operand (no PAMT). */
   checkHpa(hpa: number, operand: number, align = PAGE_SIZE_4K): number {
     // HKID bits must be zero in explicit page operands.
-    if (!Number.isSafeInteger(hpa) || hpa < 0 || hpa >= 2 ** KEYID_SHIFT || hpa % align !== 0)
+    if (!Number.isSafeInteger(hpa) || hpa < 0 || hpa >= HPA_KEYID_LIMIT || hpa % align !== 0)
       return S.TDX_OPERAND_INVALID + operand;
     if (!this.pamt.covers(hpa) || hpa + align > this.memory.size)
       return S.TDX_OPERAND_ADDR_RANGE_ERROR + operand;
