@@ -1,25 +1,9 @@
 // The 16 general-purpose registers a TDCALL exit exposes to the VMM (TDH.VP.ENTER output,
 // x86 numbering: 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8..15 R8..R15), held
 // as 32-bit halves so the hot TDVMCALL paths never need BigInt; bigint at the edges.
+import { Reg } from "@tdxsim/tdx-module";
 
-export const Gpr = {
-  RAX: 0,
-  RCX: 1,
-  RDX: 2,
-  RBX: 3,
-  RSP: 4,
-  RBP: 5,
-  RSI: 6,
-  RDI: 7,
-  R8: 8,
-  R9: 9,
-  R10: 10,
-  R11: 11,
-  R12: 12,
-  R13: 13,
-  R14: 14,
-  R15: 15,
-} as const;
+export const Gpr = Reg;
 
 export class GprFile {
   /** [lo0, hi0, lo1, hi1, ...] */

@@ -1,24 +1,9 @@
 // The guest-register interface the x86 CPU implements for TDCALL handlers: 64-bit GPRs as int32 lo/hi
 // pairs in x86 register order (no BigInt on the hot path), XMM registers as four int32 each.
+import { Gpr } from "@tdxsim/x86";
 
-export const Reg = {
-  RAX: 0,
-  RCX: 1,
-  RDX: 2,
-  RBX: 3,
-  RSP: 4,
-  RBP: 5,
-  RSI: 6,
-  RDI: 7,
-  R8: 8,
-  R9: 9,
-  R10: 10,
-  R11: 11,
-  R12: 12,
-  R13: 13,
-  R14: 14,
-  R15: 15,
-} as const;
+/** GPR numbers in x86 order (the CPU package's). */
+export const Reg = Gpr;
 
 export interface TdGuestRegs {
   /** 32 int32: gpr[2*r] = low 32 bits of register r, gpr[2*r+1] = high 32 bits. */

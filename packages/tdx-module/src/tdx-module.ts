@@ -2,6 +2,7 @@
 // SEAMCALL host API in two shapes — raw registers (`seamcall`) and typed methods named after the leaves
 // (`tdhMemPageAdd`...) — plus the per-vCPU guest side (TdVcpu) the CPU drives.
 import type { HostPhysicalMemory } from "@tdxsim/memory";
+import { GPR_NAMES } from "@tdxsim/x86";
 import { SeamcallLeaf as L } from "./abi/leaves.js";
 import { PageType } from "./abi/pages.js";
 import { decodeTdxStatus, OperandId as Op, S, statusToBigInt } from "./abi/status.js";
@@ -74,25 +75,6 @@ function pageInfo(rcx: bigint | undefined): { gpa: number; level: number } | und
   return { gpa: Number(v & 0x000f_ffff_ffff_f000n), level: Number(v & 7n) };
 }
 
-const REG_NAMES = [
-  "rax",
-  "rcx",
-  "rdx",
-  "rbx",
-  "rsp",
-  "rbp",
-  "rsi",
-  "rdi",
-  "r8",
-  "r9",
-  "r10",
-  "r11",
-  "r12",
-  "r13",
-  "r14",
-  "r15",
-];
-
 const encoder = new TextEncoder();
 function fixedBytes(label: string, n: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -154,7 +136,7 @@ export class TdxModule {
       const o = out as unknown as Record<string, bigint>;
       for (let i = 1; i < 16; i++) {
         if (i === 4) continue;
-        o[REG_NAMES[i]] = (BigInt(enterOut[2 * i + 1] >>> 0) << 32n) | BigInt(enterOut[2 * i] >>> 0);
+        o[GPR_NAMES[i]] = (BigInt(enterOut[2 * i + 1] >>> 0) << 32n) | BigInt(enterOut[2 * i] >>> 0);
       }
       return out;
     }
@@ -252,7 +234,7 @@ export class TdxModule {
         return withPageInfo((gpa, level) => mem.tdhMemPageDemote(ctx, gpa, level, rdx, r8));
       case L.TDH_VP_ENTER: {
         const host = new Int32Array(32);
-        for (const [i, name] of REG_NAMES.entries()) {
+        for (const [i, name] of GPR_NAMES.entries()) {
           const v = (regs as unknown as Record<string, bigint | undefined>)[name] ?? 0n;
           host[2 * i] = Number(v & 0xffffffffn) | 0;
           host[2 * i + 1] = Number((v >> 32n) & 0xffffffffn) | 0;

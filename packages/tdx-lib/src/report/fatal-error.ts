@@ -1,4 +1,4 @@
-import { TdVmCallLeaf } from "@tdxsim/kvm";
+import { Gpr, TdVmCallLeaf } from "@tdxsim/kvm";
 import { hex } from "../util/hex.js";
 import { KVM_SYSTEM_EVENT_TDX_FATAL } from "./kvm-run-layout.js";
 import type { RunExit } from "./run-exit.js";
@@ -12,24 +12,7 @@ export const TDG_VP_VMCALL_REPORT_FATAL_ERROR = TdVmCallLeaf.REPORT_FATAL_ERROR;
 /** GHCI R12: bit 63 says R13 holds a valid shared GPA with more information. */
 export const TDX_FATAL_ERROR_GPA_VALID = 1n << 63n;
 
-export const REGISTER_NUMBER = {
-  RAX: 0,
-  RCX: 1,
-  RDX: 2,
-  RBX: 3,
-  RSP: 4,
-  RBP: 5,
-  RSI: 6,
-  RDI: 7,
-  R8: 8,
-  R9: 9,
-  R10: 10,
-  R11: 11,
-  R12: 12,
-  R13: 13,
-  R14: 14,
-  R15: 15,
-} as const;
+export const REGISTER_NUMBER = Gpr;
 
 /**
  * Registers that carry the optional 64-byte ASCII message, in message order (GHCI

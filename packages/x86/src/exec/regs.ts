@@ -20,6 +20,9 @@ export const R13 = 13;
 export const R14 = 14;
 export const R15 = 15;
 
+/** The same numbers as one object (the x86 order TDCALL, TDH.VP.ENTER and kvm_regs users share). */
+export const Gpr = { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 } as const;
+
 export const GPR_NAMES = [
   "rax",
   "rcx",
