@@ -1,0 +1,22 @@
+import type { TdxVmTestCase } from "./selftest-case.js";
+import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
+import { verifyGuestReads } from "./tests/verify-guest-reads.js";
+import { verifyGuestWrites } from "./tests/verify-guest-writes.js";
+import { verifyMmioReads } from "./tests/verify-mmio-reads.js";
+import { verifyReportFatalError } from "./tests/verify-report-fatal-error.js";
+import { verifyTdIoexit } from "./tests/verify-td-ioexit.js";
+import { verifyTdLifecycle } from "./tests/verify-td-lifecycle.js";
+
+/**
+ * tdx_vm_tests in upstream order. Tests the simulator cannot run honestly yet are absent (see
+ * README.md, "Not in the suite yet").
+ */
+export const tdxVmTests: readonly TdxVmTestCase[] = [
+  verifyTdLifecycle,
+  verifyReportFatalError,
+  verifyTdIoexit,
+  verifyGetTdVmcallInfo,
+  verifyGuestWrites,
+  verifyGuestReads,
+  verifyMmioReads,
+];
