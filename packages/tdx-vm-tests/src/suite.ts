@@ -1,11 +1,13 @@
 import type { TdxVmTestCase } from "./selftest-case.js";
 import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
+import { verifyGuestHlt } from "./tests/verify-guest-hlt.js";
 import { verifyGuestReads } from "./tests/verify-guest-reads.js";
 import { verifyGuestWrites } from "./tests/verify-guest-writes.js";
 import { verifyMmioReads } from "./tests/verify-mmio-reads.js";
 import { verifyReportFatalError } from "./tests/verify-report-fatal-error.js";
 import { verifyTdIoexit } from "./tests/verify-td-ioexit.js";
 import { verifyTdLifecycle } from "./tests/verify-td-lifecycle.js";
+import { verifyTdcallVpInfo } from "./tests/verify-tdcall-vp-info.js";
 
 /**
  * tdx_vm_tests in upstream order. Tests the simulator cannot run honestly yet are absent (see
@@ -18,5 +20,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyGetTdVmcallInfo,
   verifyGuestWrites,
   verifyGuestReads,
+  verifyGuestHlt,
   verifyMmioReads,
+  verifyTdcallVpInfo,
 ];

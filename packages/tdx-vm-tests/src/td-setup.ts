@@ -1,6 +1,6 @@
 // The setup every test shares: a TD built the upstream way (td_create, td_initialize,
 // td_vcpu_add, td_finalize) around a guest program from tdx-lib's builder.
-import { type KvmCpuidEntry2, KvmProcess } from "@tdxsim/kvm";
+import { type KvmCpuidEntry2, KvmProcess, type TdxCapabilities } from "@tdxsim/kvm";
 import {
   assembleGuestImage,
   type GuestImage,
@@ -26,11 +26,15 @@ export const TD_MEMORY_SIZE = 16 << 20;
  * KVM_TDX_CAPABILITIES with native family/model/stepping (leaf 1 EAX 0) and GPAW 48.
  */
 export function supportedCpuid(): KvmCpuidEntry2[] {
-  const probe = new KvmProcess().openKvm().createVm(5);
-  return probe.tdxCapabilities().cpuid.map((e) => ({
+  return tdxCapabilities().cpuid.map((e) => ({
     ...e,
     eax: e.function === 1 ? 0 : e.function === 0x80000008 ? 48 << 16 : e.eax,
   }));
+}
+
+/** KVM_TDX_CAPABILITIES of this simulated host, read from a throw-away TDX VM (type 5). */
+export function tdxCapabilities(): TdxCapabilities {
+  return new KvmProcess().openKvm().createVm(5).tdxCapabilities();
 }
 
 export interface TdBootOptions {
@@ -38,6 +42,8 @@ export interface TdBootOptions {
   entries: readonly string[];
   attributes?: bigint;
   memorySize?: number;
+  /** max_vcpus for td_initialize (default: the number of entries). */
+  maxVcpus?: number;
   /** Runs after the vCPUs are added, before KVM_TDX_FINALIZE_VM (e.g. virt_map_shared). */
   beforeFinalize?: (td: TdVm, image: GuestImage) => void;
 }
@@ -51,6 +57,7 @@ export function bootTd(program: GuestProgram, options: TdBootOptions): { td: TdV
     idtEntries: image.idtEntries,
     attributes: options.attributes ?? 0n,
     memorySize: options.memorySize ?? TD_MEMORY_SIZE,
+    maxVcpus: options.maxVcpus ?? options.entries.length,
   });
   options.entries.forEach((entry, id) => {
     tdVcpuAdd(td, id, image.symbol(entry));
