@@ -3,6 +3,7 @@ import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
 import { verifyGuestHlt } from "./tests/verify-guest-hlt.js";
 import { verifyGuestReads } from "./tests/verify-guest-reads.js";
 import { verifyGuestWrites } from "./tests/verify-guest-writes.js";
+import { verifyHostReadingPrivateMem } from "./tests/verify-host-reading-private-mem.js";
 import { verifyMmioReads } from "./tests/verify-mmio-reads.js";
 import { verifyReportFatalError } from "./tests/verify-report-fatal-error.js";
 import { verifyTdIoexit } from "./tests/verify-td-ioexit.js";
@@ -22,5 +23,6 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyGuestReads,
   verifyGuestHlt,
   verifyMmioReads,
+  verifyHostReadingPrivateMem,
   verifyTdcallVpInfo,
 ];
