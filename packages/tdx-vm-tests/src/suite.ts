@@ -1,3 +1,6 @@
+import { verifyGetTdVmcallInfoInvalidLeaf } from "./extra/get-td-vmcall-info-invalid-leaf.js";
+import { verifyTdLifecycle1GiB, verifyTdLifecycle64MiB } from "./extra/lifecycle-memory-sizes.js";
+import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
 import type { TdxVmTestCase } from "./selftest-case.js";
 import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
 import { verifyGuestHlt } from "./tests/verify-guest-hlt.js";
@@ -25,4 +28,9 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyMmioReads,
   verifyHostReadingPrivateMem,
   verifyTdcallVpInfo,
+  // Cases beyond the series (the spec's list, each its own test)
+  verifyGetTdVmcallInfoInvalidLeaf,
+  verifyMmioReadThroughVe,
+  verifyTdLifecycle64MiB,
+  verifyTdLifecycle1GiB,
 ];
