@@ -46,11 +46,11 @@ describe.concurrent("the tdxsim bin as a process", { timeout: 180_000 }, () => {
   });
 
   it("selftests in this build runs the tdx-vm-tests suite: KTAP, totals, exit 0", async () => {
-    const result = await tdxsim("selftests", "--filter", "verify_td_lifecycle");
+    const result = await tdxsim("selftests", "--filter", "verify_td_ioexit");
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^TAP version 13\n1\.\.1\n/);
-    expect(result.stdout).toMatch(/^ok 1 verify_td_lifecycle$/m);
+    expect(result.stdout).toMatch(/^ok 1 verify_td_ioexit$/m);
     expect(result.stdout).toContain("# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0");
   });
 
