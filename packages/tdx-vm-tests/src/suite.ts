@@ -1,6 +1,12 @@
 import { verifyGetTdVmcallInfoInvalidLeaf } from "./extra/get-td-vmcall-info-invalid-leaf.js";
 import { verifyTdLifecycle1GiB, verifyTdLifecycle64MiB } from "./extra/lifecycle-memory-sizes.js";
+import {
+  verifyAcceptMisaligned,
+  verifyAcceptPageNotAddedByHost,
+  verifyAcceptTwice,
+} from "./extra/mem-page-accept-cases.js";
 import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
+import { verifyVeinfoGetWithoutVe } from "./extra/veinfo-get-without-ve.js";
 import type { TdxVmTestCase } from "./selftest-case.js";
 import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
 import { verifyGuestHlt } from "./tests/verify-guest-hlt.js";
@@ -33,4 +39,8 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyMmioReadThroughVe,
   verifyTdLifecycle64MiB,
   verifyTdLifecycle1GiB,
+  verifyAcceptPageNotAddedByHost,
+  verifyAcceptTwice,
+  verifyAcceptMisaligned,
+  verifyVeinfoGetWithoutVe,
 ];
