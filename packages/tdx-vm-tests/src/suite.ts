@@ -6,6 +6,10 @@ import {
   verifyAcceptTwice,
 } from "./extra/mem-page-accept-cases.js";
 import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
+import {
+  verifyTdcallUnknownLeaf,
+  verifyTdvmcallForbiddenExposureMask,
+} from "./extra/tdcall-invalid-operands.js";
 import { verifyVeinfoGetWithoutVe } from "./extra/veinfo-get-without-ve.js";
 import type { TdxVmTestCase } from "./selftest-case.js";
 import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
@@ -43,4 +47,6 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyAcceptTwice,
   verifyAcceptMisaligned,
   verifyVeinfoGetWithoutVe,
+  verifyTdvmcallForbiddenExposureMask,
+  verifyTdcallUnknownLeaf,
 ];
