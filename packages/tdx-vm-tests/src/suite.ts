@@ -1,4 +1,5 @@
 import { verifyGetTdVmcallInfoInvalidLeaf } from "./extra/get-td-vmcall-info-invalid-leaf.js";
+import { verifyIoBadSizes, verifyMmioPrivateGpa } from "./extra/io-mmio-invalid-operands.js";
 import { verifyTdLifecycle1GiB, verifyTdLifecycle64MiB } from "./extra/lifecycle-memory-sizes.js";
 import {
   verifyAcceptMisaligned,
@@ -49,4 +50,6 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyVeinfoGetWithoutVe,
   verifyTdvmcallForbiddenExposureMask,
   verifyTdcallUnknownLeaf,
+  verifyIoBadSizes,
+  verifyMmioPrivateGpa,
 ];
