@@ -1,4 +1,9 @@
 import { verifyGetTdVmcallInfoInvalidLeaf } from "./extra/get-td-vmcall-info-invalid-leaf.js";
+import {
+  verifyInitMemRegionAfterFinalize,
+  verifyInitVmUnsupportedAttributes,
+  verifyRunBeforeFinalize,
+} from "./extra/host-refusals.js";
 import { verifyIoBadSizes, verifyMmioPrivateGpa } from "./extra/io-mmio-invalid-operands.js";
 import { verifyTdLifecycle1GiB, verifyTdLifecycle64MiB } from "./extra/lifecycle-memory-sizes.js";
 import {
@@ -7,6 +12,7 @@ import {
   verifyAcceptTwice,
 } from "./extra/mem-page-accept-cases.js";
 import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
+import { verifyMultiVcpuVpInfo } from "./extra/multi-vcpu.js";
 import {
   verifyTdcallUnknownLeaf,
   verifyTdvmcallForbiddenExposureMask,
@@ -52,4 +58,8 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyTdcallUnknownLeaf,
   verifyIoBadSizes,
   verifyMmioPrivateGpa,
+  verifyInitVmUnsupportedAttributes,
+  verifyRunBeforeFinalize,
+  verifyInitMemRegionAfterFinalize,
+  verifyMultiVcpuVpInfo,
 ];
