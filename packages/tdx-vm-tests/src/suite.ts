@@ -12,6 +12,7 @@ import {
   verifyAcceptTwice,
 } from "./extra/mem-page-accept-cases.js";
 import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
+import { verifyMrtdAndTdreport } from "./extra/mrtd-tdreport.js";
 import { verifyMultiVcpuVpInfo } from "./extra/multi-vcpu.js";
 import {
   verifyTdcallUnknownLeaf,
@@ -62,4 +63,5 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyRunBeforeFinalize,
   verifyInitMemRegionAfterFinalize,
   verifyMultiVcpuVpInfo,
+  verifyMrtdAndTdreport,
 ];
