@@ -1,4 +1,5 @@
 import { verifyGetTdVmcallInfoInvalidLeaf } from "./extra/get-td-vmcall-info-invalid-leaf.js";
+import { verifyGetTdVmcallInfoLeaf1 } from "./extra/get-td-vmcall-info-leaf1.js";
 import {
   verifyInitMemRegionAfterFinalize,
   verifyInitVmUnsupportedAttributes,
@@ -47,6 +48,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyHostReadingPrivateMem,
   verifyTdcallVpInfo,
   // Cases beyond the series (the spec's list, each its own test)
+  verifyGetTdVmcallInfoLeaf1,
   verifyGetTdVmcallInfoInvalidLeaf,
   verifyMmioReadThroughVe,
   verifyTdLifecycle64MiB,
