@@ -8,8 +8,10 @@ import {
 import { verifyIoBadSizes, verifyMmioPrivateGpa } from "./extra/io-mmio-invalid-operands.js";
 import { verifyTdLifecycle1GiB, verifyTdLifecycle64MiB } from "./extra/lifecycle-memory-sizes.js";
 import {
+  verifyAccept2MiBOver4KiB,
   verifyAcceptMisaligned,
   verifyAcceptPageNotAddedByHost,
+  verifyAcceptSharedGpa,
   verifyAcceptTwice,
 } from "./extra/mem-page-accept-cases.js";
 import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
@@ -56,6 +58,8 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyAcceptPageNotAddedByHost,
   verifyAcceptTwice,
   verifyAcceptMisaligned,
+  verifyAcceptSharedGpa,
+  verifyAccept2MiBOver4KiB,
   verifyVeinfoGetWithoutVe,
   verifyTdvmcallForbiddenExposureMask,
   verifyTdcallUnknownLeaf,

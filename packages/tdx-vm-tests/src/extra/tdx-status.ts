@@ -7,3 +7,5 @@ export const TDX_NO_VALID_VE_INFO = 0xc000_0704_0000_0000n;
 export const TDX_PAGE_ALREADY_ACCEPTED = 0x0000_0b0a_0000_0000n;
 /** TDX_OPERAND_INVALID with operand id RAX (0): e.g. an unknown TDCALL leaf. */
 export const TDX_OPERAND_INVALID_RAX = 0xc000_0100_0000_0000n;
+/** TDX_PAGE_SIZE_MISMATCH: the requested level differs from the Secure EPT mapping's. */
+export const TDX_PAGE_SIZE_MISMATCH = 0xc000_0b0b_0000_0000n;
