@@ -3,6 +3,7 @@ import { verifyGetTdVmcallInfoLeaf1 } from "./extra/get-td-vmcall-info-leaf1.js"
 import {
   verifyInitMemRegionAfterFinalize,
   verifyInitVmUnsupportedAttributes,
+  verifyInitVmUnsupportedXfam,
   verifyRunBeforeFinalize,
 } from "./extra/host-refusals.js";
 import { verifyIoBadSizes, verifyMmioPrivateGpa } from "./extra/io-mmio-invalid-operands.js";
@@ -66,6 +67,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyIoBadSizes,
   verifyMmioPrivateGpa,
   verifyInitVmUnsupportedAttributes,
+  verifyInitVmUnsupportedXfam,
   verifyRunBeforeFinalize,
   verifyInitMemRegionAfterFinalize,
   verifyMultiVcpuVpInfo,

@@ -1,5 +1,5 @@
 // Beyond the series, group 12: ioctls KVM 6.16 refuses on a TD, each with its errno
-// (spec/kvm-api.md): KVM_TDX_INIT_VM with an unsupported attribute (PKS) → EINVAL;
+// (spec/kvm-api.md): KVM_TDX_INIT_VM with an unsupported attribute (PKS) or XFAM bit → EINVAL;
 // KVM_RUN before KVM_TDX_FINALIZE_VM → EINVAL; KVM_TDX_INIT_MEM_REGION after finalize → EINVAL.
 import { type KvmCpuidEntry2, KvmError, KvmProcess } from "@tdxsim/kvm";
 import {
@@ -51,6 +51,23 @@ export const verifyInitVmUnsupportedAttributes: TdxVmTestCase = {
       newTd().vm.tdxInitVm({ attributes: TDX_TD_ATTRIBUTES.PKS, xfam: 0x3n, cpuid }),
     );
     // Control: the same call without PKS succeeds, so the refusal above was the attribute.
+    newTd().vm.tdxInitVm({ attributes: 0n, xfam: 0x3n, cpuid });
+  },
+};
+
+export const verifyInitVmUnsupportedXfam: TdxVmTestCase = {
+  name: "verify_init_vm_unsupported_xfam",
+  run() {
+    const caps = tdxCapabilities();
+    const cpuid = tdxApplyCpuidRestrictions(tdxFilterCpuid(supportedCpuid(), caps.cpuid)) as KvmCpuidEntry2[];
+    let unsupported = 1n;
+    while (unsupported !== 1n << 63n && (caps.supportedXfam & unsupported) !== 0n) unsupported <<= 1n;
+    testAssert((caps.supportedXfam & unsupported) === 0n, "every XFAM bit is supported");
+    const newTd = () => tdCreate({ process: new KvmProcess({ supportedCpuid: supportedCpuid() }) });
+    expectErrno("EINVAL", `KVM_TDX_INIT_VM with XFAM bit 0x${unsupported.toString(16)}`, () =>
+      newTd().vm.tdxInitVm({ attributes: 0n, xfam: 0x3n | unsupported, cpuid }),
+    );
+    // Control: x87 | SSE alone is accepted.
     newTd().vm.tdxInitVm({ attributes: 0n, xfam: 0x3n, cpuid });
   },
 };
