@@ -45,15 +45,13 @@ describe.concurrent("the tdxsim bin as a process", { timeout: 180_000 }, () => {
     expect(await tdxsim("--help")).toEqual({ status: 0, stdout: MAIN_USAGE, stderr: "" });
   });
 
-  it("selftests in this build: no suite registered, exit 4", async () => {
-    const result = await tdxsim("selftests");
-    expect(result.status).toBe(4);
-    expect(result.stdout).toBe(
-      "TAP version 13\n1..0 # SKIP no selftests are registered: the @tdxsim/tdx-vm-tests suite is not part of this build\n",
-    );
-    expect(result.stderr).toBe(
-      "tdxsim selftests: no selftests are registered: the @tdxsim/tdx-vm-tests suite is not part of this build\n",
-    );
+  it("selftests in this build runs the tdx-vm-tests suite: KTAP, totals, exit 0", async () => {
+    const result = await tdxsim("selftests", "--filter", "verify_td_ioexit");
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^TAP version 13\n1\.\.1\n/);
+    expect(result.stdout).toMatch(/^ok 1 verify_td_ioexit$/m);
+    expect(result.stdout).toContain("# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0");
   });
 
   it("run: a valid ELF gets the honest 'no TD runner' message and exit 2", async () => {

@@ -1,3 +1,4 @@
+import { tdxVmTests } from "@tdxsim/tdx-vm-tests";
 import { describe, expect, it } from "vitest";
 import { SELFTESTS_USAGE } from "../src/commands/usage.js";
 import { main } from "../src/main.js";
@@ -106,10 +107,11 @@ describe("tdxsim selftests", () => {
     expect(list.stderr).toContain("no selftests are registered");
   });
 
-  it("the default provider of this build is empty, so the real command reports that", async () => {
+  it("the default provider of this build is the tdx-vm-tests suite, in upstream order", async () => {
     const io = captureIo();
-    expect(await main(["selftests"], io)).toBe(4);
-    expect(io.stderr.text).toContain("no selftests are registered");
+    expect(await main(["selftests", "--list"], io)).toBe(0);
+    expect(io.stdout.text).toBe(tdxVmTests.map((t) => `${t.name}\n`).join(""));
+    expect(io.stdout.text.startsWith("verify_td_lifecycle\n")).toBe(true);
   });
 
   it("reports a malformed suite in one line", async () => {

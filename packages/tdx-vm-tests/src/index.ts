@@ -1,0 +1,4 @@
+export * from "./assert.js";
+export * from "./selftest-case.js";
+export * from "./suite.js";
+export * from "./td-setup.js";
