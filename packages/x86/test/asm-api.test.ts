@@ -176,3 +176,20 @@ describe("text syntax", () => {
     expect(execFileSync("objdump", ["--version"]).toString()).toMatch(/GNU objdump/);
   });
 });
+
+describe("label immediates at or above 2^31", () => {
+  it("fit a 32-bit operand (B8+r id, as GNU as encodes `mov eax, OFFSET l`)", () => {
+    const a = new Assembler({ mode: 32, origin: 0xffff8000 });
+    const l = a.label();
+    a.mov(eax, l);
+    a.bind(l);
+    expect([...a.assemble().bytes]).toEqual([0xb8, 0x05, 0x80, 0xff, 0xff]);
+  });
+  it("do not fit a sign-extended immediate of a 64-bit operand", () => {
+    const a = new Assembler({ mode: 64, origin: 0xffff8000 });
+    const l = a.label();
+    a.mov(rax, l);
+    a.bind(l);
+    expect(() => a.assemble()).toThrow(/does not fit in 32 bits \(use movabs\)/);
+  });
+});

@@ -252,7 +252,8 @@ export function encode(m: Match, ctx: EncodeContext, allowShort: boolean): Encod
         const v = value(op, ctx, "an immediate");
         if (ctx.final) {
           relocs.push(reloc(out.length, n, op));
-          if (n === 4 && !fitsImm32(v, k.signed))
+          // Sign extension matters only when the operand is wider than the 4-byte immediate (64-bit).
+          if (n === 4 && !fitsImm32(v, k.signed && osz > 4))
             throw new MatchError(i, `address of ${labelOf(op)[0].name} does not fit in 32 bits (use movabs)`);
         }
         pushLE(out, v, n);
