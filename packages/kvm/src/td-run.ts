@@ -183,7 +183,7 @@ export class TdVcpuRunState {
     if (ret === KvmMsrRet.OK) {
       throw new KvmError(
         "ENOSYS",
-        `MSR 0x${index.toString(16)} is on KVM's TDX allow-list but its emulation needs @tdxsim/x86 (not wired yet)`,
+        `MSR 0x${index.toString(16)} is on KVM's TDX allow-list but kvm does not emulate it yet`,
       );
     }
     const outcome = msrFailureOutcome(ret, vm.userSpaceMsrMask);

@@ -153,7 +153,7 @@ export class Vcpu extends IoctlFile {
     if (this.vm.isTd) refuseProtectedState(ioctlName(request));
     throw new KvmError(
       "EINVAL",
-      `${ioctlName(request)} is not implemented in tdxsim yet (needs @tdxsim/x86)`,
+      `${ioctlName(request)} is not implemented in tdxsim yet for normal (non-TD) VMs`,
     );
   }
 
@@ -168,7 +168,7 @@ export class Vcpu extends IoctlFile {
     if (!this.vm.isTd) {
       throw new KvmError(
         "EINVAL",
-        "KVM_RUN of a normal VM's vCPU is not implemented in tdxsim yet (needs @tdxsim/x86)",
+        "KVM_RUN of a normal VM's vCPU is not implemented in tdxsim yet (normal vCPUs are not wired to the x86 core)",
       );
     }
     this.vm.td.checkRun(this.tdInitialized);
