@@ -203,6 +203,23 @@ export class TdVcpuRunState {
   }
 
   /**
+   * A shared access to a shared gfn: map the memslot's userspace page into the shared EPT and re-enter.
+   * Without a memslot nothing is mapped: the retry finds the emulated-MMIO entry (#VE to the guest).
+   */
+  private sharedFault(page: number): void {
+    const slot = this.vcpu.vm.memory.slots.find(page);
+    if (slot?.readonly) {
+      // 6.16 refuses KVM_MEM_READONLY for VMs with protected state, so a TD never maps one
+      encodeExit(this.vcpu.run, memoryFaultExit(BigInt(page), false));
+      throw new KvmError(
+        "EFAULT",
+        `KVM_EXIT_MEMORY_FAULT at gpa 0x${page.toString(16)}: memslot ${slot.slot} is read-only, which a TD cannot map`,
+      );
+    }
+    this.td.sharedEpt.faultIn(page);
+  }
+
+  /**
    * EPT violation (R8 = GPA): an access whose kind (shared bit) disagrees with the gfn's attribute,
    * or a private access without guest_memfd backing → KVM_EXIT_MEMORY_FAULT and -EFAULT; a private
    * access to a private gfn → fault the guest_memfd page in, SEPT.ADD, PAGE.AUG (PENDING) and re-enter.
@@ -224,10 +241,8 @@ export class TdVcpuRunState {
     };
     if (memory.attributes.isPrivate(page) !== privateAccess) fault();
     if (!privateAccess) {
-      throw new KvmError(
-        "EFAULT",
-        `shared gpa 0x${page.toString(16)} is in a memslot, but mapping user memory into the shared EPT is not supported yet`,
-      );
+      this.sharedFault(page);
+      return;
     }
     if (this.td.mmu.privatePages.has(page)) {
       if ((out[4]! & 0xf) === ExtExitQualType.PENDING_EPT_VIOLATION) {

@@ -12,14 +12,13 @@ import {
   EPTP_MEMTYPE_WB,
   EPTP_PWL4,
   EPTP_PWL5,
-  SHARED_EPT_VE,
-  SHARED_EPT_VIOLATION,
   TdFieldId,
   TdxStatus,
 } from "@tdxsim/tdx-module";
 import { KvmError } from "./errors.js";
 import { TdMmu } from "./td-mmu.js";
 import { check, isOperandInvalid, seamcallError, statusClass } from "./td-seamcall.js";
+import { TdSharedEpt } from "./td-shared-ept.js";
 import { tdxSharedBit } from "./tdvmcall.js";
 import {
   computeTdxCapabilities,
@@ -61,12 +60,21 @@ export class TdControl {
   septLevels = 4;
   hkidReleased = false;
   readonly mmu: TdMmu;
+  /** The shared half: shared GPAs → the memslots' userspace memory. */
+  readonly sharedEpt: TdSharedEpt;
   readonly vcpuPages = new Map<number, TdVcpuPages>();
   private caps: TdxCapabilities | undefined;
 
   constructor(readonly vm: Vm) {
     this.tdx = tdxHostOf(vm.host);
     this.mmu = new TdMmu(this);
+    this.sharedEpt = new TdSharedEpt(vm.memory, () => 2 ** this.sharedBit);
+  }
+
+  /** KVM zaps a range (conversion, punch, close, slot change): the private side, the shared side or both. */
+  zap(start: number, end: number, filter: "private" | "shared" | "all"): void {
+    if (filter !== "shared") this.mmu.zap(start, end);
+    if (filter !== "private") this.sharedEpt.zap(start, end);
   }
 
   get module() {
@@ -123,7 +131,8 @@ export class TdControl {
     }
     this.hkid = hkid;
     this.tdr = tdr;
-    module.setSharedEpt(tdr, (gpa) => this.sharedEpt(gpa));
+    const sharedEpt = this.sharedEpt;
+    module.setSharedEpt(tdr, (gpa) => sharedEpt.lookup(gpa));
     try {
       check("TDH.MNG.KEY.CONFIG", module.tdhMngKeyConfig(tdr));
       for (let i = 0; i < this.tdx.tdcsPages; i++) {
@@ -152,19 +161,6 @@ export class TdControl {
     }
     this.vm.memory.setSharedGpaBit(this.sharedBit);
     this.vm.td.initialized();
-  }
-
-  /**
-   * The shared half of the GPA space: a shared GPA in no memslot is emulated MMIO, which KVM maps so
-   * the guest gets #VE (it then issues TDVMCALL<#VE.RequestMMIO>); anything else exits (EPT violation).
-   */
-  private sharedEpt(gpa: number): number {
-    const canonical = gpa - 2 ** this.sharedBit;
-    const memory = this.vm.memory;
-    // KVM's first fault checks the attribute (a private gfn → memory-fault exit) before it
-    // installs the MMIO entry; so only shared gfns outside every memslot give #VE
-    if (memory.attributes.isPrivate(canonical - (canonical % 4096))) return SHARED_EPT_VIOLATION;
-    return memory.slots.find(canonical) === undefined ? SHARED_EPT_VE : SHARED_EPT_VIOLATION;
   }
 
   /** TD_PARAMS from kvm_tdx_init_vm (setup_tdparams): fixed1 bits OR'ed in, CPUID per module slot. */

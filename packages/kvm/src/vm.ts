@@ -106,10 +106,8 @@ export class Vm extends IoctlFile implements CapVmContext {
     this.on(KVM_CREATE_VCPU, (arg) => this.createVcpu(arg.value).fd);
     this.memory = new VmMemory(this);
     if (this.isTd) {
-      // where KVM zaps private mappings (conversion to shared, punch, close, slot delete)
-      this.memory.onZap((z) => {
-        if (z.filter !== "shared" && this.tdControl) this.tdControl.mmu.zap(z.startGpa, z.endGpa);
-      });
+      // where KVM zaps mappings (conversion, punch, close, slot delete): private and/or shared side
+      this.memory.onZap((z) => this.tdControl?.zap(z.startGpa, z.endGpa, z.filter));
     }
     this.on(KVM_SET_USER_MEMORY_REGION, (arg) => this.memory.setUserMemoryRegionRaw(arg, false));
     this.on(KVM_SET_USER_MEMORY_REGION2, (arg) => this.memory.setUserMemoryRegionRaw(arg, true));

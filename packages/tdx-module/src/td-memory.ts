@@ -16,8 +16,13 @@ export const SHARED_EPT_VIOLATION = -1; // not mapped: TD exit (EPT violation) t
 export const SHARED_EPT_VE = -2; // RWX=0 with suppress-#VE clear (KVM's MMIO): #VE to the guest
 export const SHARED_EPT_MISCONFIG = -3; // TD exit (EPT misconfiguration)
 
-/** Host-controlled shared EPT: GPA (shared bit set) → HPA of the 4 KiB frame, or a SHARED_EPT_* code. */
-export type SharedEpt = (gpa: number, access: number) => number;
+/**
+ * Host-controlled shared EPT: GPA (shared bit set) → the 4 KiB frame, or a SHARED_EPT_* code. The frame
+ * is either an HPA (KeyID 0, in the module's host-physical memory) or the host page itself (a 4 KiB
+ * Uint8Array of unencrypted host memory, e.g. a KVM memslot's userspace page), which the guest then
+ * reads and writes in place: the host sees its stores and the guest sees the host's.
+ */
+export type SharedEpt = (gpa: number, access: number) => number | Uint8Array;
 
 export const FaultKind = {
   NONE: 0,
@@ -62,6 +67,10 @@ export class TdMemory {
       if (gpa >= 2 * shared) return this.violation(gpa, access, 0, ExtExitQualType.NONE, false);
       const ept = this.sharedEpt;
       const hpa = ept ? ept(gpa, access) : SHARED_EPT_VIOLATION;
+      if (typeof hpa !== "number") {
+        // a host page must be one whole, word-aligned 4 KiB frame; anything else is a bad EPT entry
+        return hpa.length === 4096 && hpa.byteOffset % 4 === 0 ? hpa : this.misconfig(gpa);
+      }
       if (hpa >= 0) {
         if (this.ctx.priv.keyIdOf(hpa) !== 0) return this.misconfig(gpa);
         return this.ctx.priv.page(hpa - (hpa % 4096), 0);

@@ -1,0 +1,131 @@
+// Shared memory of a TD on the x86 core: shared GPAs (bit 47 set) are the memslot's userspace memory,
+// mapped into KVM's shared EPT on first touch; the guest and the VMM see the same bytes both ways,
+// and a conversion to private zaps the shared mapping (the next shared touch is a memory fault).
+import {
+  GUEST_IMAGE_BASE,
+  longModeGuest,
+  GUEST_SHARED_WINDOW as SHARED_WINDOW,
+  tdvmcallOut,
+} from "@tdxsim/tdx-module";
+import { describe, expect, it } from "vitest";
+import { KVM_RUN, KvmCap, KvmExit, KvmTdx } from "../src/index.js";
+import { GUEST_RAM_AT, MiB, TdFixture } from "./td-fixture.js";
+
+const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+const TOP_2M = 0xffe0_0000;
+const EFAULT = 14;
+
+function sharedTd(body: string, hypercallExit = false) {
+  const t = new TdFixture({ realCpu: true });
+  if (hypercallExit) t.vm.enableCap({ cap: KvmCap.EXIT_HYPERCALL, args: [1n << 12n] });
+  expect(t.initVm().ret).toBe(0);
+  expect(t.createVcpu()).toBeGreaterThan(0);
+  expect(t.initVcpu(0).ret).toBe(0);
+  t.addPrivateMemory(2 * MiB, false); // slot 0: GPA 0..2 MiB, shared, host memory at GUEST_RAM_AT
+  t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: TOP_2M, userAddr: 0x8000_0000 });
+  expect(t.initMemRegion(GUEST_IMAGE_BASE, longModeGuest(body), true).ret).toBe(0);
+  expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+  const run = t.p.mmap(t.vcpuFds[0]!, 12288)!;
+  const v = dv(run);
+  const kvmRun = () => t.p.ioctl(t.vcpuFds[0]!, KVM_RUN, 0);
+  /** KVM_RUN expecting an IO OUT exit on `port`; the value written. */
+  const out = (port: number) => {
+    expect(kvmRun()).toBe(0);
+    expect(v.getUint32(8, true)).toBe(KvmExit.IO);
+    expect(v.getUint16(34, true)).toBe(port);
+    return v.getUint32(Number(v.getBigUint64(40, true)), true);
+  };
+  return { t, v, kvmRun, out, user: t.p.userMemory };
+}
+
+describe("TD shared memory through the memslot's userspace memory", () => {
+  it("guest writes, host reads; host writes, guest reads; both ways again on the mapped page", () => {
+    const { t, out, user } = sharedTd(`
+  mov rbx, ${SHARED_WINDOW + 0x1000}
+  mov rax, 0x1122334455667788
+  mov QWORD PTR [rbx], rax          # first touch: EPT violation, KVM maps the memslot page
+  ${tdvmcallOut(0x3f8, "rbx", 4)}
+  mov rbx, ${SHARED_WINDOW + 0x2008}
+  mov ebx, DWORD PTR [rbx]          # a page only the host wrote
+  ${tdvmcallOut(0x3f9, "rbx", 4)}
+  mov rbx, ${SHARED_WINDOW + 0x1000}
+  mov ebx, DWORD PTR [rbx+16]       # the mapped page, written by the host meanwhile
+  ${tdvmcallOut(0x3fa, "rbx", 4)}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`);
+    const shared = t.vm.tdx.sharedEpt;
+    expect(shared.mappedCount).toBe(0);
+    out(0x3f8);
+    expect(user.read64(GUEST_RAM_AT + 0x1000)).toBe(0x1122334455667788n);
+    expect(shared.mappedCount).toBe(1);
+    user.write32(GUEST_RAM_AT + 0x2008, 0xcafef00d);
+    expect(out(0x3f9)).toBe(0xcafef00d);
+    user.write32(GUEST_RAM_AT + 0x1010, 0x600dbeef);
+    expect(out(0x3fa)).toBe(0x600dbeef);
+    expect(shared.mappedCount).toBe(2);
+  });
+
+  it("KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) zaps the shared mapping: the next shared touch exits with KVM_EXIT_MEMORY_FAULT", () => {
+    const { t, v, kvmRun, out, user } = sharedTd(`
+  mov rbx, ${SHARED_WINDOW + 0x3000}
+  mov ecx, DWORD PTR [rbx]
+  ${tdvmcallOut(0x3f8, "rcx", 4)}
+  mov ecx, DWORD PTR [rbx]
+  ${tdvmcallOut(0x3f9, "rcx", 4)}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`);
+    user.write32(GUEST_RAM_AT + 0x3000, 0x11110001);
+    expect(out(0x3f8)).toBe(0x11110001);
+    const shared = t.vm.tdx.sharedEpt;
+    expect(shared.mappedCount).toBe(1);
+    t.setAttributes(0x3000, 4096, true);
+    expect(shared.mappedCount).toBe(0);
+    expect(kvmRun()).toBe(-1);
+    expect(t.p.errno).toBe(EFAULT);
+    expect(v.getUint32(8, true)).toBe(KvmExit.MEMORY_FAULT);
+    expect(v.getBigUint64(32, true)).toBe(0n); // flags: a shared access
+    expect(v.getBigUint64(40, true)).toBe(0x3000n);
+    expect(v.getBigUint64(48, true)).toBe(4096n);
+    // the VMM converts back (as it would for MapGPA): the access is retried and maps again
+    t.setAttributes(0x3000, 4096, false);
+    user.write32(GUEST_RAM_AT + 0x3000, 0x22220002);
+    expect(out(0x3f9)).toBe(0x22220002);
+    expect(shared.mappedCount).toBe(1);
+  });
+
+  it("MapGPA to private: the VMM's conversion zaps the shared page; the accepted private page is not the host's", () => {
+    const { t, v, kvmRun, out, user } = sharedTd(
+      `
+  mov rbx, ${SHARED_WINDOW + 0x4000}
+  mov ecx, DWORD PTR [rbx]
+  ${tdvmcallOut(0x3f8, "rcx", 4)}
+  xor eax, eax ; mov ecx, 0xfc00    # TDVMCALL<MapGPA>(0x4000, 4 KiB) to private
+  xor r10d, r10d ; mov r11d, 0x10001 ; mov r12d, 0x4000 ; mov r13d, 0x1000
+  tdcall
+  ${tdvmcallOut(0x3f9, "r10", 4)}
+  mov ecx, 0x4000 ; mov eax, 6 ; tdcall   # TDG.MEM.PAGE.ACCEPT
+  ${tdvmcallOut(0x3fa, "rax", 4)}
+  mov DWORD PTR [0x4000], 0xabcd
+  mov ecx, DWORD PTR [0x4000]
+  ${tdvmcallOut(0x3fb, "rcx", 4)}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`,
+      true,
+    );
+    user.write32(GUEST_RAM_AT + 0x4000, 0x5151);
+    expect(out(0x3f8)).toBe(0x5151);
+    const shared = t.vm.tdx.sharedEpt;
+    expect(shared.mappedCount).toBe(1);
+    expect(kvmRun()).toBe(0);
+    expect(v.getUint32(8, true)).toBe(KvmExit.HYPERCALL);
+    expect(v.getBigUint64(40, true)).toBe(0x4000n); // args[0] gpa
+    expect(v.getBigUint64(48, true)).toBe(1n); // args[1] pages
+    t.setAttributes(0x4000, 4096, true);
+    expect(shared.mappedCount).toBe(0);
+    v.setBigUint64(88, 0n, true); // hypercall.ret
+    expect(out(0x3f9)).toBe(0); // TDVMCALL SUCCESS
+    expect(out(0x3fa)).toBe(0); // ACCEPT: TDX_SUCCESS
+    expect(out(0x3fb)).toBe(0xabcd);
+    expect(user.read32(GUEST_RAM_AT + 0x4000)).toBe(0x5151); // the host's page is not the private one
+  });
+});
