@@ -30,8 +30,11 @@ export { Kvm } from "./system.js";
 export { TD_DEFAULT_TSC_FREQUENCY, TdControl, type TdVcpuPages } from "./td.js";
 export { refuseProtectedState, TdLifecycle, type TdState } from "./td-lifecycle.js";
 export { TdMmu, type TdMmuOwner } from "./td-mmu.js";
+export { MAX_IO_MSRS, type MsrEntry } from "./td-msr-ioctls.js";
 export { DEFAULT_TD_RUN_BUDGET, TdVcpuRunState } from "./td-run.js";
 export { isOperandBusy, isOperandInvalid, seamcallError, TDX_SEAMCALL_STATUS_MASK } from "./td-seamcall.js";
+export { TdSharedEpt } from "./td-shared-ept.js";
+export { ApicReg, TdX2apic, x2apicMsr } from "./td-x2apic.js";
 export {
   applyTdVmCallResult,
   completeTdMsrExit,
@@ -71,6 +74,14 @@ export {
   TdxHost,
   tdxHostOf,
 } from "./tdx-host.js";
+export {
+  KVM_ARCH_CAPABILITIES,
+  KVM_MTRRCAP,
+  KVM_RESET_MISC_ENABLE,
+  KVM_RESET_PAT,
+  TdMsrState,
+  tdMsrsOf,
+} from "./tdx-msr-emulation.js";
 export {
   decodeCpuid2,
   encodeTdxInitMemRegion,

@@ -7,13 +7,7 @@ import { ExitReason, ExtExitQualType, S, statusHi, statusToBigInt } from "@tdxsi
 import { KvmError } from "./errors.js";
 import { Gpr, GprFile } from "./gpr-file.js";
 import { memoryFaultExit } from "./memory-args.js";
-import {
-  KvmMsrRet,
-  type KvmMsrRetValue,
-  msrFailureOutcome,
-  tdxHasEmulatedMsr,
-  tdxIsReadOnlyMsr,
-} from "./msr-exits.js";
+import { KvmMsrRet, type KvmMsrRetValue, msrFailureOutcome } from "./msr-exits.js";
 import type { TdControl } from "./td.js";
 import {
   applyTdVmCallResult,
@@ -24,6 +18,7 @@ import {
   type TdVmCallKernelOp,
   type TdVmCallPending,
 } from "./tdvmcall.js";
+import { tdMsrsOf } from "./tdx-msr-emulation.js";
 import { KvmExit, KvmInternalError, KvmMpState } from "./uapi/constants.js";
 import { TdVmCallStatus } from "./uapi/ghci.js";
 import type { Vcpu } from "./vcpu.js";
@@ -174,17 +169,29 @@ export class TdVcpuRunState {
     }
   }
 
-  /** RDMSR/WRMSR TDVMCALL: filter, then the TDX allow-list; a failure faults or exits (user-space MSR). */
+  /**
+   * RDMSR/WRMSR TDVMCALL (tdx_emulate_rdmsr/wrmsr): the MSR filter, then KVM's emulation of the TDX
+   * allow-list (tdx_get_msr/tdx_set_msr); success → SUCCESS (RDMSR: the value in R11), a failure
+   * faults (INVALID_OPERAND) or exits to userspace per KVM_CAP_X86_USER_SPACE_MSR.
+   */
   private msr(read: boolean, index: number, value: bigint): boolean {
     const vm = this.vcpu.vm;
-    let ret: KvmMsrRetValue = KvmMsrRet.OK;
-    if (!vm.msrFilter.allows(index, read ? "read" : "write")) ret = KvmMsrRet.FILTERED;
-    else if (!tdxHasEmulatedMsr(index) || (!read && tdxIsReadOnlyMsr(index))) ret = KvmMsrRet.ERROR;
-    if (ret === KvmMsrRet.OK) {
-      throw new KvmError(
-        "ENOSYS",
-        `MSR 0x${index.toString(16)} is on KVM's TDX allow-list but kvm does not emulate it yet`,
-      );
+    let ret: KvmMsrRetValue;
+    if (!vm.msrFilter.allows(index, read ? "read" : "write")) {
+      ret = KvmMsrRet.FILTERED;
+    } else if (read) {
+      const r = tdMsrsOf(this.vcpu).get(index, false);
+      if (r.ret === KvmMsrRet.OK) {
+        applyTdVmCallResult(this.gprs, { r10: TdVmCallStatus.SUCCESS, r11: r.data });
+        return false;
+      }
+      ret = r.ret;
+    } else {
+      ret = tdMsrsOf(this.vcpu).set(index, value, false);
+      if (ret === KvmMsrRet.OK) {
+        applyTdVmCallResult(this.gprs, { r10: TdVmCallStatus.SUCCESS });
+        return false;
+      }
     }
     const outcome = msrFailureOutcome(ret, vm.userSpaceMsrMask);
     if (outcome.kind === "fault") {

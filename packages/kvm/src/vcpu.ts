@@ -9,6 +9,7 @@ import type { IoctlArg } from "./ioctl-arg.js";
 import { KvmRun } from "./kvm-run.js";
 import type { TdControl } from "./td.js";
 import { refuseProtectedState } from "./td-lifecycle.js";
+import { getMsrs, type MsrEntry, msrIoctl, setMsrs } from "./td-msr-ioctls.js";
 import { TdVcpuRunState } from "./td-run.js";
 import { parseTdxCmd } from "./tdx-cmd.js";
 import { decodeCpuid2, encodeTdxInitMemRegion, scratch, type TdxInitMemRegionArgs } from "./tdx-typed.js";
@@ -19,6 +20,7 @@ import {
   KVM_GET_CPUID2,
   KVM_GET_DEBUGREGS,
   KVM_GET_MP_STATE,
+  KVM_GET_MSRS,
   KVM_GET_REGS,
   KVM_GET_SREGS,
   KVM_MEMORY_ENCRYPT_OP,
@@ -26,6 +28,7 @@ import {
   KVM_SET_CPUID2,
   KVM_SET_DEBUGREGS,
   KVM_SET_MP_STATE,
+  KVM_SET_MSRS,
   KVM_SET_REGS,
   KVM_SET_SREGS,
 } from "./uapi/ioctls.js";
@@ -110,6 +113,22 @@ export class Vcpu extends IoctlFile {
       return 0;
     });
     this.on(KVM_MEMORY_ENCRYPT_OP, (arg) => this.memoryEncryptOpRaw(arg));
+    this.on(KVM_GET_MSRS, (arg) => msrIoctl(this, arg, false));
+    this.on(KVM_SET_MSRS, (arg) => msrIoctl(this, arg, true));
+  }
+
+  /** KVM_GET_MSRS (typed): the values of `indices` in order; stops at the first MSR that cannot be read. */
+  getMsrs(indices: readonly number[]): MsrEntry[] {
+    this.vm.checkAlive();
+    const entries = indices.map((index) => ({ index, data: 0n }));
+    const n = asKvmError("KVM_GET_MSRS", () => getMsrs(this, entries));
+    return entries.slice(0, n);
+  }
+
+  /** KVM_SET_MSRS (typed): how many entries were written (it stops at the first refused one). */
+  setMsrs(entries: readonly MsrEntry[]): number {
+    this.vm.checkAlive();
+    return asKvmError("KVM_SET_MSRS", () => setMsrs(this, entries));
   }
 
   /** kvm_vcpu_ioctl(): a dead VM gives EIO, a request of another ioctl type EINVAL, before any handler. */
