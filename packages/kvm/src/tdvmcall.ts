@@ -173,7 +173,10 @@ function routeIo(gprs: GprFile, run: KvmRun): TdVmCallRoute {
 
 const isPrivate = (gpa: bigint, sharedMask: bigint): boolean => (gpa & sharedMask) === 0n;
 
-/** #VE.RequestMMIO: R12 size (1/2/4/8), R13 direction, R14 shared GPA, R15 data. */
+/**
+ * #VE.RequestMMIO: R12 size (1/2/4/8), R13 direction (0/1), R14 shared GPA, R15 data. Another size or
+ * direction, a private GPA (first or last byte) or an access crossing a page → INVALID_OPERAND.
+ */
 function routeMmio(gprs: GprFile, ctx: TdVmCallContext, run: KvmRun): TdVmCallRoute {
   const size = gprs.hi(Gpr.R12) === 0 ? gprs.lo(Gpr.R12) : 0;
   const write = gprs.hi(Gpr.R13) === 0 ? gprs.lo(Gpr.R13) : 2;
@@ -183,6 +186,8 @@ function routeMmio(gprs: GprFile, ctx: TdVmCallContext, run: KvmRun): TdVmCallRo
   const shared = 1n << BigInt(ctx.sharedBit);
   if (isPrivate(gpa, shared) || isPrivate((gpa + BigInt(size) - 1n) % U64, shared))
     return complete(INVALID_OPERAND);
+  // 6.16 tdx_emulate_mmio refuses an access that crosses a 4 KiB page "for simplicity"
+  if ((gpa & 0xfffn) + BigInt(size) > 0x1000n) return complete(INVALID_OPERAND);
   run.exitReason = KvmExit.MMIO;
   const m = run.mmio;
   m.physAddr = gpa & ~shared;

@@ -49,6 +49,7 @@ import {
   type UserMemoryRegion,
   VmMemory,
 } from "./vm-memory.js";
+import { enableX2apicApi } from "./x2apic-api.js";
 
 /** KVM_MAX_VCPU_IDS = KVM_MAX_VCPUS * KVM_VCPU_ID_RATIO (4) on x86. */
 export const KVM_VCPU_ID_RATIO = 4;
@@ -80,6 +81,8 @@ export class Vm extends IoctlFile implements CapVmContext {
   userSpaceMsrMask = 0;
   /** KVM_CAP_EXIT_HYPERCALL: bit n set → hypercall n exits to userspace (only KVM_HC_MAP_GPA_RANGE exists). */
   hypercallExitEnabled = 0;
+  /** KVM_X2APIC_API_* flags enabled with KVM_CAP_X2APIC_API (recorded: no KVM_GET/SET_LAPIC or MSI routing yet) */
+  x2apicApiFlags = 0;
   apicBusCycleNs = APIC_BUS_CYCLE_NS_DEFAULT;
   msrFilter: MsrFilter = NO_MSR_FILTER;
   /** The TD's KVM-side state (meaningful for KVM_X86_TDX_VM only). */
@@ -218,6 +221,9 @@ export class Vm extends IoctlFile implements CapVmContext {
         return;
       case KvmCap.X86_USER_SPACE_MSR:
         this.userSpaceMsrMask = checkUserSpaceMsrMask(arg0);
+        return;
+      case KvmCap.X2APIC_API:
+        this.x2apicApiFlags = enableX2apicApi(this.x2apicApiFlags, arg0);
         return;
       case KvmCap.EXIT_HYPERCALL:
         if ((arg0 & ~BigInt(KVM_EXIT_HYPERCALL_VALID_MASK)) !== 0n) {
