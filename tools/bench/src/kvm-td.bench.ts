@@ -1,9 +1,12 @@
 // Throughput of the TD paths through @tdxsim/kvm, run with:
 //   pnpm --filter @tdxsim/bench bench kvm-td
 // 1. KVM_RUN → TDVMCALL<Instruction.IO> OUT exit → KVM_RUN round trips, raw face (ioctl + kvm_run
-//    bytes) and typed face (Vcpu.kvmRun → VcpuExit), with an executor that issues the TDVMCALL at
-//    once (the cost of the guest's own instructions is the CPU's, not measured here).
-// 2. Creating and finalizing a TD with a 64 MiB measured image (KVM_TDX_INIT_MEM_REGION + MEASURE).
+//    bytes) and typed face (Vcpu.kvmRun → VcpuExit), each against bare TDH.VP.ENTER with the same
+//    executor in the same process: (a) a scripted executor that issues the TDVMCALL at once (KVM's
+//    own cost), (b) the real x86 core (TdCpuExecutor) running an assembled guest loop of TDCALLs.
+// 2. Creating and finalizing a TD with a 64 MiB measured image through KVM (create, INIT_VM,
+//    INIT_VCPU, INIT_MEM_REGION with MEASURE, FINALIZE; the image is in the VMM's memory before the
+//    clock starts) against the module alone doing the same SEAMCALLs (baseline, same process).
 
 import {
   KVM_CREATE_GUEST_MEMFD,
@@ -32,7 +35,19 @@ import {
   kvmUserspaceMemoryRegion2,
   type Vcpu,
 } from "@tdxsim/kvm";
-import { setReg, TdcallOutcome, type TdGuestExecutor, TdRunResult, type TdVcpu } from "@tdxsim/tdx-module";
+import { HostPhysicalMemory } from "@tdxsim/memory";
+import {
+  buildTdParams,
+  GUEST_IMAGE_BASE,
+  longModeGuest,
+  setReg,
+  TdcallOutcome,
+  type TdGuestExecutor,
+  TdRunResult,
+  type TdVcpu,
+  TdxModule,
+  tdvmcallOut,
+} from "@tdxsim/tdx-module";
 
 /** A guest that does TDVMCALL<IO> OUT 0x80 forever. */
 const ioGuest: TdGuestExecutor = {
@@ -61,8 +76,22 @@ function op(p: KvmProcess, fd: number, id: number, data: number, flags = 0): voi
   if (p.ioctl(fd, KVM_MEMORY_ENCRYPT_OP, CMD) !== 0) throw p.lastError;
 }
 
-function buildTd(imageBytes: number) {
-  const p = new KvmProcess({ tdGuestExecutor: ioGuest });
+interface BuildOptions {
+  /** undefined: the real x86 core */
+  executor?: TdGuestExecutor;
+  /** the image pages, written into the VMM's memory at SOURCE before the clock starts */
+  image: Uint8Array;
+  /** guest physical base of the image and of its 2 MiB-aligned guest_memfd memslot */
+  gpa: number;
+  /** called when the TD build starts (after the image is in the VMM's memory) */
+  onStart?: () => void;
+}
+
+function buildTd(o: BuildOptions) {
+  const imageBytes = o.image.length;
+  const p = new KvmProcess({ tdGuestExecutor: o.executor });
+  p.userMemory.writeBytes(SOURCE, o.image);
+  o.onStart?.();
   const kvm = p.open("/dev/kvm");
   const vm = p.ioctl(kvm, KVM_CREATE_VM, 5);
   p.ioctl(vm, KVM_ENABLE_CAP, kvmEnableCap.encode({ cap: KvmCap.SPLIT_IRQCHIP, args: [24n] }));
@@ -87,6 +116,7 @@ function buildTd(imageBytes: number) {
   p.ioctl(vcpu, KVM_SET_CPUID2, STRUCT); // x2APIC, as the selftests do before INIT_VCPU
   op(p, vcpu, KvmTdx.INIT_VCPU, 0);
   const size = Math.max(imageBytes, 1 << 21);
+  const slotBase = o.gpa - (o.gpa % (1 << 21));
   const gmem = p.ioctl(vm, KVM_CREATE_GUEST_MEMFD, kvmCreateGuestMemfd.encode({ size: BigInt(size) }));
   p.ioctl(
     vm,
@@ -94,17 +124,21 @@ function buildTd(imageBytes: number) {
     kvmUserspaceMemoryRegion2.encode({
       slot: 0,
       flags: KvmMem.GUEST_MEMFD,
+      guest_phys_addr: BigInt(slotBase),
       memory_size: BigInt(size),
       userspace_addr: 0x4000_0000n,
       guest_memfd: gmem,
     }),
   );
-  p.ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, kvmMemoryAttributes.encode({ size: BigInt(size), attributes: 8n }));
-  const pages = Math.max(1, imageBytes / 4096);
-  for (let i = 0; i < pages; i++) p.userMemory.write32(SOURCE + i * 4096, i);
+  p.ioctl(
+    vm,
+    KVM_SET_MEMORY_ATTRIBUTES,
+    kvmMemoryAttributes.encode({ address: BigInt(slotBase), size: BigInt(size), attributes: 8n }),
+  );
+  const pages = imageBytes / 4096;
   p.userMemory.writeBytes(
     STRUCT,
-    kvmTdxInitMemRegion.encode({ source_addr: BigInt(SOURCE), gpa: 0n, nr_pages: BigInt(pages) }),
+    kvmTdxInitMemRegion.encode({ source_addr: BigInt(SOURCE), gpa: BigInt(o.gpa), nr_pages: BigInt(pages) }),
   );
   op(p, vcpu, KvmTdx.INIT_MEM_REGION, STRUCT, KVM_TDX_MEASURE_MEMORY_REGION);
   op(p, vm, KvmTdx.FINALIZE_VM, 0);
@@ -113,49 +147,118 @@ function buildTd(imageBytes: number) {
 
 function roundTrips(label: string, n: number, once: () => void, baseline?: number): number {
   for (let i = 0; i < n / 10; i++) once();
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) once();
-  const rate = n / ((performance.now() - t0) / 1000);
-  const ratio = baseline ? ` (${(rate / baseline).toFixed(2)}× bare TDH.VP.ENTER)` : "";
-  console.log(`${label}: ${(rate / 1e6).toFixed(2)} M round trips/s${ratio}`);
-  return rate;
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) once();
+    best = Math.max(best, n / ((performance.now() - t0) / 1000));
+  }
+  const ratio = baseline ? ` (${(best / baseline).toFixed(2)}× bare TDH.VP.ENTER, same executor)` : "";
+  console.log(`${label}: ${(best / 1e6).toFixed(3)} M round trips/s${ratio}`);
+  return best;
 }
 
-const { p, vcpu } = buildTd(4096);
-const run = p.mmap(vcpu, 12288)!;
-const N = 1_000_000;
-const typed = p.file(vcpu) as Vcpu;
-// baseline in the same process: TDH.VP.ENTER alone (module + executor), no KVM around it
-const td = typed.vm.tdx;
-const tdvpr = td.vcpuPages.get(0)!.tdvpr;
-const hostGpr = new Int32Array(32);
-const out = new Int32Array(32);
-const bare = roundTrips("baseline: TDH.VP.ENTER → TDCALL exit, no KVM", N, () => {
-  td.module.enter(tdvpr, hostGpr, out);
-});
-roundTrips(
-  "KVM_RUN → TDVMCALL IO OUT → KVM_RUN, raw face",
-  N,
-  () => {
-    if (p.ioctl(vcpu, KVM_RUN, 0) !== 0 || run[8] !== 2) throw new Error("not an IO exit");
-  },
-  bare,
-);
-roundTrips(
-  "KVM_RUN → TDVMCALL IO OUT → KVM_RUN, typed face",
-  N,
-  () => {
-    if (typed.kvmRun().kind !== "io") throw new Error("not an IO exit");
-  },
-  bare,
-);
-
-const MiB64 = 64 << 20;
-for (let i = 0; i < 2; i++) {
-  const t0 = performance.now();
-  buildTd(MiB64);
-  const s = (performance.now() - t0) / 1000;
-  console.log(
-    `create + 64 MiB measured INIT_MEM_REGION + finalize: ${s.toFixed(2)} s = ${(64 / s).toFixed(1)} MiB/s`,
+/** KVM_RUN round trips, raw and typed, against bare TDH.VP.ENTER with the same executor. */
+function runBench(label: string, o: BuildOptions, n: number): void {
+  const { p, vcpu } = buildTd(o);
+  const run = p.mmap(vcpu, 12288)!;
+  const typed = p.file(vcpu) as Vcpu;
+  // the first KVM_RUN boots the guest (the real core runs from the reset vector to its loop)
+  if (p.ioctl(vcpu, KVM_RUN, 0) !== 0 || run[8] !== 2) throw new Error(`${label}: not an IO exit`);
+  const td = typed.vm.tdx;
+  const tdvpr = td.vcpuPages.get(0)!.tdvpr;
+  const hostGpr = new Int32Array(32);
+  const out = new Int32Array(32);
+  const bare = roundTrips(`${label} baseline: TDH.VP.ENTER → TDCALL exit, no KVM`, n, () => {
+    td.module.enter(tdvpr, hostGpr, out);
+  });
+  roundTrips(
+    `${label} KVM_RUN → TDVMCALL IO OUT → KVM_RUN, raw face`,
+    n,
+    () => {
+      if (p.ioctl(vcpu, KVM_RUN, 0) !== 0 || run[8] !== 2) throw new Error("not an IO exit");
+    },
+    bare,
+  );
+  roundTrips(
+    `${label} KVM_RUN → TDVMCALL IO OUT → KVM_RUN, typed face`,
+    n,
+    () => {
+      if (typed.kvmRun().kind !== "io") throw new Error("not an IO exit");
+    },
+    bare,
   );
 }
+
+runBench("scripted executor:", { executor: ioGuest, image: new Uint8Array(4096), gpa: 0 }, 1_000_000);
+const loopGuest = longModeGuest(`
+again:
+  ${tdvmcallOut(0x80, "rbx", 1)}
+  jmp again
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`);
+runBench("x86 core (TdCpuExecutor):", { image: loopGuest, gpa: GUEST_IMAGE_BASE }, 200_000);
+
+// ---- TD build: KVM against the module alone ----
+const MiB = 1 << 20;
+const IMAGE = 64 * MiB;
+const image = new Uint8Array(IMAGE);
+for (let i = 0; i < IMAGE; i += 4096) image[i] = i >>> 12;
+
+/**
+ * The module alone: the SEAMCALLs KVM issues for the same TD (MNG.CREATE, KEY.CONFIG, ADDCX, MNG.INIT,
+ * VP.CREATE/ADDCX/INIT, SEPT.ADD, PAGE.ADD + 16 × MR.EXTEND per page, MR.FINALIZE), pages allocated
+ * as it goes, the image's pages handed to PAGE.ADD as KeyID-0 source pages (prepared before the clock).
+ */
+function moduleBuildSeconds(): number {
+  const memory = new HostPhysicalMemory(1024 * MiB);
+  const tdx = new TdxModule(memory);
+  const sources: number[] = [];
+  for (let off = 0; off < IMAGE; off += 4096) {
+    const s = memory.allocPage();
+    memory.host.writeBytes(s, image.subarray(off, off + 4096));
+    sources.push(s);
+  }
+  const t0 = performance.now();
+  const tdr = memory.allocPage();
+  tdx.tdhMngCreate(tdr, 2);
+  tdx.tdhMngKeyConfig(tdr);
+  for (let i = 0; i < 6; i++) tdx.tdhMngAddcx(memory.allocPage(), tdr);
+  const params = memory.allocPage();
+  memory.host.writeBytes(params, buildTdParams({ maxVcpus: 1 }));
+  tdx.tdhMngInit(tdr, params);
+  const tdvpr = memory.allocPage();
+  tdx.tdhVpCreate(tdvpr, tdr);
+  for (let i = 0; i < 5; i++) tdx.tdhVpAddcx(memory.allocPage(), tdvpr);
+  tdx.tdhVpInit(tdvpr, 0n);
+  tdx.tdhMemSeptAdd(0, 3, tdr, memory.allocPage());
+  tdx.tdhMemSeptAdd(0, 2, tdr, memory.allocPage());
+  for (let gpa = 0, i = 0; gpa < IMAGE; gpa += 4096, i++) {
+    if (gpa % (2 * MiB) === 0) tdx.tdhMemSeptAdd(gpa, 1, tdr, memory.allocPage());
+    const out = tdx.tdhMemPageAdd(gpa, 0, tdr, memory.allocPage(), sources[i]!);
+    if (out.status !== 0n) throw new Error(`PAGE.ADD 0x${out.status.toString(16)}`);
+    for (let off = 0; off < 4096; off += 256) tdx.tdhMrExtend(gpa + off, tdr);
+  }
+  if (tdx.tdhMrFinalize(tdr).status !== 0n) throw new Error("MR.FINALIZE");
+  return (performance.now() - t0) / 1000;
+}
+
+function kvmBuildSeconds(): number {
+  let t0 = 0;
+  buildTd({ executor: ioGuest, image, gpa: 0, onStart: () => (t0 = performance.now()) });
+  return (performance.now() - t0) / 1000;
+}
+
+let bestModule = 0;
+let bestKvm = 0;
+for (let round = 0; round < 3; round++) {
+  // alternate, so both see the same machine load; best of each
+  bestModule = Math.max(bestModule, 64 / moduleBuildSeconds());
+  bestKvm = Math.max(bestKvm, 64 / kvmBuildSeconds());
+}
+console.log(
+  `baseline: TD build 64 MiB measured, module alone (same SEAMCALLs): ${bestModule.toFixed(1)} MiB/s`,
+);
+console.log(
+  `KVM create + INIT_VM + INIT_VCPU + 64 MiB measured INIT_MEM_REGION + FINALIZE: ${bestKvm.toFixed(1)} MiB/s (${(bestKvm / bestModule).toFixed(2)}× the module alone)`,
+);
