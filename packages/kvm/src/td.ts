@@ -35,11 +35,13 @@ import type { TdxCmd } from "./tdx-cmd.js";
 import { KVM_SUPPORTED_XCR0_XSS, type TdxHost, tdxHostOf } from "./tdx-host.js";
 import { KvmMpState } from "./uapi/constants.js";
 import { KVM_MAX_CPUID_ENTRIES, type KvmCpuidEntry2 } from "./uapi/structs.js";
-import { copyFromUser } from "./user-memory.js";
+import { checkUserRange } from "./user-memory.js";
 import type { Vcpu } from "./vcpu.js";
 import type { Vm } from "./vm.js";
 
 const PAGE = 4096;
+const ZERO_PAGE = new Uint8Array(PAGE);
+const hexOf = (n: number) => `0x${n.toString(16)}`;
 /** KVM_CPUID_FLAG_SIGNIFCANT_INDEX */
 const SIGNIFICANT_INDEX = 1;
 /** The simulated host's TSC: 2.5 GHz, in TD_PARAMS' 25 MHz units (KVM passes the default TSC kHz). */
@@ -311,50 +313,61 @@ export class TdControl {
     if (!vcpu.tdInitialized)
       throw new KvmError("EINVAL", `vCPU ${vcpu.id} is not initialized (KVM_TDX_INIT_VCPU)`);
     const r = readTdxInitMemRegion(user, cmd.data, cmd.flags, this.sharedBit);
+    // Real KVM hands PAGE.ADD the pinned user page itself; the VMM's memory here is not host-physical,
+    // so each page goes through one KeyID-0 bounce page, reused for the whole call.
+    const bounce = this.memory.allocPage();
     try {
+      let gpa = Number(r.gpa);
+      let source = Number(r.sourceAddr);
       while (r.nrPages > 0n) {
-        this.populatePage(Number(r.gpa), r.sourceAddr, r.measure, user);
+        this.populatePage(gpa, source, r.measure, user, bounce);
+        gpa += PAGE;
+        source += PAGE;
         r.sourceAddr += BigInt(PAGE);
         r.gpa += BigInt(PAGE);
         r.nrPages -= 1n;
       }
     } finally {
+      this.memory.freePage(bounce);
       writeBackTdxInitMemRegion(user, cmd.data, r);
     }
   }
 
-  private populatePage(gpa: number, sourceAddr: bigint, measure: boolean, user: SparseMemory): void {
-    const hex = `0x${gpa.toString(16)}`;
+  private populatePage(
+    gpa: number,
+    sourceAddr: number,
+    measure: boolean,
+    user: SparseMemory,
+    bounce: number,
+  ): void {
     const slot = this.vm.memory.slots.find(gpa);
     const gmem = slot?.guestMemfd;
     if (!slot || !gmem)
-      throw new KvmError("EINVAL", `gpa ${hex} is not in a guest_memfd memslot`, {
+      throw new KvmError("EINVAL", `gpa ${hexOf(gpa)} is not in a guest_memfd memslot`, {
         field: "kvm_tdx_init_mem_region.gpa",
       });
     if (!this.vm.memory.attributes.isPrivate(gpa))
-      throw new KvmError("EINVAL", `gpa ${hex} is not private (KVM_SET_MEMORY_ATTRIBUTES)`, {
+      throw new KvmError("EINVAL", `gpa ${hexOf(gpa)} is not private (KVM_SET_MEMORY_ATTRIBUTES)`, {
         field: "kvm_tdx_init_mem_region.gpa",
       });
     const index = slot.gmemFirstIndex + Math.floor(gpa / PAGE) - slot.baseGfn;
     if (gmem.bindingOf(index) !== slot)
-      throw new KvmError("EFAULT", `gpa ${hex}: the memslot's guest_memfd was closed`);
+      throw new KvmError("EFAULT", `gpa ${hexOf(gpa)}: the memslot's guest_memfd was closed`);
     if (gmem.peekPfn(index) !== undefined)
-      throw new KvmError("EEXIST", `gpa ${hex} is already populated`, {
+      throw new KvmError("EEXIST", `gpa ${hexOf(gpa)} is already populated`, {
         field: "kvm_tdx_init_mem_region.gpa",
       });
-    const bytes = copyFromUser(user, sourceAddr, PAGE, "kvm_tdx_init_mem_region.source_addr");
-    const { memory, module } = this;
-    const source = memory.allocPage();
-    try {
-      memory.host.writeBytes(source, bytes);
-      const hpa = this.vm.memory.privatePfn(gpa);
-      this.mmu.addPage(gpa, hpa, source);
-    } finally {
-      memory.freePage(source);
-    }
+    // copy_from_user straight into the bounce page (a page the VMM never wrote reads as zeros)
+    const at = checkUserRange(user, sourceAddr, PAGE, "kvm_tdx_init_mem_region.source_addr");
+    this.memory.host.writeBytes(bounce, user.peekPage(at / PAGE) ?? ZERO_PAGE);
+    const hpa = this.vm.memory.privatePfn(gpa);
+    this.mmu.addPage(gpa, hpa, bounce);
     if (measure) {
-      for (let off = 0; off < PAGE; off += 256)
-        check("TDH.MR.EXTEND", module.tdhMrExtend(gpa + off, this.tdr), () => this.bug());
+      const { module, tdr } = this;
+      for (let off = 0; off < PAGE; off += 256) {
+        const out = module.tdhMrExtend(gpa + off, tdr);
+        if (out.status !== 0n) check("TDH.MR.EXTEND", out, () => this.bug());
+      }
     }
   }
 

@@ -12,7 +12,13 @@ export function createUserMemory(): SparseMemory {
   return new SparseMemory(TASK_SIZE_MAX);
 }
 
-function checkUserRange(mem: SparseMemory, addr: number | bigint, length: number, what: string): number {
+/** access_ok(): the user address of `length` bytes as a number, or EFAULT naming `what`. */
+export function checkUserRange(
+  mem: SparseMemory,
+  addr: number | bigint,
+  length: number,
+  what: string,
+): number {
   const a = typeof addr === "bigint" ? Number(addr) : addr;
   const limit = Math.min(mem.size, TASK_SIZE_MAX);
   if (
