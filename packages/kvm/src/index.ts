@@ -13,6 +13,14 @@ export * from "./fallocate.js";
 export { IoctlFile, type KvmFile, type KvmFileKind } from "./file.js";
 export { Gpr, GprFile } from "./gpr-file.js";
 export { GuestMemfdFile } from "./guest-memfd.js";
+export {
+  cr4ReservedBits,
+  guestMaxPhysAddr,
+  invalidApicBase,
+  invalidGuestState,
+  invalidSregs,
+  VMX_ENTRY_FAILURE_INVALID_GUEST_STATE,
+} from "./guest-state.js";
 export { DEFAULT_HOST_MEMORY_BYTES, type KvmHost, type KvmHostOptions, resolveHost } from "./host.js";
 export { IoctlArg, type IoctlArgument } from "./ioctl-arg.js";
 export * from "./kvm-run.js";
@@ -25,12 +33,24 @@ export {
 } from "./memory-args.js";
 export * from "./msr-exits.js";
 export * from "./msr-filter.js";
+export { getMsrIndexListRaw, MAX_IO_MSRS, msrIndexList, msrIo, msrIoRaw } from "./msrs.js";
+export { NORMAL_VCPU_IOCTLS, normalVcpuIoctl } from "./normal-ioctls.js";
+export { DEFAULT_RUN_BUDGET, NormalRun } from "./normal-run.js";
+export { NormalVcpu } from "./normal-vcpu.js";
 export { DEV_KVM, KvmProcess, O_RDWR } from "./process.js";
+export {
+  emulatedCpuid,
+  executedFeatures,
+  FEATURE_BITS,
+  KVM_CPUID_FEATURES,
+  KVM_CPUID_SIGNATURE,
+  supportedCpuid,
+} from "./supported-cpuid.js";
 export { Kvm } from "./system.js";
 export { TD_DEFAULT_TSC_FREQUENCY, TdControl, type TdVcpuPages } from "./td.js";
 export { refuseProtectedState, TdLifecycle, type TdState } from "./td-lifecycle.js";
 export { TdMmu, type TdMmuOwner } from "./td-mmu.js";
-export { MAX_IO_MSRS, type MsrEntry } from "./td-msr-ioctls.js";
+export type { MsrEntry } from "./td-msr-ioctls.js";
 export { DEFAULT_TD_RUN_BUDGET, TdVcpuRunState } from "./td-run.js";
 export { isOperandBusy, isOperandInvalid, seamcallError, TDX_SEAMCALL_STATUS_MASK } from "./td-seamcall.js";
 export { TdSharedEpt } from "./td-shared-ept.js";

@@ -6,12 +6,10 @@
 import { KvmError } from "./errors.js";
 import type { IoctlArg } from "./ioctl-arg.js";
 import { KvmMsrRet, TdxMsr } from "./msr-exits.js";
+import { MAX_IO_MSRS } from "./msrs.js";
 import { tdMsrsOf } from "./tdx-msr-emulation.js";
 import { kvmMsrEntry, kvmMsrsHeader } from "./uapi/structs.js";
 import type { Vcpu } from "./vcpu.js";
-
-/** MAX_IO_MSRS */
-export const MAX_IO_MSRS = 256;
 
 export interface MsrEntry {
   index: number;

@@ -7,6 +7,9 @@ import { asKvmError, KvmError } from "./errors.js";
 import { IoctlFile } from "./file.js";
 import type { IoctlArg } from "./ioctl-arg.js";
 import { KvmRun } from "./kvm-run.js";
+import { msrIo } from "./msrs.js";
+import { NORMAL_VCPU_IOCTLS, normalVcpuIoctl } from "./normal-ioctls.js";
+import { NormalVcpu } from "./normal-vcpu.js";
 import type { TdControl } from "./td.js";
 import { refuseProtectedState } from "./td-lifecycle.js";
 import { getMsrs, type MsrEntry, msrIoctl, setMsrs } from "./td-msr-ioctls.js";
@@ -35,6 +38,9 @@ import {
 import {
   KVM_MAX_CPUID_ENTRIES,
   type KvmCpuidEntry2,
+  type KvmMsrEntry,
+  type KvmRegs,
+  type KvmSregs,
   kvmCpuid2Header,
   kvmCpuidEntry2,
   kvmMpState,
@@ -70,6 +76,7 @@ export class Vcpu extends IoctlFile {
   /** KVM_TDX_INIT_VCPU done (vcpu_tdx state INITIALIZED). */
   tdInitialized = false;
   private tdRunState: TdVcpuRunState | undefined;
+  private normalState: NormalVcpu | undefined;
   /** KVM_SET_CPUID2's model (kvm_cpuid emulation, the x2APIC check of KVM_TDX_INIT_VCPU). */
   readonly cpuidModel = new VcpuCpuid();
   /** kvm_vcpu_has_run(): the vCPU entered the guest at least once. */
@@ -93,15 +100,8 @@ export class Vcpu extends IoctlFile {
       this.setMpState(kvmMpState.decode(arg.read(kvmMpState.size, "kvm_mp_state")).mp_state);
       return 0;
     });
-    for (const request of [
-      KVM_GET_REGS,
-      KVM_SET_REGS,
-      KVM_GET_SREGS,
-      KVM_SET_SREGS,
-      KVM_GET_DEBUGREGS,
-      KVM_SET_DEBUGREGS,
-    ]) {
-      this.on(request, () => this.registerIoctl(request));
+    for (const request of [KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS, ...NORMAL_VCPU_IOCTLS]) {
+      this.on(request, (arg) => this.registerIoctl(request, arg));
     }
     this.on(KVM_RUN, (arg) => this.runRaw(arg));
     this.on(KVM_SET_CPUID2, (arg) => {
@@ -113,12 +113,18 @@ export class Vcpu extends IoctlFile {
       return 0;
     });
     this.on(KVM_MEMORY_ENCRYPT_OP, (arg) => this.memoryEncryptOpRaw(arg));
-    this.on(KVM_GET_MSRS, (arg) => msrIoctl(this, arg, false));
-    this.on(KVM_SET_MSRS, (arg) => msrIoctl(this, arg, true));
+    // TD vCPUs: KVM's emulated TDX MSRs; normal vCPUs: the core's MSR file (normal-ioctls.ts)
+    this.on(KVM_GET_MSRS, (arg) =>
+      this.vm.isTd ? msrIoctl(this, arg, false) : this.registerIoctl(KVM_GET_MSRS, arg),
+    );
+    this.on(KVM_SET_MSRS, (arg) =>
+      this.vm.isTd ? msrIoctl(this, arg, true) : this.registerIoctl(KVM_SET_MSRS, arg),
+    );
   }
 
   /** KVM_GET_MSRS (typed): the values of `indices` in order; stops at the first MSR that cannot be read. */
   getMsrs(indices: readonly number[]): MsrEntry[] {
+    if (!this.vm.isTd) return this.normalGetMsrs(indices);
     this.vm.checkAlive();
     const entries = indices.map((index) => ({ index, data: 0n }));
     const n = asKvmError("KVM_GET_MSRS", () => getMsrs(this, entries));
@@ -127,6 +133,7 @@ export class Vcpu extends IoctlFile {
 
   /** KVM_SET_MSRS (typed): how many entries were written (it stops at the first refused one). */
   setMsrs(entries: readonly MsrEntry[]): number {
+    if (!this.vm.isTd) return this.normalSetMsrs(entries);
     this.vm.checkAlive();
     return asKvmError("KVM_SET_MSRS", () => setMsrs(this, entries));
   }
@@ -167,13 +174,28 @@ export class Vcpu extends IoctlFile {
     this.mpState = state === KvmMpState.SIPI_RECEIVED ? KvmMpState.INIT_RECEIVED : state;
   }
 
-  private registerIoctl(request: number): number {
+  private registerIoctl(request: number, arg: IoctlArg): number {
     this.vm.checkAlive();
-    if (this.vm.isTd) refuseProtectedState(ioctlName(request));
-    throw new KvmError(
-      "EINVAL",
-      `${ioctlName(request)} is not implemented in tdxsim yet for normal (non-TD) VMs`,
-    );
+    const protectedState = [
+      KVM_GET_REGS,
+      KVM_SET_REGS,
+      KVM_GET_SREGS,
+      KVM_SET_SREGS,
+      KVM_GET_DEBUGREGS,
+      KVM_SET_DEBUGREGS,
+    ];
+    if (this.vm.isTd && protectedState.includes(request)) refuseProtectedState(ioctlName(request));
+    if (this.vm.isTd || request === KVM_GET_DEBUGREGS || request === KVM_SET_DEBUGREGS) {
+      throw new KvmError("EINVAL", `${ioctlName(request)} is not implemented in tdxsim yet for this vCPU`);
+    }
+    return normalVcpuIoctl(this.normal, request, arg);
+  }
+
+  /** A normal VM vCPU's CPU and register state (created on first use). */
+  get normal(): NormalVcpu {
+    if (this.vm.isTd) throw new KvmError("EINVAL", "a TD vCPU has no normal-VM register state");
+    this.normalState ??= new NormalVcpu(this);
+    return this.normalState;
   }
 
   private runRaw(arg: IoctlArg): number {
@@ -184,12 +206,7 @@ export class Vcpu extends IoctlFile {
 
   private runOnce(): number {
     this.vm.checkAlive();
-    if (!this.vm.isTd) {
-      throw new KvmError(
-        "EINVAL",
-        "KVM_RUN of a normal VM's vCPU is not implemented in tdxsim yet (normal vCPUs are not wired to the x86 core)",
-      );
-    }
+    if (!this.vm.isTd) return this.normal.runner.run();
     this.vm.td.checkRun(this.tdInitialized);
     return this.tdRun.run();
   }
@@ -207,7 +224,8 @@ export class Vcpu extends IoctlFile {
       throw new KvmError("EINVAL", `run budget ${instructions} is not a positive integer`, {
         field: "budget",
       });
-    this.tdRun.budget = instructions;
+    if (this.vm.isTd) this.tdRun.budget = instructions;
+    else this.normal.runner.budget = instructions;
   }
 
   /**
@@ -224,6 +242,64 @@ export class Vcpu extends IoctlFile {
       throw e;
     }
     return decodeExit(this.run);
+  }
+
+  /** KVM_GET_REGS (typed). */
+  getRegs(): KvmRegs {
+    return this.normalTyped("KVM_GET_REGS", (n) => n.getRegs());
+  }
+
+  /** KVM_SET_REGS (typed). */
+  setRegs(regs: KvmRegs): void {
+    this.normalTyped("KVM_SET_REGS", (n) => n.setRegs(regs));
+  }
+
+  /** KVM_GET_SREGS (typed). */
+  getSregs(): KvmSregs {
+    return this.normalTyped("KVM_GET_SREGS", (n) => n.getSregs());
+  }
+
+  /** KVM_SET_SREGS (typed). */
+  setSregs(sregs: KvmSregs): void {
+    this.normalTyped("KVM_SET_SREGS", (n) => n.setSregs(sregs));
+  }
+
+  private normalGetMsrs(indices: readonly number[]): MsrEntry[] {
+    return this.normalTyped("KVM_GET_MSRS", (n) => {
+      const entries = indices.map((index) => ({ index, reserved: 0, data: 0n }));
+      return entries.slice(0, msrIo(n, entries, false)).map(({ index, data }) => ({ index, data }));
+    });
+  }
+
+  private normalSetMsrs(entries: readonly MsrEntry[]): number {
+    return this.normalTyped("KVM_SET_MSRS", (n) =>
+      msrIo(
+        n,
+        entries.map((e) => ({ index: e.index, reserved: 0, data: e.data })),
+        true,
+      ),
+    );
+  }
+
+  /** KVM_INTERRUPT (typed, userspace irqchip): queue external interrupt `irq`. */
+  interrupt(irq: number): void {
+    this.normalTyped("KVM_INTERRUPT", (n) => n.interrupt(irq));
+  }
+
+  /** KVM_NMI (typed). */
+  nmi(): void {
+    this.normalTyped("KVM_NMI", (n) => n.nmi());
+  }
+
+  private normalTyped<T>(ioctl: string, body: (n: NormalVcpu) => T): T {
+    return asKvmError(ioctl, () => {
+      this.vm.checkAlive();
+      if (this.vm.isTd) {
+        if (/REGS$/.test(ioctl)) refuseProtectedState(ioctl);
+        throw new KvmError("EINVAL", `${ioctl} is not implemented in tdxsim yet for TD vCPUs`);
+      }
+      return body(this.normal);
+    });
   }
 
   /** KVM_SET_CPUID2 (typed). */

@@ -1,0 +1,59 @@
+// The raw faces of a normal vCPU's register and event ioctls: the argument structs as bytes at
+// their real offsets, then NormalVcpu. (TD vCPUs refuse these before they get here.)
+import { KvmError } from "./errors.js";
+import type { IoctlArg } from "./ioctl-arg.js";
+import { msrIoRaw } from "./msrs.js";
+import type { NormalVcpu } from "./normal-vcpu.js";
+import {
+  ioctlName,
+  KVM_GET_MSRS,
+  KVM_GET_REGS,
+  KVM_GET_SREGS,
+  KVM_INTERRUPT,
+  KVM_NMI,
+  KVM_SET_MSRS,
+  KVM_SET_REGS,
+  KVM_SET_SREGS,
+} from "./uapi/ioctls.js";
+import { kvmInterrupt, kvmRegs, kvmSregs } from "./uapi/structs.js";
+
+/** The requests this module answers for a normal vCPU. */
+export const NORMAL_VCPU_IOCTLS: readonly number[] = [
+  KVM_GET_REGS,
+  KVM_SET_REGS,
+  KVM_GET_SREGS,
+  KVM_SET_SREGS,
+  KVM_GET_MSRS,
+  KVM_SET_MSRS,
+  KVM_INTERRUPT,
+  KVM_NMI,
+];
+
+export function normalVcpuIoctl(vcpu: NormalVcpu, request: number, arg: IoctlArg): number {
+  switch (request) {
+    case KVM_GET_REGS:
+      arg.write(kvmRegs.encode(vcpu.getRegs()), "kvm_regs");
+      return 0;
+    case KVM_SET_REGS:
+      vcpu.setRegs(kvmRegs.decode(arg.read(kvmRegs.size, "kvm_regs")));
+      return 0;
+    case KVM_GET_SREGS:
+      arg.write(kvmSregs.encode(vcpu.getSregs()), "kvm_sregs");
+      return 0;
+    case KVM_SET_SREGS:
+      vcpu.setSregs(kvmSregs.decode(arg.read(kvmSregs.size, "kvm_sregs")));
+      return 0;
+    case KVM_GET_MSRS:
+      return msrIoRaw(vcpu, arg, false);
+    case KVM_SET_MSRS:
+      return msrIoRaw(vcpu, arg, true);
+    case KVM_INTERRUPT:
+      vcpu.interrupt(kvmInterrupt.decode(arg.read(kvmInterrupt.size, "kvm_interrupt")).irq);
+      return 0;
+    case KVM_NMI:
+      vcpu.nmi();
+      return 0;
+    default:
+      throw new KvmError("EINVAL", `${ioctlName(request)} is not implemented for normal vCPUs`);
+  }
+}

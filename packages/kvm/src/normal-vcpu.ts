@@ -1,0 +1,243 @@
+// A normal (KVM_X86_DEFAULT_VM) vCPU's architectural state on the @tdxsim/x86 Cpu, with the
+// rules KVM applies to it from the outside: KVM_GET/SET_REGS (RFLAGS bit 1 forced; reserved bits
+// kept so VM entry fails on them), KVM_GET/SET_SREGS (kvm_is_valid_sregs, apic_base, vmx_set_segment's
+// normalisation, interrupt_bitmap), host- and guest-initiated MSR access, KVM_INTERRUPT / KVM_NMI,
+// the kvm_run fields post_kvm_run_save() fills, and the VM-entry check after outside changes.
+import {
+  Cpu,
+  DEFAULT_CONFIG,
+  isMsrHandled,
+  MemslotGuestPhysicalMap,
+  type Regs,
+  type Segment,
+  type Sregs,
+  wakesFromHlt,
+} from "@tdxsim/x86";
+import { KvmError } from "./errors.js";
+import { invalidGuestState, invalidSregs, normalizeSegment, reportSegment } from "./guest-state.js";
+import { KvmMsrRet, type KvmMsrRetValue } from "./msr-exits.js";
+import { ifFlag, NormalRun } from "./normal-run.js";
+import { KVM_NR_INTERRUPTS, type KvmRegs, type KvmSegment, type KvmSregs } from "./uapi/structs.js";
+import type { Vcpu } from "./vcpu.js";
+
+/** X86_EFLAGS_FIXED: KVM_SET_REGS always sets RFLAGS bit 1. */
+const RFLAGS_FIXED = 2n;
+/** RFLAGS bits a CPU can hold (bits 0-21 except the reserved 3, 5, 15). */
+const RFLAGS_DEFINED = 0x3f7fd7n;
+const SEGMENTS = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
+
+export class NormalVcpu {
+  readonly cpu: Cpu;
+  readonly runner: NormalRun;
+  /** What the last FAIL_ENTRY / SHUTDOWN / INTERNAL_ERROR exit was about, for a human. */
+  lastExitDetail = "";
+  /** The guest state was changed from outside since the last successful entry check. */
+  private stateDirty = true;
+  /** kvm_regs.rflags as set when it has bits no CPU holds (KVM keeps them; entry then fails). */
+  private rawRflags: bigint | undefined;
+
+  constructor(readonly owner: Vcpu) {
+    this.cpu = new Cpu({
+      map: new MemslotGuestPhysicalMap(owner.vm.memory.slots, 0),
+      config: { bsp: owner.id === 0 },
+      // CPUID is answered from KVM_SET_CPUID2 inside the CPU; every MSR access comes to KVM (filter)
+      exits: {
+        cpuid: (leaf, subleaf) => owner.cpuidModel.cpuid(leaf, subleaf),
+        allMsrs: true,
+        ve: "deliver",
+      },
+    });
+    this.runner = new NormalRun(this);
+  }
+
+  // ---- KVM_GET/SET_REGS ----
+
+  getRegs(): KvmRegs {
+    const r = this.cpu.getRegs();
+    return { ...r, rflags: this.rawRflags ?? r.rflags };
+  }
+
+  setRegs(regs: KvmRegs): void {
+    const rflags = regs.rflags | RFLAGS_FIXED;
+    const current = this.cpu.getRegs().rip;
+    if (regs.rip !== current) this.runner.dropPioCompletion();
+    this.rawRflags = (rflags & ~RFLAGS_DEFINED) !== 0n ? rflags : undefined;
+    this.cpu.setRegs({ ...(regs as Regs), rflags: rflags & RFLAGS_DEFINED });
+    this.stateDirty = true;
+  }
+
+  // ---- KVM_GET/SET_SREGS ----
+
+  getSregs(): KvmSregs {
+    const s = this.cpu.getSregs();
+    const bitmap = [0n, 0n, 0n, 0n];
+    const irq = this.cpu.pending.irq;
+    if (irq >= 0) bitmap[irq >> 6] = 1n << BigInt(irq & 63);
+    const seg = (x: Segment): KvmSegment => ({ ...reportSegment(x), padding: 0 });
+    const dt = (t: { base: bigint; limit: number }) => ({ base: t.base, limit: t.limit, padding: [0, 0, 0] });
+    return {
+      cs: seg(s.cs),
+      ds: seg(s.ds),
+      es: seg(s.es),
+      fs: seg(s.fs),
+      gs: seg(s.gs),
+      ss: seg(s.ss),
+      tr: seg(s.tr),
+      ldt: seg(s.ldt),
+      gdt: dt(s.gdt),
+      idt: dt(s.idt),
+      cr0: s.cr0,
+      cr2: s.cr2,
+      cr3: s.cr3,
+      cr4: s.cr4,
+      cr8: s.cr8,
+      efer: s.efer,
+      apic_base: s.apicBase,
+      interrupt_bitmap: bitmap,
+    };
+  }
+
+  setSregs(k: KvmSregs): void {
+    const sregs: Sregs = {
+      cs: normalizeSegment(k.cs, false),
+      ds: normalizeSegment(k.ds, false),
+      es: normalizeSegment(k.es, false),
+      fs: normalizeSegment(k.fs, false),
+      gs: normalizeSegment(k.gs, false),
+      ss: normalizeSegment(k.ss, false),
+      tr: normalizeSegment(k.tr, false),
+      ldt: normalizeSegment(k.ldt, true),
+      gdt: { base: k.gdt.base, limit: k.gdt.limit },
+      idt: { base: k.idt.base, limit: k.idt.limit },
+      cr0: k.cr0,
+      cr2: k.cr2,
+      cr3: k.cr3,
+      cr4: k.cr4,
+      cr8: k.cr8,
+      efer: k.efer,
+      apicBase: k.apic_base,
+    };
+    for (const name of SEGMENTS) {
+      const s = sregs[name];
+      delete (s as Partial<KvmSegment>).padding;
+    }
+    const oldApicBase = this.cpu.getMsr(0x1b);
+    const bad = invalidSregs(sregs, this.owner.cpuidModel, DEFAULT_CONFIG.cr4Supported, oldApicBase);
+    if (bad) throw new KvmError("EINVAL", `KVM_SET_SREGS: ${bad}`, { field: "kvm_sregs" });
+    const vector = firstSetBit(k.interrupt_bitmap);
+    if (vector !== undefined && vector < 32) {
+      throw new KvmError(
+        "EINVAL",
+        `kvm_sregs.interrupt_bitmap queues vector ${vector}: the simulated CPU injects external interrupts 32..255 only`,
+        { field: "kvm_sregs.interrupt_bitmap" },
+      );
+    }
+    try {
+      this.cpu.setSregs(sregs);
+    } catch (e) {
+      if (e instanceof RangeError)
+        throw new KvmError("EINVAL", `KVM_SET_SREGS: ${e.message}`, { field: "kvm_sregs" });
+      throw e;
+    }
+    if (vector !== undefined) this.cpu.injectInterrupt(vector);
+    this.stateDirty = true;
+  }
+
+  // ---- MSRs ----
+
+  /** A guest RDMSR (value undefined) or WRMSR through the core: the value read, or KVM's failure code. */
+  accessMsr(index: number, value: bigint | undefined): bigint | KvmMsrRetValue {
+    if (!isMsrHandled(index)) return KvmMsrRet.UNSUPPORTED;
+    try {
+      if (value === undefined) return this.cpu.getMsr(index);
+      this.cpu.setMsr(index, value);
+      return 0n;
+    } catch (e) {
+      if (e instanceof RangeError) return KvmMsrRet.ERROR;
+      throw e;
+    }
+  }
+
+  /** Host-initiated KVM_GET_MSRS / KVM_SET_MSRS entry: true if processed. */
+  hostMsr(index: number, write: bigint | undefined): bigint | undefined {
+    const r = this.accessMsr(index, write);
+    if (typeof r !== "bigint") return undefined;
+    if (write !== undefined) this.stateDirty = true;
+    return r;
+  }
+
+  // ---- events ----
+
+  /** KVM_INTERRUPT with a userspace irqchip: queue the vector (it replaces a queued one). */
+  interrupt(irq: number): void {
+    if (irq >= KVM_NR_INTERRUPTS)
+      throw new KvmError("EINVAL", `kvm_interrupt.irq ${irq} ≥ KVM_NR_INTERRUPTS (256)`, {
+        field: "kvm_interrupt.irq",
+      });
+    const mode = this.owner.vm.irqchipMode;
+    if (mode === "kernel")
+      throw new KvmError("ENXIO", "KVM_INTERRUPT with an in-kernel PIC: interrupts come from it");
+    if (mode === "split" && this.cpu.pending.irq >= 0)
+      throw new KvmError("EEXIST", "KVM_INTERRUPT: an ExtINT vector is already pending");
+    if (irq < 32) {
+      throw new KvmError(
+        "EINVAL",
+        `kvm_interrupt.irq ${irq}: the simulated CPU injects external interrupts 32..255 only`,
+        { field: "kvm_interrupt.irq" },
+      );
+    }
+    this.cpu.injectInterrupt(irq);
+  }
+
+  nmi(): void {
+    this.cpu.injectNmi();
+  }
+
+  /** Something that ends a HLT is pending (an NMI, or an interrupt with IF = 1). */
+  eventPending(): boolean {
+    return wakesFromHlt(this.cpu.st, this.cpu.pending);
+  }
+
+  // ---- KVM_RUN plumbing ----
+
+  /** The reason VM entry fails after outside changes (checked once per change), or undefined. */
+  entryCheck(): string | undefined {
+    if (!this.stateDirty) return undefined;
+    const sregs = this.getSregs();
+    const regs = this.getRegs();
+    const bad = invalidGuestState(
+      { ...sregs, apicBase: sregs.apic_base },
+      regs.rip,
+      regs.rflags,
+      DEFAULT_CONFIG.linearAddressBits,
+    );
+    if (bad === undefined) this.stateDirty = false;
+    return bad;
+  }
+
+  /** post_kvm_run_save(): if_flag, cr8, apic_base, ready_for_interrupt_injection, flags. */
+  saveRunState(): void {
+    const run = this.owner.run;
+    const cpu = this.cpu;
+    const iff = ifFlag(cpu);
+    run.ifFlag = iff;
+    run.cr8 = BigInt(cpu.st.cr8);
+    run.apicBase = cpu.getMsr(0x1b);
+    run.readyForInterruptInjection = iff && cpu.pending.shadow === 0 && cpu.pending.irq < 0 ? 1 : 0;
+    run.flags = 0;
+  }
+
+  /** End the CPU's pending exit without effect (its completion was dropped). */
+  abandonExit(): void {
+    if (this.cpu.pendingExit !== undefined) this.cpu.skipInstruction();
+  }
+}
+
+function firstSetBit(words: readonly bigint[]): number | undefined {
+  for (let w = 0; w < words.length; w++) {
+    const v = words[w]!;
+    if (v === 0n) continue;
+    for (let b = 0; b < 64; b++) if ((v >> BigInt(b)) & 1n) return w * 64 + b;
+  }
+  return undefined;
+}

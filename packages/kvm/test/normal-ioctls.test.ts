@@ -1,0 +1,306 @@
+// The register, MSR, CPUID and event ioctls of normal vCPUs and /dev/kvm: success and errno paths
+// through the raw face (structs in user memory), with the typed face over the same state.
+import { Errno } from "@tdxsim/memory";
+import { describe, expect, it } from "vitest";
+import {
+  executedFeatures,
+  FEATURE_BITS,
+  KVM_ENABLE_CAP,
+  KVM_GET_EMULATED_CPUID,
+  KVM_GET_MP_STATE,
+  KVM_GET_MSR_INDEX_LIST,
+  KVM_GET_MSRS,
+  KVM_GET_REGS,
+  KVM_GET_SREGS,
+  KVM_GET_SUPPORTED_CPUID,
+  KVM_INTERRUPT,
+  KVM_NMI,
+  KVM_SET_CPUID2,
+  KVM_SET_MP_STATE,
+  KVM_SET_MSRS,
+  KVM_SET_REGS,
+  KVM_SET_SREGS,
+  KvmCap,
+  type KvmCpuidEntry2,
+  KvmExit,
+  KvmMpState,
+  kvmCpuid2Header,
+  kvmCpuidEntry2,
+  kvmEnableCap,
+  kvmInterrupt,
+  kvmMpState,
+  kvmMsrEntry,
+  kvmMsrsHeader,
+  msrIndexList,
+  supportedCpuid,
+  type Vcpu,
+} from "../src/index.js";
+import { ARGS, NormalVmFixture, VECTOR_PORT } from "./normal-fixture.js";
+
+const LSTAR = 0xc0000082;
+const STAR = 0xc0000081;
+
+function writeCpuid(t: NormalVmFixture, entries: readonly KvmCpuidEntry2[]): void {
+  t.p.userMemory.writeBytes(ARGS, kvmCpuid2Header.encode({ nent: entries.length, padding: 0 }));
+  entries.forEach((e, i) => {
+    t.p.userMemory.writeBytes(ARGS + 8 + i * kvmCpuidEntry2.size, kvmCpuidEntry2.encode(e));
+  });
+}
+
+function readCpuid(t: NormalVmFixture): KvmCpuidEntry2[] {
+  const { nent } = kvmCpuid2Header.decode(t.p.userMemory.readBytes(ARGS, 8));
+  return Array.from({ length: nent }, (_, i) =>
+    kvmCpuidEntry2.decode(t.p.userMemory.readBytes(ARGS + 8 + i * kvmCpuidEntry2.size, kvmCpuidEntry2.size)),
+  );
+}
+
+describe("KVM_GET/SET_REGS and KVM_GET/SET_SREGS", () => {
+  it("round-trip through the structs; RFLAGS bit 1 is forced", () => {
+    const t = new NormalVmFixture();
+    t.load("hlt");
+    const regs = { ...t.getRegs(), rax: 0x1122334455667788n, r15: 0xffff_ffff_ffff_fffen, rflags: 0n };
+    expect(t.setRegs(regs)).toBe(0);
+    expect(t.getRegs()).toEqual({ ...regs, rflags: 2n });
+    const s = t.getSregs();
+    expect(s.cs.l).toBe(1);
+    expect(s.efer).toBe(0xd00n);
+    expect(s.tr.type).toBe(11);
+    expect(s.ldt.unusable).toBe(1);
+  });
+
+  it("bad pointers are EFAULT", () => {
+    const t = new NormalVmFixture();
+    for (const r of [KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS]) {
+      expect(t.ioctl(r, 0x100)).toBe(-1); // below mmap_min_addr: never mapped
+      expect(t.p.errno).toBe(Errno.EFAULT);
+    }
+  });
+
+  it("KVM_SET_SREGS refuses what kvm_is_valid_sregs / kvm_apic_set_base refuse, naming the rule", () => {
+    const t = new NormalVmFixture();
+    t.load("hlt");
+    const s = t.longModeSregs();
+    const cases: [string, typeof s, RegExp][] = [
+      ["LME+PG without PAE", { ...s, cr4: 0n }, /CR4.PAE/],
+      ["LME+PG without LMA", { ...s, efer: 0x100n }, /EFER.LMA is clear/],
+      ["LMA outside long mode", { ...s, cr0: 0x11n, efer: 0x400n }, /EFER.LMA is set outside/],
+      ["cs.l outside long mode", { ...s, cr0: 0x11n, efer: 0n }, /cs.l/],
+      ["VMXE is not offered", { ...s, cr4: s.cr4 | (1n << 13n) }, /reserved or CPUID-absent/],
+      ["OSXSAVE needs XSAVE in CPUID", { ...s, cr4: s.cr4 | (1n << 18n) }, /reserved or CPUID-absent/],
+      ["NW without CD", { ...s, cr0: s.cr0 | (1n << 29n) }, /NW without CD/],
+      ["PG without PE", { ...s, cr0: (s.cr0 & ~1n) | (1n << 31n) }, /PG without PE/],
+      ["CR3 above MAXPHYADDR (36 without CPUID)", { ...s, cr3: 1n << 40n }, /MAXPHYADDR/],
+      ["apic_base reserved bits", { ...s, apic_base: s.apic_base | 0x1n }, /apic_base/],
+      ["apic_base x2APIC without CPUID x2APIC", { ...s, apic_base: s.apic_base | 0x400n }, /apic_base/],
+    ];
+    for (const [what, sregs, message] of cases) {
+      expect(t.setSregs(sregs), what).toBe(-1);
+      expect(t.p.errno, what).toBe(Errno.EINVAL);
+      expect(t.p.lastError?.message, what).toMatch(message);
+    }
+    // the CPUID model decides: with XSAVE advertised, CR4.OSXSAVE is fine
+    writeCpuid(t, supportedCpuid());
+    expect(t.ioctl(KVM_SET_CPUID2, ARGS)).toBe(0);
+    expect(t.setSregs({ ...s, cr4: s.cr4 | (1n << 18n) })).toBe(0);
+  });
+
+  it("a segment that is not present becomes unusable (vmx_set_segment), and reads back that way", () => {
+    const t = new NormalVmFixture();
+    t.load("hlt");
+    const s = t.longModeSregs();
+    expect(t.setSregs({ ...s, fs: { ...s.fs, present: 0 } })).toBe(0);
+    const fs = t.getSregs().fs;
+    expect({ unusable: fs.unusable, present: fs.present, type: fs.type }).toEqual({
+      unusable: 1,
+      present: 0,
+      type: 0,
+    });
+  });
+
+  it("interrupt_bitmap queues an interrupt: KVM_GET_SREGS shows it until the guest takes it", () => {
+    const t = new NormalVmFixture();
+    t.load("sti\nnop\nhlt");
+    const bitmap = [0n, 1n << 1n, 0n, 0n]; // vector 65
+    expect(t.setSregs({ ...t.getSregs(), interrupt_bitmap: bitmap })).toBe(0);
+    expect(t.getSregs().interrupt_bitmap).toEqual(bitmap);
+    expect(t.expectOut(VECTOR_PORT)).toBe(65);
+    expect(t.getSregs().interrupt_bitmap).toEqual([0n, 0n, 0n, 0n]);
+  });
+});
+
+describe("KVM_GET/SET_MSRS and KVM_GET_MSR_INDEX_LIST", () => {
+  const putMsrs = (t: NormalVmFixture, entries: { index: number; data: bigint }[]) => {
+    t.p.userMemory.writeBytes(ARGS, kvmMsrsHeader.encode({ nmsrs: entries.length, pad: 0 }));
+    entries.forEach((e, i) => {
+      t.p.userMemory.writeBytes(
+        ARGS + 8 + 16 * i,
+        kvmMsrEntry.encode({ index: e.index, reserved: 0, data: e.data }),
+      );
+    });
+  };
+  const readMsrData = (t: NormalVmFixture, i: number) => t.p.userMemory.readBytes(ARGS + 8 + 16 * i + 8, 8);
+
+  it("return the number of entries processed, stopping at the first MSR KVM cannot access", () => {
+    const t = new NormalVmFixture();
+    putMsrs(t, [
+      { index: LSTAR, data: 0xffff_8000_0000_1000n },
+      { index: STAR, data: 0x0023_0010_0000_0000n },
+      { index: 0x12345, data: 1n },
+      { index: LSTAR, data: 0n },
+    ]);
+    expect(t.ioctl(KVM_SET_MSRS, ARGS)).toBe(2);
+    putMsrs(t, [
+      { index: LSTAR, data: 0n },
+      { index: STAR, data: 0n },
+      { index: 0x12345, data: 0n },
+    ]);
+    expect(t.ioctl(KVM_GET_MSRS, ARGS)).toBe(2);
+    const v = new DataView(readMsrData(t, 0).buffer);
+    expect(v.getBigUint64(0, true)).toBe(0xffff_8000_0000_1000n);
+    // a value the MSR refuses (LSTAR not canonical even for 57-bit linear addresses) stops the loop at 0
+    putMsrs(t, [{ index: LSTAR, data: 0x0100_0000_0000_0000n }]);
+    expect(t.ioctl(KVM_SET_MSRS, ARGS)).toBe(0);
+    // the typed face over the same state
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    expect(vcpu.getMsrs([STAR, 0x12345, LSTAR]).map((e) => e.data)).toEqual([0x0023_0010_0000_0000n]);
+    expect(vcpu.setMsrs([{ index: LSTAR, data: 0x1000n }])).toBe(1);
+  });
+
+  it("nmsrs ≥ 256 is E2BIG; an unreadable entries array is EFAULT", () => {
+    const t = new NormalVmFixture();
+    t.p.userMemory.writeBytes(ARGS, kvmMsrsHeader.encode({ nmsrs: 256, pad: 0 }));
+    expect(t.ioctl(KVM_GET_MSRS, ARGS)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.E2BIG);
+    expect(t.ioctl(KVM_SET_MSRS, 0x100)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EFAULT);
+  });
+
+  it("KVM_GET_MSR_INDEX_LIST writes the count back, then E2BIG if it does not fit", () => {
+    const t = new NormalVmFixture();
+    const n = msrIndexList().length;
+    expect(n).toBeGreaterThan(5);
+    t.p.userMemory.write32(ARGS, 1);
+    expect(t.p.ioctl(t.kvmFd, KVM_GET_MSR_INDEX_LIST, ARGS)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.E2BIG);
+    expect(t.p.userMemory.read32(ARGS)).toBe(n);
+    expect(t.p.ioctl(t.kvmFd, KVM_GET_MSR_INDEX_LIST, ARGS)).toBe(0);
+    const indices = Array.from({ length: n }, (_, i) => t.p.userMemory.read32(ARGS + 4 + 4 * i) >>> 0);
+    expect(indices).toEqual(msrIndexList());
+    expect(indices).toContain(LSTAR);
+    // every listed MSR can be read with KVM_GET_MSRS
+    expect((t.p.file(t.vcpuFd) as Vcpu).getMsrs(indices)).toHaveLength(n);
+  });
+});
+
+describe("KVM_GET_SUPPORTED_CPUID / KVM_GET_EMULATED_CPUID", () => {
+  it("report a bit exactly when the x86 core executes the feature behind it", () => {
+    const have = executedFeatures();
+    const table = supportedCpuid();
+    for (const b of FEATURE_BITS) {
+      const e = table.find((x) => x.function === b.leaf && x.index === b.subleaf);
+      const set = e !== undefined && ((e[b.reg] >>> b.bit) & 1) === 1;
+      expect(set, b.name).toBe(have.has(b.name));
+    }
+    // some facts about today's core: integer SSE4.2-era instructions run, x87 does not
+    expect(have.has("POPCNT")).toBe(true);
+    expect(have.has("LM")).toBe(true);
+    expect(have.has("FPU")).toBe(false);
+    expect(table.find((e) => e.function === 0x80000008)!.eax & 0xff).toBe(52);
+  });
+
+  it("nent too small is E2BIG without write-back; enough room writes entries and nent", () => {
+    const t = new NormalVmFixture();
+    const n = supportedCpuid().length;
+    t.p.userMemory.writeBytes(ARGS, kvmCpuid2Header.encode({ nent: n - 1, padding: 0 }));
+    expect(t.p.ioctl(t.kvmFd, KVM_GET_SUPPORTED_CPUID, ARGS)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.E2BIG);
+    expect(t.p.userMemory.read32(ARGS)).toBe(n - 1);
+    t.p.userMemory.writeBytes(ARGS, kvmCpuid2Header.encode({ nent: 300, padding: 0 }));
+    expect(t.p.ioctl(t.kvmFd, KVM_GET_SUPPORTED_CPUID, ARGS)).toBe(0);
+    expect(readCpuid(t)).toEqual(supportedCpuid());
+  });
+
+  it("KVM_GET_EMULATED_CPUID: padding must be zero (EINVAL), one spare slot is needed, MOVBE/RDPID as executed", () => {
+    const t = new NormalVmFixture();
+    writeCpuid(t, [{ ...supportedCpuid()[0]!, padding: [0, 1, 0] }, ...supportedCpuid().slice(1, 4)]);
+    expect(t.p.ioctl(t.kvmFd, KVM_GET_EMULATED_CPUID, ARGS)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EINVAL);
+    t.p.userMemory.writeBytes(ARGS, new Uint8Array(8 + 4 * 40));
+    t.p.userMemory.write32(ARGS, 3);
+    expect(t.p.ioctl(t.kvmFd, KVM_GET_EMULATED_CPUID, ARGS)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.E2BIG);
+    t.p.userMemory.write32(ARGS, 4);
+    expect(t.p.ioctl(t.kvmFd, KVM_GET_EMULATED_CPUID, ARGS)).toBe(0);
+    const e = readCpuid(t);
+    expect(e.map((x) => x.function)).toEqual([0, 1, 7]);
+    expect(e[0]!.eax).toBe(7);
+    expect((e[1]!.ecx >>> 22) & 1).toBe(executedFeatures().has("MOVBE") ? 1 : 0);
+    expect((e[2]!.ecx >>> 22) & 1).toBe(executedFeatures().has("RDPID") ? 1 : 0);
+  });
+});
+
+describe("KVM_INTERRUPT and KVM_NMI", () => {
+  it("a userspace-irqchip interrupt waits for IF = 1; ready_for_interrupt_injection and if_flag say when", () => {
+    const t = new NormalVmFixture();
+    t.load("cli\nhlt\nsti\nnop\nhlt");
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.HLT);
+    expect(t.run[13]).toBe(0); // if_flag
+    expect(t.run[12]).toBe(0); // ready_for_interrupt_injection
+    t.p.userMemory.writeBytes(ARGS, kvmInterrupt.encode({ irq: 0x40 }));
+    expect(t.ioctl(KVM_INTERRUPT, ARGS)).toBe(0);
+    expect(t.expectOut(VECTOR_PORT)).toBe(0x40); // delivered after STI's shadow
+  });
+
+  it("irq ≥ 256 is EINVAL; a bad pointer EFAULT", () => {
+    const t = new NormalVmFixture();
+    t.p.userMemory.writeBytes(ARGS, kvmInterrupt.encode({ irq: 256 }));
+    expect(t.ioctl(KVM_INTERRUPT, ARGS)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EINVAL);
+    expect(t.ioctl(KVM_INTERRUPT, 0x10)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EFAULT);
+  });
+
+  it("KVM_NMI is taken even with IF = 0", () => {
+    const t = new NormalVmFixture();
+    t.load("cli\nhlt\nhlt");
+    expect(t.kvmRun()).toBe(0);
+    expect(t.ioctl(KVM_NMI, 0)).toBe(0);
+    expect(t.expectOut(VECTOR_PORT)).toBe(2);
+  });
+
+  it("with a split irqchip HLT sleeps in the kernel: -EINTR and mp_state HALTED until an interrupt or RUNNABLE", () => {
+    const t = new NormalVmFixture();
+    t.p.userMemory.writeBytes(
+      ARGS,
+      kvmEnableCap.encode({ cap: KvmCap.SPLIT_IRQCHIP, args: [24n, 0n, 0n, 0n] }),
+    );
+    // SPLIT_IRQCHIP must come before vCPUs exist: use a fresh VM in the same process
+    const vmFd = t.p.ioctl(t.kvmFd, 0xae01, 0);
+    expect(t.p.ioctl(vmFd, KVM_ENABLE_CAP, ARGS)).toBe(0);
+    const vm = t.p.file(vmFd) as import("../src/index.js").Vm;
+    vm.setUserMemoryRegion({
+      slot: 0,
+      flags: 0,
+      guestPhysAddr: 0n,
+      memorySize: 4n << 20n,
+      userspaceAddr: 0x4000_0000n,
+    });
+    const vcpu = vm.createVcpu(0);
+    vcpu.setSregs(t.longModeSregs());
+    vcpu.setRegs({ ...vcpu.getRegs(), rip: 0x100000n, rsp: 0x200000n, rflags: 0x202n });
+    t.load("hlt\nmov eax, 9\nout 0x70, eax\nhlt"); // same guest RAM (same user memory)
+    expect(vcpu.kvmRun()).toEqual({ kind: "intr" });
+    expect(vcpu.getMpState()).toBe(KvmMpState.HALTED);
+    expect(vcpu.kvmRun()).toEqual({ kind: "intr" });
+    vcpu.setMpState(KvmMpState.RUNNABLE);
+    const exit = vcpu.kvmRun();
+    expect(exit.kind).toBe("io");
+    if (exit.kind === "io") expect(exit.port).toBe(0x70);
+    // raw mp_state of the fixture's vCPU (no irqchip) is RUNNABLE
+    expect(t.ioctl(KVM_GET_MP_STATE, ARGS)).toBe(0);
+    expect(kvmMpState.decode(t.p.userMemory.readBytes(ARGS, 4)).mp_state).toBe(KvmMpState.RUNNABLE);
+    t.p.userMemory.write32(ARGS, KvmMpState.HALTED);
+    expect(t.ioctl(KVM_SET_MP_STATE, ARGS)).toBe(-1);
+  });
+});
