@@ -20,7 +20,9 @@ export class TdSharedEpt {
     private readonly sharedBitValue: () => number,
   ) {}
 
+  /** How many shared pages are mapped now. */
   get mappedCount(): number {
+    this.checkGeneration();
     return this.pages.size;
   }
 

@@ -8,7 +8,7 @@ import {
   tdvmcallOut,
 } from "@tdxsim/tdx-module";
 import { describe, expect, it } from "vitest";
-import { KVM_RUN, KvmCap, KvmExit, KvmTdx } from "../src/index.js";
+import { KVM_RUN, KvmCap, KvmExit, KvmMem, KvmTdx } from "../src/index.js";
 import { GUEST_RAM_AT, MiB, TdFixture } from "./td-fixture.js";
 
 const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -127,5 +127,42 @@ ve_handler: gp_handler: ud_handler:
     expect(out(0x3fa)).toBe(0); // ACCEPT: TDX_SUCCESS
     expect(out(0x3fb)).toBe(0xabcd);
     expect(user.read32(GUEST_RAM_AT + 0x4000)).toBe(0x5151); // the host's page is not the private one
+  });
+
+  it("a shared slot logging dirty pages: a mapped page is dirty; KVM_GET_DIRTY_LOG drops the mappings so the next touch logs again", () => {
+    const t = new TdFixture({ realCpu: true });
+    expect(t.initVm().ret).toBe(0);
+    expect(t.createVcpu()).toBeGreaterThan(0);
+    expect(t.initVcpu(0).ret).toBe(0);
+    // slot 0: plain shared memory (no guest_memfd) with KVM_MEM_LOG_DIRTY_PAGES
+    t.vm.setUserMemoryRegion({
+      slot: 0,
+      flags: KvmMem.LOG_DIRTY_PAGES,
+      guestPhysAddr: 0n,
+      memorySize: BigInt(2 * MiB),
+      userspaceAddr: BigInt(GUEST_RAM_AT),
+    });
+    t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: TOP_2M, userAddr: 0x8000_0000 });
+    const body = `
+  mov rbx, ${SHARED_WINDOW + 0x5000}
+  mov DWORD PTR [rbx], 0x1234
+  ${tdvmcallOut(0x3f8, "rbx", 4)}
+  mov DWORD PTR [rbx+4], 0x5678
+  ${tdvmcallOut(0x3f9, "rbx", 4)}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`;
+    expect(t.initMemRegion(GUEST_IMAGE_BASE, longModeGuest(body), true).ret).toBe(0);
+    expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+    const vcpu = t.vcpu();
+    const shared = t.vm.tdx.sharedEpt;
+    expect(vcpu.kvmRun().kind).toBe("io");
+    expect(t.p.userMemory.read32(GUEST_RAM_AT + 0x5000)).toBe(0x1234);
+    const log = t.vm.getDirtyLog(0);
+    expect(log[0]).toBe(1 << 5); // gfn 5 only
+    expect(log.slice(1).every((b) => b === 0)).toBe(true);
+    expect(shared.mappedCount).toBe(0); // dropped with the log: the next write faults and logs again
+    expect(vcpu.kvmRun().kind).toBe("io");
+    expect(t.vm.getDirtyLog(0)[0]).toBe(1 << 5);
+    expect(t.p.userMemory.read32(GUEST_RAM_AT + 0x5004)).toBe(0x5678);
   });
 });
