@@ -365,6 +365,11 @@ describe("KVM_GET_MSRS / KVM_SET_MSRS on a TD vCPU", () => {
     guestCalls(t, []);
     expect(t.vcpu().setMsrs([{ index: 0x10a, data: KVM_ARCH_CAPABILITIES }])).toBe(1);
     expect(() => t.vcpu().setMsrs([{ index: 0x10a, data: 0n }])).toThrow(/immutable feature MSR/);
+    // typed callers: the index must be a u32, the value a u64
+    expect(() => t.vcpu().getMsrs([-1])).toThrow(/entries\[0\]\.index -1 is not a u32/);
+    expect(() => t.vcpu().setMsrs([{ index: 0x1fc, data: 1n << 64n }])).toThrow(
+      /entries\[0\]\.data .* is not a u64/,
+    );
   });
 });
 
