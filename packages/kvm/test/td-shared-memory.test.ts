@@ -65,6 +65,25 @@ ve_handler: gp_handler: ud_handler:
     expect(shared.mappedCount).toBe(2);
   });
 
+  it("the VMM discarding a mapped page (madvise DONTNEED) unmaps it: the guest then sees the fresh page", () => {
+    const { out, user } = sharedTd(`
+  mov rbx, ${SHARED_WINDOW + 0x6000}
+  mov DWORD PTR [rbx], 0x77
+  ${tdvmcallOut(0x3f8, "rbx", 4)}
+  mov ecx, DWORD PTR [rbx]
+  ${tdvmcallOut(0x3f9, "rcx", 4)}
+  mov DWORD PTR [rbx+8], 0x99
+  ${tdvmcallOut(0x3fa, "rcx", 4)}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`);
+    out(0x3f8);
+    expect(user.read32(GUEST_RAM_AT + 0x6000)).toBe(0x77);
+    user.discard(GUEST_RAM_AT + 0x6000, 4096);
+    expect(out(0x3f9)).toBe(0); // a discarded page reads as zeros
+    out(0x3fa);
+    expect(user.read32(GUEST_RAM_AT + 0x6008)).toBe(0x99); // the guest writes the page the VMM sees
+  });
+
   it("KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) zaps the shared mapping: the next shared touch exits with KVM_EXIT_MEMORY_FAULT", () => {
     const { t, v, kvmRun, out, user } = sharedTd(`
   mov rbx, ${SHARED_WINDOW + 0x3000}
