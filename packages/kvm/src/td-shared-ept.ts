@@ -19,7 +19,7 @@ interface SharedLeaf {
 export class TdSharedEpt {
   /** Canonical page GPA (no shared bit) → the memslot's userspace page. */
   private readonly pages = new Map<number, SharedLeaf>();
-  /** MemslotTable.generation when the mappings were made (bumped by KVM_GET_DIRTY_LOG). */
+  /** MemslotTable.generation when the mappings were made (bumped by every slot change and KVM_GET_DIRTY_LOG). */
   private generation = -1;
 
   constructor(
