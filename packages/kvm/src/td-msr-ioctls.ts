@@ -19,6 +19,20 @@ export interface MsrEntry {
 /** kvm_is_immutable_feature_msr() among the MSRs a TD has (UCODE_REV is exempt upstream). */
 const IMMUTABLE_FEATURE_MSRS: ReadonlySet<number> = new Set([TdxMsr.IA32_ARCH_CAPABILITIES]);
 
+/** Typed callers: each index must be a u32 and each value a u64 (the raw face gets them from the struct). */
+function checkEntries(entries: readonly MsrEntry[]): void {
+  entries.forEach((e, i) => {
+    if (!Number.isInteger(e.index) || e.index < 0 || e.index > 0xffffffff)
+      throw new KvmError("EINVAL", `kvm_msrs.entries[${i}].index ${e.index} is not a u32`, {
+        field: `kvm_msrs.entries[${i}].index`,
+      });
+    if (typeof e.data !== "bigint" || e.data < 0n || e.data >= 1n << 64n)
+      throw new KvmError("EINVAL", `kvm_msrs.entries[${i}].data ${e.data} is not a u64`, {
+        field: `kvm_msrs.entries[${i}].data`,
+      });
+  });
+}
+
 function requireTd(vcpu: Vcpu, ioctl: string): void {
   if (!vcpu.vm.isTd) {
     throw new KvmError("EINVAL", `${ioctl} on a normal (non-TD) VM's vCPU is not implemented in tdxsim yet`);
@@ -28,6 +42,7 @@ function requireTd(vcpu: Vcpu, ioctl: string): void {
 /** do_get_msr for each entry until one fails; the entries get their data. Returns the count read. */
 export function getMsrs(vcpu: Vcpu, entries: MsrEntry[]): number {
   requireTd(vcpu, "KVM_GET_MSRS");
+  checkEntries(entries);
   const msrs = tdMsrsOf(vcpu);
   for (let i = 0; i < entries.length; i++) {
     const r = msrs.get(entries[i]!.index >>> 0, true);
@@ -40,13 +55,14 @@ export function getMsrs(vcpu: Vcpu, entries: MsrEntry[]): number {
 /** do_set_msr for each entry until one fails. Returns the count written. */
 export function setMsrs(vcpu: Vcpu, entries: readonly MsrEntry[]): number {
   requireTd(vcpu, "KVM_SET_MSRS");
+  checkEntries(entries);
   const msrs = tdMsrsOf(vcpu);
   for (let i = 0; i < entries.length; i++) {
     const { index, data } = entries[i]!;
     const msr = index >>> 0;
     if (vcpu.hasRun && IMMUTABLE_FEATURE_MSRS.has(msr)) {
       const now = msrs.get(msr, true);
-      if (now.ret !== KvmMsrRet.OK || now.data !== BigInt.asUintN(64, data)) {
+      if (now.ret !== KvmMsrRet.OK || now.data !== data) {
         throw new KvmError(
           "EINVAL",
           `kvm_msrs.entries[${i}]: MSR 0x${msr.toString(16)} is an immutable feature MSR and the vCPU has run`,
@@ -54,7 +70,7 @@ export function setMsrs(vcpu: Vcpu, entries: readonly MsrEntry[]): number {
         );
       }
     }
-    if (msrs.set(msr, BigInt.asUintN(64, data), true) !== KvmMsrRet.OK) return i;
+    if (msrs.set(msr, data, true) !== KvmMsrRet.OK) return i;
   }
   return entries.length;
 }

@@ -31,7 +31,13 @@ export const DEFAULT_TD_RUN_BUDGET = 1_000_000;
 const KVM_ENOSYS = 1000n;
 const TWO32 = 0x1_0000_0000;
 
-type Pending = { kind: "tdvmcall"; call: TdVmCallPending } | { kind: "msr"; read: boolean };
+/** What the next KVM_RUN must complete first: nothing, a forwarded TDVMCALL, or a user-space MSR exit. */
+const enum PendingKind {
+  NONE,
+  TDVMCALL,
+  MSR_READ,
+  MSR_WRITE,
+}
 
 /** What KVM keeps per TD vCPU across KVM_RUNs. */
 export class TdVcpuRunState {
@@ -39,9 +45,21 @@ export class TdVcpuRunState {
   readonly gprs = new GprFile();
   private readonly hostGpr = new Int32Array(this.gprs.words.buffer);
   private readonly out = new Int32Array(32);
-  private pending: Pending | undefined;
+  private pendingKind = PendingKind.NONE;
+  private pendingCall: TdVmCallPending | undefined;
   /** Guest instructions one KVM_RUN may execute before it returns -EINTR. */
   budget = DEFAULT_TD_RUN_BUDGET;
+  /** The routing context, reused by every TDVMCALL (the hot path allocates nothing). */
+  private readonly routeCtx = {
+    sharedBit: 47,
+    maxPhysAddr: 48,
+    hypercallExitEnabled: 0,
+    /** TDH.VP.ENTER's return, as a number; ReportFatalError's data[0] asks for it as a u64 */
+    status: 0,
+    get vpEnterRet(): bigint {
+      return statusToBigInt(this.status);
+    },
+  };
 
   constructor(
     private readonly vcpu: Vcpu,
@@ -52,17 +70,17 @@ export class TdVcpuRunState {
   run(): number {
     const vcpu = this.vcpu;
     const run = vcpu.run;
-    if (this.pending) {
-      const p = this.pending;
-      this.pending = undefined;
-      if (p.kind === "msr") {
-        applyTdVmCallResult(this.gprs, completeTdMsrExit(p.read, run));
-      } else {
-        const next = completeTdVmCall(p.call, run, this.gprs, false);
+    const kind = this.pendingKind;
+    if (kind !== PendingKind.NONE) {
+      this.pendingKind = PendingKind.NONE;
+      if (kind === PendingKind.TDVMCALL) {
+        const next = completeTdVmCall(this.pendingCall!, run, this.gprs, false);
         if (next) {
-          this.pending = { kind: "tdvmcall", call: next };
+          this.setPendingCall(next);
           return 0;
         }
+      } else {
+        applyTdVmCallResult(this.gprs, completeTdMsrExit(kind === PendingKind.MSR_READ, run));
       }
     }
     // after completing userspace I/O, as kvm_arch_vcpu_ioctl_run; exit_reason is left alone here
@@ -86,7 +104,7 @@ export class TdVcpuRunState {
       const reason = status % TWO32;
       if (reason === ExitReason.TDCALL) {
         this.gprs.words.set(this.out);
-        if (this.tdvmcall(statusToBigInt(status))) return 0;
+        if (this.tdvmcall(status)) return 0;
       } else if (reason === ExitReason.EXTERNAL_INTERRUPT) {
         return this.interrupted("the instruction budget ran out");
       } else if (reason === ExitReason.EPT_VIOLATION) {
@@ -95,6 +113,11 @@ export class TdVcpuRunState {
         return this.internalError(status);
       }
     }
+  }
+
+  private setPendingCall(call: TdVmCallPending): void {
+    this.pendingKind = PendingKind.TDVMCALL;
+    this.pendingCall = call;
   }
 
   /** A signal-like return: KVM_EXIT_INTR in kvm_run, -EINTR from the ioctl. */
@@ -122,24 +145,20 @@ export class TdVcpuRunState {
   }
 
   /** Returns true when KVM_RUN returns to userspace (an exit is in kvm_run). */
-  private tdvmcall(vpEnterRet: bigint): boolean {
+  private tdvmcall(status: number): boolean {
     const vm = this.vcpu.vm;
-    const route = routeTdVmCall(
-      this.gprs,
-      {
-        sharedBit: this.td.sharedBit,
-        maxPhysAddr: this.td.gpaw,
-        hypercallExitEnabled: vm.hypercallExitEnabled,
-        vpEnterRet,
-      },
-      this.vcpu.run,
-    );
+    const ctx = this.routeCtx;
+    ctx.sharedBit = this.td.sharedBit;
+    ctx.maxPhysAddr = this.td.gpaw;
+    ctx.hypercallExitEnabled = vm.hypercallExitEnabled;
+    ctx.status = status;
+    const route = routeTdVmCall(this.gprs, ctx, this.vcpu.run);
     if (route.kind === "complete") {
       applyTdVmCallResult(this.gprs, route.result);
       return false;
     }
     if (route.kind === "exit") {
-      this.pending = { kind: "tdvmcall", call: route.pending };
+      this.setPendingCall(route.pending);
       return true;
     }
     return this.kernelOp(route.call);
@@ -205,7 +224,7 @@ export class TdVcpuRunState {
       data: value,
       error: 0,
     });
-    this.pending = { kind: "msr", read };
+    this.pendingKind = read ? PendingKind.MSR_READ : PendingKind.MSR_WRITE;
     return true;
   }
 

@@ -1,18 +1,25 @@
 // KVM's shared EPT of a TD (the direct, non-mirror root of tdp_mmu, 6.16): shared GPAs (shared bit set)
 // map to the memslot's userspace memory. Nothing is mapped up front; the first touch of a page is an
 // EPT violation (TD exit) that KVM resolves by mapping the memslot page (faultIn), after which the
-// guest reads and writes the host's bytes in place. Conversions to private, slot deletes/moves and
-// KVM_GET_DIRTY_LOG drop mappings (zap), so the next touch faults again.
-import type { Memslot } from "@tdxsim/memory";
+// guest reads and writes the host's bytes in place. Conversions to private, slot deletes/moves,
+// KVM_GET_DIRTY_LOG and the VMM discarding the page drop mappings (zap), so the next touch faults again.
+import type { Memslot, SparseMemory } from "@tdxsim/memory";
 import { SHARED_EPT_VE, SHARED_EPT_VIOLATION } from "@tdxsim/tdx-module";
 import type { VmMemory } from "./vm-memory.js";
 
 const PAGE = 4096;
 
+/** One shared-EPT leaf: the user page and where it lives (to notice the VMM dropping it). */
+interface SharedLeaf {
+  readonly bytes: Uint8Array;
+  readonly memory: SparseMemory;
+  readonly pfn: number;
+}
+
 export class TdSharedEpt {
   /** Canonical page GPA (no shared bit) → the memslot's userspace page. */
-  private readonly pages = new Map<number, Uint8Array>();
-  /** MemslotTable.generation when the mappings were made (bumped by KVM_GET_DIRTY_LOG). */
+  private readonly pages = new Map<number, SharedLeaf>();
+  /** MemslotTable.generation when the mappings were made (bumped by every slot change and KVM_GET_DIRTY_LOG). */
   private generation = -1;
 
   constructor(
@@ -20,7 +27,9 @@ export class TdSharedEpt {
     private readonly sharedBitValue: () => number,
   ) {}
 
+  /** How many shared pages are mapped now. */
   get mappedCount(): number {
+    this.checkGeneration();
     return this.pages.size;
   }
 
@@ -36,7 +45,11 @@ export class TdSharedEpt {
     const canonical = gpa - this.sharedBitValue();
     const page = canonical - (canonical % PAGE);
     const hit = this.pages.get(page);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      // the VMM may have dropped the page (madvise/discard): like KVM's mmu notifier, unmap it
+      if (hit.memory.peekPage(hit.pfn) === hit.bytes) return hit.bytes;
+      this.pages.delete(page);
+    }
     const memory = this.memory;
     if (memory.attributes.isPrivate(page)) return SHARED_EPT_VIOLATION;
     return memory.slots.find(page) === undefined ? SHARED_EPT_VE : SHARED_EPT_VIOLATION;
@@ -52,8 +65,8 @@ export class TdSharedEpt {
     this.checkGeneration();
     const slot = this.memory.slots.find(page);
     if (slot === undefined) return undefined;
-    const address = slot.hostAddress(page);
-    this.pages.set(page, slot.userMemory.page(address / PAGE));
+    const pfn = slot.hostAddress(page) / PAGE;
+    this.pages.set(page, { bytes: slot.userMemory.page(pfn), memory: slot.userMemory, pfn });
     if (slot.dirtyBitmap !== undefined) slot.markDirty(page);
     return slot;
   }

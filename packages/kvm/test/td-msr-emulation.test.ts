@@ -2,6 +2,7 @@
 // kernel with KVM's values, refused writes, the CPU-virtualised x2APIC registers, the MSR filter and
 // user-space MSR exits, and KVM_GET/SET_MSRS on TD vCPUs (raw and typed).
 import { Errno } from "@tdxsim/memory";
+import { GUEST_IMAGE_BASE, longModeGuest, tdvmcallOut } from "@tdxsim/tdx-module";
 import { describe, expect, it } from "vitest";
 import {
   KVM_GET_MSRS,
@@ -18,7 +19,7 @@ import {
 } from "../src/index.js";
 import { KVM_ARCH_CAPABILITIES } from "../src/tdx-msr-emulation.js";
 import { type GuestStep, recordR10R11, tdvmcall } from "./scripted-guest.js";
-import { STRUCT_AT, TdFixture } from "./td-fixture.js";
+import { MiB, STRUCT_AT, TdFixture } from "./td-fixture.js";
 
 const IO = 30;
 const RDMSR = 31;
@@ -364,5 +365,50 @@ describe("KVM_GET_MSRS / KVM_SET_MSRS on a TD vCPU", () => {
     guestCalls(t, []);
     expect(t.vcpu().setMsrs([{ index: 0x10a, data: KVM_ARCH_CAPABILITIES }])).toBe(1);
     expect(() => t.vcpu().setMsrs([{ index: 0x10a, data: 0n }])).toThrow(/immutable feature MSR/);
+    // typed callers: the index must be a u32, the value a u64
+    expect(() => t.vcpu().getMsrs([-1])).toThrow(/entries\[0\]\.index -1 is not a u32/);
+    expect(() => t.vcpu().setMsrs([{ index: 0x1fc, data: 1n << 64n }])).toThrow(
+      /entries\[0\]\.data .* is not a u64/,
+    );
+  });
+});
+
+describe("on the x86 core", () => {
+  it("an assembled guest's RDMSR/WRMSR TDVMCALLs: APICBASE read, EFER write refused, ICR written and read back", () => {
+    const t = new TdFixture({ realCpu: true });
+    expect(t.initVm().ret).toBe(0);
+    expect(t.createVcpu()).toBeGreaterThan(0);
+    expect(t.initVcpu(0).ret).toBe(0);
+    t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: 0xffe0_0000, userAddr: 0x8000_0000 });
+    const tdvmcall = (leaf: number, r12: number, r13 = 0) => `
+  xor eax, eax ; mov ecx, 0xfc00
+  xor r10d, r10d ; mov r11d, ${leaf} ; mov r12d, ${r12} ; mov r13d, ${r13}
+  tdcall`;
+    const image = longModeGuest(`
+  ${tdvmcall(RDMSR, 0x1b)}
+  mov rbx, r11
+  ${tdvmcallOut(0x3f8, "rbx", 4)}
+  ${tdvmcall(WRMSR, 0xc0000080, 0)}
+  mov rbx, r10
+  shr rbx, 32
+  ${tdvmcallOut(0x3f9, "rbx", 4)}
+  ${tdvmcall(WRMSR, ICR, 0x40fd)}
+  ${tdvmcall(RDMSR, ICR)}
+  mov rbx, r11
+  ${tdvmcallOut(0x3fa, "rbx", 4)}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`);
+    expect(t.initMemRegion(GUEST_IMAGE_BASE, image, true).ret).toBe(0);
+    expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+    const out = (port: number) => {
+      const e = t.vcpu().kvmRun();
+      expect(e).toMatchObject({ kind: "io", port });
+      const run = t.vcpu().run;
+      return new DataView(run.bytes.buffer, run.bytes.byteOffset).getUint32(run.io.dataOffset, true);
+    };
+    expect(out(0x3f8)).toBe(0xfee00d00);
+    expect(out(0x3f9)).toBe(0x80000000); // INVALID_OPERAND's upper half
+    expect(out(0x3fa)).toBe(0x40fd);
+    expect(t.vcpu().getMsrs([ICR])).toEqual([{ index: ICR, data: 0x40fdn }]);
   });
 });

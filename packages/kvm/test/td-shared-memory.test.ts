@@ -8,7 +8,7 @@ import {
   tdvmcallOut,
 } from "@tdxsim/tdx-module";
 import { describe, expect, it } from "vitest";
-import { KVM_RUN, KvmCap, KvmExit, KvmTdx } from "../src/index.js";
+import { KVM_RUN, KvmCap, KvmExit, KvmMem, KvmTdx } from "../src/index.js";
 import { GUEST_RAM_AT, MiB, TdFixture } from "./td-fixture.js";
 
 const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -63,6 +63,25 @@ ve_handler: gp_handler: ud_handler:
     user.write32(GUEST_RAM_AT + 0x1010, 0x600dbeef);
     expect(out(0x3fa)).toBe(0x600dbeef);
     expect(shared.mappedCount).toBe(2);
+  });
+
+  it("the VMM discarding a mapped page (madvise DONTNEED) unmaps it: the guest then sees the fresh page", () => {
+    const { out, user } = sharedTd(`
+  mov rbx, ${SHARED_WINDOW + 0x6000}
+  mov DWORD PTR [rbx], 0x77
+  ${tdvmcallOut(0x3f8, "rbx", 4)}
+  mov ecx, DWORD PTR [rbx]
+  ${tdvmcallOut(0x3f9, "rcx", 4)}
+  mov DWORD PTR [rbx+8], 0x99
+  ${tdvmcallOut(0x3fa, "rcx", 4)}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`);
+    out(0x3f8);
+    expect(user.read32(GUEST_RAM_AT + 0x6000)).toBe(0x77);
+    user.discard(GUEST_RAM_AT + 0x6000, 4096);
+    expect(out(0x3f9)).toBe(0); // a discarded page reads as zeros
+    out(0x3fa);
+    expect(user.read32(GUEST_RAM_AT + 0x6008)).toBe(0x99); // the guest writes the page the VMM sees
   });
 
   it("KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) zaps the shared mapping: the next shared touch exits with KVM_EXIT_MEMORY_FAULT", () => {
@@ -127,5 +146,104 @@ ve_handler: gp_handler: ud_handler:
     expect(out(0x3fa)).toBe(0); // ACCEPT: TDX_SUCCESS
     expect(out(0x3fb)).toBe(0xabcd);
     expect(user.read32(GUEST_RAM_AT + 0x4000)).toBe(0x5151); // the host's page is not the private one
+  });
+
+  it("a shared slot logging dirty pages: a mapped page is dirty; KVM_GET_DIRTY_LOG drops the mappings so the next touch logs again", () => {
+    const t = new TdFixture({ realCpu: true });
+    expect(t.initVm().ret).toBe(0);
+    expect(t.createVcpu()).toBeGreaterThan(0);
+    expect(t.initVcpu(0).ret).toBe(0);
+    // slot 0: plain shared memory (no guest_memfd) with KVM_MEM_LOG_DIRTY_PAGES
+    t.vm.setUserMemoryRegion({
+      slot: 0,
+      flags: KvmMem.LOG_DIRTY_PAGES,
+      guestPhysAddr: 0n,
+      memorySize: BigInt(2 * MiB),
+      userspaceAddr: BigInt(GUEST_RAM_AT),
+    });
+    t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: TOP_2M, userAddr: 0x8000_0000 });
+    const body = `
+  mov rbx, ${SHARED_WINDOW + 0x5000}
+  mov DWORD PTR [rbx], 0x1234
+  ${tdvmcallOut(0x3f8, "rbx", 4)}
+  mov DWORD PTR [rbx+4], 0x5678
+  ${tdvmcallOut(0x3f9, "rbx", 4)}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`;
+    expect(t.initMemRegion(GUEST_IMAGE_BASE, longModeGuest(body), true).ret).toBe(0);
+    expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+    const vcpu = t.vcpu();
+    const shared = t.vm.tdx.sharedEpt;
+    expect(vcpu.kvmRun().kind).toBe("io");
+    expect(t.p.userMemory.read32(GUEST_RAM_AT + 0x5000)).toBe(0x1234);
+    const log = t.vm.getDirtyLog(0);
+    expect(log[0]).toBe(1 << 5); // gfn 5 only
+    expect(log.slice(1).every((b) => b === 0)).toBe(true);
+    expect(shared.mappedCount).toBe(0); // dropped with the log: the next write faults and logs again
+    expect(vcpu.kvmRun().kind).toBe("io");
+    expect(t.vm.getDirtyLog(0)[0]).toBe(1 << 5);
+    expect(t.p.userMemory.read32(GUEST_RAM_AT + 0x5004)).toBe(0x5678);
+  });
+
+  it("UPM round trip on the x86 core: private → MapGPA shared → host sees the guest's bytes → MapGPA private → re-accepted page is zeroed", () => {
+    const mapGpa = (gpa: number) => `
+  xor eax, eax ; mov ecx, 0xfc00
+  xor r10d, r10d ; mov r11d, 0x10001 ; mov r12, ${gpa} ; mov r13d, 0x1000
+  tdcall`;
+    const accept = `
+  mov ecx, 0x7000 ; mov eax, 6 ; tdcall      # TDG.MEM.PAGE.ACCEPT (KVM AUGs it on the EPT violation)
+  mov rbx, rax
+  ${tdvmcallOut(0x3f0, "rbx", 4)}`;
+    const t = new TdFixture({ realCpu: true });
+    t.vm.enableCap({ cap: KvmCap.EXIT_HYPERCALL, args: [1n << 12n] });
+    expect(t.initVm().ret).toBe(0);
+    expect(t.createVcpu()).toBeGreaterThan(0);
+    expect(t.initVcpu(0).ret).toBe(0);
+    t.addPrivateMemory(2 * MiB, true); // slot 0: guest_memfd + user memory at GUEST_RAM_AT, private
+    t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: TOP_2M, userAddr: 0x8000_0000 });
+    const image = longModeGuest(`
+  ${accept}
+  mov DWORD PTR [0x7000], 0xaaaa
+  ${mapGpa(2 ** 47 + 0x7000)}
+  mov rbx, ${SHARED_WINDOW + 0x7000}
+  mov DWORD PTR [rbx], 0xbbbb
+  ${tdvmcallOut(0x3f8, "rbx", 4)}
+  ${mapGpa(0x7000)}
+  ${accept}
+  mov ebx, DWORD PTR [0x7000]
+  ${tdvmcallOut(0x3f9, "rbx", 4)}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`);
+    expect(t.initMemRegion(GUEST_IMAGE_BASE, image, true).ret).toBe(0);
+    expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);
+    const vcpu = t.vcpu();
+    const user = t.p.userMemory;
+    const io = () => {
+      const e = vcpu.kvmRun();
+      if (e.kind !== "io") throw new Error(`expected an IO exit, got ${e.kind}`);
+      const run = vcpu.run;
+      return [
+        e.port,
+        new DataView(run.bytes.buffer, run.bytes.byteOffset).getUint32(run.io.dataOffset, true),
+      ];
+    };
+    const convert = (toPrivate: boolean) => {
+      const e = vcpu.kvmRun();
+      expect(e).toMatchObject({ kind: "hypercall", nr: 12n });
+      if (e.kind !== "hypercall") return;
+      expect(e.args.slice(0, 3)).toEqual([0x7000n, 1n, toPrivate ? 0x10n : 0n]);
+      t.setAttributes(0x7000, 4096, toPrivate);
+      vcpu.run.hypercall.ret = 0n;
+    };
+    expect(io()).toEqual([0x3f0, 0]); // accepted
+    convert(false);
+    expect(t.vm.tdx.mmu.privatePages.has(0x7000)).toBe(false); // the private page was zapped
+    expect(io()).toEqual([0x3f8, SHARED_WINDOW + 0x7000]);
+    expect(user.read32(GUEST_RAM_AT + 0x7000)).toBe(0xbbbb); // the shared side, not the private 0xaaaa
+    expect(t.vm.tdx.sharedEpt.mappedCount).toBe(1);
+    convert(true);
+    expect(t.vm.tdx.sharedEpt.mappedCount).toBe(0);
+    expect(io()).toEqual([0x3f0, 0]); // accepted again
+    expect(io()).toEqual([0x3f9, 0]); // private contents did not survive the round trip
   });
 });
