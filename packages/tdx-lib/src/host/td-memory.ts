@@ -55,7 +55,7 @@ export function addrGva2Gpa(td: TdVm, gva: number): number {
 }
 
 /** Whether the page at `gva` is mapped shared (virt_map_shared / vm_vaddr_alloc_shared). */
-function isSharedGva(td: TdVm, gva: number): boolean {
+export function isSharedGva(td: TdVm, gva: number): boolean {
   const plan = td.initialized("addr_gva2hva");
   const m = plan.layout.mappings().find((r) => gva >= r.gva && gva < r.gva + r.pages * PAGE_SIZE);
   return m?.shared ?? false;
@@ -86,17 +86,27 @@ function pieces(td: TdVm, gva: number, length: number, operation: string) {
  * Host write into guest memory by GVA (sync_global_to_guest, memcpy to addr_gva2hva): any
  * mapped page before td_finalize (it becomes the measured initial contents), shared pages after.
  */
-export function writeGuestMemory(td: TdVm, gva: number, bytes: Uint8Array): void {
-  for (const p of pieces(td, gva, bytes.length, "write_guest_memory")) {
-    td.writeStaging(p.gpa, bytes.subarray(p.offset, p.offset + p.length), "write_guest_memory");
+export function writeGuestMemory(
+  td: TdVm,
+  gva: number,
+  bytes: Uint8Array,
+  operation = "write_guest_memory",
+): void {
+  for (const p of pieces(td, gva, bytes.length, operation)) {
+    td.writeStaging(p.gpa, bytes.subarray(p.offset, p.offset + p.length), operation);
   }
 }
 
 /** Host read of guest memory by GVA (sync_global_from_guest): before td_finalize, or shared pages. */
-export function readGuestMemory(td: TdVm, gva: number, length: number): Uint8Array {
+export function readGuestMemory(
+  td: TdVm,
+  gva: number,
+  length: number,
+  operation = "read_guest_memory",
+): Uint8Array {
   const out = new Uint8Array(length);
-  for (const p of pieces(td, gva, length, "read_guest_memory")) {
-    out.set(td.readStaging(p.gpa, p.length, "read_guest_memory"), p.offset);
+  for (const p of pieces(td, gva, length, operation)) {
+    out.set(td.readStaging(p.gpa, p.length, operation), p.offset);
   }
   return out;
 }
