@@ -71,6 +71,22 @@ export function compileGuests(source = GUEST_SOURCE): {
   return { guests, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Compiles one ET_EXEC guest (COMMON + `flags`, e.g. -Wl,--defsym=...) and returns its bytes. */
+export function compileGuest(source: string, flags: readonly string[]): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), "tdx-lib-elf-"));
+  try {
+    const sourcePath = join(dir, "guest.c");
+    writeFileSync(sourcePath, source);
+    const path = join(dir, "guest");
+    execFileSync("gcc", [...COMMON, ...GUEST_BUILDS.exec, ...flags, "-o", path, sourcePath], {
+      stdio: "pipe",
+    });
+    return new Uint8Array(readFileSync(path));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export interface ReadelfSegment {
   readonly type: string;
   readonly offset: number;

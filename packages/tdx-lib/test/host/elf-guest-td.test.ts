@@ -7,19 +7,48 @@ import { fileURLToPath } from "node:url";
 import { KvmProcess } from "@tdxsim/kvm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  assembleGuestImage,
   loadElf,
+  syncGlobalToGuest,
+  TDX_FATAL_ERROR_GPA_VALID,
+  TDX_IOEXIT_TEST_PORT,
   tdCreate,
   tdFinalize,
   tdInitialize,
   tdVcpuAdd,
+  tdVcpuRun,
   tdxRun,
+  tdxTestAssertFatal,
+  tdxTestAssertIo,
   tdxTestAssertSuccess,
 } from "../../src/index.js";
-import { type CompiledGuest, compileGuests, type GuestBuild, gccAvailable } from "../elf/gcc-guest.js";
+import { read64 } from "../e2e/boot-td.js";
+import {
+  type CompiledGuest,
+  compileGuest,
+  compileGuests,
+  type GuestBuild,
+  gccAvailable,
+} from "../elf/gcc-guest.js";
 import { GPR } from "../guest/guest-cpu.js";
 import { bootLoadedPages, supportedCpuid } from "./td-fixture.js";
 
-const SOURCE = readFileSync(fileURLToPath(new URL("../guests/tdx-success.c", import.meta.url)), "utf8");
+const guestSource = (name: string) =>
+  readFileSync(fileURLToPath(new URL(`../guests/${name}`, import.meta.url)), "utf8");
+const SOURCE = guestSource("tdx-success.c");
+
+/** Where the guest library is assembled for the C guest (in memslot 0, clear of the ELF at 0x400000). */
+const LIBRARY_GVA = 0xa0_0000;
+/** The library routines tdx-library-calls.c declares. */
+const LIBRARY_CALLS = [
+  "tdg_vp_vmcall_instruction_io",
+  "tdg_vp_info",
+  "tdg_mr_report",
+  "tdx_test_report_64bit_to_user_space",
+  "tdx_test_fatal",
+  "tdx_test_fatal_with_data",
+  "tdx_test_success",
+];
 
 describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", () => {
   let guests: Record<GuestBuild, CompiledGuest>;
@@ -50,4 +79,30 @@ describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", 
       tdxTestAssertSuccess(tdxRun(td));
     });
   }
+
+  it("a C guest calls the guest library through the SysV ABI: IO, VP.INFO, a synced global, MR.REPORT, fatal with data, success", () => {
+    const library = assembleGuestImage({ origin: LIBRARY_GVA });
+    const defsyms = LIBRARY_CALLS.map(
+      (name) => `-Wl,--defsym=${name}=0x${library.symbol(name).toString(16)}`,
+    );
+    const elf = loadElf(compileGuest(guestSource("tdx-library-calls.c"), ["-mno-red-zone", ...defsyms]));
+    const td = tdCreate({ process: new KvmProcess({ supportedCpuid: supportedCpuid() }) });
+    tdInitialize(td, {
+      image: [...elf.chunks, ...library.chunks],
+      idtEntries: library.idtEntries,
+      memorySize: 16 << 20,
+    });
+    tdVcpuAdd(td, 0, elf.entry);
+    syncGlobalToGuest(td, elf, "host_value", 0x1234_5678_9abc_def0n);
+    tdFinalize(td);
+
+    const io = tdxTestAssertIo(tdxRun(td), TDX_IOEXIT_TEST_PORT, 1, 1);
+    expect(io.data[0]).toBe(0xab);
+    expect(read64(td)).toBe(48n); // TDG.VP.INFO GPAW
+    expect(read64(td)).toBe(0x1234_5678_9abc_def0n); // the global the host synced before finalize
+    expect(read64(td)).toBe(new DataView(new TextEncoder().encode("tdxsim g").buffer).getBigUint64(0, true));
+    const reportdata = elf.symbol("reportdata").address;
+    tdxTestAssertFatal(tdVcpuRun(td), TDX_FATAL_ERROR_GPA_VALID | 0x0baa_aaad_0000_0000n, BigInt(reportdata));
+    tdxTestAssertSuccess(tdxRun(td));
+  });
 });
