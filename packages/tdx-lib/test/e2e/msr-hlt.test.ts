@@ -70,6 +70,26 @@ describe("MSR and HLT TDVMCALLs end to end", () => {
     tdxTestAssertSuccess(tdxRun(td));
   });
 
+  it("native WRMSR/RDMSR: #VE, the default handler's TDVMCALLs reach user space the same way", () => {
+    const td = bootGuest(
+      (f) => {
+        f.wrmsr(MSR_IA32_POWER_CTL, 0x6_0000_0007n);
+        f.call(
+          "tdx_assert_error",
+          f.call("tdx_test_report_64bit_to_user_space", f.rdmsr(MSR_IA32_POWER_CTL)),
+        );
+        f.call("tdx_test_success");
+      },
+      { beforeFinalize: sendMsrsToUserSpace },
+    );
+    const write = tdxTestAssertMsr(tdxRun(td), MSR_IA32_POWER_CTL, true);
+    expect(write.data).toBe(0x6_0000_0007n);
+    tdxTestAnswerMsr(write, {});
+    tdxTestAnswerMsr(tdxTestAssertMsr(tdxRun(td), MSR_IA32_POWER_CTL, false), { data: 0x42n });
+    expect(read64(td)).toBe(0x42n);
+    tdxTestAssertSuccess(tdxRun(td));
+  });
+
   it("tdg_vp_vmcall_instruction_hlt(0): KVM_RUN returns KVM_EXIT_INTR with the vCPU HALTED; RUNNABLE resumes it", () => {
     const td = bootGuest((f) => {
       const ret = f.call("tdg_vp_vmcall_instruction_hlt", 0);
