@@ -10,6 +10,7 @@ import {
   type MmioExit,
   type RunExit,
   TDX_MMIO_TEST_ADDR,
+  type TdInitializeOptions,
   type TdVm,
   tdCreate,
   tdFinalize,
@@ -43,12 +44,28 @@ export interface BootOptions {
   beforeFinalize?: (td: TdVm, image: GuestImage) => void;
 }
 
+/**
+ * td_create, td_initialize with `image` (builder image, ELF chunks, or both) and td_vcpu_add of
+ * vCPU 0 at `entry`; not finalized.
+ */
+export function initializeTd(
+  image: Pick<TdInitializeOptions, "image" | "idtEntries">,
+  entry: number | bigint,
+  memorySize = TD_MEMORY_SIZE,
+): TdVm {
+  const td = tdCreate({ process: tdProcess() });
+  tdInitialize(td, { ...image, memorySize });
+  tdVcpuAdd(td, 0, entry);
+  return td;
+}
+
 /** Creates, initializes, adds vCPU 0 to and finalizes a TD running `program`. */
 export function bootTd(program: GuestProgram, options: BootOptions = {}): { td: TdVm; image: GuestImage } {
   const image = assembleGuestImage({ origin: IMAGE_GVA, program });
-  const td = tdCreate({ process: tdProcess() });
-  tdInitialize(td, { image: image.chunks, idtEntries: image.idtEntries, memorySize: TD_MEMORY_SIZE });
-  tdVcpuAdd(td, 0, image.symbol(options.entry ?? "guest_code"));
+  const td = initializeTd(
+    { image: image.chunks, idtEntries: image.idtEntries },
+    image.symbol(options.entry ?? "guest_code"),
+  );
   options.beforeFinalize?.(td, image);
   tdFinalize(td);
   return { td, image };

@@ -70,6 +70,19 @@ describe("MSR and HLT TDVMCALLs end to end", () => {
     tdxTestAssertSuccess(tdxRun(td));
   });
 
+  it("tdg_vp_vmcall_instruction_rdmsr of an MSR outside KVM's TDX list, no user-space MSRs: INVALID_OPERAND", () => {
+    const td = bootGuest((f) => {
+      const value = f.local(0);
+      f.call(
+        "tdx_test_report_64bit_to_user_space",
+        f.call("tdg_vp_vmcall_instruction_rdmsr", 0xc001_1234, f.addrOf(value)),
+      );
+      f.call("tdx_test_success");
+    });
+    expect(read64(td)).toBe(TDG_VP_VMCALL_INVALID_OPERAND);
+    tdxTestAssertSuccess(tdxRun(td));
+  });
+
   it("native WRMSR/RDMSR: #VE, the default handler's TDVMCALLs reach user space the same way", () => {
     const td = bootGuest(
       (f) => {

@@ -4,7 +4,6 @@
 // runs the TD to its KVM_EXIT_IO on port 0x30.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { KvmProcess } from "@tdxsim/kvm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   assembleGuestImage,
@@ -12,17 +11,14 @@ import {
   syncGlobalToGuest,
   TDX_FATAL_ERROR_GPA_VALID,
   TDX_IOEXIT_TEST_PORT,
-  tdCreate,
   tdFinalize,
-  tdInitialize,
-  tdVcpuAdd,
   tdVcpuRun,
   tdxRun,
   tdxTestAssertFatal,
   tdxTestAssertIo,
   tdxTestAssertSuccess,
 } from "../../src/index.js";
-import { read64 } from "../e2e/boot-td.js";
+import { initializeTd, read64 } from "../e2e/boot-td.js";
 import {
   type CompiledGuest,
   compileGuest,
@@ -31,7 +27,7 @@ import {
   gccAvailable,
 } from "../elf/gcc-guest.js";
 import { GPR } from "../guest/guest-cpu.js";
-import { bootLoadedPages, supportedCpuid } from "./td-fixture.js";
+import { bootLoadedPages } from "./td-fixture.js";
 
 const guestSource = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../guests/${name}`, import.meta.url)), "utf8");
@@ -61,9 +57,7 @@ describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", 
   for (const build of ["exec", "pie"] as const) {
     it(`${build}: boots from the reset vector to Instruction.IO(0x30, 4, OUT); the TD finalizes`, () => {
       const elf = loadElf(guests[build].bytes, build === "pie" ? { loadBase: 0x60_0000 } : {});
-      const td = tdCreate({ process: new KvmProcess({ supportedCpuid: supportedCpuid() }) });
-      tdInitialize(td, { image: elf.chunks, memorySize: 16 << 20 });
-      tdVcpuAdd(td, 0, elf.entry);
+      const td = initializeTd({ image: elf.chunks }, elf.entry);
       const calls: bigint[][] = [];
       const m = bootLoadedPages(td, (regs) => {
         calls.push([...regs]);
@@ -86,13 +80,10 @@ describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", 
       (name) => `-Wl,--defsym=${name}=0x${library.symbol(name).toString(16)}`,
     );
     const elf = loadElf(compileGuest(guestSource("tdx-library-calls.c"), ["-mno-red-zone", ...defsyms]));
-    const td = tdCreate({ process: new KvmProcess({ supportedCpuid: supportedCpuid() }) });
-    tdInitialize(td, {
-      image: [...elf.chunks, ...library.chunks],
-      idtEntries: library.idtEntries,
-      memorySize: 16 << 20,
-    });
-    tdVcpuAdd(td, 0, elf.entry);
+    const td = initializeTd(
+      { image: [...elf.chunks, ...library.chunks], idtEntries: library.idtEntries },
+      elf.entry,
+    );
     syncGlobalToGuest(td, elf, "host_value", 0x1234_5678_9abc_def0n);
     tdFinalize(td);
 

@@ -23,7 +23,7 @@ import {
   vmVaddrAllocShared,
   writeGuestMemory,
 } from "../../src/index.js";
-import { tdProcess } from "../e2e/boot-td.js";
+import { initializeTd, tdProcess } from "../e2e/boot-td.js";
 
 const MiB = 1 << 20;
 const IMAGE_GVA = 0x40_0000;
@@ -36,15 +36,9 @@ function image() {
 }
 
 /** A TD initialized with the image and vCPU 0 added; finalized on request. */
-function initializedTd(options: { finalize?: boolean; memorySize?: number } = {}): TdVm {
+function initializedTd(options: { finalize?: boolean } = {}): TdVm {
   const img = image();
-  const td = tdCreate({ process: tdProcess() });
-  tdInitialize(td, {
-    image: img.chunks,
-    idtEntries: img.idtEntries,
-    memorySize: options.memorySize ?? 16 * MiB,
-  });
-  tdVcpuAdd(td, 0, img.symbol("guest_code"));
+  const td = initializeTd({ image: img.chunks, idtEntries: img.idtEntries }, img.symbol("guest_code"));
   if (options.finalize) tdFinalize(td);
   return td;
 }
