@@ -4,7 +4,7 @@
 // runs the TD to its KVM_EXIT_IO on port 0x30.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   assembleGuestImage,
   loadElf,
@@ -19,13 +19,7 @@ import {
   tdxTestAssertSuccess,
 } from "../../src/index.js";
 import { initializeTd, read64 } from "../e2e/boot-td.js";
-import {
-  type CompiledGuest,
-  compileGuest,
-  compileGuests,
-  type GuestBuild,
-  gccAvailable,
-} from "../elf/gcc-guest.js";
+import { compileGuest, gccAvailable, useCompiledGuests } from "../elf/gcc-guest.js";
 import { GPR } from "../guest/guest-cpu.js";
 import { bootLoadedPages } from "./td-fixture.js";
 
@@ -47,16 +41,11 @@ const LIBRARY_CALLS = [
 ];
 
 describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", () => {
-  let guests: Record<GuestBuild, CompiledGuest>;
-  let cleanup: () => void;
-  beforeAll(() => {
-    ({ guests, cleanup } = compileGuests(SOURCE));
-  });
-  afterAll(() => cleanup());
+  const compiled = useCompiledGuests(SOURCE);
 
   for (const build of ["exec", "pie"] as const) {
     it(`${build}: boots from the reset vector to Instruction.IO(0x30, 4, OUT); the TD finalizes`, () => {
-      const elf = loadElf(guests[build].bytes, build === "pie" ? { loadBase: 0x60_0000 } : {});
+      const elf = loadElf(compiled.guests[build].bytes, build === "pie" ? { loadBase: 0x60_0000 } : {});
       const td = initializeTd({ image: elf.chunks }, elf.entry);
       const calls: bigint[][] = [];
       const m = bootLoadedPages(td, (regs) => {
