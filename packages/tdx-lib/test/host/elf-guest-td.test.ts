@@ -74,6 +74,9 @@ describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", 
       elf.entry,
     );
     syncGlobalToGuest(td, elf, "host_value", 0x1234_5678_9abc_def0n);
+    expect(() => syncGlobalToGuest(td, elf, "_start", 1)).toThrow(
+      'sync_global_to_guest: ELF symbol "_start" is not a sized data object (STT_OBJECT)',
+    );
     tdFinalize(td);
 
     const io = tdxTestAssertIo(tdxRun(td), TDX_IOEXIT_TEST_PORT, 1, 1);
