@@ -9,14 +9,20 @@ import {
   assembleGuestImage,
   loadElf,
   syncGlobalToGuest,
+  TDG_VP_VMCALL_INSTRUCTION_IO_READ,
+  TDG_VP_VMCALL_INSTRUCTION_IO_WRITE,
   TDX_FATAL_ERROR_GPA_VALID,
   TDX_IOEXIT_TEST_PORT,
+  TDX_MMIO_TEST_ADDR,
   tdFinalize,
   tdVcpuRun,
   tdxRun,
   tdxTestAssertFatal,
   tdxTestAssertIo,
+  tdxTestAssertMmio,
   tdxTestAssertSuccess,
+  tdxTestReadReport,
+  tdxTestSetIoInData,
 } from "../../src/index.js";
 import { initializeTd, read64 } from "../e2e/boot-td.js";
 import { compileGuest, gccAvailable, useCompiledGuests } from "../elf/gcc-guest.js";
@@ -31,10 +37,18 @@ const SOURCE = guestSource("tdx-success.c");
 const LIBRARY_GVA = 0xa0_0000;
 /** The library routines tdx-library-calls.c declares. */
 const LIBRARY_CALLS = [
+  "__tdx_hypercall",
+  "__tdx_module_call",
   "tdg_vp_vmcall_instruction_io",
+  "tdg_vp_vmcall_get_td_vmcall_info",
+  "tdg_vp_vmcall_instruction_cpuid",
+  "tdg_vp_vmcall_ve_request_mmio_write",
   "tdg_vp_info",
   "tdg_mr_report",
+  "tdg_mr_rtmr_extend",
+  "tdx_test_report_to_user_space",
   "tdx_test_report_64bit_to_user_space",
+  "tdx_assert_error",
   "tdx_test_fatal",
   "tdx_test_fatal_with_data",
   "tdx_test_success",
@@ -63,7 +77,7 @@ describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", 
     });
   }
 
-  it("a C guest calls the guest library through the SysV ABI: IO, VP.INFO, a synced global, MR.REPORT, fatal with data, success", () => {
+  it("a C guest calls the guest library through the SysV ABI: TDVMCALL wrappers and __tdx_hypercall, TDCALL leaves and __tdx_module_call, test_util, a synced global, the #VE handler", () => {
     const library = assembleGuestImage({ origin: LIBRARY_GVA });
     const defsyms = LIBRARY_CALLS.map(
       (name) => `-Wl,--defsym=${name}=0x${library.symbol(name).toString(16)}`,
@@ -79,11 +93,25 @@ describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", 
     );
     tdFinalize(td);
 
-    const io = tdxTestAssertIo(tdxRun(td), TDX_IOEXIT_TEST_PORT, 1, 1);
+    const io = tdxTestAssertIo(tdxRun(td), TDX_IOEXIT_TEST_PORT, 1, TDG_VP_VMCALL_INSTRUCTION_IO_WRITE);
     expect(io.data[0]).toBe(0xab);
-    expect(read64(td)).toBe(48n); // TDG.VP.INFO GPAW
+    // __tdx_hypercall with a C struct tdx_hypercall_args: an IO read, R11 stored back
+    tdxTestSetIoInData(
+      tdxTestAssertIo(tdxRun(td), TDX_IOEXIT_TEST_PORT, 2, TDG_VP_VMCALL_INSTRUCTION_IO_READ),
+      0xbeef,
+    );
+    expect(read64(td)).toBe(0xbeefn);
+    expect(read64(td)).toBe(48n); // tdg_vp_info: GPAW
+    expect([read64(td), read64(td)]).toEqual([0n, 48n]); // __tdx_module_call(TDG.VP.INFO): status, out.rcx
+    expect(read64(td)).toBe(0n); // get_td_vmcall_info: R11..R14 all zero
+    expect(tdxTestReadReport(tdxRun(td))).toBe(0x756e_6547); // Instruction.CPUID leaf 0 EBX: "Genu"
+    const mmio = tdxTestAssertMmio(tdxRun(td), TDX_MMIO_TEST_ADDR, 4, true);
+    expect([...mmio.data.subarray(0, 4)]).toEqual([0xef, 0xbe, 0xad, 0xde]);
     expect(read64(td)).toBe(0x1234_5678_9abc_def0n); // the global the host synced before finalize
+    expect(read64(td)).toBe(0n); // tdg_mr_rtmr_extend: TDX_SUCCESS
     expect(read64(td)).toBe(new DataView(new TextEncoder().encode("tdxsim g").buffer).getBigUint64(0, true));
+    const native = tdxTestAssertIo(tdxRun(td), 0x99, 1, TDG_VP_VMCALL_INSTRUCTION_IO_WRITE); // OUT via #VE
+    expect(native.data[0]).toBe(0x5a);
     const reportdata = elf.symbol("reportdata").address;
     tdxTestAssertFatal(tdVcpuRun(td), TDX_FATAL_ERROR_GPA_VALID | 0x0baa_aaad_0000_0000n, BigInt(reportdata));
     tdxTestAssertSuccess(tdxRun(td));
