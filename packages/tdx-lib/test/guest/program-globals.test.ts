@@ -56,6 +56,7 @@ describe("GuestProgram data globals", () => {
             .fn("x", () => {}),
         /x: is defined twice/,
       ],
+      [() => g().global("x", { size: 4 }).declare("x", { params: 1 }), /x: is a data global, not a function/],
       [
         () => {
           const p = new GuestProgram();

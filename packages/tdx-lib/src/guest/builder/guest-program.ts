@@ -76,6 +76,9 @@ export class GuestProgram implements SymbolResolver {
   /** A prototype, so a body can call a function defined later: `g.declare("helper", { params: 1 })`. */
   declare(name: string, options: GuestFunctionOptions = {}): this {
     const params = options.params ?? 0;
+    if (this.globalSize(name) !== undefined) {
+      throw new GuestProgramError(name, "is a data global, not a function");
+    }
     const previous = this.declared.get(name);
     if (previous !== undefined && previous !== params) {
       throw new GuestProgramError(name, `declared with ${previous} parameters, then with ${params}`);
