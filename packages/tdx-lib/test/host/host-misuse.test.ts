@@ -66,6 +66,25 @@ describe("host half: bad use gets a clear error", () => {
     );
   });
 
+  it("out of order: td_initialize twice, a vCPU beyond max_vcpus or at unmapped code, run before finalize, finalize twice", () => {
+    const img = image();
+    const td = initializedTd();
+    expect(() => tdInitialize(td, { image: img.chunks })).toThrow(
+      "td_initialize: the TD is already initialized",
+    );
+    expect(() => tdVcpuAdd(td, 1, IMAGE_GVA)).toThrow(
+      "td_vcpu_add: vCPU index 1 is beyond max_vcpus 1 of td_initialize",
+    );
+    expect(() => tdVcpuRun(td)).toThrow("td_vcpu_run: the TD is not finalized (call tdFinalize first)");
+    tdFinalize(td);
+    expect(() => tdFinalize(td)).toThrow(/^load_td_memory_region: the TD is finalized/);
+    const other = tdCreate({ process: tdProcess() });
+    tdInitialize(other, { image: img.chunks, memorySize: 16 * MiB });
+    expect(() => tdVcpuAdd(other, 0, 0x7000_0000)).toThrow(
+      "td_vcpu_add: guest code 0x70000000 is not mapped in the TD",
+    );
+  });
+
   it("a GVA that is already mapped (virt_map, virt_map_shared), with the TD's mappings unchanged", () => {
     const td = initializedTd();
     const before = td.plan!.layout.mappings();
