@@ -3,6 +3,7 @@
 // global in the private image can be written and read before td_finalize (what is written
 // becomes measured initial contents); after it the TD's private memory is out of the host's
 // reach, so only a global on a shared page could still be synced.
+import { STT_OBJECT } from "../elf/constants.js";
 import type { LoadedElf } from "../elf/index.js";
 import type { GuestImage } from "../guest/guest-image.js";
 import { isSharedGva, readGuestMemory, writeGuestMemory } from "./td-memory.js";
@@ -25,9 +26,6 @@ export function guestGlobal(source: GuestGlobalSource, name: string, operation: 
   }
   return { gva: s.address, size: s.size };
 }
-
-/** STT_OBJECT: a data object symbol. */
-const STT_OBJECT = 1;
 
 /** After td_finalize only a global on shared pages is reachable; say so in the global's terms. */
 function checkReachable(td: TdVm, name: string, gva: number, size: number, operation: string): void {
