@@ -2,7 +2,11 @@ import { PAGE_SIZE } from "@tdxsim/memory";
 import { Assembler } from "@tdxsim/x86/asm";
 import { type IdtEntry, VE_VECTOR } from "../boot/descriptor-tables.js";
 import type { GuestProgram } from "./builder/guest-program.js";
-import { emitGuestLibraryCode, emitGuestLibraryData } from "./library/guest-library.js";
+import {
+  emitGuestLibraryCode,
+  emitGuestLibraryData,
+  GUEST_LIBRARY_GLOBALS,
+} from "./library/guest-library.js";
 import { LOCAL_LABEL_PREFIX } from "./library/routines.js";
 
 /** The guest library (plus a test's guest functions) assembled at one address. */
@@ -18,6 +22,13 @@ export interface GuestImage {
   readonly chunks: readonly { readonly gpa: number; readonly bytes: Uint8Array }[];
   /** IDT gates the image needs: #VE (vector 20) → guest_ve_entry. */
   readonly idtEntries: readonly IdtEntry[];
+  /** Data globals (the library's and the program's): address and size, for sync_global_*. */
+  readonly globals: ReadonlyMap<string, GuestImageGlobal>;
+}
+
+export interface GuestImageGlobal {
+  readonly address: bigint;
+  readonly size: number;
 }
 
 export interface AssembleGuestImageOptions {
@@ -36,6 +47,7 @@ export function assembleGuestImage(options: AssembleGuestImageOptions): GuestIma
   emitGuestLibraryCode(a);
   options.program?.emit(a);
   emitGuestLibraryData(a);
+  options.program?.emitData(a);
   const result = a.assemble();
   const symbols = new Map([...result.labels].filter(([name]) => !name.startsWith(LOCAL_LABEL_PREFIX)));
   const padded = new Uint8Array(Math.ceil(result.bytes.length / PAGE_SIZE) * PAGE_SIZE);
@@ -52,5 +64,11 @@ export function assembleGuestImage(options: AssembleGuestImageOptions): GuestIma
     symbol,
     chunks: [{ gpa: origin, bytes: padded }],
     idtEntries: [{ vector: VE_VECTOR, handler: symbol("guest_ve_entry") }],
+    globals: new Map(
+      [...GUEST_LIBRARY_GLOBALS, ...(options.program?.programGlobals ?? [])].map((g) => [
+        g.name,
+        { address: symbol(g.name), size: g.size },
+      ]),
+    ),
   };
 }

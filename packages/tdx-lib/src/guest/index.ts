@@ -2,6 +2,11 @@ export * from "./builder/function-builder.js";
 export { FunctionFrame } from "./builder/function-frame.js";
 export * from "./builder/guest-program.js";
 export { GuestProgramError } from "./builder/guest-program-error.js";
+export {
+  type GuestGlobalOptions,
+  MAX_GUEST_GLOBAL_SIZE,
+  type ProgramGlobal,
+} from "./builder/program-globals.js";
 export * from "./builder/values.js";
 export * from "./guest-image.js";
 export { EX_REGS } from "./library/ex-regs.js";

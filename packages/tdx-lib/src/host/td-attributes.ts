@@ -78,4 +78,41 @@ export function tdxCheckAttributes(caps: TdxSupportedMasks, attributes: bigint, 
       `${bitNames(badXfam, XFEATURE_MASK)} not in supported_xfam ${hex(caps.supportedXfam)} of KVM_TDX_CAPABILITIES`,
     );
   }
+  tdxCheckXfamCombination(xfam);
+}
+
+const X = XFEATURE_MASK;
+/** XSAVE components that come only together (XCR0 / IA32_XSS rules the TDX module applies to XFAM). */
+const XFAM_GROUPS: readonly [string, bigint][] = [
+  ["AVX-512", X.OPMASK | X.ZMM_HI256 | X.HI16_ZMM],
+  ["CET", X.CET_USER | X.CET_KERNEL],
+  ["AMX", X.XTILE_CFG | X.XTILE_DATA],
+];
+
+/**
+ * The combinations TDH.MNG.INIT refuses (TDX_OPERAND_INVALID (XFAM)) even when every bit is
+ * supported: x87 and SSE are mandatory, AVX-512 needs all three components and AVX, CET user
+ * and supervisor go together, AMX TILECFG and TILEDATA go together. Checked here so the error
+ * names the rule instead of KVM_TDX_INIT_VM's bare EINVAL.
+ */
+export function tdxCheckXfamCombination(xfam: bigint): void {
+  const mandatory = X.FP | X.SSE;
+  if ((xfam & mandatory) !== mandatory) {
+    throw new TdxConfigurationError(
+      "xfam",
+      `${hex(xfam)} lacks ${bitNames(mandatory & ~xfam, X)}, which a TD always has`,
+    );
+  }
+  for (const [name, group] of XFAM_GROUPS) {
+    const present = xfam & group;
+    if (present !== 0n && present !== group) {
+      throw new TdxConfigurationError(
+        "xfam",
+        `${hex(xfam)} has ${bitNames(present, X)} without ${bitNames(group & ~present, X)}: ${name} components come together`,
+      );
+    }
+  }
+  if ((xfam & XFAM_GROUPS[0]![1]) !== 0n && (xfam & X.YMM) === 0n) {
+    throw new TdxConfigurationError("xfam", `${hex(xfam)} has AVX-512 without YMM (bit 2)`);
+  }
 }

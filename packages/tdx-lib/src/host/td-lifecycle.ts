@@ -14,7 +14,7 @@ import { placeTdBootCode } from "../boot/boot-code.js";
 import { buildGdtPage, buildIdtPage, type IdtEntry } from "../boot/descriptor-tables.js";
 import { DEFAULT_CODE_SELECTOR, encodeTdBootParameters, writeTdPerVcpuParameters } from "../boot/index.js";
 import { assembleTdBoot } from "../guest/td-boot.js";
-import { type ImageChunk, planTdInitialize, planTdVcpuStack } from "../layout/index.js";
+import { type ImageChunk, planTdInitialize, planTdVcpuStack, TdLayoutError } from "../layout/index.js";
 import { decodeRunExit, type RunExit } from "../report/run-exit.js";
 import { tdxApplyCpuidRestrictions, tdxFilterCpuid } from "./cpuid-filter.js";
 import { memoryConversionForExit } from "./memory-conversion.js";
@@ -146,11 +146,18 @@ export function tdVcpuAdd(td: TdVm, vcpuId: number, guestCode: number | bigint) 
   if (!plan.layout.isGvaMapped(entry)) {
     throw new TdHostError("td_vcpu_add", `guest code 0x${entry.toString(16)} is not mapped in the TD`);
   }
+  // The stack first: if it does not fit, no KVM vCPU is left behind without a boot record.
+  let stack: ReturnType<typeof planTdVcpuStack>;
+  try {
+    stack = planTdVcpuStack(plan, index, td.maxVcpus);
+  } catch (error) {
+    if (!(error instanceof TdLayoutError)) throw error;
+    throw new TdHostError("td_vcpu_add", `no room for vCPU ${index}'s stack: ${error.message}`);
+  }
+  td.syncPageTables();
   const vcpu = td.vm.createVcpu(vcpuId);
   vcpu.setCpuid2(vcpu.tdxGetCpuid());
   vcpu.tdxInitVcpu(0n);
-  const stack = planTdVcpuStack(plan, index, td.maxVcpus);
-  td.syncPageTables();
   const block = td.readStaging(
     plan.bootParameters.gpa,
     plan.bootParameters.size,

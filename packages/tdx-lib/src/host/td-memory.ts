@@ -38,8 +38,38 @@ export function vmVaddrAllocShared(td: TdVm, size: number, vaddrMin = KVM_UTIL_M
 /** virt_map_shared(): GVA → GPA with the shared bit in the leaf PTEs (the page tables are private: before td_finalize). */
 export function virtMapShared(td: TdVm, gva: number, gpa: number, pages: number): void {
   const plan = td.notFinalized("virt_map_shared");
+  refusePrivateOnly(td, gpa, pages, "virt_map_shared");
   plan.layout.virtMapShared(gva, gpa, pages);
   td.syncPageTables();
+}
+
+/**
+ * A shared alias of memory the TD keeps private would make the guest's accesses through it
+ * fault (KVM_EXIT_MEMORY_FAULT) or convert the page and lose its measured contents: refuse
+ * the boot-code and boot-parameter memslots and every page td_finalize loads with
+ * KVM_TDX_INIT_MEM_REGION (image, page tables, GDT/IDT/TSS, stacks, vm_vaddr_alloc pages).
+ */
+function refusePrivateOnly(td: TdVm, gpa: number, pages: number, operation: string): void {
+  const plan = td.initialized(operation);
+  const end = gpa + pages * PAGE_SIZE;
+  for (const slot of td.memslots) {
+    if (slot.slot !== 0 && gpa < slot.gpa + slot.size && end > slot.gpa) {
+      throw new TdHostError(
+        operation,
+        `gpa range [0x${gpa.toString(16)}, 0x${end.toString(16)}) overlaps memslot ${slot.slot} (${slot.slot === 1 ? "td_boot code" : "boot parameters"}), which is private only`,
+      );
+    }
+  }
+  for (const run of plan.layout.protectedRuns()) {
+    const runEnd = run.gpa + run.pages * PAGE_SIZE;
+    if (gpa < runEnd && end > run.gpa) {
+      const first = Math.max(gpa, run.gpa);
+      throw new TdHostError(
+        operation,
+        `gpa 0x${first.toString(16)} is private memory td_finalize loads and measures (KVM_TDX_INIT_MEM_REGION); a shared mapping of it would not reach those contents`,
+      );
+    }
+  }
 }
 
 /** virt_map(): a private GVA → GPA mapping, before td_finalize. */
@@ -55,7 +85,7 @@ export function addrGva2Gpa(td: TdVm, gva: number): number {
 }
 
 /** Whether the page at `gva` is mapped shared (virt_map_shared / vm_vaddr_alloc_shared). */
-function isSharedGva(td: TdVm, gva: number): boolean {
+export function isSharedGva(td: TdVm, gva: number): boolean {
   const plan = td.initialized("addr_gva2hva");
   const m = plan.layout.mappings().find((r) => gva >= r.gva && gva < r.gva + r.pages * PAGE_SIZE);
   return m?.shared ?? false;
@@ -86,17 +116,27 @@ function pieces(td: TdVm, gva: number, length: number, operation: string) {
  * Host write into guest memory by GVA (sync_global_to_guest, memcpy to addr_gva2hva): any
  * mapped page before td_finalize (it becomes the measured initial contents), shared pages after.
  */
-export function writeGuestMemory(td: TdVm, gva: number, bytes: Uint8Array): void {
-  for (const p of pieces(td, gva, bytes.length, "write_guest_memory")) {
-    td.writeStaging(p.gpa, bytes.subarray(p.offset, p.offset + p.length), "write_guest_memory");
+export function writeGuestMemory(
+  td: TdVm,
+  gva: number,
+  bytes: Uint8Array,
+  operation = "write_guest_memory",
+): void {
+  for (const p of pieces(td, gva, bytes.length, operation)) {
+    td.writeStaging(p.gpa, bytes.subarray(p.offset, p.offset + p.length), operation);
   }
 }
 
 /** Host read of guest memory by GVA (sync_global_from_guest): before td_finalize, or shared pages. */
-export function readGuestMemory(td: TdVm, gva: number, length: number): Uint8Array {
+export function readGuestMemory(
+  td: TdVm,
+  gva: number,
+  length: number,
+  operation = "read_guest_memory",
+): Uint8Array {
   const out = new Uint8Array(length);
-  for (const p of pieces(td, gva, length, "read_guest_memory")) {
-    out.set(td.readStaging(p.gpa, p.length, "read_guest_memory"), p.offset);
+  for (const p of pieces(td, gva, length, operation)) {
+    out.set(td.readStaging(p.gpa, p.length, operation), p.offset);
   }
   return out;
 }

@@ -102,10 +102,22 @@ export function planTdInitialize(options: PlanTdInitializeOptions): TdInitialLay
     end = Math.max(end, chunk.gpa + pages * PAGE_SIZE);
   }
 
-  const pgd = layout.allocPageTablePage();
-  const gdt = layout.vaddrIdentityAlloc(PAGE_SIZE, KVM_UTIL_MIN_VADDR, TD_MAIN_MEMSLOT);
-  const idt = layout.vaddrIdentityAlloc(PAGE_SIZE, KVM_UTIL_MIN_VADDR, TD_MAIN_MEMSLOT);
-  const tss = layout.vaddrIdentityAlloc(PAGE_SIZE, KVM_UTIL_MIN_VADDR, TD_MAIN_MEMSLOT);
+  // What td_initialize places around the image: a failure here means the image left no room.
+  const place = <T>(what: string, allocate: () => T): T => {
+    try {
+      return allocate();
+    } catch (error) {
+      if (!(error instanceof TdLayoutError) || options.image.length === 0) throw error;
+      throw new TdLayoutError(
+        `guest image [${hex(start)}, ${hex(end)}) leaves no room in memslot 0 [0, ${hex(memorySize)}) for the ${what} (${error.message})`,
+      );
+    }
+  };
+  const identityPage = () => layout.vaddrIdentityAlloc(PAGE_SIZE, KVM_UTIL_MIN_VADDR, TD_MAIN_MEMSLOT);
+  const pgd = place("root page table", () => layout.allocPageTablePage());
+  const gdt = place("GDT page", identityPage);
+  const idt = place("IDT page", identityPage);
+  const tss = place("TSS page", identityPage);
 
   const codeSlot = tdBootCodeSlot(options.bootCodeSize);
   layout.addMemslot(TD_BOOT_CODE_MEMSLOT, codeSlot.gpa, codeSlot.size);

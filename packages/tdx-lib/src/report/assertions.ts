@@ -11,6 +11,8 @@ import {
   KVM_EXIT_IO_OUT,
   KVM_EXIT_MMIO,
   KVM_EXIT_SYSTEM_EVENT,
+  KVM_EXIT_X86_RDMSR,
+  KVM_EXIT_X86_WRMSR,
 } from "./kvm-run-layout.js";
 import {
   TDX_TEST_REPORT_PORT,
@@ -24,6 +26,7 @@ import {
   ioDirectionName,
   littleEndian,
   type MmioExit,
+  type MsrExit,
   type RunExit,
 } from "./run-exit.js";
 
@@ -86,6 +89,31 @@ export function tdxTestAssertMmio(
     throw new TdxTestAssertionError("TDX_TEST_ASSERT_MMIO", expected, actualOf(exit));
   }
   return exit;
+}
+
+/**
+ * The guest's RDMSR/WRMSR reached user space (KVM_CAP_X86_USER_SPACE_MSR): exit is
+ * KVM_EXIT_X86_WRMSR (write) or KVM_EXIT_X86_RDMSR for this MSR index.
+ */
+export function tdxTestAssertMsr(exit: RunExit, index: number, write: boolean): MsrExit {
+  const expected = `${exitReasonName(write ? KVM_EXIT_X86_WRMSR : KVM_EXIT_X86_RDMSR)} index ${hex(index)}`;
+  if (exit.kind !== "msr" || exit.index !== index || exit.write !== write) {
+    throw new TdxTestAssertionError("tdxTestAssertMsr", expected, actualOf(exit));
+  }
+  return exit;
+}
+
+/**
+ * Answers a user-space MSR exit before re-entering: msr.error non-zero makes the guest's
+ * TDVMCALL fail with INVALID_OPERAND; for RDMSR, msr.data is the value the guest reads.
+ */
+export function tdxTestAnswerMsr(exit: MsrExit, answer: { error?: boolean; data?: bigint }): void {
+  const view = new DataView(exit.answer.buffer, exit.answer.byteOffset, exit.answer.byteLength);
+  if (answer.data !== undefined) {
+    if (exit.write) throw new RangeError("tdxTestAnswerMsr: a WRMSR exit takes no data, only error");
+    view.setBigUint64(exit.answer.byteLength - 8, BigInt.asUintN(64, answer.data), true);
+  }
+  view.setUint8(0, answer.error ? 1 : 0);
 }
 
 /**

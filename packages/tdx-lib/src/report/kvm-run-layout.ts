@@ -26,6 +26,11 @@ export const KVM_RUN_MEMORY_FAULT_FLAGS = O["memory_fault.flags"];
 export const KVM_RUN_MEMORY_FAULT_GPA = O["memory_fault.gpa"];
 export const KVM_RUN_MEMORY_FAULT_SIZE = O["memory_fault.size"];
 
+export const KVM_RUN_MSR_ERROR = O["msr.error"];
+export const KVM_RUN_MSR_REASON = O["msr.reason"];
+export const KVM_RUN_MSR_INDEX = O["msr.index"];
+export const KVM_RUN_MSR_DATA = O["msr.data"];
+
 export const KVM_RUN_HYPERCALL_NR = O["hypercall.nr"];
 export const KVM_RUN_HYPERCALL_ARGS = O["hypercall.args"];
 export const KVM_RUN_HYPERCALL_RET = O["hypercall.ret"];
@@ -39,6 +44,8 @@ export const KVM_EXIT_HYPERCALL = KvmExit.HYPERCALL;
 export const KVM_EXIT_MMIO = KvmExit.MMIO;
 export const KVM_EXIT_SYSTEM_EVENT = KvmExit.SYSTEM_EVENT;
 export const KVM_EXIT_MEMORY_FAULT = KvmExit.MEMORY_FAULT;
+export const KVM_EXIT_X86_RDMSR = KvmExit.X86_RDMSR;
+export const KVM_EXIT_X86_WRMSR = KvmExit.X86_WRMSR;
 
 export const KVM_SYSTEM_EVENT_TDX_FATAL = KvmSystemEvent.TDX_FATAL;
 

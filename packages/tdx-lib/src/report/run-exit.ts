@@ -7,6 +7,8 @@ import {
   KVM_EXIT_MEMORY_FAULT,
   KVM_EXIT_MMIO,
   KVM_EXIT_SYSTEM_EVENT,
+  KVM_EXIT_X86_RDMSR,
+  KVM_EXIT_X86_WRMSR,
   KVM_RUN_EXIT_REASON,
   KVM_RUN_HYPERCALL_ARGS,
   KVM_RUN_HYPERCALL_FLAGS,
@@ -24,6 +26,10 @@ import {
   KVM_RUN_MMIO_IS_WRITE,
   KVM_RUN_MMIO_LEN,
   KVM_RUN_MMIO_PHYS_ADDR,
+  KVM_RUN_MSR_DATA,
+  KVM_RUN_MSR_ERROR,
+  KVM_RUN_MSR_INDEX,
+  KVM_RUN_MSR_REASON,
   KVM_RUN_SYSTEM_EVENT_DATA,
   KVM_RUN_SYSTEM_EVENT_NDATA,
   KVM_RUN_SYSTEM_EVENT_TYPE,
@@ -84,12 +90,36 @@ export interface HypercallExit {
   readonly flags: bigint;
 }
 
+/**
+ * KVM_EXIT_X86_RDMSR / KVM_EXIT_X86_WRMSR: a guest MSR access KVM_CAP_X86_USER_SPACE_MSR sends
+ * to user space (for a TD: the RDMSR/WRMSR TDVMCALLs). The host answers through `answer`.
+ */
+export interface MsrExit {
+  readonly kind: "msr";
+  readonly reason: typeof KVM_EXIT_X86_RDMSR | typeof KVM_EXIT_X86_WRMSR;
+  readonly write: boolean;
+  /** msr.reason: KVM_MSR_EXIT_REASON_INVAL (1), _UNKNOWN (2) or _FILTER (4). */
+  readonly msrReason: number;
+  readonly index: number;
+  /** The value a WRMSR writes (0 for RDMSR until answered). */
+  readonly data: bigint;
+  /** The kvm_run bytes of msr.error / msr.data, so the host's answer lands in the mapping. */
+  readonly answer: Uint8Array;
+}
+
 export interface OtherExit {
   readonly kind: "other";
   readonly reason: number;
 }
 
-export type RunExit = IoExit | MmioExit | HypercallExit | SystemEventExit | MemoryFaultExit | OtherExit;
+export type RunExit =
+  | IoExit
+  | MmioExit
+  | MsrExit
+  | HypercallExit
+  | SystemEventExit
+  | MemoryFaultExit
+  | OtherExit;
 
 /** Decodes the exit the vCPU last took from the kvm_run mapping (the run page and the PIO page after it). */
 export function decodeRunExit(run: Uint8Array): RunExit {
@@ -161,6 +191,17 @@ export function decodeRunExit(run: Uint8Array): RunExit {
         gpa: view.getBigUint64(KVM_RUN_MEMORY_FAULT_GPA, true),
         size: view.getBigUint64(KVM_RUN_MEMORY_FAULT_SIZE, true),
       };
+    case KVM_EXIT_X86_RDMSR:
+    case KVM_EXIT_X86_WRMSR:
+      return {
+        kind: "msr",
+        reason,
+        write: reason === KVM_EXIT_X86_WRMSR,
+        msrReason: view.getUint32(KVM_RUN_MSR_REASON, true),
+        index: view.getUint32(KVM_RUN_MSR_INDEX, true),
+        data: view.getBigUint64(KVM_RUN_MSR_DATA, true),
+        answer: run.subarray(KVM_RUN_MSR_ERROR, KVM_RUN_MSR_DATA + 8),
+      };
     default:
       return { kind: "other", reason };
   }
@@ -198,6 +239,8 @@ export function describeExit(exit: RunExit): string {
     }
     case "hypercall":
       return `${exitReasonName(exit.reason)} nr ${exit.nr}, args [${exit.args.map((a) => hex(a)).join(", ")}]`;
+    case "msr":
+      return `${exitReasonName(exit.reason)} index ${hex(exit.index)}, reason ${exit.msrReason}${exit.write ? `, data ${hex(exit.data)}` : ""}`;
     case "memory_fault":
       return `${exitReasonName(exit.reason)} gpa ${hex(exit.gpa)}, size ${hex(exit.size)}, flags ${hex(exit.flags)}`;
     default:

@@ -1,9 +1,9 @@
 // Random corruption of real gcc-built ELF files: loadElf must either load the file or throw
 // an ElfError naming a field — never another exception, never a hang. The default slice
 // is CI-sized; TDX_LIB_ELF_FUZZ_ITERATIONS raises it for a long campaign.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ElfError, loadElf } from "../../src/index.js";
-import { type CompiledGuest, compileGuests, type GuestBuild, gccAvailable } from "./gcc-guest.js";
+import { gccAvailable, useCompiledGuests } from "./gcc-guest.js";
 
 const ITERATIONS = Number(process.env.TDX_LIB_ELF_FUZZ_ITERATIONS ?? 1500);
 
@@ -38,19 +38,14 @@ function mutate(original: Uint8Array, next: () => number): Uint8Array {
 }
 
 describe.skipIf(!gccAvailable())("loadElf under random corruption", () => {
-  let guests: Record<GuestBuild, CompiledGuest>;
-  let cleanup: () => void;
-  beforeAll(() => {
-    ({ guests, cleanup } = compileGuests());
-  });
-  afterAll(() => cleanup());
+  const compiled = useCompiledGuests();
 
   for (const build of ["exec", "pie", "relr"] as const) {
     it(`${build}: every mutation loads or fails with an ElfError naming a field`, () => {
       let loaded = 0;
       let refused = 0;
       for (let seed = 1; seed <= ITERATIONS; seed++) {
-        const bytes = mutate(guests[build].bytes, random(seed * 7919 + build.length));
+        const bytes = mutate(compiled.guests[build].bytes, random(seed * 7919 + build.length));
         try {
           const elf = loadElf(bytes);
           for (const chunk of elf.chunks) expect(chunk.bytes.length % 4096).toBe(0);

@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 export const GUEST_SOURCE = `
 typedef unsigned long u64;
@@ -69,6 +70,42 @@ export function compileGuests(source = GUEST_SOURCE): {
     guests[name] = { bytes: new Uint8Array(readFileSync(path)), path };
   }
   return { guests, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Compiles one ET_EXEC guest (COMMON + `flags`, e.g. -Wl,--defsym=...) and returns its bytes. */
+export function compileGuest(source: string, flags: readonly string[]): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), "tdx-lib-elf-"));
+  try {
+    const sourcePath = join(dir, "guest.c");
+    writeFileSync(sourcePath, source);
+    const path = join(dir, "guest");
+    execFileSync("gcc", [...COMMON, ...GUEST_BUILDS.exec, ...flags, "-o", path, sourcePath], {
+      stdio: "pipe",
+    });
+    return new Uint8Array(readFileSync(path));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * compileGuests once for the enclosing describe (beforeAll), cleaned up afterAll; the builds
+ * are read as `compiled.guests` inside the tests.
+ */
+export function useCompiledGuests(source = GUEST_SOURCE): {
+  readonly guests: Record<GuestBuild, CompiledGuest>;
+} {
+  let compiled: ReturnType<typeof compileGuests> | undefined;
+  beforeAll(() => {
+    compiled = compileGuests(source);
+  });
+  afterAll(() => compiled?.cleanup());
+  return {
+    get guests() {
+      if (!compiled) throw new Error("the compiled guests exist only while the describe's tests run");
+      return compiled.guests;
+    },
+  };
 }
 
 export interface ReadelfSegment {

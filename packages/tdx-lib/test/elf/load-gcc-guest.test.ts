@@ -1,26 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEFAULT_PIE_LOAD_BASE, ElfError, type LoadedElf, loadElf } from "../../src/index.js";
 import { readImage, readU64 } from "./chunk-reader.js";
 import {
   type CompiledGuest,
-  compileGuests,
-  type GuestBuild,
   gccAvailable,
   readelfRelativeRelocations,
   readelfRelrOffsets,
   readelfSegments,
   readelfSymbols,
+  useCompiledGuests,
 } from "./gcc-guest.js";
 
 const PAGE = 4096;
 
 describe.skipIf(!gccAvailable())("loadElf on gcc-built freestanding guests", () => {
-  let guests: Record<GuestBuild, CompiledGuest>;
-  let cleanup: () => void;
-  beforeAll(() => {
-    ({ guests, cleanup } = compileGuests());
-  });
-  afterAll(() => cleanup());
+  const compiled = useCompiledGuests();
 
   function expectWellFormedChunks(elf: LoadedElf): void {
     let previousEnd = -1;
@@ -73,48 +67,50 @@ describe.skipIf(!gccAvailable())("loadElf on gcc-built freestanding guests", () 
   }
 
   it("loads the ET_EXEC build at its link addresses", () => {
-    const elf = loadElf(guests.exec.bytes);
+    const elf = loadElf(compiled.guests.exec.bytes);
     expect(elf.type).toBe("ET_EXEC");
     expect(elf.loadBase).toBe(0);
     expect(elf.relocationsApplied).toBe(0);
     expect(elf.entry).toBe(0x401000);
-    expectGuestImage(elf, guests.exec);
+    expectGuestImage(elf, compiled.guests.exec);
     // The first byte of the code is the first byte of .text in the file.
-    const text = readelfSegments(guests.exec.path).find((s) => s.flags === "RE")!;
-    expect(readImage(elf, elf.entry, 16)).toEqual(guests.exec.bytes.subarray(text.offset, text.offset + 16));
+    const text = readelfSegments(compiled.guests.exec.path).find((s) => s.flags === "RE")!;
+    expect(readImage(elf, elf.entry, 16)).toEqual(
+      compiled.guests.exec.bytes.subarray(text.offset, text.offset + 16),
+    );
   });
 
   it("loads the static PIE at the default base and applies every R_X86_64_RELATIVE", () => {
-    const elf = loadElf(guests.pie.bytes);
+    const elf = loadElf(compiled.guests.pie.bytes);
     expect(elf.type).toBe("ET_DYN");
     expect(elf.loadBase).toBe(DEFAULT_PIE_LOAD_BASE);
-    const relocations = readelfRelativeRelocations(guests.pie.path);
+    const relocations = readelfRelativeRelocations(compiled.guests.pie.path);
     expect(relocations.length).toBeGreaterThanOrEqual(3);
     expect(elf.relocationsApplied).toBe(relocations.length);
     for (const { offset, addend } of relocations) {
       expect(readU64(elf, offset + elf.loadBase)).toBe(BigInt(addend + elf.loadBase));
     }
-    expectGuestImage(elf, guests.pie);
+    expectGuestImage(elf, compiled.guests.pie);
   });
 
   it("loads the static PIE at a chosen base (GVA = GPA stays consistent)", () => {
     const base = 0x1234_5000;
-    const elf = loadElf(guests.pie.bytes, { loadBase: base });
+    const elf = loadElf(compiled.guests.pie.bytes, { loadBase: base });
     expect(elf.loadBase).toBe(base);
     expect(elf.start).toBe(base);
-    expectGuestImage(elf, guests.pie);
+    expectGuestImage(elf, compiled.guests.pie);
   });
 
   it("applies DT_RELR packed relocations", () => {
-    const elf = loadElf(guests.relr.bytes, { loadBase: 0x800_0000 });
-    const offsets = readelfRelrOffsets(guests.relr.path);
+    const elf = loadElf(compiled.guests.relr.bytes, { loadBase: 0x800_0000 });
+    const offsets = readelfRelrOffsets(compiled.guests.relr.path);
     expect(offsets.length).toBeGreaterThanOrEqual(3);
     expect(elf.relocationsApplied).toBe(offsets.length);
-    expectGuestImage(elf, guests.relr);
+    expectGuestImage(elf, compiled.guests.relr);
   });
 
   it("loads a stripped file, and symbol lookup says why it fails", () => {
-    const elf = loadElf(guests.stripped.bytes);
+    const elf = loadElf(compiled.guests.stripped.bytes);
     expect(elf.symbols.size).toBe(0);
     expect(elf.entry).toBe(0x401000);
     expect(() => elf.symbol("_start")).toThrow(
@@ -123,16 +119,16 @@ describe.skipIf(!gccAvailable())("loadElf on gcc-built freestanding guests", () 
   });
 
   it("names a missing symbol", () => {
-    const elf = loadElf(guests.exec.bytes);
+    const elf = loadElf(compiled.guests.exec.bytes);
     expect(() => elf.symbol("no_such_thing")).toThrow(ElfError);
     expect(() => elf.symbol("no_such_thing")).toThrow(/symbol "no_such_thing": no such defined symbol/);
   });
 
   it("refuses a load base for ET_EXEC and an unaligned one for a PIE", () => {
-    expect(() => loadElf(guests.exec.bytes, { loadBase: 0x10000 })).toThrow(
+    expect(() => loadElf(compiled.guests.exec.bytes, { loadBase: 0x10000 })).toThrow(
       /loadBase: 0x10000: an ET_EXEC image loads at its link addresses only/,
     );
-    expect(() => loadElf(guests.pie.bytes, { loadBase: 0x10800 })).toThrow(
+    expect(() => loadElf(compiled.guests.pie.bytes, { loadBase: 0x10800 })).toThrow(
       /loadBase: 0x10800 is not a non-negative multiple of the image alignment 0x1000/,
     );
   });

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ElfError, loadElf } from "../../src/index.js";
 import { ElfPatcher } from "./corrupt.js";
-import { type CompiledGuest, compileGuests, type GuestBuild, gccAvailable } from "./gcc-guest.js";
+import { gccAvailable, useCompiledGuests } from "./gcc-guest.js";
 
 const PT_LOAD = 1;
 const PT_INTERP = 3;
@@ -23,18 +23,13 @@ function expectRefused(bytes: Uint8Array, field: string, message: RegExp): void 
 }
 
 describe.skipIf(!gccAvailable())("loadElf refuses malformed files, naming the field", () => {
-  let guests: Record<GuestBuild, CompiledGuest>;
-  let cleanup: () => void;
-  beforeAll(() => {
-    ({ guests, cleanup } = compileGuests());
-  });
-  afterAll(() => cleanup());
+  const compiled = useCompiledGuests();
 
-  const exec = () => new ElfPatcher(guests.exec.bytes);
-  const pie = () => new ElfPatcher(guests.pie.bytes);
+  const exec = () => new ElfPatcher(compiled.guests.exec.bytes);
+  const pie = () => new ElfPatcher(compiled.guests.pie.bytes);
 
   it("truncated ELF header", () => {
-    expectRefused(guests.exec.bytes.slice(0, 40), "e_ident", /needs 64 bytes, the file has 40/);
+    expectRefused(compiled.guests.exec.bytes.slice(0, 40), "e_ident", /needs 64 bytes, the file has 40/);
     expectRefused(new Uint8Array(0), "e_ident", /the file has 0/);
   });
 
@@ -60,7 +55,7 @@ describe.skipIf(!gccAvailable())("loadElf refuses malformed files, naming the fi
     expectRefused(exec().u16(56, 0).bytes, "e_phnum", /no program headers/);
     const p = exec();
     expectRefused(
-      guests.exec.bytes.slice(0, p.phoff + 56),
+      compiled.guests.exec.bytes.slice(0, p.phoff + 56),
       "e_phoff",
       /program header table .* is truncated/,
     );
@@ -187,37 +182,29 @@ describe.skipIf(!gccAvailable())("loadElf refuses malformed files, naming the fi
 });
 
 describe.skipIf(!gccAvailable())("loadElf bounds the image size", () => {
-  let guests: Record<GuestBuild, CompiledGuest>;
-  let cleanup: () => void;
-  beforeAll(() => {
-    ({ guests, cleanup } = compileGuests());
-  });
-  afterAll(() => cleanup());
+  const compiled = useCompiledGuests();
 
   it("refuses a p_memsz that would cover more than maxImageSize", () => {
-    const p = new ElfPatcher(guests.exec.bytes);
+    const p = new ElfPatcher(compiled.guests.exec.bytes);
     const index = p.phdrIndex(PT_LOAD, 3);
-    const huge = new ElfPatcher(guests.exec.bytes).u64(p.phdr(index) + 40, 2 ** 40).bytes;
+    const huge = new ElfPatcher(compiled.guests.exec.bytes).u64(p.phdr(index) + 40, 2 ** 40).bytes;
     expectRefused(
       huge,
       `phdr[${index}].p_memsz`,
       /cover more than the image size limit 0x10000000 \(maxImageSize\)/,
     );
-    expect(() => loadElf(guests.exec.bytes, { maxImageSize: 0x3000 })).toThrow(/image size limit 0x3000/);
-    expect(loadElf(guests.exec.bytes, { maxImageSize: 0x6000 }).chunks.length).toBeGreaterThan(0);
+    expect(() => loadElf(compiled.guests.exec.bytes, { maxImageSize: 0x3000 })).toThrow(
+      /image size limit 0x3000/,
+    );
+    expect(loadElf(compiled.guests.exec.bytes, { maxImageSize: 0x6000 }).chunks.length).toBeGreaterThan(0);
   });
 });
 
 describe.skipIf(!gccAvailable())("symbols and load bases at the edges", () => {
-  let guests: Record<GuestBuild, CompiledGuest>;
-  let cleanup: () => void;
-  beforeAll(() => {
-    ({ guests, cleanup } = compileGuests());
-  });
-  afterAll(() => cleanup());
+  const compiled = useCompiledGuests();
 
   it("an absolute symbol beyond 2^53 does not break loading; looking it up says why", () => {
-    const p = new ElfPatcher(guests.exec.bytes);
+    const p = new ElfPatcher(compiled.guests.exec.bytes);
     const shoff = p.readU64(40);
     const shnum = new DataView(p.bytes.buffer).getUint16(60, true);
     let symtab = 0;
@@ -230,7 +217,7 @@ describe.skipIf(!gccAvailable())("symbols and load bases at the edges", () => {
       const nameAt = strtab + p.readU32(syms + i * 24);
       const name = new TextDecoder().decode(p.bytes.subarray(nameAt, nameAt + 12));
       if (name === "result_value")
-        patched = new ElfPatcher(guests.exec.bytes).u64(syms + i * 24 + 8, 0xffff_ffff_0000_0000n);
+        patched = new ElfPatcher(compiled.guests.exec.bytes).u64(syms + i * 24 + 8, 0xffff_ffff_0000_0000n);
     }
     const elf = loadElf(patched!.bytes);
     expect(() => elf.symbol("result_value")).toThrow(/its value is not below 2\^53/);
@@ -238,7 +225,7 @@ describe.skipIf(!gccAvailable())("symbols and load bases at the edges", () => {
   });
 
   it("a PIE load base that pushes the image past 2^52", () => {
-    expect(() => loadElf(guests.pie.bytes, { loadBase: 2 ** 52 - 0x1000 })).toThrow(
+    expect(() => loadElf(compiled.guests.pie.bytes, { loadBase: 2 ** 52 - 0x1000 })).toThrow(
       /loadBase: .* past 2\^52/,
     );
   });

@@ -11,6 +11,7 @@ import {
 } from "../../src/index.js";
 import { gasText, hexBytes } from "./gas.js";
 import { routineText } from "./routine-text.js";
+import { defineSumTo } from "./sample-programs.js";
 
 function build(define: (g: GuestProgram) => void) {
   const g = new GuestProgram();
@@ -117,19 +118,7 @@ describe("guest-program builder: bodies read like the upstream C", () => {
 
   it("matches GNU as on the hand-written equivalent: parameters, while, arithmetic, pointers, calls", () => {
     const image = build((g) => {
-      // u64 sum_to(u64 n) { u64 i = 0, s = 0; while (i < n) { i = i + 1; s = s + i * 2; } return s; }
-      g.fn("sum_to", { params: 1 }, (f, n) => {
-        const i = f.local(0);
-        const s = f.local(0);
-        f.while(
-          () => f.lt(i, n),
-          () => {
-            f.set(i, f.add(i, 1));
-            f.set(s, f.add(s, f.mul(i, 2)));
-          },
-        );
-        f.ret(s);
-      });
+      defineSumTo(g);
       // void store_sum(u32 *p) { *p = sum_to(10) >> 1; if (*(u16 *)p == 55) p[1] = 1; else p[1] = 2; }
       g.fn("store_sum", { params: 1 }, (f, p) => {
         f.store(4, p, f.shr(f.call("sum_to", 10), 1));

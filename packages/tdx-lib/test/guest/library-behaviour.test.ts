@@ -10,6 +10,7 @@ import {
   VE_VECTOR,
 } from "../../src/index.js";
 import { GPR, GuestCpu } from "./guest-cpu.js";
+import { defineSumTo } from "./sample-programs.js";
 
 const ORIGIN = 0x40_0000;
 const DATA = 0x60_0000n; // scratch buffers for pointer arguments
@@ -212,18 +213,7 @@ describe("TDCALL leaves as executed", () => {
 describe("builder programs as executed", () => {
   it("loops, arithmetic and calls compute what the C would", () => {
     const g = new GuestProgram();
-    g.fn("sum_to", { params: 1 }, (f, n) => {
-      const i = f.local(0);
-      const s = f.local(0);
-      f.while(
-        () => f.lt(i, n),
-        () => {
-          f.set(i, f.add(i, 1));
-          f.set(s, f.add(s, f.mul(i, 2)));
-        },
-      );
-      f.ret(s);
-    });
+    defineSumTo(g);
     g.fn("signed_mix", { params: 2 }, (f, a, b) => {
       const buf = f.array(16);
       f.store(2, buf.address, f.udiv(a, b));

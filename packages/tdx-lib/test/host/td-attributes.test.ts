@@ -38,4 +38,20 @@ describe("tdxCheckAttributes", () => {
       "xfam: CET_USER (bit 11) not in supported_xfam 0x602e7 of KVM_TDX_CAPABILITIES",
     );
   });
+
+  it("names XFAM combinations TDH.MNG.INIT refuses even with every bit supported", () => {
+    const all = { supportedAttrs: 0n, supportedXfam: 0x6_1ae7n };
+    const x = XFEATURE_MASK;
+    const check = (xfam: bigint) => () => tdxCheckAttributes(all, 0n, xfam);
+    expect(check(x.SSE)).toThrow("xfam: 0x2 lacks FP (bit 0), which a TD always has");
+    expect(check(x.FP | x.SSE | x.XTILE_CFG)).toThrow(
+      "xfam: 0x20003 has XTILE_CFG (bit 17) without XTILE_DATA (bit 18): AMX components come together",
+    );
+    expect(check(x.FP | x.SSE | x.CET_KERNEL)).toThrow(/without CET_USER \(bit 11\): CET components/);
+    expect(check(x.FP | x.SSE | x.YMM | x.OPMASK)).toThrow(/AVX-512 components come together/);
+    expect(check(x.FP | x.SSE | x.OPMASK | x.ZMM_HI256 | x.HI16_ZMM)).toThrow(
+      "xfam: 0xe3 has AVX-512 without YMM (bit 2)",
+    );
+    check(x.FP | x.SSE | x.YMM | x.OPMASK | x.ZMM_HI256 | x.HI16_ZMM | x.XTILE_CFG | x.XTILE_DATA)();
+  });
 });

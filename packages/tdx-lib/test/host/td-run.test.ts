@@ -1,35 +1,23 @@
 // tdVcpuRun, tdxRun, the assertion helpers and the MapGPA conversion loop against real KVM_RUN
 // exits: builder guests run by kvm's x86 executor.
-import { KvmProcess } from "@tdxsim/kvm";
 import { describe, expect, it } from "vitest";
 import {
-  assembleGuestImage,
   GuestProgram,
   TdxTestAssertionError,
-  tdCreate,
-  tdFinalize,
-  tdInitialize,
-  tdVcpuAdd,
   tdVcpuRun,
   tdxRun,
   tdxTestAssertFatal,
   tdxTestAssertSuccess,
   vcpuRunAndManageMemoryConversions,
 } from "../../src/index.js";
-import { supportedCpuid } from "./td-fixture.js";
+import { bootTd, TD_MEMORY_SIZE } from "../e2e/boot-td.js";
 
-const MEMORY_SIZE = 16 << 20;
 /** The last two pages of memslot 0: never allocated by the layout in these tests. */
-const SPARE_GPA = MEMORY_SIZE - 0x2000;
+const SPARE_GPA = TD_MEMORY_SIZE - 0x2000;
 const SHARED_BIT = 1n << 47n;
 
 function runnableTd(program: GuestProgram) {
-  const image = assembleGuestImage({ origin: 0x40_0000, program });
-  const td = tdCreate({ process: new KvmProcess({ supportedCpuid: supportedCpuid() }) });
-  tdInitialize(td, { image: image.chunks, idtEntries: image.idtEntries, memorySize: MEMORY_SIZE });
-  tdVcpuAdd(td, 0, image.symbol("guest_code"));
-  tdFinalize(td);
-  return td;
+  return bootTd(program).td;
 }
 
 describe("host half: running", () => {

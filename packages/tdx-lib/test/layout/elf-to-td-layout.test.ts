@@ -2,7 +2,7 @@
 // inline assembly is loaded, placed in a planned TD layout, and described by boot parameters.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   decodeTdPerVcpuParameters,
   encodeTdBootParameters,
@@ -12,7 +12,7 @@ import {
   planTdVcpuStack,
 } from "../../src/index.js";
 import { readImage } from "../elf/chunk-reader.js";
-import { type CompiledGuest, compileGuests, type GuestBuild, gccAvailable } from "../elf/gcc-guest.js";
+import { gccAvailable, useCompiledGuests } from "../elf/gcc-guest.js";
 
 const SOURCE = readFileSync(fileURLToPath(new URL("../guests/tdx-success.c", import.meta.url)), "utf8");
 const TDCALL = [0x66, 0x0f, 0x01, 0xcc];
@@ -26,12 +26,7 @@ function containsAt(haystack: Uint8Array, needle: readonly number[]): number {
 }
 
 describe.skipIf(!gccAvailable())("a gcc-built TD guest in a planned TD layout", () => {
-  let guests: Record<GuestBuild, CompiledGuest>;
-  let cleanup: () => void;
-  beforeAll(() => {
-    ({ guests, cleanup } = compileGuests(SOURCE));
-  });
-  afterAll(() => cleanup());
+  const compiled = useCompiledGuests(SOURCE);
 
   function expectPlaced(elf: LoadedElf): void {
     // TDCALL is in the executable code of _start.
@@ -61,11 +56,11 @@ describe.skipIf(!gccAvailable())("a gcc-built TD guest in a planned TD layout", 
   }
 
   it("ET_EXEC build", () => {
-    expectPlaced(loadElf(guests.exec.bytes));
+    expectPlaced(loadElf(compiled.guests.exec.bytes));
   });
 
   it("static PIE build at a chosen base", () => {
-    const elf = loadElf(guests.pie.bytes, { loadBase: 0x60_0000 });
+    const elf = loadElf(compiled.guests.pie.bytes, { loadBase: 0x60_0000 });
     expect(elf.entry).toBeGreaterThanOrEqual(0x60_0000);
     expectPlaced(elf);
   });

@@ -81,3 +81,12 @@ export function memoryFaultRun(flags: bigint, gpa: bigint, size: bigint): Uint8A
 export function overwriteWithIo(run: Uint8Array, port: number, data: number): void {
   run.set(ioRun(1, 4, port, data));
 }
+
+/** KVM_EXIT_X86_RDMSR (29) / _WRMSR (30): msr.error at 32, reason at 40, index at 44, data at 48. */
+export function msrRun(write: boolean, index: number, reason: number, data = 0n): Uint8Array {
+  const { run, view } = blank(write ? 30 : 29);
+  view.setUint32(40, reason, true);
+  view.setUint32(44, index, true);
+  view.setBigUint64(48, data, true);
+  return run;
+}

@@ -110,6 +110,29 @@ export class FunctionBuilder extends FunctionFrame {
     return result;
   }
 
+  /** The value of a data global of 1, 2, 4 or 8 bytes (`counter` in C), zero-extended. */
+  loadGlobal(name: string): Value {
+    return this.load(this.scalarGlobalSize(name, "loadGlobal"), this.symbol(name));
+  }
+
+  /** global = value (its low size × 8 bits), for a data global of 1, 2, 4 or 8 bytes. */
+  storeGlobal(name: string, value: Operand): void {
+    this.store(this.scalarGlobalSize(name, "storeGlobal"), this.symbol(name), value);
+  }
+
+  private scalarGlobalSize(name: string, what: string): AccessSize {
+    this.checkOpen();
+    const size = this.resolver.globalSize(name);
+    if (size === undefined) throw new GuestProgramError(this.name, `${what}: "${name}" is not a data global`);
+    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) {
+      throw new GuestProgramError(
+        this.name,
+        `${what}: global "${name}" has ${size} bytes; use f.symbol("${name}") with f.load/f.store`,
+      );
+    }
+    return size;
+  }
+
   /** *(uintN_t *)(pointer + offset), zero-extended to 64 bits. */
   load(size: AccessSize, pointer: Operand, offset = 0): Value {
     this.checkOpen();

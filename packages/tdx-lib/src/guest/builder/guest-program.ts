@@ -2,6 +2,12 @@ import type { Assembler } from "@tdxsim/x86/asm";
 import { GUEST_LIBRARY_GLOBALS, guestLibraryRoutine } from "../library/guest-library.js";
 import { FunctionBuilder } from "./function-builder.js";
 import { GuestProgramError } from "./guest-program-error.js";
+import {
+  emitProgramGlobals,
+  type GuestGlobalOptions,
+  makeProgramGlobal,
+  type ProgramGlobal,
+} from "./program-globals.js";
 import type { CalleeSignature, Local, SymbolResolver } from "./values.js";
 
 /** Body of a guest function: the builder and its parameters as locals. */
@@ -21,11 +27,58 @@ export interface GuestFunctionOptions {
 export class GuestProgram implements SymbolResolver {
   private readonly functions: FunctionBuilder[] = [];
   private readonly declared = new Map<string, number>();
+  private readonly globals: ProgramGlobal[] = [];
   private building: string | undefined;
+
+  /**
+   * A data global shared with the host (a C file-scope variable): `g.global("counter", { size: 8 })`.
+   * Guest code reads and writes it with f.loadGlobal / f.storeGlobal (or its address, f.symbol);
+   * the host uses syncGlobalToGuest / syncGlobalFromGuest with the image.
+   */
+  global(name: string, options: GuestGlobalOptions): this {
+    if (this.building !== undefined) {
+      throw new GuestProgramError(
+        name,
+        `global declared inside the body of ${this.building}; declare globals at top level`,
+      );
+    }
+    this.checkNewSymbol(name);
+    this.globals.push(makeProgramGlobal(name, options));
+    return this;
+  }
+
+  /** Size of a program or library global, undefined for anything else. */
+  globalSize(name: string): number | undefined {
+    return (
+      this.globals.find((g) => g.name === name)?.size ??
+      GUEST_LIBRARY_GLOBALS.find((g) => g.name === name)?.size
+    );
+  }
+
+  /** The program's globals (name, size, alignment, initial bytes), in image order. */
+  get programGlobals(): readonly ProgramGlobal[] {
+    return this.globals;
+  }
+
+  /** A new function or global name: a C identifier not yet used by the library or this program. */
+  private checkNewSymbol(name: string): void {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new GuestProgramError(name, "is not a C identifier");
+    }
+    if (guestLibraryRoutine(name) || GUEST_LIBRARY_GLOBALS.some((g) => g.name === name)) {
+      throw new GuestProgramError(name, "is already a guest-library symbol");
+    }
+    if (this.functions.some((f) => f.name === name) || this.globals.some((g) => g.name === name)) {
+      throw new GuestProgramError(name, "is defined twice");
+    }
+  }
 
   /** A prototype, so a body can call a function defined later: `g.declare("helper", { params: 1 })`. */
   declare(name: string, options: GuestFunctionOptions = {}): this {
     const params = options.params ?? 0;
+    if (this.globalSize(name) !== undefined) {
+      throw new GuestProgramError(name, "is a data global, not a function");
+    }
     const previous = this.declared.get(name);
     if (previous !== undefined && previous !== params) {
       throw new GuestProgramError(name, `declared with ${previous} parameters, then with ${params}`);
@@ -46,15 +99,7 @@ export class GuestProgram implements SymbolResolver {
         `defined inside the body of ${this.building}; define functions at top level`,
       );
     }
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new GuestProgramError(name, "is not a C identifier");
-    }
-    if (guestLibraryRoutine(name) || GUEST_LIBRARY_GLOBALS.some((g) => g.name === name)) {
-      throw new GuestProgramError(name, "is already a guest-library symbol");
-    }
-    if (this.functions.some((f) => f.name === name)) {
-      throw new GuestProgramError(name, "is defined twice");
-    }
+    this.checkNewSymbol(name);
     if (typeof body !== "function") throw new GuestProgramError(name, "has no body callback");
     const declared = this.declared.get(name);
     if (declared !== undefined && declared !== (options.params ?? 0)) {
@@ -90,11 +135,12 @@ export class GuestProgram implements SymbolResolver {
   }
 
   hasSymbol(name: string): boolean {
-    return (
-      this.routine(name) !== undefined ||
-      GUEST_LIBRARY_GLOBALS.some((g) => g.name === name) ||
-      this.building === name
-    );
+    return this.routine(name) !== undefined || this.globalSize(name) !== undefined || this.building === name;
+  }
+
+  /** Emits the program's globals (after the library's data). */
+  emitData(a: Assembler): void {
+    emitProgramGlobals(a, this.globals);
   }
 
   /** Emits every function (16-aligned) at the current position. */

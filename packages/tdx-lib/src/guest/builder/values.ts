@@ -51,6 +51,8 @@ export interface CalleeSignature {
 export interface SymbolResolver {
   routine(name: string): CalleeSignature | undefined;
   hasSymbol(name: string): boolean;
+  /** Size of a data global (program or library), undefined when `name` is not one. */
+  globalSize(name: string): number | undefined;
 }
 
 /** Loads an operand (slot or immediate) into a register. */
