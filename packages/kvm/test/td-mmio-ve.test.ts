@@ -7,7 +7,7 @@ import { KvmTdx, TdVmCallStatus } from "../src/index.js";
 import { GUEST_RAM_AT, MiB, TdFixture } from "./td-fixture.js";
 
 describe("MMIO through a real #VE", () => {
-  it("load from an unbacked shared GPA → #VE → RequestMMIO → KVM_EXIT_MMIO; a page-crossing request is refused", () => {
+  it("load from an unbacked shared GPA → #VE → RequestMMIO → KVM_EXIT_MMIO; a page-crossing shared request exits too, a private one is refused", () => {
     const t = new TdFixture({ realCpu: true });
     expect(t.initVm().ret).toBe(0);
     expect(t.createVcpu()).toBeGreaterThan(0);
@@ -29,6 +29,12 @@ describe("MMIO through a real #VE", () => {
   xor eax, eax ; mov ecx, 0xfc00      # RequestMMIO read of 8 bytes at shared 0x180ffc: crosses a page
   xor r10d, r10d ; mov r11d, 48 ; mov r12d, 8 ; xor r13d, r13d
   mov r14, ${2 ** 47 + 0x18_0ffc}
+  tdcall
+  mov rbx, r11
+  ${tdvmcallOut(0x3fa, "rbx", 4)}
+  xor eax, eax ; mov ecx, 0xfc00      # the same at private 0x180ffc: refused in KVM
+  xor r10d, r10d ; mov r11d, 48 ; mov r12d, 8 ; xor r13d, r13d
+  mov r14, 0x180ffc
   tdcall
   mov rbx, r10
   shr rbx, 32
@@ -58,7 +64,12 @@ gp_handler: ud_handler:
       return new DataView(run.bytes.buffer, run.bytes.byteOffset).getUint32(run.io.dataOffset, true);
     };
     expect(io()).toBe(0x12345678);
-    // the crossing request never reaches the VMM
+    // mainline tdx_emulate_mmio has no page-crossing check: the shared request reaches the VMM
+    expect(vcpu.kvmRun()).toMatchObject({ kind: "mmio", physAddr: 0x18_0ffcn, len: 8, isWrite: false });
+    vcpu.run.mmio.data.set([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(vcpu.kvmRun()).toMatchObject({ kind: "io", port: 0x3fa });
+    expect(io()).toBe(0x04030201);
+    // the private one never does
     expect(vcpu.kvmRun()).toMatchObject({ kind: "io", port: 0x3f9 });
     expect(BigInt(io()) << 32n).toBe(TdVmCallStatus.INVALID_OPERAND);
     expect(t.vm.tdx.sharedEpt.mappedCount).toBe(0);
