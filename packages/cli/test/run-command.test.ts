@@ -7,14 +7,15 @@ import { MINIMAL_ELF_BASE, minimalElf } from "./helpers/minimal-elf.js";
 
 const GUEST = minimalElf();
 
+/** main() without a TD runner: what the command line and the ELF checks do on their own. */
 async function run(args: string[], files: Record<string, Uint8Array> = { "guest.elf": GUEST }) {
   const io = captureIo(files);
-  const status = await main(["run", ...args], io);
+  const status = await main(["run", ...args], io, { selftests: () => [], guestRunner: undefined });
   return { status, stdout: io.stdout.text, stderr: io.stderr.text };
 }
 
 describe("tdxsim run", () => {
-  it("validates the ELF, then says the TD runner is not in this build (exit 2)", async () => {
+  it("without a TD runner: validates the ELF, then says the runner is missing (exit 2)", async () => {
     const { status, stdout, stderr } = await run(["guest.elf", "--vcpus", "4", "--trace"]);
     expect(status).toBe(2);
     expect(stdout).toBe("");
@@ -70,18 +71,18 @@ describe("tdxsim run", () => {
       minimalElf({ flags: 4 }),
       "e_entry: 0x400078 is not inside an executable PT_LOAD segment",
     ],
-  ])("refuses %s in one line naming the field, exit 1", async (_what, bytes, message) => {
+  ])("refuses %s in one line naming the field, exit 2", async (_what, bytes, message) => {
     const { status, stdout, stderr } = await run(["bad.elf"], { "bad.elf": bytes });
-    expect(status).toBe(1);
+    expect(status).toBe(2);
     expect(stdout).toBe("");
     expect(stderr.startsWith(`tdxsim run: bad.elf is not a usable guest ELF: ${message}`)).toBe(true);
     expect(stderr.split("\n")).toHaveLength(2);
     expect(stderr).not.toMatch(/\s+at /);
   });
 
-  it("refuses a missing file with its errno name", async () => {
+  it("refuses a missing file with its errno name, exit 2", async () => {
     const { status, stderr } = await run(["missing.elf"]);
-    expect(status).toBe(1);
+    expect(status).toBe(2);
     expect(stderr).toBe("tdxsim run: cannot read missing.elf: ENOENT (no such file)\n");
   });
 

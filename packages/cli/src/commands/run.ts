@@ -2,7 +2,7 @@ import { ElfError, type LoadedElf, loadElf } from "@tdxsim/tdx-lib";
 import type { TdGuestRunner } from "../guest-runner.js";
 import type { CliIo } from "../io.js";
 import { parseCommandLine, UsageError } from "./parse-options.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, RUN_USAGE } from "./usage.js";
+import { EXIT_OK, EXIT_USAGE, RUN_USAGE } from "./usage.js";
 
 const OPTIONS = {
   vcpus: { type: "string" },
@@ -39,7 +39,7 @@ export async function runCommand(
   const image = await readGuestImage(path, io);
   if (typeof image === "string") {
     io.stderr.write(`tdxsim run: ${image}\n`);
-    return EXIT_FAILURE;
+    return EXIT_USAGE;
   }
   if (guestRunner === undefined) {
     io.stderr.write(`tdxsim run: ${NO_TD_RUNNER}\n`);
@@ -66,7 +66,7 @@ const READ_ERRORS: Record<string, string> = {
   ENAMETOOLONG: "name too long",
 };
 
-/** The loaded image, or a one-line message naming what is wrong with the file. */
+/** The loaded image, or a one-line message naming what is wrong with the file (exit status 2). */
 async function readGuestImage(path: string, io: CliIo): Promise<LoadedElf | string> {
   let bytes: Uint8Array;
   try {
