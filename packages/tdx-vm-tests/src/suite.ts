@@ -18,6 +18,8 @@ import {
 import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
 import { verifyMrtdAndTdreport } from "./extra/mrtd-tdreport.js";
 import { verifyMultiVcpuVpInfo } from "./extra/multi-vcpu.js";
+import { verifyNestedVeDoubleFault } from "./extra/nested-ve-double-fault.js";
+import { verifyTdVcpuRegisterIoctlsRefused } from "./extra/register-ioctls-refused.js";
 import {
   verifyTdcallUnknownLeaf,
   verifyTdvmcallForbiddenExposureMask,
@@ -62,6 +64,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyAcceptSharedGpa,
   verifyAccept2MiBOver4KiB,
   verifyVeinfoGetWithoutVe,
+  verifyNestedVeDoubleFault,
   verifyTdvmcallForbiddenExposureMask,
   verifyTdcallUnknownLeaf,
   verifyIoBadSizes,
@@ -70,6 +73,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyInitVmUnsupportedXfam,
   verifyRunBeforeFinalize,
   verifyInitMemRegionAfterFinalize,
+  verifyTdVcpuRegisterIoctlsRefused,
   verifyMultiVcpuVpInfo,
   verifyMrtdAndTdreport,
 ];

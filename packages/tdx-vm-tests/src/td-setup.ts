@@ -28,6 +28,8 @@ export interface TdBootOptions {
   memorySize?: number;
   /** max_vcpus for td_initialize (default: the number of entries). */
   maxVcpus?: number;
+  /** More IDT gates (vector → guest symbol), next to the library's #VE gate. */
+  exceptionHandlers?: readonly { vector: number; handler: string }[];
   /** Runs after the vCPUs are added, before KVM_TDX_FINALIZE_VM (e.g. virt_map_shared). */
   beforeFinalize?: (td: TdVm, image: GuestImage) => void;
 }
@@ -38,7 +40,13 @@ export function bootTd(program: GuestProgram, options: TdBootOptions): { td: TdV
   const td = tdCreate({ process: newTdProcess() });
   tdInitialize(td, {
     image: image.chunks,
-    idtEntries: image.idtEntries,
+    idtEntries: [
+      ...image.idtEntries,
+      ...(options.exceptionHandlers ?? []).map((h) => ({
+        vector: h.vector,
+        handler: image.symbol(h.handler),
+      })),
+    ],
     attributes: options.attributes ?? 0n,
     memorySize: options.memorySize ?? TD_MEMORY_SIZE,
     maxVcpus: options.maxVcpus ?? options.entries.length,
