@@ -6,7 +6,11 @@ import {
   verifyInitVmUnsupportedXfam,
   verifyRunBeforeFinalize,
 } from "./extra/host-refusals.js";
-import { verifyIoBadSizes, verifyMmioPrivateGpa } from "./extra/io-mmio-invalid-operands.js";
+import {
+  verifyIoBadDirection,
+  verifyIoBadSizes,
+  verifyMmioPrivateGpa,
+} from "./extra/io-mmio-invalid-operands.js";
 import { verifyTdLifecycle1GiB, verifyTdLifecycle64MiB } from "./extra/lifecycle-memory-sizes.js";
 import {
   verifyAccept2MiBOver4KiB,
@@ -24,6 +28,7 @@ import {
   verifyTdcallUnknownLeaf,
   verifyTdvmcallForbiddenExposureMask,
 } from "./extra/tdcall-invalid-operands.js";
+import { verifyTdcallCompatibilityModeGp, verifyTdcallCpl3Gp } from "./extra/tdcall-outside-ring0-64bit.js";
 import { verifyVeinfoGetWithoutVe } from "./extra/veinfo-get-without-ve.js";
 import type { TdxVmTestCase } from "./selftest-case.js";
 import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
@@ -67,7 +72,10 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyNestedVeDoubleFault,
   verifyTdvmcallForbiddenExposureMask,
   verifyTdcallUnknownLeaf,
+  verifyTdcallCompatibilityModeGp,
+  verifyTdcallCpl3Gp,
   verifyIoBadSizes,
+  verifyIoBadDirection,
   verifyMmioPrivateGpa,
   verifyInitVmUnsupportedAttributes,
   verifyInitVmUnsupportedXfam,
