@@ -19,7 +19,7 @@ import {
   verifyAcceptSharedGpa,
   verifyAcceptTwice,
 } from "./extra/mem-page-accept-cases.js";
-import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
+import { verifyMmioReadThroughVe, verifyMmioWriteThroughVe } from "./extra/mmio-through-ve.js";
 import { verifyMrtdAndTdreport } from "./extra/mrtd-tdreport.js";
 import { verifyMultiVcpuVpInfo } from "./extra/multi-vcpu.js";
 import { verifyNestedVeDoubleFault } from "./extra/nested-ve-double-fault.js";
@@ -61,6 +61,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyGetTdVmcallInfoLeaf1,
   verifyGetTdVmcallInfoInvalidLeaf,
   verifyMmioReadThroughVe,
+  verifyMmioWriteThroughVe,
   verifyTdLifecycle64MiB,
   verifyTdLifecycle1GiB,
   verifyAcceptPageNotAddedByHost,
