@@ -29,6 +29,7 @@ import {
   verifyTdvmcallForbiddenExposureMask,
 } from "./extra/tdcall-invalid-operands.js";
 import { verifyTdcallCompatibilityModeGp, verifyTdcallCpl3Gp } from "./extra/tdcall-outside-ring0-64bit.js";
+import { verifyVeOnPendingPageAccept } from "./extra/ve-on-pending-page.js";
 import { verifyVeinfoGetWithoutVe } from "./extra/veinfo-get-without-ve.js";
 import type { TdxVmTestCase } from "./selftest-case.js";
 import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
@@ -69,6 +70,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyAcceptMisaligned,
   verifyAcceptSharedGpa,
   verifyAccept2MiBOver4KiB,
+  verifyVeOnPendingPageAccept,
   verifyVeinfoGetWithoutVe,
   verifyNestedVeDoubleFault,
   verifyTdvmcallForbiddenExposureMask,
