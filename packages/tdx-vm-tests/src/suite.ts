@@ -19,6 +19,7 @@ import {
   verifyAcceptSharedGpa,
   verifyAcceptTwice,
 } from "./extra/mem-page-accept-cases.js";
+import { verifyMemoryFaultExit } from "./extra/memory-fault-exit.js";
 import { verifyMmioReadThroughVe, verifyMmioWriteThroughVe } from "./extra/mmio-through-ve.js";
 import { verifyMrtdAndTdreport } from "./extra/mrtd-tdreport.js";
 import { verifyMultiVcpuVpInfo } from "./extra/multi-vcpu.js";
@@ -71,6 +72,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyAcceptSharedGpa,
   verifyAccept2MiBOver4KiB,
   verifyVeOnPendingPageAccept,
+  verifyMemoryFaultExit,
   verifyVeinfoGetWithoutVe,
   verifyNestedVeDoubleFault,
   verifyTdvmcallForbiddenExposureMask,
