@@ -18,7 +18,7 @@ import { captureIo } from "./helpers/capture-io.js";
 
 const SOURCE = readFileSync(fileURLToPath(new URL("guests/run-scenarios.c", import.meta.url)), "utf8");
 const SCENARIO_MARKER = 0x5ce7a810b0000000n;
-const Scenario = { REPORTS: 0n, FATAL: 1n, RUNAWAY: 2n, HALT: 3n } as const;
+const Scenario = { REPORTS: 0n, FATAL: 1n, RUNAWAY: 2n, HALT: 3n, VMCALL_INFO_LEAF1: 4n } as const;
 
 /** A copy of the ELF whose `scenario` constant is `value` (the marker is found, exactly once). */
 function withScenario(elf: Uint8Array, value: bigint): Uint8Array {
@@ -134,6 +134,23 @@ describe.skipIf(!gccAvailable())("tdxsim run with a gcc-built guest", () => {
     expect(status).toBe(1);
     expect(lines(stdout).at(-1)).toMatch(
       /^result: FAIL — vCPU 0 halted with nothing to wake it before reporting success \(KVM_RUN: EINTR, mp_state HALTED\)/,
+    );
+  });
+
+  it("a KVM_EXIT_TDX (GetTdVmCallInfo leaf 1) is printed and answered with KVM's preset values", async () => {
+    const { status, stdout } = await tdxsimRun(withScenario(guests.exec.bytes, Scenario.VMCALL_INFO_LEAF1));
+    expect(status).toBe(0);
+    const out = lines(stdout);
+    const line = out.find((l) => l.startsWith("vCPU 0: KVM_EXIT_TDX getTdVmCallInfo (TDVMCALL 0x10000)"));
+    expect(line).toMatch(/: answered with KVM's preset ret 0x[0-9a-f]{16}, leaf 1, R11\.\.R14 /);
+    const ret = BigInt(line!.match(/preset ret (0x[0-9a-f]+)/)![1]!);
+    const r11 = line!.match(/R11\.\.R14 (0x[0-9a-f]+)/)![1];
+    // The guest reports the status and R11 it got: exactly what KVM preset.
+    expect(out).toContain(
+      `vCPU 0: report #2: 0x${(ret >> 32n).toString(16).padStart(8, "0")} (${ret >> 32n}); #1–#2 as a 64-bit value (low half first): 0x${ret.toString(16).padStart(16, "0")}`,
+    );
+    expect(out.find((l) => l.startsWith("vCPU 0: report #4:"))).toMatch(
+      new RegExp(`64-bit value \\(low half first\\): 0x0*${r11!.slice(2)}$`),
     );
   });
 

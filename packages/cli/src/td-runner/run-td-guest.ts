@@ -1,11 +1,12 @@
 // `tdxsim run`'s TD runner: builds the TD, runs its vCPUs round-robin through KVM_RUN (each
 // KVM_RUN limited to a slice of instructions, so a spinning vCPU cannot starve the others) and
 // prints every exit, until each vCPU reported success, one failed, or the instruction limit is hit.
-import { KvmError, KvmExit, KvmMpState } from "@tdxsim/kvm";
+import { KvmError, KvmExit, KvmMpState, type TdxExit, type VcpuExit } from "@tdxsim/kvm";
 import {
   decodeRunExit,
   describeExit,
   type IoExit,
+  KVM_EXIT_IO_IN,
   memoryConversionForExit,
   type RunExit,
   type TdVm,
@@ -127,16 +128,16 @@ class TdRunLoop {
   private step(index: number): Outcome | undefined {
     const vcpu = this.td.vcpus[index]!.vcpu;
     const say = (line: string) => this.out(`vCPU ${index}: ${line}`);
-    let interrupted: boolean;
+    let typed: VcpuExit;
     try {
-      interrupted = vcpu.kvmRun().kind === "intr";
+      typed = vcpu.kvmRun();
     } catch (error) {
       const why = `KVM_RUN failed: ${errorText(error)}`;
       say(why);
       return { status: RUN_EXIT_GUEST_FAILED, why: `vCPU ${index}: ${why}` };
     }
     this.exits++;
-    if (interrupted) {
+    if (typed.kind === "intr") {
       if (vcpu.getMpState() === KvmMpState.HALTED) {
         const why =
           "halted with nothing to wake it before reporting success (KVM_RUN: EINTR, mp_state HALTED)";
@@ -144,6 +145,12 @@ class TdRunLoop {
         return { status: RUN_EXIT_GUEST_FAILED, why: `vCPU ${index} ${why}` };
       }
       if (this.trace) say(`KVM_EXIT_INTR (instruction slice of ${this.slice} used up; next vCPU's turn)`);
+      return undefined;
+    }
+    if (typed.kind === "tdx") {
+      // KVM_EXIT_TDX: KVM preset the answer (6.16: ret and, for GetTdVmCallInfo leaf 1, R11..R14);
+      // like a VMM with nothing to add, leave it as it is.
+      say(tdxExitLine(typed));
       return undefined;
     }
     const exit = decodeRunExit(vcpu.run.bytes);
@@ -169,7 +176,7 @@ class TdRunLoop {
     switch (exit.kind) {
       case "io":
         // An IN gets 0 (nothing behind the port); an OUT's data is printed.
-        if (exit.direction === 0) exit.data.fill(0);
+        if (exit.direction === KVM_EXIT_IO_IN) exit.data.fill(0);
         say(ioLine(exit, 0n));
         return undefined;
       case "mmio":
@@ -215,6 +222,16 @@ class TdRunLoop {
     say(`${what}: GPA ${hex(request.address)} + ${hex(request.size)} converted to ${to}`);
     return undefined;
   }
+}
+
+/** A KVM_EXIT_TDX and the answer KVM preset for it. */
+function tdxExitLine(exit: TdxExit): string {
+  const what = `KVM_EXIT_TDX ${exit.call} (TDVMCALL ${hex(exit.nr)})`;
+  const regs =
+    exit.call === "getTdVmCallInfo"
+      ? `, leaf ${exit.leaf}, R11..R14 ${[exit.r11, exit.r12, exit.r13, exit.r14].map((r) => hex(r)).join(" ")}`
+      : "";
+  return `${what}: answered with KVM's preset ret ${hex(exit.ret, 16)}${regs}`;
 }
 
 /** One line: KVM errors carry their errno name in the message; others get their class name. */

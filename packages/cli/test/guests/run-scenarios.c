@@ -16,10 +16,11 @@ typedef unsigned long u64;
 #define TDG_VP_INFO 1
 #define TDG_VP_VMCALL_INSTRUCTION_HLT 12
 #define TDG_VP_VMCALL_INSTRUCTION_IO 30
+#define TDG_VP_VMCALL_GET_TD_VM_CALL_INFO 0x10000
 #define TDG_VP_VMCALL_REPORT_FATAL_ERROR 0x10003
 #define TDVMCALL_EXPOSE_REGS_MASK 0xfc00
 
-enum { REPORTS, FATAL, RUNAWAY, HALT };
+enum { REPORTS, FATAL, RUNAWAY, HALT, VMCALL_INFO_LEAF1 };
 
 volatile const u64 scenario = SCENARIO_MARKER + REPORTS;
 
@@ -102,6 +103,15 @@ void _start(void)
 	case HALT:
 		tdvmcall(TDG_VP_VMCALL_INSTRUCTION_HLT, 0, 0, 0, 0, 0);
 		break;
+	case VMCALL_INFO_LEAF1: {
+		/* Leaf 1 goes to userspace as KVM_EXIT_TDX (6.16); report its status and R11. */
+		u64 r11 = ~0UL;
+		u64 status = tdvmcall(TDG_VP_VMCALL_GET_TD_VM_CALL_INFO, 1, 0, 0, 0, &r11);
+		report_64bit(status);
+		report_64bit(r11);
+		io_write(0x30, 4, 0);
+		break;
+	}
 	}
 	for (;;)
 		__asm__ volatile("pause");
