@@ -66,12 +66,12 @@ describe.skipIf(!gccAvailable())("tdxsim run with a gcc-built guest", () => {
     expect(lines(stdout)).toEqual([
       `guest.elf: ET_EXEC, entry ${entry}, 1 vCPU; TD finalized`,
       "vCPU 0: report #1: 0x00000000 (0)",
-      "vCPU 0: report #2: 0x0000abcd (43981); #1–#2 as a 64-bit value (low half first): 0x0000abcd00000000",
-      "vCPU 0: report #3: 0x55667788 (1432778632)",
-      "vCPU 0: report #4: 0x11223344 (287454020); #3–#4 as a 64-bit value (low half first): 0x1122334455667788",
+      "vCPU 0: report #2: 0x0000abcd (43981); with #1 as a 64-bit value (low half first): 0x0000abcd00000000",
+      "vCPU 0: report #3: 0x55667788 (1432778632); with #2 as a 64-bit value (low half first): 0x556677880000abcd",
+      "vCPU 0: report #4: 0x11223344 (287454020); with #3 as a 64-bit value (low half first): 0x1122334455667788",
       "vCPU 0: OUT port 0x50 (TDX_IOEXIT_TEST_PORT), size 1: 0xab",
       "vCPU 0: IN port 0x50 (TDX_IOEXIT_TEST_PORT), size 1: answered 0x0",
-      "vCPU 0: report #5: 0x00000000 (0)",
+      "vCPU 0: report #5: 0x00000000 (0); with #4 as a 64-bit value (low half first): 0x0000000011223344",
       "vCPU 0: success (tdx_test_success: port 0x30)",
       "result: PASS — the guest reported success (N guest instructions, 0.500 s)",
     ]);
@@ -147,7 +147,7 @@ describe.skipIf(!gccAvailable())("tdxsim run with a gcc-built guest", () => {
     const r11 = line!.match(/R11\.\.R14 (0x[0-9a-f]+)/)![1];
     // The guest reports the status and R11 it got: exactly what KVM preset.
     expect(out).toContain(
-      `vCPU 0: report #2: 0x${(ret >> 32n).toString(16).padStart(8, "0")} (${ret >> 32n}); #1–#2 as a 64-bit value (low half first): 0x${ret.toString(16).padStart(16, "0")}`,
+      `vCPU 0: report #2: 0x${(ret >> 32n).toString(16).padStart(8, "0")} (${ret >> 32n}); with #1 as a 64-bit value (low half first): 0x${ret.toString(16).padStart(16, "0")}`,
     );
     expect(out.find((l) => l.startsWith("vCPU 0: report #4:"))).toMatch(
       new RegExp(`64-bit value \\(low half first\\): 0x0*${r11!.slice(2)}$`),
@@ -159,7 +159,7 @@ describe.skipIf(!gccAvailable())("tdxsim run with a gcc-built guest", () => {
       const { status, stdout } = await tdxsimRun(withScenario(guests[build].bytes, Scenario.REPORTS));
       expect(status).toBe(0);
       expect(stdout).toContain(
-        "vCPU 0: report #4: 0x11223344 (287454020); #3–#4 as a 64-bit value (low half first): 0x1122334455667788\n",
+        "vCPU 0: report #4: 0x11223344 (287454020); with #3 as a 64-bit value (low half first): 0x1122334455667788\n",
       );
     }
   });

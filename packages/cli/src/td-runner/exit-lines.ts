@@ -47,7 +47,8 @@ export function isValueReport(exit: RunExit): boolean {
 /**
  * The reports of one vCPU. A 64-bit value travels as two 4-byte reports, low half first
  * (tdx_test_report_64bit_to_user_space); the port cannot tell a pair from two 32-bit values, so
- * every second report also shows the pair read as one 64-bit value.
+ * every report after the first also shows itself with the one before read as one 64-bit value —
+ * whichever reports were pairs, their 64-bit value is on the line of the high half.
  */
 export class ReportDecoder {
   private count = 0;
@@ -58,9 +59,9 @@ export class ReportDecoder {
     const text = `report #${this.count}: ${hex(value, 8)} (${value})`;
     const low = this.previous;
     this.previous = value;
-    if (this.count % 2 === 1) return text;
+    if (this.count === 1) return text;
     const pair = (BigInt(value) << 32n) | BigInt(low);
-    return `${text}; #${this.count - 1}–#${this.count} as a 64-bit value (low half first): ${hex(pair, 16)}`;
+    return `${text}; with #${this.count - 1} as a 64-bit value (low half first): ${hex(pair, 16)}`;
   }
 }
 
