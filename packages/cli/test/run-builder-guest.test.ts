@@ -68,4 +68,11 @@ describe("tdxsim run with builder guests", () => {
       /^result: FAIL — vCPU 0: unexpected exit KVM_EXIT_SHUTDOWN \(8\) \(triple fault: an exception the guest could not handle\)/,
     );
   });
+
+  it("refuses runner options that are not positive integers", () => {
+    expect(() => createTdGuestRunner({ slice: 0 })).toThrow(
+      "TD guest runner option slice 0 is not a positive integer",
+    );
+    expect(() => createTdGuestRunner({ maxInstructions: 1.5 })).toThrow("option maxInstructions 1.5");
+  });
 });

@@ -41,6 +41,11 @@ export const DEFAULT_MAX_INSTRUCTIONS = 500_000_000;
 
 /** The runner the CLI registers (`registeredGuestRunner`). */
 export function createTdGuestRunner(options: TdGuestRunnerOptions = {}): TdGuestRunner {
+  for (const [name, value] of Object.entries(options)) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      throw new RangeError(`TD guest runner option ${name} ${value} is not a positive integer`);
+    }
+  }
   return async (request, io) => runTdGuest(request, io, options);
 }
 
