@@ -1,5 +1,7 @@
-// Beyond the series, group 11: a #VE while VE_INFO is still valid becomes #DF (TDX module ABI:
-// the module delivers #VE only when VE_INFO.VALID is clear, else it injects #DF with error code 0).
+// Beyond the series, group 11: a #VE while VE_INFO is still valid becomes #DF. The TDX module
+// injects the #VE of an intercepted instruction (HLT, IN, ...) only when VE_INFO.VALID is clear,
+// else #DF with error code 0 (spec/tdx-abi.md; module 1.5 calls inject_df()). (An EPT-violation
+// #VE with VALID set is a TD exit instead; this case uses instruction #VEs.)
 // The guest installs a #VE hook that does not call TDG.VP.VEINFO.GET, takes a #VE on HLT, and in
 // the hook executes IN, which would be a second #VE. Its own #DF handler reports the error code,
 // then calls VEINFO.GET: it succeeds (the info was still valid) and holds the first #VE's exit
