@@ -69,6 +69,20 @@ describe("tdxsim run with builder guests", () => {
     );
   });
 
+  it("--max-instructions stops a guest that never reports at that limit, exit 1", async () => {
+    const guest = new GuestProgram().fn("guest_main", (f) => {
+      f.while(
+        () => 1,
+        () => {},
+      );
+    });
+    const { status, out } = await run(guestElf(guest, "guest_main"), "--max-instructions", "30000");
+    expect(status).toBe(1);
+    expect(out.at(-1)).toMatch(
+      /^result: FAIL — no result after 30000 guest instructions \(limit 30000\); the guest never reported success on port 0x30/,
+    );
+  });
+
   it("refuses runner options that are not positive integers", () => {
     expect(() => createTdGuestRunner({ slice: 0 })).toThrow(
       "TD guest runner option slice 0 is not a positive integer",

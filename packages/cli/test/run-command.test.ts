@@ -39,6 +39,7 @@ describe("tdxsim run", () => {
     expect(requests[0].path).toBe("guest.elf");
     expect(requests[0].vcpus).toBe(2);
     expect(requests[0].trace).toBe(true);
+    expect(requests[0].maxInstructions).toBeUndefined();
     expect(requests[0].image.type).toBe("ET_EXEC");
     expect(requests[0].image.entry).toBe(MINIMAL_ELF_BASE + 120);
   });
@@ -55,6 +56,19 @@ describe("tdxsim run", () => {
     });
     expect(status).toBe(1);
     expect(requests.map(({ vcpus, trace }) => ({ vcpus, trace }))).toEqual([{ vcpus: 1, trace: false }]);
+  });
+
+  it("passes --max-instructions to the runner", async () => {
+    const io = captureIo({ "guest.elf": GUEST });
+    const requests: TdGuestRunRequest[] = [];
+    await main(["run", "guest.elf", "--max-instructions", "123456"], io, {
+      selftests: () => [],
+      guestRunner: async (request) => {
+        requests.push(request);
+        return 0;
+      },
+    });
+    expect(requests[0].maxInstructions).toBe(123456);
   });
 
   it.each([
@@ -106,6 +120,18 @@ describe("tdxsim run", () => {
     [["guest.elf", "--vcpus", "0x4"], "--vcpus '0x4' is not a whole number from 1 to 65535"],
     [["guest.elf", "--vcpus=1", "--vcpus=2"], "option '--vcpus' given more than once"],
     [["guest.elf", "--trace=yes"], "option '--trace' takes no value"],
+    [
+      ["guest.elf", "--max-instructions", "0"],
+      "--max-instructions '0' is not a whole number from 1 to 2^53 − 1",
+    ],
+    [
+      ["guest.elf", "--max-instructions=1e6"],
+      "--max-instructions '1e6' is not a whole number from 1 to 2^53 − 1",
+    ],
+    [
+      ["guest.elf", "--max-instructions", "9007199254740992"],
+      "--max-instructions '9007199254740992' is not a whole number from 1 to 2^53 − 1",
+    ],
     [["guest.elf", "--verbose"], "unknown option '--verbose'"],
   ])("refuses %j with a message and the usage, exit 2", async (args, message) => {
     const { status, stdout, stderr } = await run(args);

@@ -121,11 +121,9 @@ describe.skipIf(!gccAvailable())("tdxsim run with a gcc-built guest", () => {
     const { status, stdout } = await tdxsimRun(withScenario(guests.exec.bytes, Scenario.RUNAWAY), "--trace");
     expect(status).toBe(1);
     const out = lines(stdout);
-    expect(out.filter((l) => l.includes("KVM_EXIT_INTR (instruction slice of 100000 used up"))).toHaveLength(
-      20,
-    );
+    expect(out.filter((l) => l.includes("KVM_EXIT_INTR (instruction slice used up"))).toHaveLength(20);
     expect(out.at(-1)).toMatch(
-      /^result: FAIL — no result after 2000\d{3} guest instructions \(limit 2000000\); the guest never reported success on port 0x30 \(N guest/,
+      /^result: FAIL — no result after 2000000 guest instructions \(limit 2000000\); the guest never reported success on port 0x30 \(N guest/,
     );
   });
 

@@ -12,7 +12,7 @@ export const MAIN_USAGE = `Usage: tdxsim <command> [options]
 Commands:
   selftests [--list] [--filter PATTERN]... [--verbose]
                       run the TDX KVM selftests on the simulator, print KTAP
-  run GUEST.elf [--vcpus N] [--trace]
+  run GUEST.elf [--vcpus N] [--max-instructions N] [--trace]
                       boot a statically linked x86-64 ELF guest in a TD
 
 Options:
@@ -40,13 +40,16 @@ Exit status: 0 every selected test passed or was skipped, 1 a test failed or
 no test matched, 2 bad command line, 4 no selftests are registered.
 `;
 
-export const RUN_USAGE = `Usage: tdxsim run GUEST.elf [--vcpus N] [--trace]
+export const RUN_USAGE = `Usage: tdxsim run GUEST.elf [--vcpus N] [--max-instructions N] [--trace]
 
 Boots GUEST.elf (a statically linked x86-64 ELF: ET_EXEC, or a static PIE)
 in a TD and prints its exits, ending with the guest's result.
 
   --vcpus N           number of vCPUs, 1 to 65535 (TD_PARAMS.max_vcpus is 16
                       bits; KVM_CAP_MAX_VCPUS may allow fewer), default 1
+  --max-instructions N
+                      guest instructions before a run without a result is
+                      stopped as runaway (default 500000000)
   --trace             print every exit in detail as it happens (kvm_run fields,
                       instruction slices that ran out)
   -h, --help          show this help

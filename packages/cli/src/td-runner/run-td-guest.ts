@@ -74,7 +74,8 @@ export function runTdGuest(
     `${path}: ${image.type}, entry ${hex(image.entry)}, ${vcpus} vCPU${vcpus > 1 ? "s" : ""}; TD finalized`,
   );
   const start = io.now();
-  const outcome = new TdRunLoop(built, options, trace, out).run();
+  const limits = { ...options, maxInstructions: request.maxInstructions ?? options.maxInstructions };
+  const outcome = new TdRunLoop(built, limits, trace, out).run();
   const seconds = ((io.now() - start) / 1000).toFixed(3);
   out(
     `result: ${outcome.status === RUN_EXIT_SUCCESS ? "PASS" : "FAIL"} — ${outcome.why} (${built.executor.retired} guest instructions, ${seconds} s)`,
@@ -101,7 +102,6 @@ class TdRunLoop {
     this.reports = this.td.vcpus.map(() => new ReportDecoder());
     this.slice = options.slice ?? DEFAULT_RUN_SLICE;
     this.maxInstructions = options.maxInstructions ?? DEFAULT_MAX_INSTRUCTIONS;
-    for (const v of this.td.vcpus) v.vcpu.setRunBudget(this.slice);
   }
 
   run(): Outcome {
@@ -135,6 +135,8 @@ class TdRunLoop {
     const say = (line: string) => this.out(`vCPU ${index}: ${line}`);
     let typed: VcpuExit;
     try {
+      // Never past the limit: the last slice is what is left of it.
+      vcpu.setRunBudget(Math.min(this.slice, this.maxInstructions - this.built.executor.retired));
       typed = vcpu.kvmRun();
     } catch (error) {
       const why = `KVM_RUN failed: ${errorText(error)}`;
@@ -149,7 +151,7 @@ class TdRunLoop {
         say(why);
         return { status: RUN_EXIT_GUEST_FAILED, why: `vCPU ${index} ${why}` };
       }
-      if (this.trace) say(`KVM_EXIT_INTR (instruction slice of ${this.slice} used up; next vCPU's turn)`);
+      if (this.trace) say("KVM_EXIT_INTR (instruction slice used up; next vCPU's turn)");
       return undefined;
     }
     if (typed.kind === "tdx") {
