@@ -10,6 +10,8 @@ export interface TdGuestRunRequest {
   readonly vcpus: number;
   /** Print every exit as it happens. */
   readonly trace: boolean;
+  /** --max-instructions: the runaway limit (the runner's default when absent). */
+  readonly maxInstructions?: number;
 }
 
 /**

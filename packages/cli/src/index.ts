@@ -35,4 +35,17 @@ export {
   type UncaughtTrap,
   uncaughtFailure,
 } from "./runner/uncaught-trap.js";
+export { type BuiltTd, buildTd, TdBuildError, tdMemorySizeFor } from "./td-runner/build-td.js";
+export { isSuccessReport, isValueReport, ReportDecoder } from "./td-runner/exit-lines.js";
+export {
+  createTdGuestRunner,
+  DEFAULT_MAX_INSTRUCTIONS,
+  DEFAULT_RUN_SLICE,
+  RUN_EXIT_GUEST_FAILED,
+  RUN_EXIT_SUCCESS,
+  RUN_EXIT_UNUSABLE,
+  runTdGuest,
+  type TdGuestRunnerOptions,
+} from "./td-runner/run-td-guest.js";
+export { portName, TEST_PORT_NAMES } from "./td-runner/test-ports.js";
 export { cliVersion } from "./version.js";

@@ -54,26 +54,28 @@ describe.concurrent("the tdxsim bin as a process", { timeout: 180_000 }, () => {
     expect(result.stdout).toContain("# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0");
   });
 
-  it("run: a valid ELF gets the honest 'no TD runner' message and exit 2", async () => {
-    expect(await tdxsim("run", goodElf, "--vcpus", "2")).toEqual({
-      status: 2,
-      stdout: "",
-      stderr: "tdxsim run: running TD guests needs @tdxsim/kvm, not available in this build\n",
-    });
+  it("run: boots a valid ELF in a TD; a guest without an IDT ends in a triple fault, exit 1", async () => {
+    const result = await tdxsim("run", goodElf, "--vcpus", "2");
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(`${goodElf}: ET_EXEC, entry 0x400078, 2 vCPUs; TD finalized\n`);
+    expect(result.stdout).toMatch(
+      /\nresult: FAIL — vCPU 0: unexpected exit KVM_EXIT_SHUTDOWN \(8\) \(triple fault/,
+    );
   });
 
-  it("run: bad files get one line naming the problem, exit 1, no stack trace", async () => {
+  it("run: bad files get one line naming the problem, exit 2, no stack trace", async () => {
     const arm = await tdxsim("run", armElf);
     expect(arm).toEqual({
-      status: 1,
+      status: 2,
       stdout: "",
       stderr: `tdxsim run: ${armElf} is not a usable guest ELF: e_machine: machine 40 is not EM_X86_64 (62)\n`,
     });
     const missing = await tdxsim("run", join(dir, "nope.elf"));
-    expect(missing.status).toBe(1);
+    expect(missing.status).toBe(2);
     expect(missing.stderr).toBe(`tdxsim run: cannot read ${join(dir, "nope.elf")}: ENOENT (no such file)\n`);
     const directory = await tdxsim("run", dir);
-    expect(directory.status).toBe(1);
+    expect(directory.status).toBe(2);
     expect(directory.stderr).toBe(`tdxsim run: cannot read ${dir}: EISDIR (is a directory)\n`);
   });
 

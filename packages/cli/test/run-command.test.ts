@@ -7,14 +7,15 @@ import { MINIMAL_ELF_BASE, minimalElf } from "./helpers/minimal-elf.js";
 
 const GUEST = minimalElf();
 
+/** main() without a TD runner: what the command line and the ELF checks do on their own. */
 async function run(args: string[], files: Record<string, Uint8Array> = { "guest.elf": GUEST }) {
   const io = captureIo(files);
-  const status = await main(["run", ...args], io);
+  const status = await main(["run", ...args], io, { selftests: () => [], guestRunner: undefined });
   return { status, stdout: io.stdout.text, stderr: io.stderr.text };
 }
 
 describe("tdxsim run", () => {
-  it("validates the ELF, then says the TD runner is not in this build (exit 2)", async () => {
+  it("without a TD runner: validates the ELF, then says the runner is missing (exit 2)", async () => {
     const { status, stdout, stderr } = await run(["guest.elf", "--vcpus", "4", "--trace"]);
     expect(status).toBe(2);
     expect(stdout).toBe("");
@@ -38,6 +39,7 @@ describe("tdxsim run", () => {
     expect(requests[0].path).toBe("guest.elf");
     expect(requests[0].vcpus).toBe(2);
     expect(requests[0].trace).toBe(true);
+    expect(requests[0].maxInstructions).toBeUndefined();
     expect(requests[0].image.type).toBe("ET_EXEC");
     expect(requests[0].image.entry).toBe(MINIMAL_ELF_BASE + 120);
   });
@@ -56,6 +58,19 @@ describe("tdxsim run", () => {
     expect(requests.map(({ vcpus, trace }) => ({ vcpus, trace }))).toEqual([{ vcpus: 1, trace: false }]);
   });
 
+  it("passes --max-instructions to the runner", async () => {
+    const io = captureIo({ "guest.elf": GUEST });
+    const requests: TdGuestRunRequest[] = [];
+    await main(["run", "guest.elf", "--max-instructions", "123456"], io, {
+      selftests: () => [],
+      guestRunner: async (request) => {
+        requests.push(request);
+        return 0;
+      },
+    });
+    expect(requests[0].maxInstructions).toBe(123456);
+  });
+
   it.each([
     ["an empty file", new Uint8Array(0), "e_ident: truncated ELF header"],
     ["a text file", new TextEncoder().encode("#!/bin/sh\necho hi\n"), "e_ident"],
@@ -70,18 +85,18 @@ describe("tdxsim run", () => {
       minimalElf({ flags: 4 }),
       "e_entry: 0x400078 is not inside an executable PT_LOAD segment",
     ],
-  ])("refuses %s in one line naming the field, exit 1", async (_what, bytes, message) => {
+  ])("refuses %s in one line naming the field, exit 2", async (_what, bytes, message) => {
     const { status, stdout, stderr } = await run(["bad.elf"], { "bad.elf": bytes });
-    expect(status).toBe(1);
+    expect(status).toBe(2);
     expect(stdout).toBe("");
     expect(stderr.startsWith(`tdxsim run: bad.elf is not a usable guest ELF: ${message}`)).toBe(true);
     expect(stderr.split("\n")).toHaveLength(2);
     expect(stderr).not.toMatch(/\s+at /);
   });
 
-  it("refuses a missing file with its errno name", async () => {
+  it("refuses a missing file with its errno name, exit 2", async () => {
     const { status, stderr } = await run(["missing.elf"]);
-    expect(status).toBe(1);
+    expect(status).toBe(2);
     expect(stderr).toBe("tdxsim run: cannot read missing.elf: ENOENT (no such file)\n");
   });
 
@@ -105,6 +120,18 @@ describe("tdxsim run", () => {
     [["guest.elf", "--vcpus", "0x4"], "--vcpus '0x4' is not a whole number from 1 to 65535"],
     [["guest.elf", "--vcpus=1", "--vcpus=2"], "option '--vcpus' given more than once"],
     [["guest.elf", "--trace=yes"], "option '--trace' takes no value"],
+    [
+      ["guest.elf", "--max-instructions", "0"],
+      "--max-instructions '0' is not a whole number from 1 to 2^53 − 1",
+    ],
+    [
+      ["guest.elf", "--max-instructions=1e6"],
+      "--max-instructions '1e6' is not a whole number from 1 to 2^53 − 1",
+    ],
+    [
+      ["guest.elf", "--max-instructions", "9007199254740992"],
+      "--max-instructions '9007199254740992' is not a whole number from 1 to 2^53 − 1",
+    ],
     [["guest.elf", "--verbose"], "unknown option '--verbose'"],
   ])("refuses %j with a message and the usage, exit 2", async (args, message) => {
     const { status, stdout, stderr } = await run(args);

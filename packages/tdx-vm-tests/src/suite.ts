@@ -6,7 +6,11 @@ import {
   verifyInitVmUnsupportedXfam,
   verifyRunBeforeFinalize,
 } from "./extra/host-refusals.js";
-import { verifyIoBadSizes, verifyMmioPrivateGpa } from "./extra/io-mmio-invalid-operands.js";
+import {
+  verifyIoBadDirection,
+  verifyIoBadSizes,
+  verifyMmioPrivateGpa,
+} from "./extra/io-mmio-invalid-operands.js";
 import { verifyTdLifecycle1GiB, verifyTdLifecycle64MiB } from "./extra/lifecycle-memory-sizes.js";
 import {
   verifyAccept2MiBOver4KiB,
@@ -15,13 +19,18 @@ import {
   verifyAcceptSharedGpa,
   verifyAcceptTwice,
 } from "./extra/mem-page-accept-cases.js";
-import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
+import { verifyMemoryFaultExit } from "./extra/memory-fault-exit.js";
+import { verifyMmioReadThroughVe, verifyMmioWriteThroughVe } from "./extra/mmio-through-ve.js";
 import { verifyMrtdAndTdreport } from "./extra/mrtd-tdreport.js";
 import { verifyMultiVcpuVpInfo } from "./extra/multi-vcpu.js";
+import { verifyNestedVeDoubleFault } from "./extra/nested-ve-double-fault.js";
+import { verifyTdVcpuRegisterIoctlsRefused } from "./extra/register-ioctls-refused.js";
 import {
   verifyTdcallUnknownLeaf,
   verifyTdvmcallForbiddenExposureMask,
 } from "./extra/tdcall-invalid-operands.js";
+import { verifyTdcallCompatibilityModeGp, verifyTdcallCpl3Gp } from "./extra/tdcall-outside-ring0-64bit.js";
+import { verifyVeOnPendingPageAccept } from "./extra/ve-on-pending-page.js";
 import { verifyVeinfoGetWithoutVe } from "./extra/veinfo-get-without-ve.js";
 import type { TdxVmTestCase } from "./selftest-case.js";
 import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
@@ -54,6 +63,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyGetTdVmcallInfoLeaf1,
   verifyGetTdVmcallInfoInvalidLeaf,
   verifyMmioReadThroughVe,
+  verifyMmioWriteThroughVe,
   verifyTdLifecycle64MiB,
   verifyTdLifecycle1GiB,
   verifyAcceptPageNotAddedByHost,
@@ -61,15 +71,22 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyAcceptMisaligned,
   verifyAcceptSharedGpa,
   verifyAccept2MiBOver4KiB,
+  verifyVeOnPendingPageAccept,
+  verifyMemoryFaultExit,
   verifyVeinfoGetWithoutVe,
+  verifyNestedVeDoubleFault,
   verifyTdvmcallForbiddenExposureMask,
   verifyTdcallUnknownLeaf,
+  verifyTdcallCompatibilityModeGp,
+  verifyTdcallCpl3Gp,
   verifyIoBadSizes,
+  verifyIoBadDirection,
   verifyMmioPrivateGpa,
   verifyInitVmUnsupportedAttributes,
   verifyInitVmUnsupportedXfam,
   verifyRunBeforeFinalize,
   verifyInitMemRegionAfterFinalize,
+  verifyTdVcpuRegisterIoctlsRefused,
   verifyMultiVcpuVpInfo,
   verifyMrtdAndTdreport,
 ];

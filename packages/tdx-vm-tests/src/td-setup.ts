@@ -1,6 +1,5 @@
 // The setup every test shares: a TD built the upstream way (td_create, td_initialize,
 // td_vcpu_add, td_finalize) around a guest program from tdx-lib's builder.
-import { type KvmCpuidEntry2, KvmProcess, type TdxCapabilities } from "@tdxsim/kvm";
 import {
   assembleGuestImage,
   type GuestImage,
@@ -14,28 +13,13 @@ import {
   tdInitialize,
   tdVcpuAdd,
 } from "@tdxsim/tdx-lib";
+import { newTdProcess } from "./td-host.js";
 
 /** Where the guest image is linked (GVA = GPA). */
 export const GUEST_IMAGE_GVA = 0x40_0000;
 
 /** Default TD memory size (memslot 0). */
 export const TD_MEMORY_SIZE = 16 << 20;
-
-/**
- * KVM_GET_SUPPORTED_CPUID as the host VMM hands it to KVM_TDX_INIT_VM: the configurable leaves of
- * KVM_TDX_CAPABILITIES with native family/model/stepping (leaf 1 EAX 0) and GPAW 48.
- */
-export function supportedCpuid(): KvmCpuidEntry2[] {
-  return tdxCapabilities().cpuid.map((e) => ({
-    ...e,
-    eax: e.function === 1 ? 0 : e.function === 0x80000008 ? 48 << 16 : e.eax,
-  }));
-}
-
-/** KVM_TDX_CAPABILITIES of this simulated host, read from a throw-away TDX VM (type 5). */
-export function tdxCapabilities(): TdxCapabilities {
-  return new KvmProcess().openKvm().createVm(5).tdxCapabilities();
-}
 
 export interface TdBootOptions {
   /** Symbol each vCPU starts at; one vCPU per entry (index = vCPU id). */
@@ -44,6 +28,8 @@ export interface TdBootOptions {
   memorySize?: number;
   /** max_vcpus for td_initialize (default: the number of entries). */
   maxVcpus?: number;
+  /** More IDT gates (vector → guest symbol), next to the library's #VE gate. */
+  exceptionHandlers?: readonly { vector: number; handler: string }[];
   /** Runs after the vCPUs are added, before KVM_TDX_FINALIZE_VM (e.g. virt_map_shared). */
   beforeFinalize?: (td: TdVm, image: GuestImage) => void;
 }
@@ -51,10 +37,16 @@ export interface TdBootOptions {
 /** Creates, initializes, adds vCPUs to and finalizes a TD running `program`. */
 export function bootTd(program: GuestProgram, options: TdBootOptions): { td: TdVm; image: GuestImage } {
   const image = assembleGuestImage({ origin: GUEST_IMAGE_GVA, program });
-  const td = tdCreate({ process: new KvmProcess({ supportedCpuid: supportedCpuid() }) });
+  const td = tdCreate({ process: newTdProcess() });
   tdInitialize(td, {
     image: image.chunks,
-    idtEntries: image.idtEntries,
+    idtEntries: [
+      ...image.idtEntries,
+      ...(options.exceptionHandlers ?? []).map((h) => ({
+        vector: h.vector,
+        handler: image.symbol(h.handler),
+      })),
+    ],
     attributes: options.attributes ?? 0n,
     memorySize: options.memorySize ?? TD_MEMORY_SIZE,
     maxVcpus: options.maxVcpus ?? options.entries.length,

@@ -2,10 +2,11 @@ import { ElfError, type LoadedElf, loadElf } from "@tdxsim/tdx-lib";
 import type { TdGuestRunner } from "../guest-runner.js";
 import type { CliIo } from "../io.js";
 import { parseCommandLine, UsageError } from "./parse-options.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, RUN_USAGE } from "./usage.js";
+import { EXIT_OK, EXIT_USAGE, RUN_USAGE } from "./usage.js";
 
 const OPTIONS = {
   vcpus: { type: "string" },
+  "max-instructions": { type: "string" },
   trace: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -35,17 +36,18 @@ export async function runCommand(
   }
   const path = positionals[0];
   const vcpus = parseVcpus(values.vcpus as string | undefined);
+  const maxInstructions = parseMaxInstructions(values["max-instructions"] as string | undefined);
 
   const image = await readGuestImage(path, io);
   if (typeof image === "string") {
     io.stderr.write(`tdxsim run: ${image}\n`);
-    return EXIT_FAILURE;
+    return EXIT_USAGE;
   }
   if (guestRunner === undefined) {
     io.stderr.write(`tdxsim run: ${NO_TD_RUNNER}\n`);
     return EXIT_USAGE;
   }
-  return guestRunner({ path, image, vcpus, trace: values.trace === true }, io);
+  return guestRunner({ path, image, vcpus, trace: values.trace === true, maxInstructions }, io);
 }
 
 function parseVcpus(text: string | undefined): number {
@@ -53,6 +55,16 @@ function parseVcpus(text: string | undefined): number {
   const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
   if (!(value >= 1 && value <= MAX_TD_VCPUS)) {
     throw new UsageError(`--vcpus '${text}' is not a whole number from 1 to ${MAX_TD_VCPUS}`);
+  }
+  return value;
+}
+
+/** Guest instructions a run may take before it is declared runaway (a safe integer). */
+function parseMaxInstructions(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(Number.isSafeInteger(value) && value >= 1)) {
+    throw new UsageError(`--max-instructions '${text}' is not a whole number from 1 to 2^53 − 1`);
   }
   return value;
 }
@@ -66,7 +78,7 @@ const READ_ERRORS: Record<string, string> = {
   ENAMETOOLONG: "name too long",
 };
 
-/** The loaded image, or a one-line message naming what is wrong with the file. */
+/** The loaded image, or a one-line message naming what is wrong with the file (exit status 2). */
 async function readGuestImage(path: string, io: CliIo): Promise<LoadedElf | string> {
   let bytes: Uint8Array;
   try {

@@ -17,7 +17,8 @@ import {
 } from "@tdxsim/tdx-lib";
 import { testAssert, testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, tdxCapabilities } from "../td-setup.js";
+import { tdxCapabilities } from "../td-host.js";
+import { bootTd } from "../td-setup.js";
 
 const OUTPUTS = ["r11", "r12", "r13", "r14"] as const;
 

@@ -1,7 +1,7 @@
 // Beyond the series, group 12: ioctls KVM 6.16 refuses on a TD, each with its errno
 // (spec/kvm-api.md): KVM_TDX_INIT_VM with an unsupported attribute (PKS) or XFAM bit → EINVAL;
 // KVM_RUN before KVM_TDX_FINALIZE_VM → EINVAL; KVM_TDX_INIT_MEM_REGION after finalize → EINVAL.
-import { type KvmCpuidEntry2, KvmError, KvmProcess } from "@tdxsim/kvm";
+import { type KvmCpuidEntry2, KvmError } from "@tdxsim/kvm";
 import {
   assembleGuestImage,
   GuestProgram,
@@ -14,7 +14,8 @@ import {
 } from "@tdxsim/tdx-lib";
 import { testAssert } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, GUEST_IMAGE_GVA, supportedCpuid, TD_MEMORY_SIZE, tdxCapabilities } from "../td-setup.js";
+import { newTdProcess, supportedCpuid, tdxCapabilities } from "../td-host.js";
+import { bootTd, GUEST_IMAGE_GVA, TD_MEMORY_SIZE } from "../td-setup.js";
 
 /** Runs `ioctl` and asserts it fails with KvmError `errno`. */
 function expectErrno(errno: string, what: string, ioctl: () => unknown): void {
@@ -46,7 +47,7 @@ export const verifyInitVmUnsupportedAttributes: TdxVmTestCase = {
     );
     const caps = tdxCapabilities();
     const cpuid = tdxApplyCpuidRestrictions(tdxFilterCpuid(supportedCpuid(), caps.cpuid)) as KvmCpuidEntry2[];
-    const newTd = () => tdCreate({ process: new KvmProcess({ supportedCpuid: supportedCpuid() }) });
+    const newTd = () => tdCreate({ process: newTdProcess() });
     expectErrno("EINVAL", "KVM_TDX_INIT_VM with ATTRIBUTES.PKS", () =>
       newTd().vm.tdxInitVm({ attributes: TDX_TD_ATTRIBUTES.PKS, xfam: 0x3n, cpuid }),
     );
@@ -63,7 +64,7 @@ export const verifyInitVmUnsupportedXfam: TdxVmTestCase = {
     let unsupported = 1n;
     while (unsupported !== 1n << 63n && (caps.supportedXfam & unsupported) !== 0n) unsupported <<= 1n;
     testAssert((caps.supportedXfam & unsupported) === 0n, "every XFAM bit is supported");
-    const newTd = () => tdCreate({ process: new KvmProcess({ supportedCpuid: supportedCpuid() }) });
+    const newTd = () => tdCreate({ process: newTdProcess() });
     expectErrno("EINVAL", `KVM_TDX_INIT_VM with XFAM bit 0x${unsupported.toString(16)}`, () =>
       newTd().vm.tdxInitVm({ attributes: 0n, xfam: 0x3n | unsupported, cpuid }),
     );
@@ -76,7 +77,7 @@ export const verifyRunBeforeFinalize: TdxVmTestCase = {
   name: "verify_run_before_finalize",
   run() {
     const image = assembleGuestImage({ origin: GUEST_IMAGE_GVA, program: lifecycleGuest() });
-    const td = tdCreate({ process: new KvmProcess({ supportedCpuid: supportedCpuid() }) });
+    const td = tdCreate({ process: newTdProcess() });
     tdInitialize(td, { image: image.chunks, idtEntries: image.idtEntries, memorySize: TD_MEMORY_SIZE });
     tdVcpuAdd(td, 0, image.symbol("guest_code"));
     expectErrno("EINVAL", "KVM_RUN before KVM_TDX_FINALIZE_VM", () => td.vcpus[0]!.vcpu.kvmRun());

@@ -1,6 +1,8 @@
 // Beyond the series, group 9: requests KVM 6.16 refuses in the kernel with
 // TDG_VP_VMCALL_INVALID_OPERAND and no exit to userspace:
 // - Instruction.IO of sizes 0, 3 and 8 (only 1, 2 and 4 exist);
+// - Instruction.IO with a direction (R13) other than 0 (read) and 1 (write): 2, and 1 with bit 32
+//   set (the whole register counts, spec/kvm-api.md: "bad size/direction → INVALID_OPERAND");
 // - #VE.RequestMMIO at a private GPA (TDX_MMIO_TEST_ADDR without the shared bit): tdx_emulate_mmio
 //   accepts only shared GPAs.
 import {
@@ -42,6 +44,38 @@ export const verifyIoBadSizes: TdxVmTestCase = {
         tdxTestRead64bitReportFromGuest(tdxRun(td), () => tdxRun(td)),
         TDG_VP_VMCALL_INVALID_OPERAND,
         `Instruction.IO status for size ${size}`,
+      );
+    }
+    tdxTestAssertSuccess(tdxRun(td));
+  },
+};
+
+const BAD_IO_DIRECTIONS = [2n, (1n << 32n) | 1n] as const;
+
+export const verifyIoBadDirection: TdxVmTestCase = {
+  name: "verify_io_bad_direction",
+  run() {
+    const guest = new GuestProgram().fn("guest_io_bad_direction", (f) => {
+      const data = f.local(0xab);
+      for (const direction of BAD_IO_DIRECTIONS) {
+        const ret = f.call(
+          "tdg_vp_vmcall_instruction_io",
+          TDX_IO_WRITES_TEST_PORT,
+          1,
+          direction,
+          f.addrOf(data),
+        );
+        f.call("tdx_assert_error", f.call("tdx_test_report_64bit_to_user_space", ret));
+      }
+      f.call("tdx_test_success");
+    });
+    const { td } = bootTd(guest, { entries: ["guest_io_bad_direction"] });
+    // Each status must be the next exit: a request KVM took as a read or write would exit here.
+    for (const direction of BAD_IO_DIRECTIONS) {
+      testAssertEq(
+        tdxTestRead64bitReportFromGuest(tdxRun(td), () => tdxRun(td)),
+        TDG_VP_VMCALL_INVALID_OPERAND,
+        `Instruction.IO status for direction 0x${direction.toString(16)}`,
       );
     }
     tdxTestAssertSuccess(tdxRun(td));

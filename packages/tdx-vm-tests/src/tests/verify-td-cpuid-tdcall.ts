@@ -6,7 +6,8 @@
 import { GuestProgram, tdxRun, tdxTestAssertSuccess, tdxTestReadReport } from "@tdxsim/tdx-lib";
 import { testAssert, testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, supportedCpuid } from "../td-setup.js";
+import { supportedCpuid } from "../td-host.js";
+import { bootTd } from "../td-setup.js";
 
 export const verifyTdCpuidTdcall: TdxVmTestCase = {
   name: "verify_td_cpuid_tdcall",

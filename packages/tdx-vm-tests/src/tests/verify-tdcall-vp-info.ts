@@ -12,7 +12,8 @@ import {
 } from "@tdxsim/tdx-lib";
 import { testAssert, testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, supportedCpuid, tdxCapabilities } from "../td-setup.js";
+import { supportedCpuid, tdxCapabilities } from "../td-host.js";
+import { bootTd } from "../td-setup.js";
 
 const VCPUS = 2;
 
