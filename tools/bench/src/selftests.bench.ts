@@ -5,25 +5,9 @@
 // countGuestInstructions; deterministic). Baseline in the same process: verify_td_lifecycle, the
 // smallest TD (create, initialize, one vCPU, finalize, one success exit) — each case's ratio says
 // how many lifecycles it costs. Then one pass over the whole suite, as `tdxsim selftests` runs it.
-//
-// @tdxsim/tdx-vm-tests is loaded by path at run time: the bench package does not list it as a
-// dependency yet (tools/bench/package.json is not this benchmark's to change), so the import is
-// typed by the local SuiteModule shape instead. With the dependency, this becomes a plain import.
-import { pathToFileURL } from "node:url";
+import { countGuestInstructions, tdxVmTests } from "@tdxsim/tdx-vm-tests";
 
-interface TdxVmTestCase {
-  readonly name: string;
-  run(ctx: { name: string; log(text: string): void }): void | Promise<void>;
-}
-interface SuiteModule {
-  readonly tdxVmTests: readonly TdxVmTestCase[];
-  countGuestInstructions(body: () => void | Promise<void>): Promise<number>;
-}
-
-const suiteUrl = pathToFileURL(
-  new URL("../../../packages/tdx-vm-tests/src/index.ts", import.meta.url).pathname,
-).href;
-const { tdxVmTests, countGuestInstructions } = (await import(suiteUrl)) as SuiteModule;
+type TdxVmTestCase = (typeof tdxVmTests)[number];
 
 const ROUNDS = 5;
 
