@@ -95,6 +95,15 @@ const INT3 = 0xcc;
  * last 16 bytes, so the code is placed at 4 GiB − size and the JMP sits at 0xFFFFFFF0.
  */
 export function assembleTdBoot(): TdBootCode {
+  // td_boot is the same for every TD: assemble it once per process, hand out copies
+  tdBootCode ??= assembleTdBootOnce();
+  const { bytes, resetVectorOffset, gpa, symbols } = tdBootCode;
+  return { bytes: bytes.slice(), resetVectorOffset, gpa, symbols: new Map(symbols) };
+}
+
+let tdBootCode: TdBootCode | undefined;
+
+function assembleTdBootOnce(): TdBootCode {
   // Assemble once to learn the size, then again at the final address for readable symbols.
   const size = assembleAt(0).bytes.length;
   const gpa = FOUR_GIGABYTES_GPA - size;

@@ -95,6 +95,9 @@ type Item =
       line: number;
       long: boolean;
       mode: 16 | 32 | 64;
+      /** The encoding of an instruction without label operands: it does not depend on its address,
+       * so it is selected once (at `insn`) instead of on every layout pass. */
+      fixed?: Encoded;
     }
   | { kind: "data"; size: number; values: (number | bigint | Label | LabelRef)[]; line: number }
   | { kind: "bytes"; bytes: Uint8Array }
@@ -220,7 +223,8 @@ export class Assembler {
       mode: this.mode,
     };
     // validate now so errors point at the statement that caused them
-    this.select(item, this.origin, () => undefined, false);
+    if (ops.some(mentionsLabel)) this.select(item, this.origin, () => undefined, false);
+    else item.fixed = this.select(item, this.origin, () => undefined, true);
     this.items.push(item);
     return this;
   }
@@ -286,6 +290,7 @@ export class Assembler {
     resolve: (l: Label) => bigint | undefined,
     final: boolean,
   ): Encoded {
+    if (item.fixed) return item.fixed;
     const forms = FORMS_BY_MNEMONIC.get(item.mnemonic);
     if (!forms) throw new AsmError(`unknown mnemonic "${item.mnemonic.toLowerCase()}"`, item.line, 0);
     const ctx: EncodeContext = { mode: item.mode, address, resolve, prefixes: item.prefixes, final };
@@ -448,6 +453,14 @@ export class Assembler {
         (x.kind === "data" && x.values.some((o) => refersTo(o as Operand, l))),
     );
   }
+}
+
+function mentionsLabel(o: Operand): boolean {
+  if (typeof o !== "object") return false;
+  if (o.kind === "label" || o.kind === "labelref") return true;
+  if (o.kind === "mem") return typeof o.disp === "object";
+  if (o.kind === "far") return typeof o.offset === "object";
+  return false;
 }
 
 function refersTo(o: Operand, l: Label): boolean {
