@@ -91,6 +91,23 @@ export function isSharedGva(td: TdVm, gva: number): boolean {
   return m?.shared ?? false;
 }
 
+/**
+ * Why the host may not touch the page at `gva` of a finalized TD now, or undefined when it may:
+ * the page must be mapped shared, and its GPA must still be shared — a guest that converted it
+ * with MapGPA (KVM_SET_MEMORY_ATTRIBUTES PRIVATE) sees private memory there, not the VMM's bytes.
+ * The attributes are the ones the VMM itself set; they are read back from KVM's table.
+ */
+export function finalizedAccessProblem(td: TdVm, gva: number): string | undefined {
+  if (!isSharedGva(td, gva)) {
+    return "is private memory of a finalized TD: the host can reach only shared memory";
+  }
+  const gpa = td.initialized("addr_gva2hva").layout.gvaToGpa(gva);
+  if (td.vm.memory.attributes.isPrivate(gpa)) {
+    return `is mapped shared but gpa 0x${(gpa - (gpa % PAGE_SIZE)).toString(16)} is private now (converted with KVM_SET_MEMORY_ATTRIBUTES): the guest does not see the VMM's bytes there`;
+  }
+  return undefined;
+}
+
 /** Splits [gva, gva+length) into page pieces, checking the host may touch each. */
 function pieces(td: TdVm, gva: number, length: number, operation: string) {
   const plan = td.initialized(operation);
@@ -100,12 +117,8 @@ function pieces(td: TdVm, gva: number, length: number, operation: string) {
     const n = Math.min(length - done, PAGE_SIZE - (at % PAGE_SIZE));
     if (!plan.layout.isGvaMapped(at))
       throw new TdHostError(operation, `gva 0x${at.toString(16)} is not mapped`);
-    if (td.finalized && !isSharedGva(td, at)) {
-      throw new TdHostError(
-        operation,
-        `gva 0x${at.toString(16)} is private memory of a finalized TD: the host can reach only shared memory`,
-      );
-    }
+    const problem = td.finalized ? finalizedAccessProblem(td, at) : undefined;
+    if (problem) throw new TdHostError(operation, `gva 0x${at.toString(16)} ${problem}`);
     out.push({ gpa: plan.layout.gvaToGpa(at), offset: done, length: n });
     done += n;
   }

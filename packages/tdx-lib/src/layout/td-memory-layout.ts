@@ -223,12 +223,16 @@ export class TdMemoryLayout {
     return gva;
   }
 
-  /** Claims pages at fixed addresses and maps them one-to-one (an ELF segment at its link address). */
-  claimIdentity(gpa: number, pages: number, what: string): void {
+  /**
+   * Claims pages at fixed addresses and maps them one-to-one (an ELF segment at its link
+   * address): protected, or with `shared` unprotected and mapped with the shared bit.
+   */
+  claimIdentity(gpa: number, pages: number, what: string, options: { shared?: boolean } = {}): void {
+    const shared = options.shared ?? false;
     const slot = this.memslotOf(gpa);
     if (!slot) throw new TdLayoutError(`${what}: gpa ${hex(gpa)} is not inside any memslot`);
-    slot.claim(gpa, pages, true, what);
-    this.mapRange(gpa, gpa, pages, false, what);
+    slot.claim(gpa, pages, !shared, what);
+    this.mapRange(gpa, gpa, pages, shared, what);
   }
 
   /** All mappings as runs of consecutive pages (consecutive GVA and GPA, same shared flag), by GVA. */
