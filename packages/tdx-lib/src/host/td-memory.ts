@@ -15,6 +15,9 @@ export function vmVaddrAlloc(td: TdVm, size: number, vaddrMin = KVM_UTIL_MIN_VAD
   const plan = td.notFinalized("vm_vaddr_alloc");
   const gva = plan.layout.vaddrAlloc(size, vaddrMin);
   td.syncPageTables();
+  for (let i = 0; i < Math.max(1, Math.ceil(size / PAGE_SIZE)); i++) {
+    td.convertiblePages.add(plan.layout.gvaToGpa(gva + i * PAGE_SIZE) / PAGE_SIZE);
+  }
   return gva;
 }
 
@@ -44,10 +47,12 @@ export function virtMapShared(td: TdVm, gva: number, gpa: number, pages: number)
 }
 
 /**
- * A shared alias of memory the TD keeps private would make the guest's accesses through it
- * fault (KVM_EXIT_MEMORY_FAULT) or convert the page and lose its measured contents: refuse
- * the boot-code and boot-parameter memslots and every page td_finalize loads with
- * KVM_TDX_INIT_MEM_REGION (image, page tables, GDT/IDT/TSS, stacks, vm_vaddr_alloc pages).
+ * A shared alias of memory the TD itself needs private would convert the page on the guest's
+ * first shared access (KVM_EXIT_MEMORY_FAULT → shared) and lose its measured contents: refuse
+ * the boot-code and boot-parameter memslots and the library's pages td_finalize loads with
+ * KVM_TDX_INIT_MEM_REGION (image, page tables, GDT/IDT/TSS, stacks). vm_vaddr_alloc pages are
+ * the test's data: a shared alias of them is upstream's verify_shared_mem pattern (the guest
+ * converts the page with MapGPA, then uses the alias), so it is allowed.
  */
 function refusePrivateOnly(td: TdVm, gpa: number, pages: number, operation: string): void {
   const plan = td.initialized(operation);
@@ -63,10 +68,12 @@ function refusePrivateOnly(td: TdVm, gpa: number, pages: number, operation: stri
   for (const run of plan.layout.protectedRuns()) {
     const runEnd = run.gpa + run.pages * PAGE_SIZE;
     if (gpa < runEnd && end > run.gpa) {
-      const first = Math.max(gpa, run.gpa);
+      let first = Math.max(gpa, run.gpa);
+      while (first < Math.min(end, runEnd) && td.convertiblePages.has(first / PAGE_SIZE)) first += PAGE_SIZE;
+      if (first >= Math.min(end, runEnd)) continue;
       throw new TdHostError(
         operation,
-        `gpa 0x${first.toString(16)} is private memory td_finalize loads and measures (KVM_TDX_INIT_MEM_REGION); a shared mapping of it would not reach those contents`,
+        `gpa 0x${first.toString(16)} is private memory td_finalize loads and measures (KVM_TDX_INIT_MEM_REGION); a shared mapping of it would not reach those contents (only vm_vaddr_alloc pages, which the guest converts with MapGPA, may get a shared alias)`,
       );
     }
   }

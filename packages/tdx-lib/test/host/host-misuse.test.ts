@@ -2,6 +2,7 @@
 // leaves the TD as it was.
 import { describe, expect, it } from "vitest";
 import {
+  addrGva2Gpa,
   assembleGuestImage,
   GuestProgram,
   loadTdMemoryRegions,
@@ -129,7 +130,7 @@ describe("host half: bad use gets a clear error", () => {
   it("a shared mapping of memory the TD keeps private: the measured image, td_boot's memslot, boot parameters", () => {
     const td = initializedTd();
     expect(() => virtMapShared(td, 0x7000_0000, IMAGE_GVA, 1)).toThrow(
-      "virt_map_shared: gpa 0x400000 is private memory td_finalize loads and measures (KVM_TDX_INIT_MEM_REGION); a shared mapping of it would not reach those contents",
+      "virt_map_shared: gpa 0x400000 is private memory td_finalize loads and measures (KVM_TDX_INIT_MEM_REGION); a shared mapping of it would not reach those contents (only vm_vaddr_alloc pages, which the guest converts with MapGPA, may get a shared alias)",
     );
     expect(() => virtMapShared(td, 0x7000_0000, td.plan!.pgd, 1)).toThrow(/gpa 0x180000 is private memory/);
     expect(() => virtMapShared(td, 0x7000_0000, 0xffff_f000, 1)).toThrow(
@@ -139,6 +140,9 @@ describe("host half: bad use gets a clear error", () => {
       /overlaps memslot 2 \(boot parameters\)/,
     );
     virtMapShared(td, 0x7000_0000, 0x80_0000, 1); // unused memslot 0 memory may be shared
+    // a vm_vaddr_alloc page may get a shared alias (verify_shared_mem: the guest converts it)
+    const data = vmVaddrAlloc(td, 2 * 4096);
+    virtMapShared(td, 0x7100_0000, addrGva2Gpa(td, data), 2);
   });
 
   it("a guest image that does not fit: outside memslot 0, or leaving no room for the page tables", () => {
