@@ -3,6 +3,7 @@
 // into the TD's shared EPT; the guest reads and writes the same bytes through the global's GVA.
 import { describe, expect, it } from "vitest";
 import {
+  bootTd,
   GuestProgram,
   littleEndian,
   syncGlobalFromGuest,
@@ -14,7 +15,7 @@ import {
   tdxTestReadReport,
   vcpuRunAndManageMemoryConversions,
 } from "../../src/index.js";
-import { bootTd, read64 } from "./boot-td.js";
+import { read64 } from "./boot-td.js";
 
 const PAGE = 4096;
 

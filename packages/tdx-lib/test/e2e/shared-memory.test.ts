@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   addrGva2Gpa,
+  bootTd,
   GuestProgram,
   littleEndian,
   type RunExit,
@@ -21,7 +22,7 @@ import {
   vmVaddrAllocShared,
   writeGuestMemory,
 } from "../../src/index.js";
-import { bootTd, read64 } from "./boot-td.js";
+import { read64 } from "./boot-td.js";
 
 const PAGE = 4096;
 const SHARED_BIT = 2n ** 47n;

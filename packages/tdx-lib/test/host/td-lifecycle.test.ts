@@ -9,15 +9,16 @@ import {
   tdCreate,
   tdFinalize,
   tdInitialize,
+  tdTestSupportedCpuid,
   tdVcpuAdd,
 } from "../../src/index.js";
 import { GPR } from "../guest/guest-cpu.js";
-import { bootLoadedPages, supportedCpuid } from "./td-fixture.js";
+import { bootLoadedPages } from "./td-fixture.js";
 
 const MiB = 1 << 20;
 
 /** The CPU model KVM_GET_SUPPORTED_CPUID reports: the configurable leaves, native F/M/S, x2APIC, GPAW 48. */
-const CPUID = supportedCpuid();
+const CPUID = tdTestSupportedCpuid();
 
 function guestImage() {
   const g = new GuestProgram().fn("guest_code", (f) => {
