@@ -1,5 +1,6 @@
 export * from "./cpuid-filter.js";
 export * from "./memory-conversion.js";
+export * from "./shared-image.js";
 export * from "./td-attributes.js";
 export * from "./td-fixture.js";
 export * from "./td-globals.js";
