@@ -12,6 +12,7 @@ import {
   tdxRun,
   tdxTestAssertSuccess,
   tdxTestCheckGuestFailure,
+  tdxTestRead64bitReportFromGuest,
   tdxTestReadReport,
   vcpuRunAndManageMemoryConversions,
 } from "../../src/index.js";
@@ -104,5 +105,23 @@ describe("shared data globals end to end", () => {
     );
     tdxTestAssertSuccess(run());
     expect(littleEndian(syncGlobalFromGuest(td, image, "mailbox"))).toBe(0x99n);
+  });
+
+  it("two vCPUs see one shared global: vCPU 0's write is what vCPU 1 reads and the host reads", () => {
+    const program = new GuestProgram()
+      .global("flag", { size: 8, shared: true })
+      .fn("guest_writer", (f) => {
+        f.storeGlobal("flag", 0x600d);
+        f.call("tdx_test_success");
+      })
+      .fn("guest_reader", (f) => {
+        f.call("tdx_assert_error", f.call("tdx_test_report_64bit_to_user_space", f.loadGlobal("flag")));
+        f.call("tdx_test_success");
+      });
+    const { td, image } = bootTd(program, { entries: ["guest_writer", "guest_reader"] });
+    tdxTestAssertSuccess(tdxRun(td, 0));
+    expect(littleEndian(syncGlobalFromGuest(td, image, "flag"))).toBe(0x600dn);
+    expect(tdxTestRead64bitReportFromGuest(tdxRun(td, 1), () => tdxRun(td, 1))).toBe(0x600dn);
+    tdxTestAssertSuccess(tdxRun(td, 1));
   });
 });
