@@ -93,9 +93,7 @@ export function addrGva2Gpa(td: TdVm, gva: number): number {
 
 /** Whether the page at `gva` is mapped shared (virt_map_shared / vm_vaddr_alloc_shared). */
 export function isSharedGva(td: TdVm, gva: number): boolean {
-  const plan = td.initialized("addr_gva2hva");
-  const m = plan.layout.mappings().find((r) => gva >= r.gva && gva < r.gva + r.pages * PAGE_SIZE);
-  return m?.shared ?? false;
+  return td.initialized("addr_gva2hva").layout.isGvaShared(gva);
 }
 
 /**

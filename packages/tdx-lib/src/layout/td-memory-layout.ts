@@ -161,6 +161,11 @@ export class TdMemoryLayout {
     return this.vpages.has(Math.floor(gva / PAGE_SIZE));
   }
 
+  /** Whether the page holding `gva` is mapped with the shared bit (virt_map_shared). */
+  isGvaShared(gva: number): boolean {
+    return this.vpages.get(Math.floor(gva / PAGE_SIZE))?.shared ?? false;
+  }
+
   /** vm_vaddr_unused_gap(): the lowest GVA ≥ vaddrMin with `pages` unmapped pages. */
   unusedGvaGap(pages: number, vaddrMin: number): number {
     let candidate = Math.ceil(vaddrMin / PAGE_SIZE);
