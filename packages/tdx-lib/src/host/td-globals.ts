@@ -2,11 +2,13 @@
 // the guest image (builder image or ELF), between the host and the TD under the TDX rules. A
 // global in the private image can be written and read before td_finalize (what is written
 // becomes measured initial contents); after it the TD's private memory is out of the host's
-// reach, so only a global on a shared page could still be synced.
+// reach, and only a global on a shared page (a builder global declared { shared: true }) can be
+// synced — through the memslot's user memory, which KVM maps into the TD's shared EPT, so the
+// guest and the host see the same bytes while the TD runs.
 import { STT_OBJECT } from "../elf/constants.js";
 import type { LoadedElf } from "../elf/index.js";
 import type { GuestImage } from "../guest/guest-image.js";
-import { isSharedGva, readGuestMemory, writeGuestMemory } from "./td-memory.js";
+import { finalizedAccessProblem, isSharedGva, readGuestMemory, writeGuestMemory } from "./td-memory.js";
 import { TdHostError, type TdVm } from "./td-vm.js";
 
 /** Where guest globals come from: a builder image (its `globals`) or a loaded ELF (its symbol table). */
@@ -27,14 +29,22 @@ export function guestGlobal(source: GuestGlobalSource, name: string, operation: 
   return { gva: s.address, size: s.size };
 }
 
-/** After td_finalize only a global on shared pages is reachable; say so in the global's terms. */
+/** After td_finalize only a global on pages that are shared (mapped and converted) is reachable. */
 function checkReachable(td: TdVm, name: string, gva: number, size: number, operation: string): void {
   if (!td.finalized) return;
   for (let page = gva - (gva % 4096); page < gva + size; page += 4096) {
-    if (!isSharedGva(td, Math.max(page, gva))) {
+    const at = Math.max(page, gva);
+    if (!isSharedGva(td, at)) {
       throw new TdHostError(
         operation,
-        `global "${name}" (gva 0x${gva.toString(16)}) is private memory of a finalized TD: TDX lets the host reach only shared memory (sync before tdFinalize, or have the guest report the value)`,
+        `global "${name}" (gva 0x${gva.toString(16)}) is private memory of a finalized TD: TDX lets the host reach only shared memory (declare it with { shared: true }, sync before tdFinalize, or have the guest report the value)`,
+      );
+    }
+    const problem = finalizedAccessProblem(td, at);
+    if (problem) {
+      throw new TdHostError(
+        operation,
+        `global "${name}" (gva 0x${gva.toString(16)}): gva 0x${at.toString(16)} ${problem}`,
       );
     }
   }

@@ -49,7 +49,11 @@ export function tdCreate(options: TdCreateOptions = {}): TdVm {
 }
 
 export interface TdInitializeOptions {
-  /** The guest image: page chunks at GVA = GPA (LoadedElf.chunks, GuestImage.chunks). */
+  /**
+   * The guest image: page chunks at GVA = GPA (LoadedElf.chunks, GuestImage.chunks). Chunks
+   * flagged `shared` (a builder image's shared globals) are mapped with the shared bit, made
+   * shared with KVM_SET_MEMORY_ATTRIBUTES and not measured.
+   */
   image: readonly (ImageChunk & { readonly bytes: Uint8Array })[];
   /** IDT gates the image needs (GuestImage.idtEntries: #VE → guest_ve_entry). */
   idtEntries?: readonly IdtEntry[];
@@ -93,7 +97,18 @@ export function tdInitialize(td: TdVm, options: TdInitializeOptions): TdxCapabil
   td.maxVcpus = maxVcpus;
   for (const slot of plan.layout.memslots()) addPrivateMemslot(td, slot.slot, slot.gpa, slot.size);
 
-  for (const chunk of options.image) td.writeStaging(chunk.gpa, chunk.bytes, "kvm_vm_elf_load");
+  for (const chunk of options.image) {
+    td.writeStaging(chunk.gpa, chunk.bytes, "kvm_vm_elf_load");
+    // A shared section is the memslot's user memory itself once KVM maps it into the shared EPT:
+    // shared attributes now, so the guest's first touch is mapped instead of a conversion exit.
+    if (chunk.shared) {
+      td.vm.setMemoryAttributes({
+        address: BigInt(chunk.gpa),
+        size: BigInt(Math.ceil(chunk.bytes.length / PAGE_SIZE) * PAGE_SIZE),
+        attributes: 0n,
+      });
+    }
+  }
   td.pageTables = tdPageTableBuilder(plan.layout, plan.pgd, td.pteMemory());
   td.syncPageTables();
   td.writeStaging(plan.gdt, buildGdtPage(plan.tss), "kvm_setup_gdt");

@@ -15,6 +15,9 @@ export function vmVaddrAlloc(td: TdVm, size: number, vaddrMin = KVM_UTIL_MIN_VAD
   const plan = td.notFinalized("vm_vaddr_alloc");
   const gva = plan.layout.vaddrAlloc(size, vaddrMin);
   td.syncPageTables();
+  for (let i = 0; i < Math.max(1, Math.ceil(size / PAGE_SIZE)); i++) {
+    td.convertiblePages.add(plan.layout.gvaToGpa(gva + i * PAGE_SIZE) / PAGE_SIZE);
+  }
   return gva;
 }
 
@@ -44,10 +47,12 @@ export function virtMapShared(td: TdVm, gva: number, gpa: number, pages: number)
 }
 
 /**
- * The boot-code and boot-parameter memslots have no shared backing at all: refuse a shared alias
- * of them. A shared alias of private memory in memslot 0 (vm_vaddr_alloc pages, the image) is
- * allowed, as upstream: the UPM tests map one GPA both ways and convert it, and the
- * KVM_EXIT_MEMORY_FAULT tests touch a private page through its shared alias on purpose.
+ * A shared alias of memory the TD itself needs private would convert the page on the guest's
+ * first shared access (KVM_EXIT_MEMORY_FAULT → shared) and lose its measured contents: refuse
+ * the boot-code and boot-parameter memslots and the library's pages td_finalize loads with
+ * KVM_TDX_INIT_MEM_REGION (image, page tables, GDT/IDT/TSS, stacks). vm_vaddr_alloc pages are
+ * the test's data: a shared alias of them is upstream's verify_shared_mem pattern (the guest
+ * converts the page with MapGPA, then uses the alias), so it is allowed.
  */
 function refusePrivateOnly(td: TdVm, gpa: number, pages: number, operation: string): void {
   const plan = td.initialized(operation);
@@ -57,6 +62,18 @@ function refusePrivateOnly(td: TdVm, gpa: number, pages: number, operation: stri
       throw new TdHostError(
         operation,
         `gpa range [0x${gpa.toString(16)}, 0x${end.toString(16)}) overlaps memslot ${slot.slot} (${slot.slot === 1 ? "td_boot code" : "boot parameters"}), which is private only`,
+      );
+    }
+  }
+  for (const run of plan.layout.protectedRuns()) {
+    const runEnd = run.gpa + run.pages * PAGE_SIZE;
+    if (gpa < runEnd && end > run.gpa) {
+      let first = Math.max(gpa, run.gpa);
+      while (first < Math.min(end, runEnd) && td.convertiblePages.has(first / PAGE_SIZE)) first += PAGE_SIZE;
+      if (first >= Math.min(end, runEnd)) continue;
+      throw new TdHostError(
+        operation,
+        `gpa 0x${first.toString(16)} is private memory td_finalize loads and measures (KVM_TDX_INIT_MEM_REGION); a shared mapping of it would not reach those contents (only vm_vaddr_alloc pages, which the guest converts with MapGPA, may get a shared alias)`,
       );
     }
   }
@@ -76,9 +93,24 @@ export function addrGva2Gpa(td: TdVm, gva: number): number {
 
 /** Whether the page at `gva` is mapped shared (virt_map_shared / vm_vaddr_alloc_shared). */
 export function isSharedGva(td: TdVm, gva: number): boolean {
-  const plan = td.initialized("addr_gva2hva");
-  const m = plan.layout.mappings().find((r) => gva >= r.gva && gva < r.gva + r.pages * PAGE_SIZE);
-  return m?.shared ?? false;
+  return td.initialized("addr_gva2hva").layout.isGvaShared(gva);
+}
+
+/**
+ * Why the host may not touch the page at `gva` of a finalized TD now, or undefined when it may:
+ * the page must be mapped shared, and its GPA must still be shared — a guest that converted it
+ * with MapGPA (KVM_SET_MEMORY_ATTRIBUTES PRIVATE) sees private memory there, not the VMM's bytes.
+ * The attributes are the ones the VMM itself set; they are read back from KVM's table.
+ */
+export function finalizedAccessProblem(td: TdVm, gva: number): string | undefined {
+  if (!isSharedGva(td, gva)) {
+    return "is private memory of a finalized TD: the host can reach only shared memory";
+  }
+  const gpa = td.initialized("addr_gva2hva").layout.gvaToGpa(gva);
+  if (td.vm.memory.attributes.isPrivate(gpa)) {
+    return `is mapped shared but gpa 0x${(gpa - (gpa % PAGE_SIZE)).toString(16)} is private now (converted with KVM_SET_MEMORY_ATTRIBUTES): the guest does not see the VMM's bytes there`;
+  }
+  return undefined;
 }
 
 /** Splits [gva, gva+length) into page pieces, checking the host may touch each. */
@@ -90,12 +122,8 @@ function pieces(td: TdVm, gva: number, length: number, operation: string) {
     const n = Math.min(length - done, PAGE_SIZE - (at % PAGE_SIZE));
     if (!plan.layout.isGvaMapped(at))
       throw new TdHostError(operation, `gva 0x${at.toString(16)} is not mapped`);
-    if (td.finalized && !isSharedGva(td, at)) {
-      throw new TdHostError(
-        operation,
-        `gva 0x${at.toString(16)} is private memory of a finalized TD: the host can reach only shared memory`,
-      );
-    }
+    const problem = td.finalized ? finalizedAccessProblem(td, at) : undefined;
+    if (problem) throw new TdHostError(operation, `gva 0x${at.toString(16)} ${problem}`);
     out.push({ gpa: plan.layout.gvaToGpa(at), offset: done, length: n });
     done += n;
   }

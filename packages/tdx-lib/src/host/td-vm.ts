@@ -49,6 +49,13 @@ export class TdVm {
   /** Extended by virt_map as allocations add mappings. */
   pageTables: PageTableBuilder | undefined;
   private readonly writtenPages = new Set<number>();
+  /**
+   * GPA page numbers of vm_vaddr_alloc allocations: the test's own private data, which a guest
+   * may convert to shared (MapGPA) and reach through a virt_map_shared alias, as upstream's
+   * verify_shared_mem does. The library's own private pages (image, page tables, GDT/IDT, stacks)
+   * are not in it.
+   */
+  readonly convertiblePages = new Set<number>();
 
   constructor(
     readonly process: KvmProcess,

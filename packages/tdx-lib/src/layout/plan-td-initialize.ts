@@ -30,6 +30,11 @@ import { TdMemoryLayout } from "./td-memory-layout.js";
 export interface ImageChunk {
   readonly gpa: number;
   readonly bytes: { readonly length: number };
+  /**
+   * Shared memory (a builder image's shared section): claimed unprotected and mapped GVA = GPA
+   * with the shared bit, so td_finalize does not measure it and the host can reach it later.
+   */
+  readonly shared?: boolean;
 }
 
 export interface PlanTdInitializeOptions {
@@ -97,7 +102,9 @@ export function planTdInitialize(options: PlanTdInitializeOptions): TdInitialLay
         `guest image: [${hex(chunk.gpa)}, ${hex(chunk.gpa + pages * PAGE_SIZE)}) lies outside memslot 0 [0, ${hex(memorySize)})`,
       );
     }
-    layout.claimIdentity(chunk.gpa, pages, "guest image");
+    layout.claimIdentity(chunk.gpa, pages, chunk.shared ? "guest image (shared section)" : "guest image", {
+      shared: chunk.shared ?? false,
+    });
     start = Math.min(start, chunk.gpa);
     end = Math.max(end, chunk.gpa + pages * PAGE_SIZE);
   }

@@ -161,6 +161,11 @@ export class TdMemoryLayout {
     return this.vpages.has(Math.floor(gva / PAGE_SIZE));
   }
 
+  /** Whether the page holding `gva` is mapped with the shared bit (virt_map_shared). */
+  isGvaShared(gva: number): boolean {
+    return this.vpages.get(Math.floor(gva / PAGE_SIZE))?.shared ?? false;
+  }
+
   /** vm_vaddr_unused_gap(): the lowest GVA ≥ vaddrMin with `pages` unmapped pages. */
   unusedGvaGap(pages: number, vaddrMin: number): number {
     let candidate = Math.ceil(vaddrMin / PAGE_SIZE);
@@ -223,12 +228,16 @@ export class TdMemoryLayout {
     return gva;
   }
 
-  /** Claims pages at fixed addresses and maps them one-to-one (an ELF segment at its link address). */
-  claimIdentity(gpa: number, pages: number, what: string): void {
+  /**
+   * Claims pages at fixed addresses and maps them one-to-one (an ELF segment at its link
+   * address): protected, or with `shared` unprotected and mapped with the shared bit.
+   */
+  claimIdentity(gpa: number, pages: number, what: string, options: { shared?: boolean } = {}): void {
+    const shared = options.shared ?? false;
     const slot = this.memslotOf(gpa);
     if (!slot) throw new TdLayoutError(`${what}: gpa ${hex(gpa)} is not inside any memslot`);
-    slot.claim(gpa, pages, true, what);
-    this.mapRange(gpa, gpa, pages, false, what);
+    slot.claim(gpa, pages, !shared, what);
+    this.mapRange(gpa, gpa, pages, shared, what);
   }
 
   /** All mappings as runs of consecutive pages (consecutive GVA and GPA, same shared flag), by GVA. */

@@ -2,6 +2,7 @@
 // end to end: synced before tdFinalize, read and written by the guest, refused after.
 import { describe, expect, it } from "vitest";
 import {
+  bootTd,
   GuestProgram,
   littleEndian,
   syncGlobalFromGuest,
@@ -11,7 +12,7 @@ import {
   tdxTestAssertSuccess,
   tdxTestReadReport,
 } from "../../src/index.js";
-import { bootTd, read64 } from "./boot-td.js";
+import { read64 } from "./boot-td.js";
 
 describe("guest data globals end to end", () => {
   it("a value synced to the guest before tdFinalize is what the guest reads; after it the global is private", () => {

@@ -4,8 +4,8 @@
 import { createHash } from "node:crypto";
 import { OperandId, TdxStatus } from "@tdxsim/tdx-module";
 import { describe, expect, it } from "vitest";
-import { GuestProgram, tdxRun, tdxTestAssertSuccess } from "../../src/index.js";
-import { bootTd, read64 } from "./boot-td.js";
+import { bootTd, GuestProgram, tdxRun, tdxTestAssertSuccess } from "../../src/index.js";
+import { read64 } from "./boot-td.js";
 
 /** TDREPORT_STRUCT offsets (TDX module ABI): REPORTMACSTRUCT.REPORTDATA, TDINFO.RTMR[0..3]. */
 const REPORTDATA_OFFSET = 128;

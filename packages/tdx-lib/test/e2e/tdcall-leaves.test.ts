@@ -2,8 +2,15 @@
 // __tdx_module_call, TDG.VP.INFO, TDG.VP.VEINFO.GET and TDG.MEM.PAGE.ACCEPT (TDG.MR.* are in
 // measurement.test.ts).
 import { describe, expect, it } from "vitest";
-import { TDG_VP_INFO, TDX_MODULE_OUTPUT, tdxRun, tdxTestAssertSuccess, VE_INFO } from "../../src/index.js";
-import { bootGuest, read64, TD_MEMORY_SIZE } from "./boot-td.js";
+import {
+  TD_TEST_MEMORY_SIZE,
+  TDG_VP_INFO,
+  TDX_MODULE_OUTPUT,
+  tdxRun,
+  tdxTestAssertSuccess,
+  VE_INFO,
+} from "../../src/index.js";
+import { bootGuest, read64 } from "./boot-td.js";
 
 describe("TDCALL leaves end to end", () => {
   it("__tdx_module_call(TDG.VP.INFO) with a tdx_module_output: status 0, RCX = GPAW 48, R9 = vCPU index 0", () => {
@@ -50,7 +57,7 @@ describe("TDCALL leaves end to end", () => {
   });
 
   it("tdg_mem_page_accept of an unused private page: KVM adds it on the EPT violation, ACCEPT succeeds", () => {
-    const spare = TD_MEMORY_SIZE - 0x1000; // last page of memslot 0: private, never loaded
+    const spare = TD_TEST_MEMORY_SIZE - 0x1000; // last page of memslot 0: private, never loaded
     const td = bootGuest((f) => {
       f.call("tdx_test_report_64bit_to_user_space", f.call("tdg_mem_page_accept", spare, 0));
       f.call("tdx_test_success");

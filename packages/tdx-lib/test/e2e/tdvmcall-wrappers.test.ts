@@ -4,6 +4,8 @@
 // wrappers are in msr-hlt.test.ts, MapGPA in test/host/td-run.test.ts.
 import { describe, expect, it } from "vitest";
 import {
+  MMIO_REQUEST_GPA,
+  setMmioReadData,
   TDG_VP_VMCALL_INSTRUCTION_IO,
   TDG_VP_VMCALL_INSTRUCTION_IO_READ,
   TDG_VP_VMCALL_INSTRUCTION_IO_WRITE,
@@ -20,7 +22,7 @@ import {
   tdxTestAssertSuccess,
   tdxTestSetIoInData,
 } from "../../src/index.js";
-import { bootGuest, MMIO_REQUEST_GPA, read64, setMmioReadData } from "./boot-td.js";
+import { bootGuest, read64 } from "./boot-td.js";
 
 describe("TDVMCALL routines end to end", () => {
   it("tdg_vp_vmcall_instruction_io: a write then a read of port 0x50; the host's IN data reaches *data", () => {

@@ -4,10 +4,12 @@
 // of vm_install_exception_handler). Native HLT/RDMSR/WRMSR are in msr-hlt.test.ts.
 import { describe, expect, it } from "vitest";
 import {
+  bootTd,
   EX_REGS,
   EXIT_REASON_CPUID,
   EXIT_REASON_IO_INSTRUCTION,
   GuestProgram,
+  setMmioReadData,
   syncGlobalToGuest,
   TDX_MMIO_TEST_ADDR,
   type TdVm,
@@ -18,7 +20,7 @@ import {
   VE_INFO,
   virtMapShared,
 } from "../../src/index.js";
-import { bootGuest, bootTd, read64, setMmioReadData } from "./boot-td.js";
+import { bootGuest, read64 } from "./boot-td.js";
 
 /** The VMM adds KVM's signature leaf (0x40000000, "KVMKVMKVM") to the vCPU's CPUID, as QEMU does. */
 function addKvmSignatureLeaf(td: TdVm): void {

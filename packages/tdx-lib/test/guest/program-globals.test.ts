@@ -19,7 +19,9 @@ describe("GuestProgram data globals", () => {
       .fn("guest_code", (f) => f.call("tdx_test_success"));
     const image = assembleGuestImage({ origin: ORIGIN, program });
     const at = (name: string) => Number(image.globals.get(name)!.address) - ORIGIN;
-    expect(image.globals.get("small")).toEqual({ address: image.symbol("small"), size: 2 });
+    expect(image.globals.get("small")).toEqual({ address: image.symbol("small"), size: 2, shared: false });
+    expect(image.sharedSection).toBeUndefined();
+    expect(image.chunks).toEqual([{ gpa: ORIGIN, bytes: expect.any(Uint8Array) }]);
     expect(at("report_buffer") % 1024).toBe(0);
     expect([...image.bytes.subarray(at("small"), at("small") + 2)]).toEqual([0xef, 0xbe]);
     expect([...image.bytes.subarray(at("blob"), at("blob") + 5)]).toEqual([1, 2, 3, 0, 0]);
@@ -29,6 +31,40 @@ describe("GuestProgram data globals", () => {
     // the library's globals are listed too (guest_ve_hook is what a test installs a #VE handler in)
     expect(image.globals.get("guest_ve_hook")?.size).toBe(8);
     expect(at("small")).toBeGreaterThan(at("guest_ve_hook"));
+  });
+
+  it("puts shared globals on pages of their own after the private image, as a chunk flagged shared", () => {
+    const program = new GuestProgram()
+      .global("private_a", { size: 8, init: 1n })
+      .global("mailbox", { size: 8, init: 0x1234n, shared: true })
+      .global("ring", { size: 5000, align: 64, shared: true })
+      .global("private_b", { size: 4, init: 2 })
+      .fn("guest_code", (f) => f.call("tdx_test_success"));
+    const image = assembleGuestImage({ origin: ORIGIN, program });
+    const section = image.sharedSection!;
+    expect(Number(section.start) % 4096).toBe(0);
+    expect(Number(section.end) % 4096).toBe(0);
+    expect(image.chunks).toHaveLength(2);
+    const [priv, shared] = image.chunks;
+    expect(priv).toMatchObject({ gpa: ORIGIN });
+    expect(priv!.shared).toBeUndefined();
+    expect(shared).toMatchObject({ gpa: Number(section.start), shared: true });
+    expect(priv!.gpa + priv!.bytes.length).toBe(shared!.gpa);
+    expect(shared!.gpa + shared!.bytes.length).toBe(Number(section.end));
+    for (const name of ["private_a", "private_b"]) {
+      expect(image.globals.get(name)).toMatchObject({ shared: false });
+      expect(image.globals.get(name)!.address).toBeLessThan(section.start);
+    }
+    expect(image.globals.get("mailbox")).toEqual({ address: section.start, size: 8, shared: true });
+    const ring = image.globals.get("ring")!;
+    expect(ring.shared).toBe(true);
+    expect(Number(ring.address) % 64).toBe(0);
+    expect(ring.address + 5000n).toBeLessThanOrEqual(section.end);
+    expect([...shared!.bytes.subarray(0, 8)]).toEqual([0x34, 0x12, 0, 0, 0, 0, 0, 0]);
+    // the guest reaches a shared global by its (shared-bit mapped) GVA like any other
+    expect(() => new GuestProgram().global("flag", { size: 1, shared: "yes" as unknown as boolean })).toThrow(
+      /flag: shared must be true or false/,
+    );
   });
 
   it("refuses bad declarations, naming the global", () => {

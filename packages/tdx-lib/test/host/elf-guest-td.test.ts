@@ -7,7 +7,11 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   assembleGuestImage,
+  elfSharedChunks,
+  littleEndian,
   loadElf,
+  shareImagePages,
+  syncGlobalFromGuest,
   syncGlobalToGuest,
   TDG_VP_VMCALL_INSTRUCTION_IO_READ,
   TDG_VP_VMCALL_INSTRUCTION_IO_WRITE,
@@ -115,5 +119,58 @@ describe.skipIf(!gccAvailable())("a gcc-built ELF guest through the host half", 
     const reportdata = elf.symbol("reportdata").address;
     tdxTestAssertFatal(tdVcpuRun(td), TDX_FATAL_ERROR_GPA_VALID | 0x0baa_aaad_0000_0000n, BigInt(reportdata));
     tdxTestAssertSuccess(tdxRun(td));
+  });
+
+  it("a C guest with a page-aligned object on a shared page: the host syncs it while the TD runs, the guest uses its ordinary address", () => {
+    const library = assembleGuestImage({ origin: LIBRARY_GVA });
+    const defsyms = [
+      "tdx_test_report_to_user_space",
+      "tdx_test_report_64bit_to_user_space",
+      "tdx_assert_error",
+      "tdx_test_success",
+    ].map((name) => `-Wl,--defsym=${name}=0x${library.symbol(name).toString(16)}`);
+    const elf = loadElf(compileGuest(guestSource("tdx-shared-page.c"), ["-mno-red-zone", ...defsyms]));
+    expect(() => elfSharedChunks(elf, "private_value")).toThrow(
+      /share_image_pages: ELF object "private_value" .* does not own whole pages/,
+    );
+    expect(() => elfSharedChunks(elf, "no_such")).toThrow(
+      'share_image_pages: the ELF has no symbol "no_such"',
+    );
+    expect(() => shareImagePages(elf.chunks, 0x10_0000_0000, 4096)).toThrow(
+      /page 0x1000000000 is not in the image/,
+    );
+    const chunks = elfSharedChunks(elf, "shared_mailbox");
+    const mailbox = elf.symbol("shared_mailbox").address;
+    expect(chunks.filter((c) => c.shared)).toEqual([
+      expect.objectContaining({ gpa: mailbox, shared: true, bytes: expect.any(Uint8Array) }),
+    ]);
+    const td = initializeTd(
+      { image: [...chunks, ...library.chunks], idtEntries: library.idtEntries },
+      elf.entry,
+    );
+    syncGlobalToGuest(td, elf, "private_value", 5);
+    tdFinalize(td);
+
+    syncGlobalToGuest(
+      td,
+      elf,
+      "shared_mailbox",
+      (() => {
+        const page = new Uint8Array(4096);
+        page[0] = 0x40;
+        return page;
+      })(),
+    );
+    expect(read64(td)).toBe(0x40n);
+    expect(tdxTestReadReport(tdxRun(td))).toBe(1);
+    const page = syncGlobalFromGuest(td, elf, "shared_mailbox");
+    expect(littleEndian(page.subarray(8, 16))).toBe(0x45n); // mailbox[0] + the private value synced before finalize
+    page[0] = 0x77;
+    syncGlobalToGuest(td, elf, "shared_mailbox", page);
+    expect(read64(td)).toBe(0x77n);
+    tdxTestAssertSuccess(tdxRun(td));
+    expect(() => syncGlobalFromGuest(td, elf, "private_value")).toThrow(
+      /is private memory of a finalized TD/,
+    );
   });
 });

@@ -2,6 +2,7 @@
 // leaves the TD as it was.
 import { describe, expect, it } from "vitest";
 import {
+  addrGva2Gpa,
   assembleGuestImage,
   GuestProgram,
   loadTdMemoryRegions,
@@ -15,6 +16,7 @@ import {
   tdCreate,
   tdFinalize,
   tdInitialize,
+  tdTestProcess,
   tdVcpuAdd,
   tdVcpuRun,
   virtMap,
@@ -23,7 +25,7 @@ import {
   vmVaddrAllocShared,
   writeGuestMemory,
 } from "../../src/index.js";
-import { initializeTd, tdProcess } from "../e2e/boot-td.js";
+import { initializeTd } from "../e2e/boot-td.js";
 
 const MiB = 1 << 20;
 const IMAGE_GVA = 0x40_0000;
@@ -61,7 +63,7 @@ describe("host half: bad use gets a clear error", () => {
     const td = initializedTd({ finalize: true });
     expect(() => tdVcpuAdd(td, 1, IMAGE_GVA)).toThrow(/^td_vcpu_add: the TD is finalized/);
     expect(() => tdVcpuRun(td, 3)).toThrow("td_vcpu_run: no vCPU with index 3");
-    expect(() => tdVcpuAdd(tdCreate({ process: tdProcess() }), 0, IMAGE_GVA)).toThrow(
+    expect(() => tdVcpuAdd(tdCreate({ process: tdTestProcess() }), 0, IMAGE_GVA)).toThrow(
       "td_vcpu_add: the TD is not initialized (call tdInitialize first)",
     );
   });
@@ -78,7 +80,7 @@ describe("host half: bad use gets a clear error", () => {
     expect(() => tdVcpuRun(td)).toThrow("td_vcpu_run: the TD is not finalized (call tdFinalize first)");
     tdFinalize(td);
     expect(() => tdFinalize(td)).toThrow(/^load_td_memory_region: the TD is finalized/);
-    const other = tdCreate({ process: tdProcess() });
+    const other = tdCreate({ process: tdTestProcess() });
     tdInitialize(other, { image: img.chunks, memorySize: 16 * MiB });
     expect(() => tdVcpuAdd(other, 0, 0x7000_0000)).toThrow(
       "td_vcpu_add: guest code 0x70000000 is not mapped in the TD",
@@ -101,7 +103,7 @@ describe("host half: bad use gets a clear error", () => {
   it("an unsupported attribute or XFAM, before KVM_TDX_INIT_VM", () => {
     const img = image();
     const init = (attributes: bigint, xfam: bigint) => () =>
-      tdInitialize(tdCreate({ process: tdProcess() }), {
+      tdInitialize(tdCreate({ process: tdTestProcess() }), {
         image: img.chunks,
         attributes,
         xfam,
@@ -126,10 +128,12 @@ describe("host half: bad use gets a clear error", () => {
     expect(vmVaddrAlloc(td, 4096)).toBeGreaterThan(0); // nothing was claimed by the failed calls
   });
 
-  it("a shared mapping of memslots that have no shared backing: td_boot's memslot, boot parameters", () => {
+  it("a shared mapping of memory the TD keeps private: the measured image, td_boot's memslot, boot parameters", () => {
     const td = initializedTd();
-    // a shared alias of private memory in memslot 0 is allowed, as upstream (UPM and memory-fault tests)
-    virtMapShared(td, 0x7100_0000, IMAGE_GVA, 1);
+    expect(() => virtMapShared(td, 0x7000_0000, IMAGE_GVA, 1)).toThrow(
+      "virt_map_shared: gpa 0x400000 is private memory td_finalize loads and measures (KVM_TDX_INIT_MEM_REGION); a shared mapping of it would not reach those contents (only vm_vaddr_alloc pages, which the guest converts with MapGPA, may get a shared alias)",
+    );
+    expect(() => virtMapShared(td, 0x7000_0000, td.plan!.pgd, 1)).toThrow(/gpa 0x180000 is private memory/);
     expect(() => virtMapShared(td, 0x7000_0000, 0xffff_f000, 1)).toThrow(
       "virt_map_shared: gpa range [0xfffff000, 0x100000000) overlaps memslot 1 (td_boot code), which is private only",
     );
@@ -137,23 +141,26 @@ describe("host half: bad use gets a clear error", () => {
       /overlaps memslot 2 \(boot parameters\)/,
     );
     virtMapShared(td, 0x7000_0000, 0x80_0000, 1); // unused memslot 0 memory may be shared
+    // a vm_vaddr_alloc page may get a shared alias (verify_shared_mem: the guest converts it)
+    const data = vmVaddrAlloc(td, 2 * 4096);
+    virtMapShared(td, 0x7100_0000, addrGva2Gpa(td, data), 2);
   });
 
   it("a guest image that does not fit: outside memslot 0, or leaving no room for the page tables", () => {
     const img = image();
     expect(() =>
-      tdInitialize(tdCreate({ process: tdProcess() }), { image: img.chunks, memorySize: 2 * MiB }),
+      tdInitialize(tdCreate({ process: tdTestProcess() }), { image: img.chunks, memorySize: 2 * MiB }),
     ).toThrow(/^guest image: \[0x400000, 0x40[0-9a-f]{4}\) lies outside memslot 0 \[0, 0x200000\)/);
     const filling = [{ gpa: 0, bytes: new Uint8Array(2 * MiB) }];
     expect(() =>
-      tdInitialize(tdCreate({ process: tdProcess() }), { image: filling, memorySize: 2 * MiB }),
+      tdInitialize(tdCreate({ process: tdTestProcess() }), { image: filling, memorySize: 2 * MiB }),
     ).toThrow(
       /^guest image \[0x0, 0x200000\) leaves no room in memslot 0 \[0, 0x200000\) for the root page table/,
     );
   });
 
   it("a vCPU whose stack does not fit: refused before KVM_CREATE_VCPU", () => {
-    const td = tdCreate({ process: tdProcess() });
+    const td = tdCreate({ process: tdTestProcess() });
     const img = image();
     tdInitialize(td, { image: img.chunks, idtEntries: img.idtEntries, memorySize: 16 * MiB });
     // use up memslot 0: the largest allocations that still fit, halving down to one page
@@ -174,7 +181,7 @@ describe("host half: bad use gets a clear error", () => {
 
   it("tdFinalize without a vCPU; sync_global_* of a missing global, a wrong size, a value that does not fit", () => {
     const img = image();
-    const td = tdCreate({ process: tdProcess() });
+    const td = tdCreate({ process: tdTestProcess() });
     tdInitialize(td, { image: img.chunks, idtEntries: img.idtEntries, memorySize: 16 * MiB });
     expect(() => tdFinalize(td)).toThrow(
       "load_td_memory_region: needs a vCPU (KVM_TDX_INIT_MEM_REGION is a vCPU ioctl)",

@@ -1,17 +1,7 @@
-// Shared pieces of the host-half tests: the CPU model KVM_GET_SUPPORTED_CPUID reports, and
-// booting what td_finalize loads on the real CPU (KVM_RUN has no executor behind it yet).
-import { type KvmCpuidEntry2, KvmProcess } from "@tdxsim/kvm";
+// Booting what td_finalize loads on the real CPU, without KVM_RUN: the host-half tests check the
+// pages the host half wrote, instruction by instruction.
 import type { TdVm } from "../../src/index.js";
 import { GuestCpu } from "../guest/guest-cpu.js";
-
-/** The configurable leaves of KVM_TDX_CAPABILITIES with native F/M/S (0) and GPAW 48. */
-export function supportedCpuid(): KvmCpuidEntry2[] {
-  const probe = new KvmProcess().openKvm().createVm(5);
-  return probe.tdxCapabilities().cpuid.map((e) => ({
-    ...e,
-    eax: e.function === 1 ? 0 : e.function === 0x80000008 ? 48 << 16 : e.eax,
-  }));
-}
 
 /**
  * vCPU 0 at the reset vector over exactly the pages td_finalize hands to

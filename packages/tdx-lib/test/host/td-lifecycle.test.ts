@@ -9,15 +9,16 @@ import {
   tdCreate,
   tdFinalize,
   tdInitialize,
+  tdTestSupportedCpuid,
   tdVcpuAdd,
 } from "../../src/index.js";
 import { GPR } from "../guest/guest-cpu.js";
-import { bootLoadedPages, supportedCpuid } from "./td-fixture.js";
+import { bootLoadedPages } from "./td-fixture.js";
 
 const MiB = 1 << 20;
 
 /** The CPU model KVM_GET_SUPPORTED_CPUID reports: the configurable leaves, native F/M/S, x2APIC, GPAW 48. */
-const CPUID = supportedCpuid();
+const CPUID = tdTestSupportedCpuid();
 
 function guestImage() {
   const g = new GuestProgram().fn("guest_code", (f) => {
@@ -60,6 +61,23 @@ describe("host half: td_create → td_initialize → td_vcpu_add → td_finalize
     const c = buildTd(assembleGuestImage({ origin: 0x40_0000, program: other }));
     tdFinalize(c.td);
     expect(mrtd(c.td)).not.toBe(mrtd(a.td));
+  });
+
+  it("measures private globals' initial values but not shared ones (the shared section is not added)", () => {
+    const build = (sharedInit: bigint, privateInit: bigint) => {
+      const g = new GuestProgram()
+        .global("shared_value", { size: 8, init: sharedInit, shared: true })
+        .global("private_value", { size: 8, init: privateInit })
+        .fn("guest_code", (f) => {
+          f.call("tdx_test_success");
+        });
+      const { td } = buildTd(assembleGuestImage({ origin: 0x40_0000, program: g }));
+      tdFinalize(td);
+      return mrtd(td);
+    };
+    const base = build(1n, 1n);
+    expect(build(2n, 1n)).toBe(base);
+    expect(build(1n, 2n)).not.toBe(base);
   });
 
   it("lays out the TD as planned: memslots 0/1/2, per-vCPU record; the loaded pages boot on the CPU", () => {

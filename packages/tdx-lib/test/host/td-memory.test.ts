@@ -11,15 +11,15 @@ import {
   tdCreate,
   tdFinalize,
   tdInitialize,
+  tdTestSupportedCpuid,
   tdVcpuAdd,
   virtMapShared,
   vmVaddrAlloc,
   vmVaddrAllocShared,
   writeGuestMemory,
 } from "../../src/index.js";
-import { supportedCpuid } from "./td-fixture.js";
 
-const CPUID = supportedCpuid();
+const CPUID = tdTestSupportedCpuid();
 
 function initializedTd(): { td: TdVm; entry: bigint } {
   const program = assembleGuestImage({

@@ -2,7 +2,9 @@
 // exits: builder guests run by kvm's x86 executor.
 import { describe, expect, it } from "vitest";
 import {
+  bootTd,
   GuestProgram,
+  TD_TEST_MEMORY_SIZE,
   TdxTestAssertionError,
   tdVcpuRun,
   tdxRun,
@@ -10,10 +12,9 @@ import {
   tdxTestAssertSuccess,
   vcpuRunAndManageMemoryConversions,
 } from "../../src/index.js";
-import { bootTd, TD_MEMORY_SIZE } from "../e2e/boot-td.js";
 
 /** The last two pages of memslot 0: never allocated by the layout in these tests. */
-const SPARE_GPA = TD_MEMORY_SIZE - 0x2000;
+const SPARE_GPA = TD_TEST_MEMORY_SIZE - 0x2000;
 const SHARED_BIT = 1n << 47n;
 
 function runnableTd(program: GuestProgram) {

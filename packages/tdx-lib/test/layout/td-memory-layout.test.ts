@@ -25,6 +25,11 @@ describe("TdMemoryLayout", () => {
     expect(layout.pteGpa(priv)).toBe(0x5000);
     expect(layout.pteGpa(shared)).toBe(0x8000_0000_5000);
     expect(layout.gvaToGpa(0xc000_0123)).toBe(0x5123);
+    expect([0xc000_0fff, 0x8000_0000, 0xd000_0000].map((gva) => layout.isGvaShared(gva))).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 
   it("refuses a GVA that is already mapped, and leaves no partial mapping", () => {

@@ -138,9 +138,25 @@ export class GuestProgram implements SymbolResolver {
     return this.routine(name) !== undefined || this.globalSize(name) !== undefined || this.building === name;
   }
 
-  /** Emits the program's globals (after the library's data). */
+  /** Emits the program's private globals (after the library's data). */
   emitData(a: Assembler): void {
-    emitProgramGlobals(a, this.globals);
+    emitProgramGlobals(
+      a,
+      this.globals.filter((g) => !g.shared),
+    );
+  }
+
+  /** Whether any global asked for shared memory (the image then gets a shared section). */
+  get hasSharedGlobals(): boolean {
+    return this.globals.some((g) => g.shared);
+  }
+
+  /** Emits the program's shared globals (the image's shared section, page-aligned by the caller). */
+  emitSharedData(a: Assembler): void {
+    emitProgramGlobals(
+      a,
+      this.globals.filter((g) => g.shared),
+    );
   }
 
   /** Emits every function (16-aligned) at the current position. */

@@ -15,6 +15,13 @@ export interface GuestGlobalOptions {
   readonly init?: number | bigint | Uint8Array;
   /** Alignment in bytes, a power of two up to 4096 (default 8). TDREPORT buffers want 1024. */
   readonly align?: number;
+  /**
+   * Place the global in the image's shared section: its own pages after the private image,
+   * mapped with the shared bit and never measured. The host reads and writes it while the TD
+   * runs (syncGlobalToGuest / syncGlobalFromGuest after tdFinalize), as the guest does through
+   * the same GVA. Default false: private, measured, out of the host's reach after tdFinalize.
+   */
+  readonly shared?: boolean;
 }
 
 /** A declared global with its initial bytes. */
@@ -23,6 +30,8 @@ export interface ProgramGlobal {
   readonly size: number;
   readonly align: number;
   readonly bytes: Uint8Array;
+  /** In the image's shared section (GuestGlobalOptions.shared). */
+  readonly shared: boolean;
 }
 
 /** Checks the options of `g.global(name, options)` and returns the global's initial image. */
@@ -38,7 +47,16 @@ export function makeProgramGlobal(name: string, options: GuestGlobalOptions): Pr
   if (!Number.isInteger(align) || align < 1 || align > 4096 || (align & (align - 1)) !== 0) {
     throw new GuestProgramError(name, `global alignment ${align} is not a power of two from 1 to 4096`);
   }
-  return { name, size, align, bytes: initialBytes(name, size, options.init) };
+  if (options.shared !== undefined && typeof options.shared !== "boolean") {
+    throw new GuestProgramError(name, `shared must be true or false, not ${String(options.shared)}`);
+  }
+  return {
+    name,
+    size,
+    align,
+    bytes: initialBytes(name, size, options.init),
+    shared: options.shared ?? false,
+  };
 }
 
 function initialBytes(name: string, size: number, init: GuestGlobalOptions["init"]): Uint8Array {
