@@ -175,7 +175,9 @@ const isPrivate = (gpa: bigint, sharedMask: bigint): boolean => (gpa & sharedMas
 
 /**
  * #VE.RequestMMIO: R12 size (1/2/4/8), R13 direction (0/1), R14 shared GPA, R15 data. Another size or
- * direction, a private GPA (first or last byte) or an access crossing a page → INVALID_OPERAND.
+ * direction, or a private GPA (first or last byte) → INVALID_OPERAND. Mainline 6.16 tdx_emulate_mmio
+ * has no page-crossing or memslot check (the 2024 out-of-tree TDX KVM had both): such a request goes to
+ * userspace as KVM_EXIT_MMIO like any other.
  */
 function routeMmio(gprs: GprFile, ctx: TdVmCallContext, run: KvmRun): TdVmCallRoute {
   const size = gprs.hi(Gpr.R12) === 0 ? gprs.lo(Gpr.R12) : 0;
@@ -186,8 +188,6 @@ function routeMmio(gprs: GprFile, ctx: TdVmCallContext, run: KvmRun): TdVmCallRo
   const shared = 1n << BigInt(ctx.sharedBit);
   if (isPrivate(gpa, shared) || isPrivate((gpa + BigInt(size) - 1n) % U64, shared))
     return complete(INVALID_OPERAND);
-  // 6.16 tdx_emulate_mmio refuses an access that crosses a 4 KiB page "for simplicity"
-  if ((gpa & 0xfffn) + BigInt(size) > 0x1000n) return complete(INVALID_OPERAND);
   run.exitReason = KvmExit.MMIO;
   const m = run.mmio;
   m.physAddr = gpa & ~shared;

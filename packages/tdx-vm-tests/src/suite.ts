@@ -16,6 +16,7 @@ import {
   verifyAcceptTwice,
 } from "./extra/mem-page-accept-cases.js";
 import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
+import { verifyMmioSharedGpaInMemslot, verifyMmioWriteCrossingPage } from "./extra/mmio-shared-gpa-cases.js";
 import { verifyMrtdAndTdreport } from "./extra/mrtd-tdreport.js";
 import { verifyMultiVcpuVpInfo } from "./extra/multi-vcpu.js";
 import {
@@ -30,7 +31,9 @@ import { verifyGuestReads } from "./tests/verify-guest-reads.js";
 import { verifyGuestWrites } from "./tests/verify-guest-writes.js";
 import { verifyHostReadingPrivateMem } from "./tests/verify-host-reading-private-mem.js";
 import { verifyMmioReads } from "./tests/verify-mmio-reads.js";
+import { verifyMmioWrites } from "./tests/verify-mmio-writes.js";
 import { verifyReportFatalError } from "./tests/verify-report-fatal-error.js";
+import { verifySharedMem } from "./tests/verify-shared-mem.js";
 import { verifyTdIoexit } from "./tests/verify-td-ioexit.js";
 import { verifyTdLifecycle } from "./tests/verify-td-lifecycle.js";
 import { verifyTdcallVpInfo } from "./tests/verify-tdcall-vp-info.js";
@@ -48,12 +51,16 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyGuestReads,
   verifyGuestHlt,
   verifyMmioReads,
+  verifyMmioWrites,
   verifyHostReadingPrivateMem,
   verifyTdcallVpInfo,
+  verifySharedMem,
   // Cases beyond the series (the spec's list, each its own test)
   verifyGetTdVmcallInfoLeaf1,
   verifyGetTdVmcallInfoInvalidLeaf,
   verifyMmioReadThroughVe,
+  verifyMmioSharedGpaInMemslot,
+  verifyMmioWriteCrossingPage,
   verifyTdLifecycle64MiB,
   verifyTdLifecycle1GiB,
   verifyAcceptPageNotAddedByHost,
