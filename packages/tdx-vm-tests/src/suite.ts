@@ -18,6 +18,7 @@ import {
 import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
 import { verifyMmioSharedGpaInMemslot, verifyMmioWriteCrossingPage } from "./extra/mmio-shared-gpa-cases.js";
 import { verifyMrtdAndTdreport } from "./extra/mrtd-tdreport.js";
+import { verifyGuestMsrUserSpaceExits, verifyGuestMsrX2apicUnfilterable } from "./extra/msr-cases.js";
 import { verifyMultiVcpuVpInfo } from "./extra/multi-vcpu.js";
 import {
   verifyTdcallUnknownLeaf,
@@ -27,6 +28,7 @@ import { verifyVeinfoGetWithoutVe } from "./extra/veinfo-get-without-ve.js";
 import type { TdxVmTestCase } from "./selftest-case.js";
 import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
 import { verifyGuestHlt } from "./tests/verify-guest-hlt.js";
+import { verifyGuestMsrReads, verifyGuestMsrWrites } from "./tests/verify-guest-msrs.js";
 import { verifyGuestReads } from "./tests/verify-guest-reads.js";
 import { verifyGuestWrites } from "./tests/verify-guest-writes.js";
 import { verifyHostReadingPrivateMem } from "./tests/verify-host-reading-private-mem.js";
@@ -49,6 +51,8 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyGetTdVmcallInfo,
   verifyGuestWrites,
   verifyGuestReads,
+  verifyGuestMsrWrites,
+  verifyGuestMsrReads,
   verifyGuestHlt,
   verifyMmioReads,
   verifyMmioWrites,
@@ -61,6 +65,8 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyMmioReadThroughVe,
   verifyMmioSharedGpaInMemslot,
   verifyMmioWriteCrossingPage,
+  verifyGuestMsrUserSpaceExits,
+  verifyGuestMsrX2apicUnfilterable,
   verifyTdLifecycle64MiB,
   verifyTdLifecycle1GiB,
   verifyAcceptPageNotAddedByHost,
