@@ -24,6 +24,11 @@ import {
   verifyTdcallUnknownLeaf,
   verifyTdvmcallForbiddenExposureMask,
 } from "./extra/tdcall-invalid-operands.js";
+import {
+  verifyMemoryFaultRawRun,
+  verifyUpmGuestFailureInConversionLoop,
+  verifyUpmVeUnalignedGpa,
+} from "./extra/upm-cases.js";
 import { verifyVeinfoGetWithoutVe } from "./extra/veinfo-get-without-ve.js";
 import type { TdxVmTestCase } from "./selftest-case.js";
 import { verifyGetTdVmcallInfo } from "./tests/verify-get-td-vmcall-info.js";
@@ -39,6 +44,7 @@ import { verifySharedMem } from "./tests/verify-shared-mem.js";
 import { verifyTdIoexit } from "./tests/verify-td-ioexit.js";
 import { verifyTdLifecycle } from "./tests/verify-td-lifecycle.js";
 import { verifyTdcallVpInfo } from "./tests/verify-tdcall-vp-info.js";
+import { verifyUpmTestExplicit, verifyUpmTestImplicit } from "./tests/verify-upm-test.js";
 
 /**
  * tdx_vm_tests in upstream order. Tests the simulator cannot run honestly yet are absent (see
@@ -59,6 +65,8 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyHostReadingPrivateMem,
   verifyTdcallVpInfo,
   verifySharedMem,
+  verifyUpmTestExplicit,
+  verifyUpmTestImplicit,
   // Cases beyond the series (the spec's list, each its own test)
   verifyGetTdVmcallInfoLeaf1,
   verifyGetTdVmcallInfoInvalidLeaf,
@@ -67,6 +75,9 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyMmioWriteCrossingPage,
   verifyGuestMsrUserSpaceExits,
   verifyGuestMsrX2apicUnfilterable,
+  verifyUpmVeUnalignedGpa,
+  verifyUpmGuestFailureInConversionLoop,
+  verifyMemoryFaultRawRun,
   verifyTdLifecycle64MiB,
   verifyTdLifecycle1GiB,
   verifyAcceptPageNotAddedByHost,

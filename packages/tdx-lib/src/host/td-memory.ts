@@ -10,10 +10,18 @@ import { TdHostError, type TdVm } from "./td-vm.js";
 
 const PAGE_SIZE = 4096;
 
-/** vm_vaddr_alloc(): protected pages mapped at the lowest free GVA ≥ vaddrMin; before td_finalize. */
-export function vmVaddrAlloc(td: TdVm, size: number, vaddrMin = KVM_UTIL_MIN_VADDR): number {
+/**
+ * vm_vaddr_alloc(): protected pages mapped at the lowest free GVA ≥ vaddrMin; before td_finalize.
+ * `where` picks the backing as ____vm_vaddr_alloc does: the memslot and the lowest GPA.
+ */
+export function vmVaddrAlloc(
+  td: TdVm,
+  size: number,
+  vaddrMin = KVM_UTIL_MIN_VADDR,
+  where: { readonly slot?: number; readonly paddrMin?: number } = {},
+): number {
   const plan = td.notFinalized("vm_vaddr_alloc");
-  const gva = plan.layout.vaddrAlloc(size, vaddrMin);
+  const gva = plan.layout.vaddrAlloc(size, vaddrMin, { slot: where.slot, paddrMin: where.paddrMin });
   td.syncPageTables();
   return gva;
 }
