@@ -41,6 +41,8 @@ import { verifyMmioReads } from "./tests/verify-mmio-reads.js";
 import { verifyMmioWrites } from "./tests/verify-mmio-writes.js";
 import { verifyReportFatalError } from "./tests/verify-report-fatal-error.js";
 import { verifySharedMem } from "./tests/verify-shared-mem.js";
+import { verifyTdCpuid } from "./tests/verify-td-cpuid.js";
+import { verifyTdCpuidTdcall } from "./tests/verify-td-cpuid-tdcall.js";
 import { verifyTdIoexit } from "./tests/verify-td-ioexit.js";
 import { verifyTdLifecycle } from "./tests/verify-td-lifecycle.js";
 import { verifyTdcallVpInfo } from "./tests/verify-tdcall-vp-info.js";
@@ -54,6 +56,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyTdLifecycle,
   verifyReportFatalError,
   verifyTdIoexit,
+  verifyTdCpuid,
   verifyGetTdVmcallInfo,
   verifyGuestWrites,
   verifyGuestReads,
@@ -62,6 +65,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyGuestHlt,
   verifyMmioReads,
   verifyMmioWrites,
+  verifyTdCpuidTdcall,
   verifyHostReadingPrivateMem,
   verifyTdcallVpInfo,
   verifySharedMem,
