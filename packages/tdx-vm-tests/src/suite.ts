@@ -17,6 +17,7 @@ import {
 } from "./extra/mem-page-accept-cases.js";
 import { verifyMmioReadThroughVe } from "./extra/mmio-read-through-ve.js";
 import { verifyMmioSharedGpaInMemslot, verifyMmioWriteCrossingPage } from "./extra/mmio-shared-gpa-cases.js";
+import { verifyMmioWriteThroughVe } from "./extra/mmio-write-through-ve.js";
 import { verifyMrtdAndTdreport } from "./extra/mrtd-tdreport.js";
 import { verifyGuestMsrUserSpaceExits, verifyGuestMsrX2apicUnfilterable } from "./extra/msr-cases.js";
 import { verifyMultiVcpuVpInfo } from "./extra/multi-vcpu.js";
@@ -75,6 +76,7 @@ export const tdxVmTests: readonly TdxVmTestCase[] = [
   verifyGetTdVmcallInfoLeaf1,
   verifyGetTdVmcallInfoInvalidLeaf,
   verifyMmioReadThroughVe,
+  verifyMmioWriteThroughVe,
   verifyMmioSharedGpaInMemslot,
   verifyMmioWriteCrossingPage,
   verifyGuestMsrUserSpaceExits,
