@@ -38,7 +38,11 @@ export const TDX_MSR_TEST_FILTER_RANGES: readonly MsrFilterRangeInput[] = [
   { flags: KvmMsrFilter.WRITE, base: MSR_IA32_POWER_CTL, nmsrs: 1, bitmap: ALLOW_BITS },
 ];
 
-/** The host half of the filter setup both tests share. */
+/**
+ * The host half of the filter setup both tests share. Upstream installs it between td_initialize
+ * and td_vcpu_add; bootTd's hook runs after td_vcpu_add, which changes nothing: the filter is per
+ * VM and consulted on each access.
+ */
 export function setTestMsrFilter(td: TdVm): void {
   testAssert(td.kvm.checkExtension(KvmCap.X86_MSR_FILTER) !== 0, "KVM_CAP_X86_MSR_FILTER is unavailable");
   setFilter(td.vm);
