@@ -160,6 +160,9 @@ export function checkHostGeneralAreas(td: TdVm, pattern: number, what: string): 
   checkHostView(td, GENERAL_AREA_1_OFFSET, GENERAL_AREA_1_SIZE, pattern, `${what} (general area 1)`);
 }
 
+/** EINTR retries before a spinning guest fails the test instead of hanging it (~10^8 instructions). */
+const MAX_EINTR_RETRIES = 100;
+
 /**
  * vcpu_run(): KVM_RUN again while it returns -1/EINTR with KVM_EXIT_INTR on a runnable vCPU, as
  * the selftests' wrapper retries EINTR (tdxsim's KVM_RUN gives back control after an instruction
@@ -167,13 +170,17 @@ export function checkHostGeneralAreas(td: TdVm, pattern: number, what: string): 
  */
 export function vcpuRunRetryingEintr(td: TdVm): RunExit {
   const vcpu = td.vcpus[0]!.vcpu;
-  for (;;) {
+  for (let attempt = 0; attempt < MAX_EINTR_RETRIES; attempt++) {
     const exit = tdVcpuRun(td);
     if (exit.kind === "other" && exit.reason === KvmExit.INTR && vcpu.getMpState() === KvmMpState.RUNNABLE)
       continue;
     return exit;
   }
+  throw new Error(
+    `vcpu_run: KVM_RUN returned EINTR ${MAX_EINTR_RETRIES} times in a row (the guest never exits)`,
+  );
 }
+
 
 /** TDX_RUN with the retry above: a guest failure report fails the test. */
 export function upmRun(td: TdVm): RunExit {
