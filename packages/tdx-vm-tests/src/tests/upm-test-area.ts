@@ -181,7 +181,6 @@ export function vcpuRunRetryingEintr(td: TdVm): RunExit {
   );
 }
 
-
 /** TDX_RUN with the retry above: a guest failure report fails the test. */
 export function upmRun(td: TdVm): RunExit {
   const exit = vcpuRunRetryingEintr(td);
