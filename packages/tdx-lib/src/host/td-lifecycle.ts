@@ -123,6 +123,17 @@ export function tdInitialize(td: TdVm, options: TdInitializeOptions): TdxCapabil
   return caps;
 }
 
+/**
+ * vm_userspace_mem_region_add() of one more guest_memfd-backed memslot after td_initialize (the UPM
+ * tests' slot 3): the library records it so vm_vaddr_alloc can place pages there, then KVM gets
+ * it as below. Before td_finalize, like every memory the TD is built with.
+ */
+export function tdAddPrivateMemslot(td: TdVm, slot: number, gpa: number, size: number): void {
+  const plan = td.notFinalized("vm_userspace_mem_region_add");
+  plan.layout.addMemslot(slot, gpa, size);
+  addPrivateMemslot(td, slot, gpa, size);
+}
+
 /** vm_userspace_mem_region_add with a guest_memfd, then KVM_SET_MEMORY_ATTRIBUTES(PRIVATE). */
 function addPrivateMemslot(td: TdVm, slot: number, gpa: number, size: number): void {
   const guestMemfd = td.vm.createGuestMemfd({ size: BigInt(size) });

@@ -2,6 +2,7 @@
 // TDX rules: before td_finalize the host writes its copy of every memslot (the source that
 // KVM_TDX_INIT_MEM_REGION measures); after it, only shared memory is reachable.
 import { type Kvm, KvmCap, KvmVmType } from "@tdxsim/kvm";
+import { TD_BOOT_CODE_MEMSLOT, TD_BOOT_PARAMETERS_MEMSLOT } from "../boot/boot-gpas.js";
 import { KVM_UTIL_MIN_VADDR } from "../layout/index.js";
 import { tdxTestCheckGuestFailure } from "../report/assertions.js";
 import type { RunExit } from "../report/run-exit.js";
@@ -10,10 +11,18 @@ import { TdHostError, type TdVm } from "./td-vm.js";
 
 const PAGE_SIZE = 4096;
 
-/** vm_vaddr_alloc(): protected pages mapped at the lowest free GVA ≥ vaddrMin; before td_finalize. */
-export function vmVaddrAlloc(td: TdVm, size: number, vaddrMin = KVM_UTIL_MIN_VADDR): number {
+/**
+ * vm_vaddr_alloc(): protected pages mapped at the lowest free GVA ≥ vaddrMin; before td_finalize.
+ * `where` picks the backing as ____vm_vaddr_alloc does: the memslot and the lowest GPA.
+ */
+export function vmVaddrAlloc(
+  td: TdVm,
+  size: number,
+  vaddrMin = KVM_UTIL_MIN_VADDR,
+  where: { readonly slot?: number; readonly paddrMin?: number } = {},
+): number {
   const plan = td.notFinalized("vm_vaddr_alloc");
-  const gva = plan.layout.vaddrAlloc(size, vaddrMin);
+  const gva = plan.layout.vaddrAlloc(size, vaddrMin, { slot: where.slot, paddrMin: where.paddrMin });
   td.syncPageTables();
   for (let i = 0; i < Math.max(1, Math.ceil(size / PAGE_SIZE)); i++) {
     td.convertiblePages.add(plan.layout.gvaToGpa(gva + i * PAGE_SIZE) / PAGE_SIZE);
@@ -58,10 +67,11 @@ function refusePrivateOnly(td: TdVm, gpa: number, pages: number, operation: stri
   const plan = td.initialized(operation);
   const end = gpa + pages * PAGE_SIZE;
   for (const slot of td.memslots) {
-    if (slot.slot !== 0 && gpa < slot.gpa + slot.size && end > slot.gpa) {
+    const bootSlot = slot.slot === TD_BOOT_CODE_MEMSLOT || slot.slot === TD_BOOT_PARAMETERS_MEMSLOT;
+    if (bootSlot && gpa < slot.gpa + slot.size && end > slot.gpa) {
       throw new TdHostError(
         operation,
-        `gpa range [0x${gpa.toString(16)}, 0x${end.toString(16)}) overlaps memslot ${slot.slot} (${slot.slot === 1 ? "td_boot code" : "boot parameters"}), which is private only`,
+        `gpa range [0x${gpa.toString(16)}, 0x${end.toString(16)}) overlaps memslot ${slot.slot} (${slot.slot === TD_BOOT_CODE_MEMSLOT ? "td_boot code" : "boot parameters"}), which is private only`,
       );
     }
   }

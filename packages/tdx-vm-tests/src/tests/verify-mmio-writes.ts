@@ -1,10 +1,11 @@
-// NOT in the suite yet (see README): @tdxsim/kvm forwards an 8-byte #VE.RequestMMIO write at
-// offset 0xfff to userspace; 6.16 tdx_emulate_mmio refuses a page-crossing access with INVALID_OPERAND.
 // Patch 18: #VE.RequestMMIO writes of 1/2/4/8 bytes reach the host as KVM_EXIT_MMIO writes with
-// the guest's bytes; an 8-byte write at the last byte of a page is refused by KVM with
-// TDG_VP_VMCALL_INVALID_OPERAND and never reaches userspace. As Sagi proposed for Yan Zhao's
-// point, the guest sends a sync report after the valid writes, so the INVALID_OPERAND the host
-// then sees can only come from the page-crossing write.
+// the guest's bytes; then an 8-byte write at GPA PAGE_SIZE - 1 must fail in the kernel with
+// TDG_VP_VMCALL_INVALID_OPERAND and never reach userspace. As Sagi proposed for Yan Zhao's point
+// (and the 2025 revision does), the guest sends a sync report after the valid writes, so the
+// INVALID_OPERAND the host then sees can only come from that last write.
+// As upstream, that write's GPA has no shared bit: mainline 6.16 tdx_emulate_mmio refuses it as a
+// private GPA (it has no page-crossing check; a shared page-crossing request is forwarded, see
+// verify_mmio_write_crossing_page in src/extra/mmio-shared-gpa-cases.ts).
 import {
   GuestProgram,
   TDG_VP_VMCALL_INVALID_OPERAND,
@@ -29,8 +30,8 @@ const WRITES = [
 
 const SYNC_AFTER_VALID_WRITES = 0x5eed;
 
-/** Last byte of a page, shared (6.16 refuses private MMIO GPAs for another reason). */
-const PAGE_CROSSING_GPA = (1n << 47n) | 0xfffn;
+/** PAGE_SIZE - 1, as upstream: the last byte of the first page, private. */
+const PAGE_CROSSING_GPA = 0xfffn;
 
 export const verifyMmioWrites: TdxVmTestCase = {
   name: "verify_mmio_writes",

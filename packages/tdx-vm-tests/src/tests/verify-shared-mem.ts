@@ -1,6 +1,3 @@
-// NOT in the suite yet (see README): the guest's first store through the shared alias fails
-// KVM_RUN with "EFAULT: shared gpa 0xa000 is in a memslot, but mapping user memory into the shared
-// EPT is not supported yet" (@tdxsim/kvm).
 // Patch 23: memory shared between host and guest. A private page (GVA 0x80000000) gets a second
 // guest mapping at GVA 0xC0000000 with the shared bit (virt_map_shared). The guest converts it
 // with MapGPA — in 6.16 a KVM_EXIT_HYPERCALL (KVM_HC_MAP_GPA_RANGE) the host answers with

@@ -1,12 +1,11 @@
-// NOT in the suite yet (see README): the simulated host has no KVM_GET_SUPPORTED_CPUID derived
-// from its CPU model; the table passed to KvmProcess differs from what the vCPU answers (EAX 0x806f8).
-// Patch 19: TDG.VP.VMCALL<Instruction.CPUID> leaf 1: KVM answers from the vCPU's CPUID model;
-// the guest reports EAX, EBX, ECX, EDX and the host compares them with KVM_GET_SUPPORTED_CPUID
-// leaf 1 (EBX without the initial APIC ID in bits 31:24).
+// Patch 19: TDG.VP.VMCALL<Instruction.CPUID> leaf 1. KVM answers it from the vCPU's CPUID (what
+// td_vcpu_add gave KVM_SET_CPUID2: KVM_TDX_GET_CPUID's values on 6.16); the guest reports EAX, EBX,
+// ECX, EDX and the host compares them with that entry, EBX without the initial APIC ID (31:24).
+// v5 compared with KVM_GET_SUPPORTED_CPUID, which equals the vCPU's CPUID only because v5's library
+// set it from there; the 2025 revision compares with the vCPU's entry (vcpu_get_cpuid_entry), as here.
 import { GuestProgram, tdxRun, tdxTestAssertSuccess, tdxTestReadReport } from "@tdxsim/tdx-lib";
 import { testAssert, testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { supportedCpuid } from "../td-host.js";
 import { bootTd } from "../td-setup.js";
 
 export const verifyTdCpuidTdcall: TdxVmTestCase = {
@@ -23,7 +22,8 @@ export const verifyTdCpuidTdcall: TdxVmTestCase = {
     const [eax, ebx, ecx, edx] = [0, 1, 2, 3].map(() => tdxTestReadReport(tdxRun(td)));
     tdxTestAssertSuccess(tdxRun(td));
 
-    const ref = supportedCpuid().find((e) => e.function === 1 && e.index === 0);
+    // vcpu_get_cpuid_entry(vcpu, 1): KVM_GET_CPUID2 of the vCPU
+    const ref = td.vcpus[0]!.vcpu.getCpuid2().find((e) => e.function === 1 && e.index === 0);
     testAssert(ref !== undefined, "CPUID entry missing");
     testAssertEq(eax!, ref!.eax >>> 0, "EAX");
     testAssertEq(ebx! & 0x00ff_ffff, ref!.ebx & 0x00ff_ffff, "EBX without the initial APIC ID");

@@ -1,11 +1,12 @@
-// NOT in the suite yet (see README): the guest sees max addressable IDs 1 while the host's
-// KVM_GET_SUPPORTED_CPUID leaf 1 reports 0.
 // Patch 11: native CPUID leaf 1 inside the TD — virtualized by the TDX module, no exit. The guest
 // reports EBX and ECX; the host checks them field by field against each field's TDX class.
+// The reference is the vCPU's CPUID entry (vcpu_get_cpuid_entry: KVM_GET_CPUID2, which on 6.16
+// holds what td_vcpu_add read with KVM_TDX_GET_CPUID), as the 2025 revision does; v5 read
+// KVM_GET_SUPPORTED_CPUID, which matched because v5's library set the vCPU's CPUID from it. FMA
+// ("as configured if native") is compared with that entry as in the 2025 revision, not with 1.
 import { GuestProgram, tdxRun, tdxTestAssertSuccess, tdxTestReadReport } from "@tdxsim/tdx-lib";
 import { testAssert, testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { supportedCpuid } from "../td-host.js";
 import { bootTd } from "../td-setup.js";
 
 export const verifyTdCpuid: TdxVmTestCase = {
@@ -22,8 +23,8 @@ export const verifyTdCpuid: TdxVmTestCase = {
     const ecx = tdxTestReadReport(tdxRun(td));
     tdxTestAssertSuccess(tdxRun(td));
 
-    // The reference is KVM_GET_SUPPORTED_CPUID leaf 1 (the table this simulated host's KVM reports).
-    const entry = supportedCpuid().find((e) => e.function === 1 && e.index === 0);
+    // vcpu_get_cpuid_entry(vcpu, 1)
+    const entry = td.vcpus[0]!.vcpu.getCpuid2().find((e) => e.function === 1 && e.index === 0);
     testAssert(entry !== undefined, "CPUID entry missing");
     const hostMaxAddressableIds = (entry!.ebx >>> 16) & 0xff;
 
@@ -34,7 +35,7 @@ export const verifyTdCpuid: TdxVmTestCase = {
       hostMaxAddressableIds,
       "max addressable logical processor IDs (as configured)",
     );
-    testAssertEq((ecx >>> 12) & 1, 1, "FMA (as configured, native)");
+    testAssertEq((ecx >>> 12) & 1, (entry!.ecx >>> 12) & 1, "FMA (as configured if native)");
     testAssertEq(ebx >>> 24, 0, "initial APIC ID (calculated: vCPU index 0)");
   },
 };
