@@ -140,6 +140,7 @@ export class NormalVcpu {
       throw e;
     }
     if (vector !== undefined) this.cpu.injectInterrupt(vector);
+    this.cpu.mmu.flushAll(); // KVM_SET_SREGS resets the MMU context: no stale translations
     this.stateDirty = true;
   }
 
@@ -200,9 +201,15 @@ export class NormalVcpu {
 
   // ---- KVM_RUN plumbing ----
 
-  /** The reason VM entry fails after outside changes (checked once per change), or undefined. */
+  /**
+   * The reason VM entry fails after outside changes (checked once per change), or undefined.
+   * An outside change is also when a VMM has typically just written guest code: the CPU's
+   * decoded blocks cannot see host writes to guest RAM, so they are dropped here (the hot
+   * KVM_RUN → exit → KVM_RUN path does not pay for it).
+   */
   entryCheck(): string | undefined {
     if (!this.stateDirty) return undefined;
+    this.cpu.flushDecodedBlocks();
     const sregs = this.getSregs();
     const regs = this.getRegs();
     const bad = invalidGuestState(

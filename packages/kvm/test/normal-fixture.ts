@@ -82,6 +82,12 @@ export class NormalVmFixture {
     return this.p.userMemory.readBytes(UADDR + gpa, length);
   }
 
+  /** Zero and rebuild page tables, GDT, TSS and IDT (after a guest may have scribbled on them). */
+  rebuildSystemTables(): void {
+    this.writeGpa(0, new Uint8Array(STUBS + 0x1000));
+    this.buildSystemTables();
+  }
+
   private buildSystemTables(): void {
     const mem = this.p.userMemory;
     const pte: PteMemory = {

@@ -367,3 +367,13 @@ describe("KVM_RUN of a normal VM: MSR exits", () => {
     expect(t.expectOut(VECTOR_PORT)).toBe(13);
   });
 });
+
+describe("KVM_RUN of a normal VM: the VMM rewrites guest code", () => {
+  it("new code written into guest RAM and a KVM_SET_REGS later, the guest runs the new code", () => {
+    const t = new NormalVmFixture();
+    t.load("mov eax, 1\nout 0x60, eax\nhlt");
+    expect(t.expectOut(0x60)).toBe(1);
+    t.load("mov eax, 2\nout 0x61, eax\nhlt"); // same GPA, new bytes
+    expect(t.expectOut(0x61)).toBe(2);
+  });
+});
