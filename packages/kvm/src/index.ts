@@ -36,7 +36,7 @@ export * from "./msr-filter.js";
 export { getMsrIndexListRaw, MAX_IO_MSRS, msrIndexList, msrIo, msrIoRaw } from "./msrs.js";
 export { NORMAL_VCPU_IOCTLS, normalVcpuIoctl } from "./normal-ioctls.js";
 export { DEFAULT_RUN_BUDGET, NormalRun } from "./normal-run.js";
-export { NormalVcpu } from "./normal-vcpu.js";
+export { type KvmDebugregs, NormalVcpu } from "./normal-vcpu.js";
 export { DEV_KVM, KvmProcess, O_RDWR } from "./process.js";
 export {
   emulatedCpuid,

@@ -101,10 +101,18 @@ export class NormalRun {
     }
     const st = cpu.st;
     const start = st.retired;
+    // request_interrupt_window (dm_request_for_irq_injection: no in-kernel PIC): exit with
+    // KVM_EXIT_IRQ_WINDOW_OPEN at the first instruction boundary where an interrupt could be
+    // injected — found by stepping one instruction at a time while the window is closed
+    const wantWindow = run.requestInterruptWindow !== 0 && owner.vm.irqchipMode !== "kernel";
     for (;;) {
+      if (wantWindow && this.vcpu.readyForInterrupt()) {
+        run.exitReason = KvmExit.IRQ_WINDOW_OPEN;
+        return 0;
+      }
       const left = this.budget - (st.retired - start);
       if (left <= 0) return this.interrupted("the instruction budget ran out");
-      let stop: Handled = cpu.run(left);
+      let stop: Handled = cpu.run(wantWindow ? 1 : left);
       while (typeof stop === "object") stop = this.handle(stop);
       if (stop === "exit") return 0;
     }

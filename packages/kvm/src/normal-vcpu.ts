@@ -6,19 +6,36 @@
 import {
   Cpu,
   DEFAULT_CONFIG,
+  getDebugRegs,
   isMsrHandled,
   MemslotGuestPhysicalMap,
+  MXCSR_MASK,
   type Regs,
   type Segment,
   type Sregs,
+  setDebugRegs,
   wakesFromHlt,
 } from "@tdxsim/x86";
 import { KvmError } from "./errors.js";
 import { invalidGuestState, invalidSregs, normalizeSegment, reportSegment } from "./guest-state.js";
 import { KvmMsrRet, type KvmMsrRetValue } from "./msr-exits.js";
 import { ifFlag, NormalRun } from "./normal-run.js";
-import { KVM_NR_INTERRUPTS, type KvmRegs, type KvmSegment, type KvmSregs } from "./uapi/structs.js";
+import {
+  KVM_NR_INTERRUPTS,
+  type KvmFpu,
+  type KvmRegs,
+  type KvmSegment,
+  type KvmSregs,
+  type kvmDebugregs,
+} from "./uapi/structs.js";
 import type { Vcpu } from "./vcpu.js";
+
+export type KvmDebugregs = ReturnType<typeof kvmDebugregs.zero>;
+
+/** FCW after FNINIT, as in the kernel's init_fpstate. */
+const FPU_INIT_FCW = 0x37f;
+/** Offset of ST0 in the FXSAVE image (x87Image keeps the image's layout). */
+const FXSAVE_ST0 = 32;
 
 /** X86_EFLAGS_FIXED: KVM_SET_REGS always sets RFLAGS bit 1. */
 const RFLAGS_FIXED = 2n;
@@ -47,6 +64,9 @@ export class NormalVcpu {
         ve: "deliver",
       },
     });
+    // KVM starts the guest FPU from the kernel's init_fpstate (FNINIT's FCW 0x37f), not the
+    // processor's power-up FCW 0x40
+    this.cpu.st.fcw = FPU_INIT_FCW;
     this.runner = new NormalRun(this);
   }
 
@@ -230,8 +250,89 @@ export class NormalVcpu {
     run.ifFlag = iff;
     run.cr8 = BigInt(cpu.st.cr8);
     run.apicBase = cpu.getMsr(0x1b);
-    run.readyForInterruptInjection = iff && cpu.pending.shadow === 0 && cpu.pending.irq < 0 ? 1 : 0;
+    run.readyForInterruptInjection = this.readyForInterrupt() ? 1 : 0;
     run.flags = 0;
+  }
+
+  /**
+   * kvm_vcpu_ready_for_interrupt_injection(): IF = 1, no STI/MOV SS shadow, and no interrupt
+   * already queued for injection.
+   */
+  readyForInterrupt(): boolean {
+    const p = this.cpu.pending;
+    return ifFlag(this.cpu) === 1 && p.shadow === 0 && p.irq < 0;
+  }
+
+  // ---- KVM_GET/SET_FPU (the FXSAVE image: x87 state carried raw, XMM0-15, MXCSR) ----
+
+  getFpu(): KvmFpu {
+    const st = this.cpu.st;
+    const img = st.x87Image;
+    const v = new DataView(img.buffer, img.byteOffset, img.byteLength);
+    const xmm = new Uint8Array(256);
+    new Int32Array(xmm.buffer).set(st.xmm.i32.subarray(0, 64));
+    return {
+      fpr: img.slice(FXSAVE_ST0, FXSAVE_ST0 + 128),
+      fcw: st.fcw,
+      fsw: v.getUint16(2, true),
+      ftwx: img[4]!,
+      pad1: 0,
+      last_opcode: v.getUint16(6, true),
+      last_ip: v.getBigUint64(8, true),
+      last_dp: v.getBigUint64(16, true),
+      xmm,
+      mxcsr: st.mxcsr,
+      pad2: 0,
+    };
+  }
+
+  /** KVM copies the fields into the FXSAVE image; an MXCSR the CPU would #GP on is refused here. */
+  setFpu(f: KvmFpu): void {
+    if ((f.mxcsr & ~MXCSR_MASK) !== 0) {
+      throw new KvmError(
+        "EINVAL",
+        `kvm_fpu.mxcsr 0x${f.mxcsr.toString(16)} sets reserved bits (MXCSR_MASK 0xffff)`,
+        {
+          field: "kvm_fpu.mxcsr",
+        },
+      );
+    }
+    const st = this.cpu.st;
+    const img = st.x87Image;
+    const v = new DataView(img.buffer, img.byteOffset, img.byteLength);
+    img.set(f.fpr.subarray(0, 128), FXSAVE_ST0);
+    v.setUint16(2, f.fsw, true);
+    img[4] = f.ftwx;
+    v.setUint16(6, f.last_opcode, true);
+    v.setBigUint64(8, f.last_ip, true);
+    v.setBigUint64(16, f.last_dp, true);
+    st.fcw = f.fcw;
+    st.mxcsr = f.mxcsr;
+    const xmm = new Uint8Array(256);
+    xmm.set(f.xmm.subarray(0, 256));
+    st.xmm.i32.set(new Int32Array(xmm.buffer));
+  }
+
+  // ---- KVM_GET/SET_DEBUGREGS ----
+
+  getDebugRegs(): KvmDebugregs {
+    const d = getDebugRegs(this.cpu.st);
+    return { db: [...d.db], dr6: d.dr6, dr7: d.dr7, flags: 0n, reserved: new Array(9).fill(0n) };
+  }
+
+  /** kvm_vcpu_ioctl_x86_set_debugregs: flags must be 0, DR6/DR7 bits 63:32 clear. */
+  setDebugRegs(r: KvmDebugregs): void {
+    if (r.flags !== 0n)
+      throw new KvmError("EINVAL", `kvm_debugregs.flags 0x${r.flags.toString(16)} must be 0`, {
+        field: "kvm_debugregs.flags",
+      });
+    for (const f of ["dr6", "dr7"] as const) {
+      if (r[f] >> 32n !== 0n)
+        throw new KvmError("EINVAL", `kvm_debugregs.${f} 0x${r[f].toString(16)} has bits 63:32 set`, {
+          field: `kvm_debugregs.${f}`,
+        });
+    }
+    setDebugRegs(this.cpu.st, { db: [r.db[0]!, r.db[1]!, r.db[2]!, r.db[3]!], dr6: r.dr6, dr7: r.dr7 });
   }
 
   /** End the CPU's pending exit without effect (its completion was dropped). */

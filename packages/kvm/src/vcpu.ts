@@ -9,7 +9,7 @@ import type { IoctlArg } from "./ioctl-arg.js";
 import { KvmRun } from "./kvm-run.js";
 import { msrIo } from "./msrs.js";
 import { NORMAL_VCPU_IOCTLS, normalVcpuIoctl } from "./normal-ioctls.js";
-import { NormalVcpu } from "./normal-vcpu.js";
+import { type KvmDebugregs, NormalVcpu } from "./normal-vcpu.js";
 import type { TdControl } from "./td.js";
 import { refuseProtectedState } from "./td-lifecycle.js";
 import { TdVcpuRunState } from "./td-run.js";
@@ -35,6 +35,7 @@ import {
 import {
   KVM_MAX_CPUID_ENTRIES,
   type KvmCpuidEntry2,
+  type KvmFpu,
   type KvmMsrEntry,
   type KvmRegs,
   type KvmSregs,
@@ -97,7 +98,7 @@ export class Vcpu extends IoctlFile {
       this.setMpState(kvmMpState.decode(arg.read(kvmMpState.size, "kvm_mp_state")).mp_state);
       return 0;
     });
-    for (const request of [KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS, ...NORMAL_VCPU_IOCTLS]) {
+    for (const request of NORMAL_VCPU_IOCTLS) {
       this.on(request, (arg) => this.registerIoctl(request, arg));
     }
     this.on(KVM_RUN, (arg) => this.runRaw(arg));
@@ -159,7 +160,7 @@ export class Vcpu extends IoctlFile {
       KVM_SET_DEBUGREGS,
     ];
     if (this.vm.isTd && protectedState.includes(request)) refuseProtectedState(ioctlName(request));
-    if (this.vm.isTd || request === KVM_GET_DEBUGREGS || request === KVM_SET_DEBUGREGS) {
+    if (this.vm.isTd) {
       throw new KvmError("EINVAL", `${ioctlName(request)} is not implemented in tdxsim yet for this vCPU`);
     }
     return normalVcpuIoctl(this.normal, request, arg);
@@ -255,6 +256,26 @@ export class Vcpu extends IoctlFile {
         true,
       ),
     );
+  }
+
+  /** KVM_GET_FPU (typed). */
+  getFpu(): KvmFpu {
+    return this.normalTyped("KVM_GET_FPU", (n) => n.getFpu());
+  }
+
+  /** KVM_SET_FPU (typed). */
+  setFpu(fpu: KvmFpu): void {
+    this.normalTyped("KVM_SET_FPU", (n) => n.setFpu(fpu));
+  }
+
+  /** KVM_GET_DEBUGREGS (typed). */
+  getDebugRegs(): KvmDebugregs {
+    return this.normalTyped("KVM_GET_DEBUGREGS", (n) => n.getDebugRegs());
+  }
+
+  /** KVM_SET_DEBUGREGS (typed). */
+  setDebugRegs(regs: KvmDebugregs): void {
+    this.normalTyped("KVM_SET_DEBUGREGS", (n) => n.setDebugRegs(regs));
   }
 
   /** KVM_INTERRUPT (typed, userspace irqchip): queue external interrupt `irq`. */

@@ -6,7 +6,9 @@ import {
   executedFeatures,
   FEATURE_BITS,
   KVM_ENABLE_CAP,
+  KVM_GET_DEBUGREGS,
   KVM_GET_EMULATED_CPUID,
+  KVM_GET_FPU,
   KVM_GET_MP_STATE,
   KVM_GET_MSR_INDEX_LIST,
   KVM_GET_MSRS,
@@ -16,6 +18,8 @@ import {
   KVM_INTERRUPT,
   KVM_NMI,
   KVM_SET_CPUID2,
+  KVM_SET_DEBUGREGS,
+  KVM_SET_FPU,
   KVM_SET_MP_STATE,
   KVM_SET_MSRS,
   KVM_SET_REGS,
@@ -26,7 +30,9 @@ import {
   KvmMpState,
   kvmCpuid2Header,
   kvmCpuidEntry2,
+  kvmDebugregs,
   kvmEnableCap,
+  kvmFpu,
   kvmInterrupt,
   kvmMpState,
   kvmMsrEntry,
@@ -302,5 +308,67 @@ describe("KVM_INTERRUPT and KVM_NMI", () => {
     expect(kvmMpState.decode(t.p.userMemory.readBytes(ARGS, 4)).mp_state).toBe(KvmMpState.RUNNABLE);
     t.p.userMemory.write32(ARGS, KvmMpState.HALTED);
     expect(t.ioctl(KVM_SET_MP_STATE, ARGS)).toBe(-1);
+  });
+});
+
+describe("request_interrupt_window and KVM_GET/SET_DEBUGREGS", () => {
+  it("request_interrupt_window exits KVM_EXIT_IRQ_WINDOW_OPEN at the first boundary after STI's shadow", () => {
+    const t = new NormalVmFixture();
+    t.load("cli\nmov eax, 1\nmov eax, 2\nsti\nafter_sti: nop\nafter_nop: hlt");
+    t.run[0] = 1; // request_interrupt_window
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.IRQ_WINDOW_OPEN);
+    expect(t.getRegs().rip).toBe(t.labels.get("after_nop")!); // STI blocks until the NOP retired
+    expect(t.run[12]).toBe(1); // ready_for_interrupt_injection
+    expect(t.run[13]).toBe(1); // if_flag
+    // an open window with the request still set: exit before any instruction
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.IRQ_WINDOW_OPEN);
+    expect(t.getRegs().rip).toBe(t.labels.get("after_nop")!);
+    t.p.userMemory.writeBytes(ARGS, kvmInterrupt.encode({ irq: 0x30 }));
+    expect(t.ioctl(KVM_INTERRUPT, ARGS)).toBe(0);
+    t.run[0] = 0;
+    expect(t.expectOut(VECTOR_PORT)).toBe(0x30);
+  });
+
+  it("KVM_SET_DEBUGREGS checks flags and DR6/DR7 bits 63:32; DR6/DR7 read back with their fixed bits", () => {
+    const t = new NormalVmFixture();
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    const d = vcpu.getDebugRegs();
+    expect(d.dr6).toBe(0xffff0ff0n);
+    expect(d.dr7).toBe(0x400n);
+    vcpu.setDebugRegs({ ...d, db: [1n, 2n, 3n, 0xffff_8000_0000_0000n], dr7: 0x3n });
+    expect(vcpu.getDebugRegs()).toMatchObject({ db: [1n, 2n, 3n, 0xffff_8000_0000_0000n], dr7: 0x403n });
+    t.p.userMemory.writeBytes(ARGS, kvmDebugregs.encode({ ...d, flags: 1n }));
+    expect(t.ioctl(KVM_SET_DEBUGREGS, ARGS)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EINVAL);
+    t.p.userMemory.writeBytes(ARGS, kvmDebugregs.encode({ ...d, dr7: 1n << 32n }));
+    expect(t.ioctl(KVM_SET_DEBUGREGS, ARGS)).toBe(-1);
+    expect(t.p.lastError?.field).toBe("kvm_debugregs.dr7");
+    expect(t.ioctl(KVM_GET_DEBUGREGS, ARGS)).toBe(0);
+    expect(kvmDebugregs.decode(t.p.userMemory.readBytes(ARGS, kvmDebugregs.size)).db[3]).toBe(
+      0xffff_8000_0000_0000n,
+    );
+  });
+});
+
+describe("KVM_GET/SET_FPU", () => {
+  it("XMM registers and MXCSR travel through kvm_fpu; the guest sees what KVM_SET_FPU wrote", () => {
+    const t = new NormalVmFixture();
+    t.load("movq rax, xmm3\nout 0x62, eax\nstmxcsr [rsp - 8]\nmov eax, [rsp - 8]\nout 0x62, eax\nhlt");
+    expect(t.ioctl(KVM_GET_FPU, ARGS)).toBe(0);
+    const f = kvmFpu.decode(t.p.userMemory.readBytes(ARGS, kvmFpu.size));
+    expect(f.mxcsr).toBe(0x1f80);
+    expect(f.fcw).toBe(0x37f);
+    f.xmm.set([0xef, 0xbe, 0xad, 0xde], 3 * 16);
+    f.mxcsr = 0x1f80 | 0x40; // DAZ
+    t.p.userMemory.writeBytes(ARGS, kvmFpu.encode(f));
+    expect(t.ioctl(KVM_SET_FPU, ARGS)).toBe(0);
+    expect(t.expectOut(0x62)).toBe(0xdeadbeef);
+    expect(t.expectOut(0x62)).toBe(0x1fc0);
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    expect(() => vcpu.setFpu({ ...vcpu.getFpu(), mxcsr: 0x10000 })).toThrow(/mxcsr/);
+    expect(t.ioctl(KVM_GET_FPU, 0x10)).toBe(-1);
+    expect(t.p.errno).toBe(Errno.EFAULT);
   });
 });

@@ -10,6 +10,7 @@ import {
   kvmDebugregs,
   kvmDirtyLog,
   kvmEnableCap,
+  kvmFpu,
   kvmInterrupt,
   kvmMemoryAttributes,
   kvmMpState,
@@ -68,6 +69,8 @@ export const KVM_SET_SREGS = iow(KVMIO, 0x84, kvmSregs.size);
 export const KVM_INTERRUPT = iow(KVMIO, 0x86, kvmInterrupt.size);
 export const KVM_GET_MSRS = iowr(KVMIO, 0x88, kvmMsrsHeader.size);
 export const KVM_SET_MSRS = iow(KVMIO, 0x89, kvmMsrsHeader.size);
+export const KVM_GET_FPU = ior(KVMIO, 0x8c, kvmFpu.size);
+export const KVM_SET_FPU = iow(KVMIO, 0x8d, kvmFpu.size);
 export const KVM_SET_CPUID2 = iow(KVMIO, 0x90, kvmCpuid2Header.size);
 export const KVM_GET_CPUID2 = iowr(KVMIO, 0x91, kvmCpuid2Header.size);
 export const KVM_GET_MP_STATE = ior(KVMIO, 0x98, kvmMpState.size);
@@ -109,6 +112,8 @@ export const KVM_IOCTLS: readonly IoctlInfo[] = [
   { name: "KVM_INTERRUPT", request: KVM_INTERRUPT, scopes: ["vcpu"] },
   { name: "KVM_GET_MSRS", request: KVM_GET_MSRS, scopes: ["system", "vcpu"] },
   { name: "KVM_SET_MSRS", request: KVM_SET_MSRS, scopes: ["vcpu"] },
+  { name: "KVM_GET_FPU", request: KVM_GET_FPU, scopes: ["vcpu"] },
+  { name: "KVM_SET_FPU", request: KVM_SET_FPU, scopes: ["vcpu"] },
   { name: "KVM_SET_CPUID2", request: KVM_SET_CPUID2, scopes: ["vcpu"] },
   { name: "KVM_GET_CPUID2", request: KVM_GET_CPUID2, scopes: ["vcpu"] },
   { name: "KVM_GET_MP_STATE", request: KVM_GET_MP_STATE, scopes: ["vcpu"] },

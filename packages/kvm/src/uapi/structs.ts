@@ -142,6 +142,21 @@ export const kvmDebugregs = defineStruct("kvm_debugregs", [
   ["reserved", arrayOf("u64", 9)],
 ] as const);
 
+/** struct kvm_fpu: the FXSAVE image's fields (KVM_GET/SET_FPU). */
+export const kvmFpu = defineStruct("kvm_fpu", [
+  ["fpr", arrayOf("u8", 8 * 16)],
+  ["fcw", "u16"],
+  ["fsw", "u16"],
+  ["ftwx", "u8"],
+  ["pad1", "u8"],
+  ["last_opcode", "u16"],
+  ["last_ip", "u64"],
+  ["last_dp", "u64"],
+  ["xmm", arrayOf("u8", 16 * 16)],
+  ["mxcsr", "u32"],
+  ["pad2", "u32"],
+] as const);
+
 export const kvmInterrupt = defineStruct("kvm_interrupt", [["irq", "u32"]] as const);
 
 export const kvmMpState = defineStruct("kvm_mp_state", [["mp_state", "u32"]] as const);
@@ -246,6 +261,7 @@ export const kvmTdxInitMemRegion = defineStruct("kvm_tdx_init_mem_region", [
 
 export type KvmUserspaceMemoryRegion = ReturnType<typeof kvmUserspaceMemoryRegion.zero>;
 export type KvmRegs = ReturnType<typeof kvmRegs.zero>;
+export type KvmFpu = ReturnType<typeof kvmFpu.zero>;
 export type KvmSegment = ReturnType<typeof kvmSegment.zero>;
 export type KvmDtable = ReturnType<typeof kvmDtable.zero>;
 export type KvmSregs = ReturnType<typeof kvmSregs.zero>;
