@@ -192,6 +192,7 @@ describe("KVM_GET/SET_MSRS and KVM_GET_MSR_INDEX_LIST", () => {
     expect(t.p.ioctl(t.kvmFd, KVM_GET_MSR_INDEX_LIST, ARGS)).toBe(0);
     const indices = Array.from({ length: n }, (_, i) => t.p.userMemory.read32(ARGS + 4 + 4 * i) >>> 0);
     expect(indices).toEqual(msrIndexList());
+    expect(t.p.openKvm().getMsrIndexList()).toEqual(indices);
     expect(indices).toContain(LSTAR);
     // every listed MSR can be read with KVM_GET_MSRS
     expect((t.p.file(t.vcpuFd) as Vcpu).getMsrs(indices)).toHaveLength(n);

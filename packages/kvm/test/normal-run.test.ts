@@ -14,6 +14,7 @@ import {
   KvmExit,
   KvmHc,
   KvmInternalError,
+  KvmMem,
   KvmMpState,
   KvmMsrExitReason,
   KvmMsrFilter,
@@ -21,6 +22,7 @@ import {
   kvmEnableCap,
   kvmMsrFilter,
   VMX_ENTRY_FAILURE_INVALID_GUEST_STATE,
+  type Vm,
 } from "../src/index.js";
 import { ARGS, CODE, MMIO, NormalVmFixture, VECTOR_PORT } from "./normal-fixture.js";
 
@@ -375,5 +377,63 @@ describe("KVM_RUN of a normal VM: the VMM rewrites guest code", () => {
     expect(t.expectOut(0x60)).toBe(1);
     t.load("mov eax, 2\nout 0x61, eax\nhlt"); // same GPA, new bytes
     expect(t.expectOut(0x61)).toBe(2);
+  });
+});
+
+describe("KVM_RUN of a normal VM: memslot flags", () => {
+  it("a KVM_MEM_READONLY slot reads from memory and turns writes into MMIO exits", () => {
+    const t = new NormalVmFixture();
+    const vm = t.p.file(t.vmFd) as Vm;
+    vm.setUserMemoryRegion({
+      slot: 1,
+      flags: KvmMem.READONLY,
+      guestPhysAddr: 0x80_0000n,
+      memorySize: 0x1000n,
+      userspaceAddr: 0x5000_0000n,
+    });
+    t.p.userMemory.write32(0x5000_0000, 0x600d);
+    // identity-map the slot's page for the guest, next to the fixture's 4 MiB
+    t.load(`
+      mov rbx, 0x800000
+      mov eax, [rbx]
+      out 0x63, eax
+      mov dword ptr [rbx + 4], 0x1234
+      hlt`);
+    // the fixture maps [0, 4 MiB): extend with a 2 MiB page at 8 MiB in the same page directory
+    const pd = t.readGpa(t.cr3, 8);
+    const pdpt = Number(new DataView(pd.buffer).getBigUint64(0, true) & 0xffffffff000n);
+    const pdAddr = Number(new DataView(t.readGpa(pdpt, 8).buffer).getBigUint64(0, true) & 0xffffffff000n);
+    const entry = new Uint8Array(8);
+    new DataView(entry.buffer).setBigUint64(0, 0x800000n | 0x83n, true);
+    t.writeGpa(pdAddr + 4 * 8, entry);
+    expect(t.expectOut(0x63)).toBe(0x600d);
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.MMIO);
+    expect(t.mmio.physAddr).toBe(0x800004n);
+    expect(t.mmio.isWrite).toBe(1);
+    expect(t.p.userMemory.read32(0x5000_0004)).toBe(0);
+  });
+
+  it("KVM_MEM_LOG_DIRTY_PAGES: pages the guest wrote show up in KVM_GET_DIRTY_LOG", () => {
+    const t = new NormalVmFixture();
+    const vm = t.p.file(t.vmFd) as Vm;
+    vm.setUserMemoryRegion({
+      slot: 0,
+      flags: KvmMem.LOG_DIRTY_PAGES,
+      guestPhysAddr: 0n,
+      memorySize: 4n << 20n,
+      userspaceAddr: 0x4000_0000n,
+    });
+    t.load("mov rbx, 0x305000\nmov dword ptr [rbx], 1\nmov dword ptr [rbx + 0x2000], 1\nhlt");
+    vm.getDirtyLog(0); // start from a clean log
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.HLT);
+    const bitmap = vm.getDirtyLog(0);
+    const dirty = [...bitmap].flatMap((b, i) =>
+      [0, 1, 2, 3, 4, 5, 6, 7].filter((k) => (b >> k) & 1).map((k) => i * 8 + k),
+    );
+    expect(dirty).toContain(0x305);
+    expect(dirty).toContain(0x307);
+    expect(dirty).not.toContain(0x306);
   });
 });
