@@ -62,6 +62,8 @@ export class NormalRun {
   private pending: Pending | undefined;
   /** String-IN elements read ahead (pio_in_emulated's read_cache), served without an exit. */
   private readAhead: { port: number; size: number; data: Uint8Array; pos: number } | undefined;
+  /** What injecting an event on completion produced (e.g. SHUTDOWN), reported at the next entry. */
+  private injected: CpuStop | undefined;
 
   constructor(private readonly vcpu: NormalVcpu) {}
 
@@ -112,7 +114,8 @@ export class NormalRun {
       }
       const left = this.budget - (st.retired - start);
       if (left <= 0) return this.interrupted("the instruction budget ran out");
-      let stop: Handled = cpu.run(wantWindow ? 1 : left);
+      let stop: Handled = this.injected ?? cpu.run(wantWindow ? 1 : left);
+      this.injected = undefined;
       while (typeof stop === "object") stop = this.handle(stop);
       if (stop === "exit") return 0;
     }
@@ -212,9 +215,9 @@ export class NormalRun {
     }
   }
 
-  /** A stop raised while completing (a #GP that triple-faults) is handled by the next run. */
+  /** A stop raised while completing (a #GP that triple-faults) is handled before the guest runs on. */
   private deferredStop(stop: CpuStop | undefined): void {
-    if (stop?.reason === "shutdown") this.vcpu.cpu.st.halted = false;
+    this.injected = stop;
   }
 
   // ---- port I/O ----

@@ -191,7 +191,7 @@ export class NormalVcpu {
 
   /** KVM_INTERRUPT with a userspace irqchip: queue the vector (it replaces a queued one). */
   interrupt(irq: number): void {
-    if (irq >= KVM_NR_INTERRUPTS)
+    if (!Number.isInteger(irq) || irq < 0 || irq >= KVM_NR_INTERRUPTS)
       throw new KvmError("EINVAL", `kvm_interrupt.irq ${irq} ≥ KVM_NR_INTERRUPTS (256)`, {
         field: "kvm_interrupt.irq",
       });

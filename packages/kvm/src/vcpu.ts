@@ -32,6 +32,7 @@ import {
   KVM_SET_REGS,
   KVM_SET_SREGS,
 } from "./uapi/ioctls.js";
+import type { StructDef } from "./uapi/struct.js";
 import {
   KVM_MAX_CPUID_ENTRIES,
   type KvmCpuidEntry2,
@@ -41,7 +42,12 @@ import {
   type KvmSregs,
   kvmCpuid2Header,
   kvmCpuidEntry2,
+  kvmDebugregs,
+  kvmFpu,
   kvmMpState,
+  kvmMsrEntry,
+  kvmRegs,
+  kvmSregs,
   kvmTdxCmd,
 } from "./uapi/structs.js";
 import { VcpuCpuid } from "./vcpu-cpuid.js";
@@ -226,7 +232,7 @@ export class Vcpu extends IoctlFile {
 
   /** KVM_SET_REGS (typed). */
   setRegs(regs: KvmRegs): void {
-    this.normalTyped("KVM_SET_REGS", (n) => n.setRegs(regs));
+    this.normalTyped("KVM_SET_REGS", (n) => n.setRegs(Vcpu.asStruct(kvmRegs, regs)));
   }
 
   /** KVM_GET_SREGS (typed). */
@@ -236,7 +242,7 @@ export class Vcpu extends IoctlFile {
 
   /** KVM_SET_SREGS (typed). */
   setSregs(sregs: KvmSregs): void {
-    this.normalTyped("KVM_SET_SREGS", (n) => n.setSregs(sregs));
+    this.normalTyped("KVM_SET_SREGS", (n) => n.setSregs(Vcpu.asStruct(kvmSregs, sregs)));
   }
 
   /** KVM_GET_MSRS (typed): the entries read, stopping before the first MSR KVM cannot read. */
@@ -252,7 +258,7 @@ export class Vcpu extends IoctlFile {
     return this.normalTyped("KVM_SET_MSRS", (n) =>
       msrIo(
         n,
-        entries.map((e) => ({ index: e.index, reserved: 0, data: e.data })),
+        entries.map((e) => Vcpu.asStruct(kvmMsrEntry, { index: e.index, reserved: 0, data: e.data })),
         true,
       ),
     );
@@ -265,7 +271,7 @@ export class Vcpu extends IoctlFile {
 
   /** KVM_SET_FPU (typed). */
   setFpu(fpu: KvmFpu): void {
-    this.normalTyped("KVM_SET_FPU", (n) => n.setFpu(fpu));
+    this.normalTyped("KVM_SET_FPU", (n) => n.setFpu(Vcpu.asStruct(kvmFpu, fpu)));
   }
 
   /** KVM_GET_DEBUGREGS (typed). */
@@ -275,7 +281,7 @@ export class Vcpu extends IoctlFile {
 
   /** KVM_SET_DEBUGREGS (typed). */
   setDebugRegs(regs: KvmDebugregs): void {
-    this.normalTyped("KVM_SET_DEBUGREGS", (n) => n.setDebugRegs(regs));
+    this.normalTyped("KVM_SET_DEBUGREGS", (n) => n.setDebugRegs(Vcpu.asStruct(kvmDebugregs, regs)));
   }
 
   /** KVM_INTERRUPT (typed, userspace irqchip): queue external interrupt `irq`. */
@@ -286,6 +292,17 @@ export class Vcpu extends IoctlFile {
   /** KVM_NMI (typed). */
   nmi(): void {
     this.normalTyped("KVM_NMI", (n) => n.nmi());
+  }
+
+  /** A typed argument checked the way the raw face's struct decoding checks it: EINVAL naming the field. */
+  private static asStruct<V>(def: StructDef<V>, value: V): V {
+    try {
+      return def.decode(def.encode(value as Partial<V>));
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError)
+        throw new KvmError("EINVAL", `${def.name}: ${e.message}`, { field: def.name });
+      throw e;
+    }
   }
 
   private normalTyped<T>(ioctl: string, body: (n: NormalVcpu) => T): T {

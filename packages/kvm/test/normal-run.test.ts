@@ -359,6 +359,18 @@ describe("KVM_RUN of a normal VM: MSR exits", () => {
     expect(t.expectOut(VECTOR_PORT)).toBe(13);
   });
 
+  it("msr.error = 1 with no usable IDT: the #GP triple-faults and the next KVM_RUN reports SHUTDOWN", () => {
+    const t = new NormalVmFixture();
+    userSpaceMsr(t, KvmMsrExitReason.UNKNOWN);
+    t.load("mov ecx, 0x12345\nrdmsr\nhlt");
+    expect(t.setSregs({ ...t.getSregs(), idt: { base: 0n, limit: 0, padding: [0, 0, 0] } })).toBe(0);
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.X86_RDMSR);
+    t.run[32] = 1;
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.SHUTDOWN);
+  });
+
   it("without KVM_CAP_X86_USER_SPACE_MSR a filtered access is #GP in the guest; the core's MSRs run in-kernel", () => {
     const t = new NormalVmFixture();
     filterDenying(t, 0x10);
