@@ -51,6 +51,9 @@ const CAPS: ReadonlyMap<number, CapAnswer> = new Map<number, CapAnswer>([
   [KvmCap.HLT, 1],
   [KvmCap.USER_NMI, 1],
   [KvmCap.EXT_CPUID, 1],
+  // KVM_GET_EMULATED_CPUID and KVM_GET/SET_XCRS (the core has XSAVE: supported-cpuid.ts)
+  [KvmCap.EXT_EMUL_CPUID, 1],
+  [KvmCap.XCRS, 1],
   [KvmCap.MP_STATE, 1],
   [KvmCap.SYNC_MMU, 1],
   [KvmCap.SET_TSS_ADDR, 1],

@@ -11,6 +11,7 @@ import {
   KVM_GET_MSRS,
   KVM_GET_REGS,
   KVM_GET_SREGS,
+  KVM_GET_XCRS,
   KVM_INTERRUPT,
   KVM_NMI,
   KVM_SET_DEBUGREGS,
@@ -18,8 +19,9 @@ import {
   KVM_SET_MSRS,
   KVM_SET_REGS,
   KVM_SET_SREGS,
+  KVM_SET_XCRS,
 } from "./uapi/ioctls.js";
-import { kvmDebugregs, kvmFpu, kvmInterrupt, kvmRegs, kvmSregs } from "./uapi/structs.js";
+import { kvmDebugregs, kvmFpu, kvmInterrupt, kvmRegs, kvmSregs, kvmXcrs } from "./uapi/structs.js";
 
 /** The requests this module answers for a normal vCPU. */
 export const NORMAL_VCPU_IOCTLS: readonly number[] = [
@@ -35,6 +37,8 @@ export const NORMAL_VCPU_IOCTLS: readonly number[] = [
   KVM_SET_DEBUGREGS,
   KVM_GET_FPU,
   KVM_SET_FPU,
+  KVM_GET_XCRS,
+  KVM_SET_XCRS,
 ];
 
 export function normalVcpuIoctl(vcpu: NormalVcpu, request: number, arg: IoctlArg): number {
@@ -66,6 +70,12 @@ export function normalVcpuIoctl(vcpu: NormalVcpu, request: number, arg: IoctlArg
       return 0;
     case KVM_SET_FPU:
       vcpu.setFpu(kvmFpu.decode(arg.read(kvmFpu.size, "kvm_fpu")));
+      return 0;
+    case KVM_GET_XCRS:
+      arg.write(kvmXcrs.encode(vcpu.getXcrs()), "kvm_xcrs");
+      return 0;
+    case KVM_SET_XCRS:
+      vcpu.setXcrs(kvmXcrs.decode(arg.read(kvmXcrs.size, "kvm_xcrs")));
       return 0;
     case KVM_GET_DEBUGREGS:
       arg.write(kvmDebugregs.encode(vcpu.getDebugRegs()), "kvm_debugregs");

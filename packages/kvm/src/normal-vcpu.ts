@@ -21,11 +21,13 @@ import { invalidGuestState, invalidSregs, normalizeSegment, reportSegment } from
 import { KvmMsrRet, type KvmMsrRetValue } from "./msr-exits.js";
 import { ifFlag, NormalRun } from "./normal-run.js";
 import {
+  KVM_MAX_XCRS,
   KVM_NR_INTERRUPTS,
   type KvmFpu,
   type KvmRegs,
   type KvmSegment,
   type KvmSregs,
+  type KvmXcrs,
   type kvmDebugregs,
 } from "./uapi/structs.js";
 import type { Vcpu } from "./vcpu.js";
@@ -311,6 +313,46 @@ export class NormalVcpu {
     const xmm = new Uint8Array(256);
     xmm.set(f.xmm.subarray(0, 256));
     st.xmm.i32.set(new Int32Array(xmm.buffer));
+  }
+
+  // ---- KVM_GET/SET_XCRS ----
+
+  /** kvm_vcpu_ioctl_x86_get_xcrs: one XCR, XCR0. */
+  getXcrs(): KvmXcrs {
+    const xcrs = [{ xcr: 0, reserved: 0, value: BigInt(this.cpu.st.xcr0 >>> 0) }];
+    return { nr_xcrs: 1, flags: 0, xcrs, padding: [] };
+  }
+
+  /**
+   * kvm_vcpu_ioctl_x86_set_xcrs: nr_xcrs > 16 or flags → EINVAL; the first XCR0 entry goes
+   * through __kvm_set_xcr: FP must be set, no bit beyond what the vCPU's CPUID 0xd.0 offers (and
+   * the core supports) → else EINVAL. Entries for other XCRs are ignored, as KVM does.
+   */
+  setXcrs(x: KvmXcrs): void {
+    if (x.nr_xcrs > KVM_MAX_XCRS || x.flags !== 0) {
+      throw new KvmError(
+        "EINVAL",
+        `kvm_xcrs: nr_xcrs ${x.nr_xcrs} (max ${KVM_MAX_XCRS}) / flags ${x.flags} (must be 0)`,
+        {
+          field: "kvm_xcrs",
+        },
+      );
+    }
+    const entry = x.xcrs.slice(0, x.nr_xcrs).find((e) => e.xcr === 0);
+    if (!entry) return;
+    const leaf = this.owner.cpuidModel.find(0xd, 0);
+    const guestSupported = leaf
+      ? ((BigInt(leaf.edx >>> 0) << 32n) | BigInt(leaf.eax >>> 0)) & BigInt(DEFAULT_CONFIG.xcr0Supported)
+      : 0n;
+    const v = entry.value;
+    const bad =
+      (v & 1n) === 0n
+        ? "XCR0.FP (bit 0) must be set"
+        : (v & ~(guestSupported | 1n)) !== 0n
+          ? `XCR0 0x${v.toString(16)} has bits the vCPU's CPUID 0xd.0 does not offer (0x${guestSupported.toString(16)})`
+          : undefined;
+    if (bad) throw new KvmError("EINVAL", `kvm_xcrs: ${bad}`, { field: "kvm_xcrs.xcrs.value" });
+    this.cpu.st.xcr0 = Number(v);
   }
 
   // ---- KVM_GET/SET_DEBUGREGS ----

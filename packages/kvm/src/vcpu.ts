@@ -40,6 +40,7 @@ import {
   type KvmMsrEntry,
   type KvmRegs,
   type KvmSregs,
+  type KvmXcrs,
   kvmCpuid2Header,
   kvmCpuidEntry2,
   kvmDebugregs,
@@ -49,6 +50,7 @@ import {
   kvmRegs,
   kvmSregs,
   kvmTdxCmd,
+  kvmXcrs,
 } from "./uapi/structs.js";
 import { VcpuCpuid } from "./vcpu-cpuid.js";
 import { decodeExit, type VcpuExit } from "./vcpu-exit.js";
@@ -272,6 +274,16 @@ export class Vcpu extends IoctlFile {
   /** KVM_SET_FPU (typed). */
   setFpu(fpu: KvmFpu): void {
     this.normalTyped("KVM_SET_FPU", (n) => n.setFpu(Vcpu.asStruct(kvmFpu, fpu)));
+  }
+
+  /** KVM_GET_XCRS (typed). */
+  getXcrs(): KvmXcrs {
+    return this.normalTyped("KVM_GET_XCRS", (n) => n.getXcrs());
+  }
+
+  /** KVM_SET_XCRS (typed). */
+  setXcrs(xcrs: KvmXcrs): void {
+    this.normalTyped("KVM_SET_XCRS", (n) => n.setXcrs(Vcpu.asStruct(kvmXcrs, xcrs)));
   }
 
   /** KVM_GET_DEBUGREGS (typed). */

@@ -15,6 +15,7 @@ import {
   KVM_GET_REGS,
   KVM_GET_SREGS,
   KVM_GET_SUPPORTED_CPUID,
+  KVM_GET_XCRS,
   KVM_INTERRUPT,
   KVM_NMI,
   KVM_SET_CPUID2,
@@ -24,6 +25,7 @@ import {
   KVM_SET_MSRS,
   KVM_SET_REGS,
   KVM_SET_SREGS,
+  KVM_SET_XCRS,
   KvmCap,
   type KvmCpuidEntry2,
   KvmExit,
@@ -37,6 +39,7 @@ import {
   kvmMpState,
   kvmMsrEntry,
   kvmMsrsHeader,
+  kvmXcrs,
   msrIndexList,
   supportedCpuid,
   type Vcpu,
@@ -371,5 +374,34 @@ describe("KVM_GET/SET_FPU", () => {
     expect(() => vcpu.setFpu({ ...vcpu.getFpu(), mxcsr: 0x10000 })).toThrow(/mxcsr/);
     expect(t.ioctl(KVM_GET_FPU, 0x10)).toBe(-1);
     expect(t.p.errno).toBe(Errno.EFAULT);
+  });
+});
+
+describe("KVM_GET/SET_XCRS", () => {
+  it("XCR0 follows __kvm_set_xcr: FP required, only what CPUID 0xd.0 offers; the guest's XGETBV sees it", () => {
+    const t = new NormalVmFixture();
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    expect(vcpu.getXcrs().xcrs[0]).toEqual({ xcr: 0, reserved: 0, value: 1n });
+    const set = (value: bigint, extra: Partial<{ nr_xcrs: number; flags: number }> = {}) => {
+      t.p.userMemory.writeBytes(
+        ARGS,
+        kvmXcrs.encode({ nr_xcrs: 1, flags: 0, xcrs: [{ xcr: 0, reserved: 0, value }], ...extra }),
+      );
+      return t.ioctl(KVM_SET_XCRS, ARGS);
+    };
+    expect(set(3n)).toBe(-1); // SSE not offered: no CPUID yet
+    expect(t.p.errno).toBe(Errno.EINVAL);
+    writeCpuid(t, supportedCpuid());
+    expect(t.ioctl(KVM_SET_CPUID2, ARGS)).toBe(0);
+    expect(set(2n)).toBe(-1); // FP clear
+    expect(set(7n)).toBe(-1); // AVX: not in the core
+    expect(set(3n, { flags: 1 })).toBe(-1);
+    expect(set(3n, { nr_xcrs: 17 })).toBe(-1);
+    expect(set(3n)).toBe(0);
+    expect(t.ioctl(KVM_GET_XCRS, ARGS)).toBe(0);
+    expect(kvmXcrs.decode(t.p.userMemory.readBytes(ARGS, kvmXcrs.size)).xcrs[0]!.value).toBe(3n);
+    t.load("xor ecx, ecx\nxgetbv\nout 0x64, eax\nhlt");
+    expect(t.setSregs({ ...t.getSregs(), cr4: t.getSregs().cr4 | (1n << 18n) })).toBe(0); // OSXSAVE
+    expect(t.expectOut(0x64)).toBe(3);
   });
 });

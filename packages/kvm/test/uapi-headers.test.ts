@@ -39,6 +39,8 @@ import {
   kvmTdxInitVmFixed,
   kvmUserspaceMemoryRegion,
   kvmUserspaceMemoryRegion2,
+  kvmXcr,
+  kvmXcrs,
   type StructDef,
   UAPI_CONSTANT_GROUPS,
 } from "../src/uapi/index.js";
@@ -57,6 +59,8 @@ const INSTALLED_STRUCTS: StructDef<unknown>[] = [
   kvmSregs,
   kvmDebugregs,
   kvmFpu,
+  kvmXcr,
+  kvmXcrs,
   kvmInterrupt,
   kvmMpState,
   kvmMsrEntry,

@@ -22,6 +22,7 @@ import {
   kvmSregs,
   kvmUserspaceMemoryRegion,
   kvmUserspaceMemoryRegion2,
+  kvmXcrs,
 } from "./structs.js";
 
 export type IoctlScope = "system" | "vm" | "vcpu";
@@ -77,6 +78,8 @@ export const KVM_GET_MP_STATE = ior(KVMIO, 0x98, kvmMpState.size);
 export const KVM_SET_MP_STATE = iow(KVMIO, 0x99, kvmMpState.size);
 export const KVM_NMI = io(KVMIO, 0x9a);
 export const KVM_GET_DEBUGREGS = ior(KVMIO, 0xa1, kvmDebugregs.size);
+export const KVM_GET_XCRS = ior(KVMIO, 0xa6, kvmXcrs.size);
+export const KVM_SET_XCRS = iow(KVMIO, 0xa7, kvmXcrs.size);
 export const KVM_SET_DEBUGREGS = iow(KVMIO, 0xa2, kvmDebugregs.size);
 
 /** Every request this package knows, with the fds that accept it. */
@@ -121,6 +124,8 @@ export const KVM_IOCTLS: readonly IoctlInfo[] = [
   { name: "KVM_NMI", request: KVM_NMI, scopes: ["vcpu"] },
   { name: "KVM_GET_DEBUGREGS", request: KVM_GET_DEBUGREGS, scopes: ["vcpu"] },
   { name: "KVM_SET_DEBUGREGS", request: KVM_SET_DEBUGREGS, scopes: ["vcpu"] },
+  { name: "KVM_GET_XCRS", request: KVM_GET_XCRS, scopes: ["vcpu"] },
+  { name: "KVM_SET_XCRS", request: KVM_SET_XCRS, scopes: ["vcpu"] },
 ];
 
 const BY_REQUEST = new Map(KVM_IOCTLS.map((i) => [i.request, i]));

@@ -157,6 +157,22 @@ export const kvmFpu = defineStruct("kvm_fpu", [
   ["pad2", "u32"],
 ] as const);
 
+/** KVM_MAX_XCRS */
+export const KVM_MAX_XCRS = 16;
+
+export const kvmXcr = defineStruct("kvm_xcr", [
+  ["xcr", "u32"],
+  ["reserved", "u32"],
+  ["value", "u64"],
+] as const);
+
+export const kvmXcrs = defineStruct("kvm_xcrs", [
+  ["nr_xcrs", "u32"],
+  ["flags", "u32"],
+  ["xcrs", structArrayOf(kvmXcr, KVM_MAX_XCRS)],
+  ["padding", arrayOf("u64", 16)],
+] as const);
+
 export const kvmInterrupt = defineStruct("kvm_interrupt", [["irq", "u32"]] as const);
 
 export const kvmMpState = defineStruct("kvm_mp_state", [["mp_state", "u32"]] as const);
@@ -262,6 +278,7 @@ export const kvmTdxInitMemRegion = defineStruct("kvm_tdx_init_mem_region", [
 export type KvmUserspaceMemoryRegion = ReturnType<typeof kvmUserspaceMemoryRegion.zero>;
 export type KvmRegs = ReturnType<typeof kvmRegs.zero>;
 export type KvmFpu = ReturnType<typeof kvmFpu.zero>;
+export type KvmXcrs = ReturnType<typeof kvmXcrs.zero>;
 export type KvmSegment = ReturnType<typeof kvmSegment.zero>;
 export type KvmDtable = ReturnType<typeof kvmDtable.zero>;
 export type KvmSregs = ReturnType<typeof kvmSregs.zero>;
