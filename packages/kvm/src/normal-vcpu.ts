@@ -5,6 +5,7 @@
 // the kvm_run fields post_kvm_run_save() fills, and the VM-entry check after outside changes.
 import {
   Cpu,
+  cpl,
   DEFAULT_CONFIG,
   getDebugRegs,
   isMsrHandled,
@@ -14,10 +15,19 @@ import {
   type Segment,
   type Sregs,
   setDebugRegs,
+  Vector,
   wakesFromHlt,
+  X86Exception,
 } from "@tdxsim/x86";
 import { KvmError } from "./errors.js";
-import { invalidGuestState, invalidSregs, normalizeSegment, reportSegment } from "./guest-state.js";
+import {
+  guestMaxPhysAddr,
+  invalidGuestState,
+  invalidSregs,
+  normalizeSegment,
+  reportSegment,
+} from "./guest-state.js";
+import { KvmEmulatedMsrs } from "./kvm-msrs.js";
 import { KvmMsrRet, type KvmMsrRetValue } from "./msr-exits.js";
 import { ifFlag, NormalRun } from "./normal-run.js";
 import {
@@ -48,6 +58,8 @@ const SEGMENTS = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
 export class NormalVcpu {
   readonly cpu: Cpu;
   readonly runner: NormalRun;
+  /** MSRs KVM emulates itself (kvm-msrs.ts). */
+  readonly kvmMsrs = new KvmEmulatedMsrs();
   /** What the last FAIL_ENTRY / SHUTDOWN / INTERNAL_ERROR exit was about, for a human. */
   lastExitDetail = "";
   /** The guest state was changed from outside since the last successful entry check. */
@@ -61,7 +73,7 @@ export class NormalVcpu {
       config: { bsp: owner.id === 0 },
       // CPUID is answered from KVM_SET_CPUID2 inside the CPU; every MSR access comes to KVM (filter)
       exits: {
-        cpuid: (leaf, subleaf) => owner.cpuidModel.cpuid(leaf, subleaf),
+        cpuid: (leaf, subleaf) => this.cpuid(leaf, subleaf),
         allMsrs: true,
         ve: "deliver",
       },
@@ -70,6 +82,13 @@ export class NormalVcpu {
     // processor's power-up FCW 0x40
     this.cpu.st.fcw = FPU_INIT_FCW;
     this.runner = new NormalRun(this);
+  }
+
+  /** Guest CPUID: KVM's CPUID faulting (#GP at CPL > 0), else the KVM_SET_CPUID2 model. */
+  private cpuid(leaf: number, subleaf: number): [number, number, number, number] {
+    if (this.kvmMsrs.cpuidFaulting && cpl(this.cpu.st) > 0)
+      throw new X86Exception(Vector.GP, 0, "CPUID faulting");
+    return this.owner.cpuidModel.cpuid(leaf, subleaf);
   }
 
   // ---- KVM_GET/SET_REGS ----
@@ -168,9 +187,19 @@ export class NormalVcpu {
 
   // ---- MSRs ----
 
-  /** A guest RDMSR (value undefined) or WRMSR through the core: the value read, or KVM's failure code. */
-  accessMsr(index: number, value: bigint | undefined): bigint | KvmMsrRetValue {
-    if (!isMsrHandled(index)) return KvmMsrRet.UNSUPPORTED;
+  /**
+   * An RDMSR (value undefined) or WRMSR: the core's MSRs, then the ones KVM emulates itself; the
+   * value read, or KVM's failure code (UNSUPPORTED for MSRs neither knows).
+   */
+  accessMsr(index: number, value: bigint | undefined, hostInitiated = false): bigint | KvmMsrRetValue {
+    if (!isMsrHandled(index)) {
+      const k = this.kvmMsrs;
+      if (!k.has(index)) return KvmMsrRet.UNSUPPORTED;
+      if (value === undefined) return k.get(index) ?? KvmMsrRet.ERROR;
+      return k.set(index, value, hostInitiated, guestMaxPhysAddr(this.owner.cpuidModel))
+        ? 0n
+        : KvmMsrRet.ERROR;
+    }
     try {
       if (value === undefined) return this.cpu.getMsr(index);
       this.cpu.setMsr(index, value);
@@ -183,7 +212,7 @@ export class NormalVcpu {
 
   /** Host-initiated KVM_GET_MSRS / KVM_SET_MSRS entry: true if processed. */
   hostMsr(index: number, write: bigint | undefined): bigint | undefined {
-    const r = this.accessMsr(index, write);
+    const r = this.accessMsr(index, write, true);
     if (typeof r !== "bigint") return undefined;
     if (write !== undefined) this.stateDirty = true;
     return r;

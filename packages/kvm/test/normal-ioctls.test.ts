@@ -405,3 +405,57 @@ describe("KVM_GET/SET_XCRS", () => {
     expect(t.expectOut(0x64)).toBe(3);
   });
 });
+
+describe("MSRs KVM emulates itself", () => {
+  it("UCODE_REV, PLATFORM_INFO, POWER_CTL and the MTRRs with KVM's rules, for the guest and KVM_GET/SET_MSRS", () => {
+    const t = new NormalVmFixture();
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    expect(vcpu.getMsrs([0x8b, 0xce, 0x140, 0x1fc, 0xfe, 0x2ff]).map((e) => e.data)).toEqual([
+      0x1_0000_0000n,
+      1n << 31n,
+      0n,
+      0n,
+      0x508n,
+      0n,
+    ]);
+    expect(vcpu.setMsrs([{ index: 0x8b, data: 0x2c000000_00000000n }])).toBe(1); // host sets the microcode revision
+    expect(
+      vcpu.setMsrs([
+        { index: 0x2ff, data: 0xc06n },
+        { index: 0x2ff, data: 0x1000n },
+      ]),
+    ).toBe(1); // reserved bit 12
+    expect(vcpu.setMsrs([{ index: 0x200, data: 0x7n }])).toBe(0); // type 7 is invalid
+    expect(vcpu.setMsrs([{ index: 0x201, data: 0x800n | (1n << 40n) }])).toBe(0); // above MAXPHYADDR 36
+    expect(vcpu.setMsrs([{ index: 0xfe, data: 0n }])).toBe(0); // MTRRcap is read-only
+    t.load(`
+      mov ecx, 0x8b
+      xor eax, eax
+      xor edx, edx
+      wrmsr
+      rdmsr
+      mov eax, edx
+      out 0x65, eax
+      mov ecx, 0xce
+      wrmsr`);
+    expect(t.expectOut(0x65)).toBe(0x2c000000); // the guest's write was ignored
+    expect(t.expectOut(VECTOR_PORT)).toBe(13); // PLATFORM_INFO: host only
+    expect(msrIndexList()).toEqual(expect.arrayContaining([0xce, 0x140, 0x1fc, 0x8b]));
+  });
+
+  it("CPUID faulting: with MISC_FEATURES_ENABLES bit 0, CPUID at CPL 3 is #GP", () => {
+    const t = new NormalVmFixture();
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    expect(vcpu.setMsrs([{ index: 0x140, data: 2n }])).toBe(0);
+    expect(vcpu.setMsrs([{ index: 0x140, data: 1n }])).toBe(1);
+    expect(vcpu.setMsrs([{ index: 0xce, data: 0n }])).toBe(0); // cannot drop the capability while faulting is on
+    t.load("cpuid\nout 0x66, eax\nhlt");
+    expect(t.expectOut(0x66)).toBe(0); // CPL 0: no fault
+    t.load("cpuid\nhlt");
+    const s = t.getSregs();
+    expect(
+      t.setSregs({ ...s, cs: { ...s.cs, dpl: 3, selector: 0x0b }, ss: { ...s.ss, dpl: 3, selector: 0x13 } }),
+    ).toBe(0);
+    expect(t.expectOut(VECTOR_PORT)).toBe(13);
+  });
+});
