@@ -24,6 +24,7 @@ import {
   KvmHc,
   KvmInternalError,
   KvmMpState,
+  uapiName,
 } from "./uapi/constants.js";
 import { KVM_PIO_DATA_OFFSET } from "./uapi/kvm-run-layout.js";
 
@@ -86,6 +87,10 @@ export class NormalRun {
     if (this.pending && this.complete()) return 0;
     if (run.immediateExit !== 0) throw new KvmError("EINTR", "KVM_RUN: immediate_exit is set");
     const cpu = this.cpu;
+    if (owner.mpState !== KvmMpState.RUNNABLE && owner.mpState !== KvmMpState.HALTED) {
+      // an AP waiting for INIT/SIPI blocks in KVM_RUN; without a LAPIC nothing sends them
+      return this.interrupted(`the vCPU is ${uapiName(KvmMpState, owner.mpState)} (waiting for INIT/SIPI)`);
+    }
     if (owner.mpState === KvmMpState.HALTED) {
       if (!this.vcpu.eventPending()) return this.interrupted("the vCPU is halted and nothing can wake it");
       owner.mpState = KvmMpState.RUNNABLE;

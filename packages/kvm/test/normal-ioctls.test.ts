@@ -45,6 +45,7 @@ import {
   type Vcpu,
 } from "../src/index.js";
 import { ARGS, NormalVmFixture, VECTOR_PORT } from "./normal-fixture.js";
+import { TdFixture } from "./td-fixture.js";
 
 const LSTAR = 0xc0000082;
 const STAR = 0xc0000081;
@@ -457,5 +458,47 @@ describe("MSRs KVM emulates itself", () => {
       t.setSregs({ ...s, cs: { ...s.cs, dpl: 3, selector: 0x0b }, ss: { ...s.ss, dpl: 3, selector: 0x13 } }),
     ).toBe(0);
     expect(t.expectOut(VECTOR_PORT)).toBe(13);
+  });
+});
+
+describe("the normal-VM ioctls on other vCPUs", () => {
+  it("a TD vCPU refuses REGS/SREGS/DEBUGREGS as protected state and the other new ioctls with EINVAL", () => {
+    const t = new TdFixture();
+    expect(t.initVm().ret).toBe(0);
+    const fd = t.createVcpu();
+    expect(fd).toBeGreaterThan(0);
+    for (const r of [
+      KVM_GET_REGS,
+      KVM_GET_SREGS,
+      KVM_GET_DEBUGREGS,
+      KVM_GET_FPU,
+      KVM_GET_XCRS,
+      KVM_GET_MSRS,
+      KVM_INTERRUPT,
+      KVM_NMI,
+    ]) {
+      expect(t.p.ioctl(fd, r, ARGS)).toBe(-1);
+      expect(t.p.errno).toBe(Errno.EINVAL);
+    }
+    const vcpu = t.p.file(fd) as Vcpu;
+    expect(() => vcpu.getRegs()).toThrow(/protected/);
+    expect(() => vcpu.nmi()).toThrow(expect.objectContaining({ code: "EINVAL" }));
+  });
+
+  it("an AP that is UNINITIALIZED (in-kernel LAPIC) blocks in KVM_RUN: -EINTR until KVM_SET_MP_STATE(RUNNABLE)", () => {
+    const t = new NormalVmFixture();
+    const vmFd = t.p.ioctl(t.kvmFd, 0xae01, 0);
+    t.p.userMemory.writeBytes(
+      ARGS,
+      kvmEnableCap.encode({ cap: KvmCap.SPLIT_IRQCHIP, args: [24n, 0n, 0n, 0n] }),
+    );
+    expect(t.p.ioctl(vmFd, KVM_ENABLE_CAP, ARGS)).toBe(0);
+    const vm = t.p.file(vmFd) as import("../src/index.js").Vm;
+    const ap = vm.createVcpu(1);
+    expect(ap.getMpState()).toBe(KvmMpState.UNINITIALIZED);
+    expect(ap.kvmRun()).toEqual({ kind: "intr" });
+    expect(ap.run.exitReason).toBe(KvmExit.INTR);
+    ap.setMpState(KvmMpState.RUNNABLE);
+    expect(ap.kvmRun().kind).toBe("internalError"); // runs: real mode at the reset vector
   });
 });
