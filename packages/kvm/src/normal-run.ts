@@ -366,7 +366,8 @@ export class NormalRun {
     if (cpl(cpu.st) !== 0) ret = -KVM_EPERM;
     else if (nr === BigInt(KvmHc.VAPIC_POLL_IRQ)) ret = 0n;
     else if (nr === BigInt(KvmHc.MAP_GPA_RANGE) && this.hypercallExits(KvmHc.MAP_GPA_RANGE)) {
-      if (a0 % 4096n !== 0n || a1 === 0n || (a0 >> 12n) + a1 > M64 >> 12n) ret = -KVM_EINVAL;
+      // PAGE_ALIGNED(gpa), npages ≠ 0, and gfn + npages must not wrap a u64
+      if (a0 % 4096n !== 0n || a1 === 0n || (a0 >> 12n) + a1 > M64) ret = -KVM_EINVAL;
       else {
         const run = this.vcpu.owner.run;
         run.exitReason = KvmExit.HYPERCALL;

@@ -308,6 +308,48 @@ describe("KVM_RUN of a normal VM: budget, immediate_exit, CPUID, hypercalls", ()
   });
 });
 
+describe("KVM_RUN of a normal VM: hypercall argument rules", () => {
+  it("MAP_GPA_RANGE: misaligned GPA, 0 pages or a wrapping range → -KVM_EINVAL; VAPIC_POLL_IRQ → 0; CPL 3 → -KVM_EPERM", () => {
+    const t = new NormalVmFixture();
+    t.p.userMemory.writeBytes(
+      ARGS,
+      kvmEnableCap.encode({ cap: KvmCap.EXIT_HYPERCALL, args: [1n << 12n, 0n, 0n, 0n] }),
+    );
+    expect(t.p.ioctl(t.vmFd, KVM_ENABLE_CAP, ARGS)).toBe(0);
+    t.load(`
+      mov eax, 12
+      mov ebx, 0x1001
+      mov ecx, 1
+      vmcall
+      out 0x68, eax
+      mov eax, 12
+      xor ebx, ebx
+      xor ecx, ecx
+      vmcall
+      out 0x68, eax
+      mov eax, 12
+      mov ebx, 0x2000
+      mov rcx, -1
+      vmcall
+      out 0x68, eax
+      mov eax, 1
+      vmcall
+      out 0x68, eax
+      hlt`);
+    for (let i = 0; i < 3; i++) expect(t.expectOut(0x68)).toBe(-22 >>> 0);
+    expect(t.expectOut(0x68)).toBe(0);
+
+    const u = new NormalVmFixture();
+    u.load("mov eax, 1\nvmcall\nmov rbx, rax\nud2");
+    const s = u.getSregs();
+    expect(
+      u.setSregs({ ...s, cs: { ...s.cs, dpl: 3, selector: 0x0b }, ss: { ...s.ss, dpl: 3, selector: 0x13 } }),
+    ).toBe(0);
+    expect(u.expectOut(VECTOR_PORT)).toBe(6);
+    expect(u.getRegs().rbx).toBe(0xffff_ffff_ffff_ffffn); // -KVM_EPERM
+  });
+});
+
 describe("KVM_RUN of a normal VM: MSR exits", () => {
   const filterDenying = (t: NormalVmFixture, index: number) => {
     const bitmap = 0x1100_0000;
