@@ -9,6 +9,15 @@ export {
   supportedMemoryAttributes,
 } from "./capabilities.js";
 export { asKvmError, KvmError, type KvmErrorDetails, toKvmError } from "./errors.js";
+export {
+  getKvmDebugregs,
+  getKvmFpu,
+  getKvmXcrs,
+  type KvmDebugregs,
+  setKvmDebugregs,
+  setKvmFpu,
+  setKvmXcrs,
+} from "./extra-state.js";
 export * from "./fallocate.js";
 export { IoctlFile, type KvmFile, type KvmFileKind } from "./file.js";
 export { Gpr, GprFile } from "./gpr-file.js";
@@ -36,7 +45,7 @@ export * from "./msr-filter.js";
 export { getMsrIndexListRaw, MAX_IO_MSRS, msrIndexList, msrIo, msrIoRaw } from "./msrs.js";
 export { NORMAL_VCPU_IOCTLS, normalVcpuIoctl } from "./normal-ioctls.js";
 export { DEFAULT_RUN_BUDGET, NormalRun } from "./normal-run.js";
-export { type KvmDebugregs, NormalVcpu } from "./normal-vcpu.js";
+export { NormalVcpu } from "./normal-vcpu.js";
 export { DEV_KVM, KvmProcess, O_RDWR } from "./process.js";
 export {
   emulatedCpuid,

@@ -11,17 +11,17 @@
 //   shutdown → KVM_EXIT_SHUTDOWN; unsupported → KVM_EXIT_INTERNAL_ERROR (EMULATION)
 //   budget → KVM_EXIT_INTR + -EINTR, as a signal would.
 import type { Cpu, CpuStop } from "@tdxsim/x86";
-import { cpl, DF, decodeInto, FLAGS_REST, IF, R_LEN, RDI, RECORD_STRIDE, RIP_HI, RIP_LO } from "@tdxsim/x86";
-import { KVM_EXIT_HYPERCALL_VALID_MASK } from "./capabilities.js";
+import { DF, FLAGS_REST, IF, RDI } from "@tdxsim/x86";
+import { emulationFailureData } from "./emulation-failure.js";
 import { KvmError } from "./errors.js";
 import { VMX_ENTRY_FAILURE_INVALID_GUEST_STATE } from "./guest-state.js";
 import { KvmMsrRet, type KvmMsrRetValue, msrFailureOutcome } from "./msr-exits.js";
+import { kvmHypercall } from "./normal-hypercall.js";
 import type { NormalVcpu } from "./normal-vcpu.js";
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE,
   KvmExit,
   KvmExitIo,
-  KvmHc,
   KvmInternalError,
   KvmMpState,
   uapiName,
@@ -31,17 +31,11 @@ import { KVM_PIO_DATA_OFFSET } from "./uapi/kvm-run-layout.js";
 /** Default instruction budget of one KVM_RUN (a runaway guest returns -EINTR after it). */
 export const DEFAULT_RUN_BUDGET = 1_000_000;
 
-/** Hypercall results (include/uapi/linux/kvm_para.h): -KVM_ENOSYS, -KVM_EINVAL, -KVM_EPERM. */
-const KVM_ENOSYS = 1000n;
-const KVM_EINVAL = 22n;
-const KVM_EPERM = 1n;
 const M64 = (1n << 64n) - 1n;
 /** sizeof(struct read_cache.data): the emulator reads string INs ahead into 1 KiB. */
 const PIO_READ_AHEAD = 1024;
 /** KVM_X86_QUIRK_OUT_7E_INC_RIP (on by default): OUT to this port exits with RIP already advanced. */
 const QUIRK_PORT_0X7E = 0x7e;
-/** KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES */
-const EMULATION_FLAG_INSTRUCTION_BYTES = 1n;
 /** MMIO data travels in kvm_run.mmio.data[8]: longer accesses exit once per 8-byte fragment. */
 const MMIO_FRAGMENT = 8;
 
@@ -352,41 +346,24 @@ export class NormalRun {
     return "exit";
   }
 
-  // ---- hypercalls (kvm_emulate_hypercall) ----
+  // ---- hypercalls ----
 
   private hypercall(): Handled {
-    const cpu = this.cpu;
-    const longMode = cpu.mode64;
-    const mask = longMode ? M64 : 0xffffffffn;
-    const reg = (n: number) =>
-      ((BigInt(cpu.r[2 * n + 1]! >>> 0) << 32n) | BigInt(cpu.r[2 * n]! >>> 0)) & mask;
-    const nr = reg(0);
-    const [a0, a1, a2] = [reg(3), reg(1), reg(2)]; // RBX, RCX, RDX
-    let ret: bigint;
-    if (cpl(cpu.st) !== 0) ret = -KVM_EPERM;
-    else if (nr === BigInt(KvmHc.VAPIC_POLL_IRQ)) ret = 0n;
-    else if (nr === BigInt(KvmHc.MAP_GPA_RANGE) && this.hypercallExits(KvmHc.MAP_GPA_RANGE)) {
-      // PAGE_ALIGNED(gpa), npages ≠ 0, and gfn + npages must not wrap a u64
-      if (a0 % 4096n !== 0n || a1 === 0n || (a0 >> 12n) + a1 > M64) ret = -KVM_EINVAL;
-      else {
-        const run = this.vcpu.owner.run;
-        run.exitReason = KvmExit.HYPERCALL;
-        const h = run.hypercall;
-        h.nr = nr;
-        h.args = [a0, a1, a2, 0n, 0n, 0n];
-        h.ret = 0n;
-        h.flags = longMode ? KVM_EXIT_HYPERCALL_LONG_MODE : 0n;
-        this.pending = { kind: "hypercall", longMode };
-        return "exit";
-      }
-    } else ret = -KVM_ENOSYS; // KICK_CPU, SEND_IPI, SCHED_YIELD, CLOCK_PAIRING are not emulated
-    this.setRax(longMode ? ret & M64 : ret & 0xffffffffn);
-    cpu.skipInstruction();
+    const outcome = kvmHypercall(this.cpu, this.vcpu.owner.vm.hypercallExitEnabled);
+    if (outcome.kind === "exit") {
+      const run = this.vcpu.owner.run;
+      run.exitReason = KvmExit.HYPERCALL;
+      const h = run.hypercall;
+      h.nr = outcome.nr;
+      h.args = outcome.args;
+      h.ret = 0n;
+      h.flags = outcome.longMode ? KVM_EXIT_HYPERCALL_LONG_MODE : 0n;
+      this.pending = { kind: "hypercall", longMode: outcome.longMode };
+      return "exit";
+    }
+    this.setRax(outcome.ret);
+    this.cpu.skipInstruction();
     return "continue";
-  }
-
-  private hypercallExits(nr: number): boolean {
-    return (this.vcpu.owner.vm.hypercallExitEnabled & KVM_EXIT_HYPERCALL_VALID_MASK & (1 << nr)) !== 0;
   }
 
   private setRax(v: bigint): void {
@@ -397,34 +374,9 @@ export class NormalRun {
 
   // ---- internal errors ----
 
-  /**
-   * An instruction the CPU cannot execute: KVM's emulation-failure exit (suberror EMULATION) with
-   * the instruction bytes (flags = INSTRUCTION_BYTES, data[1..2] = insn_size + 15 bytes padded with
-   * NOPs); the VMX exit-information words that follow (data[3..7]) are 0: no VM exit caused it.
-   */
+  /** An instruction the CPU cannot execute: KVM's emulation-failure exit (emulation-failure.ts). */
   private emulationFailure(message: string): Handled {
-    const run = this.vcpu.owner.run;
-    const insn = this.instructionBytes();
-    run.exitReason = KvmExit.INTERNAL_ERROR;
-    const internal = run.internal;
-    internal.suberror = KvmInternalError.EMULATION;
-    internal.ndata = 8;
-    const bytes = new Uint8Array(16).fill(0x90);
-    bytes[0] = insn.length;
-    bytes.set(insn, 1);
-    const view = new DataView(bytes.buffer);
-    internal.data = [
-      insn.length ? EMULATION_FLAG_INSTRUCTION_BYTES : 0n,
-      view.getBigUint64(0, true),
-      view.getBigUint64(8, true),
-      0n,
-      0n,
-      0n,
-      0n,
-      0n,
-    ];
-    this.vcpu.lastExitDetail = message;
-    return "exit";
+    return this.internalError(KvmInternalError.EMULATION, message, emulationFailureData(this.cpu));
   }
 
   private internalError(suberror: number, message: string, data: bigint[]): Handled {
@@ -435,20 +387,6 @@ export class NormalRun {
     run.internal.data = data;
     this.vcpu.lastExitDetail = message;
     return "exit";
-  }
-
-  /** The bytes of the instruction at RIP (up to 15), or none when they cannot be fetched. */
-  private instructionBytes(): Uint8Array {
-    const cpu = this.cpu;
-    const buf = new Uint8Array(15);
-    try {
-      const n = cpu.mmu.fetchBytes(cpu.r[RIP_LO]!, cpu.r[RIP_HI]!, buf, 0, 15);
-      const rec = new Int32Array(RECORD_STRIDE);
-      const len = n > 0 ? decodeInto(buf, 0, n, cpu.bits as 16 | 32 | 64, rec, 0) : 0;
-      return buf.slice(0, Math.min(len || rec[R_LEN]!, n));
-    } catch {
-      return new Uint8Array(0);
-    }
   }
 
   /**

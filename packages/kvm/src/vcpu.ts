@@ -4,12 +4,13 @@
 // kvm_tdx_cmd checks. Running and the register state itself come with @tdxsim/x86 and the TDX
 // module; until then those requests are refused with a message saying so.
 import { asKvmError, KvmError } from "./errors.js";
+import type { KvmDebugregs } from "./extra-state.js";
 import { IoctlFile } from "./file.js";
 import type { IoctlArg } from "./ioctl-arg.js";
 import { KvmRun } from "./kvm-run.js";
 import { msrIo } from "./msrs.js";
 import { NORMAL_VCPU_IOCTLS, normalVcpuIoctl } from "./normal-ioctls.js";
-import { type KvmDebugregs, NormalVcpu } from "./normal-vcpu.js";
+import { NormalVcpu } from "./normal-vcpu.js";
 import type { TdControl } from "./td.js";
 import { refuseProtectedState } from "./td-lifecycle.js";
 import { TdVcpuRunState } from "./td-run.js";
