@@ -154,7 +154,8 @@ export class NormalVcpu {
       cr2: k.cr2,
       cr3: k.cr3,
       cr4: k.cr4,
-      cr8: k.cr8,
+      // kvm_set_cr8() refuses reserved bits and __set_sregs_common ignores that: CR8 stays
+      cr8: k.cr8 > 15n ? BigInt(this.cpu.st.cr8) : k.cr8,
       efer: k.efer,
       apicBase: k.apic_base,
     };

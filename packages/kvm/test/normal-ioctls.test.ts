@@ -114,6 +114,16 @@ describe("KVM_GET/SET_REGS and KVM_GET/SET_SREGS", () => {
     expect(t.setSregs({ ...s, cr4: s.cr4 | (1n << 18n) })).toBe(0);
   });
 
+  it("CR8 with reserved bits is ignored (kvm_set_cr8 fails silently inside KVM_SET_SREGS); 0..15 is taken", () => {
+    const t = new NormalVmFixture();
+    t.load("hlt");
+    const s = t.longModeSregs();
+    expect(t.setSregs({ ...s, cr8: 9n })).toBe(0);
+    expect(t.getSregs().cr8).toBe(9n);
+    expect(t.setSregs({ ...s, cr8: 0x10n })).toBe(0);
+    expect(t.getSregs().cr8).toBe(9n);
+  });
+
   it("a segment that is not present becomes unusable (vmx_set_segment), and reads back that way", () => {
     const t = new NormalVmFixture();
     t.load("hlt");
