@@ -491,3 +491,35 @@ describe("KVM_RUN of a normal VM: memslot flags", () => {
     expect(dirty).not.toContain(0x306);
   });
 });
+
+describe("a KVM-selftest-style ucall on a normal VM", () => {
+  it("the guest fills a ucall struct and does IN on port 0x1000 with RDI = its address; the host reads RDI and the struct", () => {
+    const t = new NormalVmFixture();
+    t.load(`
+      lea rdi, [rip + uc]
+      mov qword ptr [rdi], 1          # UCALL_SYNC
+      mov qword ptr [rdi + 8], 42     # args[0]
+      mov dx, 0x1000
+      in al, dx
+      mov qword ptr [rdi], 4          # UCALL_DONE
+      in al, dx
+      hlt
+      .balign 8
+      uc: .quad 0, 0`);
+    const ucall = () => {
+      expect(t.kvmRun()).toBe(0);
+      expect({ reason: t.exitReason, port: t.io.port, dir: t.io.direction }).toEqual({
+        reason: KvmExit.IO,
+        port: 0x1000,
+        dir: 0,
+      });
+      const rdi = Number(t.getRegs().rdi);
+      const v = dv(t.readGpa(rdi, 16)); // addr_gva2hva: identity-mapped here
+      return [v.getBigUint64(0, true), v.getBigUint64(8, true)];
+    };
+    expect(ucall()).toEqual([1n, 42n]);
+    expect(ucall()).toEqual([4n, 42n]);
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.HLT);
+  });
+});
