@@ -46,6 +46,12 @@ import {
 } from "./uapi/structs.js";
 import type { Vcpu } from "./vcpu.js";
 
+const CR4_OSXSAVE = 1 << 18;
+const CR4_PKE = 1 << 22;
+const APIC_BASE_EN = 1n << 11n;
+/** xstate_required_size(XCR0) for x87 + SSE: the legacy area and the XSAVE header. */
+const XSAVE_X87_SSE_SIZE = 512 + 64;
+
 /** FCW after FNINIT, as in the kernel's init_fpstate. */
 const FPU_INIT_FCW = 0x37f;
 
@@ -84,11 +90,28 @@ export class NormalVcpu {
     this.runner = new NormalRun(this);
   }
 
-  /** Guest CPUID: KVM's CPUID faulting (#GP at CPL > 0), else the KVM_SET_CPUID2 model. */
+  /**
+   * Guest CPUID: KVM's CPUID faulting (#GP at CPL > 0), else the KVM_SET_CPUID2 model with the
+   * bits kvm_update_cpuid_runtime() keeps current: CPUID.1 OSXSAVE (= CR4.OSXSAVE) and APIC
+   * (= APIC_BASE.EN), CPUID.7.0 OSPKE (= CR4.PKE), CPUID.0xd.0 EBX (XSAVE size for XCR0: the core
+   * has x87 + SSE only, 576 bytes). KVM writes them into the stored entries, so KVM_GET_CPUID2
+   * shows them too; here they are applied when the guest asks (KVM_GET_CPUID2 shows the model as set).
+   */
   private cpuid(leaf: number, subleaf: number): [number, number, number, number] {
-    if (this.kvmMsrs.cpuidFaulting && cpl(this.cpu.st) > 0)
-      throw new X86Exception(Vector.GP, 0, "CPUID faulting");
-    return this.owner.cpuidModel.cpuid(leaf, subleaf);
+    const st = this.cpu.st;
+    if (this.kvmMsrs.cpuidFaulting && cpl(st) > 0) throw new X86Exception(Vector.GP, 0, "CPUID faulting");
+    const model = this.owner.cpuidModel;
+    const r = model.cpuid(leaf, subleaf);
+    if (model.find(leaf, subleaf) === undefined) return r;
+    const put = (reg: number, bit: number, on: boolean) => {
+      r[reg] = on ? (r[reg]! | (1 << bit)) >>> 0 : (r[reg]! & ~(1 << bit)) >>> 0;
+    };
+    if (leaf === 1) {
+      put(2, 27, (st.cr4 & CR4_OSXSAVE) !== 0);
+      put(3, 9, (this.cpu.getMsr(0x1b) & APIC_BASE_EN) !== 0n);
+    } else if (leaf === 7 && subleaf === 0) put(2, 4, (st.cr4 & CR4_PKE) !== 0);
+    else if (leaf === 0xd && subleaf === 0) r[1] = XSAVE_X87_SSE_SIZE;
+    return r;
   }
 
   // ---- KVM_GET/SET_REGS ----

@@ -271,6 +271,29 @@ describe("KVM_RUN of a normal VM: budget, immediate_exit, CPUID, hypercalls", ()
     expect(t.expectOut(0x87)).toBe(0x4b4d564b); // "KVMK"
   });
 
+  it("CPUID reflects CR4.OSXSAVE and APIC_BASE.EN at run time (kvm_update_cpuid_runtime)", () => {
+    const t = new NormalVmFixture();
+    (t.p.file(t.vcpuFd) as import("../src/index.js").Vcpu).setCpuid2(t.p.openKvm().getSupportedCpuid(256));
+    t.load(`
+      mov eax, 1
+      cpuid
+      mov eax, ecx
+      out 0x8b, eax
+      mov eax, edx
+      out 0x8b, eax
+      mov rax, cr4
+      bts rax, 18
+      mov cr4, rax
+      mov eax, 1
+      cpuid
+      mov eax, ecx
+      out 0x8b, eax
+      hlt`);
+    expect((t.expectOut(0x8b) >>> 27) & 1).toBe(0); // OSXSAVE clear
+    expect((t.expectOut(0x8b) >>> 9) & 1).toBe(1); // APIC: APIC_BASE.EN is set at reset
+    expect((t.expectOut(0x8b) >>> 27) & 1).toBe(1); // after MOV CR4
+  });
+
   it("VMCALL: -KVM_ENOSYS in RAX unless the hypercall exits; KVM_HC_MAP_GPA_RANGE exits once enabled", () => {
     const t = new NormalVmFixture();
     const src = `
