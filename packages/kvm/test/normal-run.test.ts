@@ -546,3 +546,59 @@ describe("a KVM-selftest-style ucall on a normal VM", () => {
     expect(t.exitReason).toBe(KvmExit.HLT);
   });
 });
+
+describe("normal VM: several vCPUs and memslot changes", () => {
+  it("two vCPUs share guest RAM: what vCPU 1 stores, vCPU 0 loads", () => {
+    const t = new NormalVmFixture();
+    const vm = t.p.file(t.vmFd) as Vm;
+    const vcpu0 = t.p.file(t.vcpuFd) as import("../src/index.js").Vcpu;
+    const vcpu1 = vm.createVcpu(1);
+    t.load(`
+      mov rbx, 0x300000
+      mov eax, [rbx]
+      out 0x6a, eax
+      hlt
+      writer:
+      mov rbx, 0x300000
+      mov dword ptr [rbx], 0x5eed
+      hlt`);
+    expect(vcpu1.getSregs().apic_base & 0x100n).toBe(0n); // BSP flag only on vCPU 0
+    expect(vcpu0.getSregs().apic_base & 0x100n).toBe(0x100n);
+    vcpu1.setSregs({ ...t.longModeSregs(), apic_base: vcpu1.getSregs().apic_base });
+    vcpu1.setRegs({ ...vcpu1.getRegs(), rip: t.labels.get("writer")!, rsp: 0x1e0000n, rflags: 2n });
+    expect(vcpu1.kvmRun()).toEqual({ kind: "hlt" });
+    expect(vcpu0.kvmRun()).toMatchObject({ kind: "io", port: 0x6a });
+    expect(vcpu0.getRegs().rax).toBe(0x5eedn);
+  });
+
+  it("deleting a memslot between runs turns its GPAs into MMIO", () => {
+    const t = new NormalVmFixture();
+    const vm = t.p.file(t.vmFd) as Vm;
+    vm.setUserMemoryRegion({
+      slot: 2,
+      flags: 0,
+      guestPhysAddr: 0xc000_0000n,
+      memorySize: 0x1000n,
+      userspaceAddr: 0x6000_0000n,
+    });
+    t.p.userMemory.write32(0x6000_0000, 0x1111);
+    t.load(`
+      mov rbx, ${MMIO}
+      mov eax, [rbx]
+      out 0x6b, eax
+      mov eax, [rbx]
+      out 0x6b, eax
+      hlt`);
+    expect(t.expectOut(0x6b)).toBe(0x1111); // RAM: the slot backs the MMIO window's page
+    vm.setUserMemoryRegion({
+      slot: 2,
+      flags: 0,
+      guestPhysAddr: 0xc000_0000n,
+      memorySize: 0n,
+      userspaceAddr: 0x6000_0000n,
+    });
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.MMIO);
+    expect(t.mmio.physAddr).toBe(BigInt(MMIO));
+  });
+});
