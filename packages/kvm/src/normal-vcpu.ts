@@ -62,7 +62,7 @@ const RFLAGS_DEFINED = 0x3f7fd7n;
 const SEGMENTS = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
 
 export class NormalVcpu {
-  readonly cpu: Cpu;
+  cpu: Cpu;
   readonly runner: NormalRun;
   /** MSRs KVM emulates itself (kvm-msrs.ts). */
   readonly kvmMsrs = new KvmEmulatedMsrs();
@@ -74,20 +74,42 @@ export class NormalVcpu {
   private rawRflags: bigint | undefined;
 
   constructor(readonly owner: Vcpu) {
-    this.cpu = new Cpu({
-      map: new MemslotGuestPhysicalMap(owner.vm.memory.slots, 0),
-      config: { bsp: owner.id === 0 },
-      // CPUID is answered from KVM_SET_CPUID2 inside the CPU; every MSR access comes to KVM (filter)
-      exits: {
-        cpuid: (leaf, subleaf) => this.cpuid(leaf, subleaf),
-        allMsrs: true,
-        ve: "deliver",
-      },
-    });
+    this.cpu = this.newCpu();
     // KVM starts the guest FPU from the kernel's init_fpstate (FNINIT's FCW 0x37f), not the
     // processor's power-up FCW 0x40
     this.cpu.st.fcw = FPU_INIT_FCW;
     this.runner = new NormalRun(this);
+  }
+
+  /**
+   * A core over the VM's memslots whose MAXPHYADDR is the vCPU's (cpuid_query_maxphyaddr: CPUID
+   * 0x80000008 EAX[7:0], else 36), clamped to the 32..52 the core handles.
+   */
+  private newCpu(): Cpu {
+    const owner = this.owner;
+    return new Cpu({
+      map: new MemslotGuestPhysicalMap(owner.vm.memory.slots, 0),
+      config: { bsp: owner.id === 0, maxPhysAddr: coreMaxPhysAddr(owner) },
+      // CPUID is answered from KVM_SET_CPUID2 inside the CPU; every MSR access comes to KVM (filter)
+      exits: { cpuid: (leaf, subleaf) => this.cpuid(leaf, subleaf), allMsrs: true, ve: "deliver" },
+    });
+  }
+
+  /**
+   * KVM_SET_CPUID2 changed the model: before the first KVM_RUN a new MAXPHYADDR takes effect
+   * (the state moves to a core configured for it); after it, KVM allows no change anyway.
+   */
+  cpuidChanged(): void {
+    if (this.owner.hasRun || coreMaxPhysAddr(this.owner) === this.cpu.st.config.maxPhysAddr) return;
+    const old = this.cpu;
+    const cpu = this.newCpu();
+    cpu.st.copyFrom(old.st);
+    cpu.pending.nmi = old.pending.nmi;
+    cpu.pending.irq = old.pending.irq;
+    cpu.pending.shadow = old.pending.shadow;
+    cpu.syncMode();
+    this.cpu = cpu;
+    this.stateDirty = true;
   }
 
   /**
@@ -348,6 +370,10 @@ export class NormalVcpu {
   abandonExit(): void {
     if (this.cpu.pendingExit !== undefined) this.cpu.skipInstruction();
   }
+}
+
+function coreMaxPhysAddr(owner: Vcpu): number {
+  return Math.min(52, Math.max(32, guestMaxPhysAddr(owner.cpuidModel)));
 }
 
 function firstSetBit(words: readonly bigint[]): number | undefined {

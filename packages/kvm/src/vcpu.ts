@@ -113,6 +113,7 @@ export class Vcpu extends IoctlFile {
     this.on(KVM_RUN, (arg) => this.runRaw(arg));
     this.on(KVM_SET_CPUID2, (arg) => {
       this.cpuidModel.setRaw(this.vm.process.userMemory, arg.value, this.hasRun);
+      this.normalState?.cpuidChanged();
       return 0;
     });
     this.on(KVM_GET_CPUID2, (arg) => {
@@ -336,6 +337,7 @@ export class Vcpu extends IoctlFile {
       if (entries.length > KVM_MAX_CPUID_ENTRIES)
         throw new KvmError("E2BIG", `${entries.length} entries > KVM_MAX_CPUID_ENTRIES (256)`);
       this.cpuidModel.set(entries, this.hasRun);
+      this.normalState?.cpuidChanged();
     });
   }
 

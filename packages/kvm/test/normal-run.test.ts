@@ -602,3 +602,35 @@ describe("normal VM: several vCPUs and memslot changes", () => {
     expect(t.mmio.physAddr).toBe(BigInt(MMIO));
   });
 });
+
+describe("normal VM: MAXPHYADDR from the vCPU's CPUID", () => {
+  /** Point the fixture's 4 KiB MMIO-window PTE at `gpa`. */
+  function remapMmioWindow(t: NormalVmFixture, gpa: bigint): void {
+    let table = BigInt(t.cr3);
+    for (const shift of [39n, 30n, 21n]) {
+      const at = Number(table + ((BigInt(MMIO) >> shift) & 511n) * 8n);
+      table = new DataView(t.readGpa(at, 8).buffer).getBigUint64(0, true) & 0xf_ffff_ffff_f000n;
+    }
+    const pte = new Uint8Array(8);
+    new DataView(pte.buffer).setBigUint64(0, gpa | 0x7n, true);
+    t.writeGpa(Number(table + ((BigInt(MMIO) >> 12n) & 511n) * 8n), pte);
+  }
+  const guest = `mov rbx, ${MMIO}\nmov eax, [rbx]\nhlt`;
+
+  it("without KVM_SET_CPUID2 it is 36: a PTE naming GPA 2^40 has reserved bits (#PF)", () => {
+    const t = new NormalVmFixture();
+    remapMmioWindow(t, 1n << 40n);
+    t.load(guest);
+    expect(t.expectOut(VECTOR_PORT)).toBe(14);
+  });
+
+  it("with CPUID 0x80000008 saying 52 (set before the first KVM_RUN), GPA 2^40 is just MMIO", () => {
+    const t = new NormalVmFixture();
+    remapMmioWindow(t, 1n << 40n);
+    t.load(guest); // the vCPU's core exists already: SET_CPUID2 must still reconfigure it
+    (t.p.file(t.vcpuFd) as import("../src/index.js").Vcpu).setCpuid2(t.p.openKvm().getSupportedCpuid(256));
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.MMIO);
+    expect(t.mmio.physAddr).toBe(1n << 40n);
+  });
+});
