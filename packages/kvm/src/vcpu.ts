@@ -1,8 +1,8 @@
 // A vCPU file (rust-vmm's VcpuFd / kvm-ioctls vcpu.rs): the state KVM itself keeps for a vCPU —
 // its id, the kvm_run mapping, mp_state, whether KVM_TDX_INIT_VCPU ran — and the refusals that
 // need no CPU: register ioctls on a TD (protected state), the TD state rules of spec §1.11, and
-// kvm_tdx_cmd checks. Running and the register state itself come with @tdxsim/x86 and the TDX
-// module; until then those requests are refused with a message saying so.
+// kvm_tdx_cmd checks. Running and the register state live elsewhere: a TD vCPU's in td-run.ts
+// (the TDX module), a normal vCPU's in NormalVcpu / NormalRun (normal-*.ts, the x86 core).
 import { asKvmError, KvmError } from "./errors.js";
 import type { KvmDebugregs } from "./extra-state.js";
 import { IoctlFile } from "./file.js";
