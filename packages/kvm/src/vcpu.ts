@@ -252,7 +252,9 @@ export class Vcpu extends IoctlFile {
   /** KVM_GET_MSRS (typed): the entries read, stopping before the first MSR KVM cannot read. */
   getMsrs(indices: readonly number[]): KvmMsrEntry[] {
     return this.normalTyped("KVM_GET_MSRS", (n) => {
-      const entries = indices.map((index) => ({ index, reserved: 0, data: 0n }));
+      const entries = Vcpu.asList(indices, "kvm_msrs.entries").map((index) =>
+        Vcpu.asStruct(kvmMsrEntry, { index, reserved: 0, data: 0n }),
+      );
       return entries.slice(0, msrIo(n, entries, false));
     });
   }
@@ -262,7 +264,9 @@ export class Vcpu extends IoctlFile {
     return this.normalTyped("KVM_SET_MSRS", (n) =>
       msrIo(
         n,
-        entries.map((e) => Vcpu.asStruct(kvmMsrEntry, { index: e.index, reserved: 0, data: e.data })),
+        Vcpu.asList(entries, "kvm_msrs.entries").map((e) =>
+          Vcpu.asStruct(kvmMsrEntry, (e && { index: e.index, reserved: 0, data: e.data }) as KvmMsrEntry),
+        ),
         true,
       ),
     );
@@ -317,6 +321,11 @@ export class Vcpu extends IoctlFile {
         throw new KvmError("EINVAL", `${def.name}: ${e.message}`, { field: def.name });
       throw e;
     }
+  }
+
+  private static asList<T>(list: readonly T[], field: string): readonly T[] {
+    if (!Array.isArray(list)) throw new KvmError("EINVAL", `${field} must be an array`, { field });
+    return list;
   }
 
   private normalTyped<T>(ioctl: string, body: (n: NormalVcpu) => T): T {

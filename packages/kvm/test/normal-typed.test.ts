@@ -107,6 +107,16 @@ describe("normal VM, typed face", () => {
     expect(() => vcpu.setMsrs([{ index: 0xc0000082, data: -5n }])).toThrow(
       expect.objectContaining({ code: "EINVAL" }),
     );
+    expect(() => vcpu.getMsrs([1.5])).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => vcpu.getMsrs(null as unknown as number[])).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    expect(() => vcpu.setMsrs([null as unknown as { index: number; data: bigint }])).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    expect(() => vcpu.setSregs(null as unknown as typeof s)).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
     expect(() => vcpu.setRunBudget(0)).toThrow(KvmError);
   });
 
