@@ -11,6 +11,7 @@ import {
   KVM_GET_MSRS,
   KVM_GET_REGS,
   KVM_GET_SREGS,
+  KVM_GET_VCPU_EVENTS,
   KVM_GET_XCRS,
   KVM_INTERRUPT,
   KVM_NMI,
@@ -19,9 +20,18 @@ import {
   KVM_SET_MSRS,
   KVM_SET_REGS,
   KVM_SET_SREGS,
+  KVM_SET_VCPU_EVENTS,
   KVM_SET_XCRS,
 } from "./uapi/ioctls.js";
-import { kvmDebugregs, kvmFpu, kvmInterrupt, kvmRegs, kvmSregs, kvmXcrs } from "./uapi/structs.js";
+import {
+  kvmDebugregs,
+  kvmFpu,
+  kvmInterrupt,
+  kvmRegs,
+  kvmSregs,
+  kvmVcpuEvents,
+  kvmXcrs,
+} from "./uapi/structs.js";
 
 /** The requests this module answers for a normal vCPU. */
 export const NORMAL_VCPU_IOCTLS: readonly number[] = [
@@ -39,6 +49,8 @@ export const NORMAL_VCPU_IOCTLS: readonly number[] = [
   KVM_SET_FPU,
   KVM_GET_XCRS,
   KVM_SET_XCRS,
+  KVM_GET_VCPU_EVENTS,
+  KVM_SET_VCPU_EVENTS,
 ];
 
 export function normalVcpuIoctl(vcpu: NormalVcpu, request: number, arg: IoctlArg): number {
@@ -70,6 +82,12 @@ export function normalVcpuIoctl(vcpu: NormalVcpu, request: number, arg: IoctlArg
       return 0;
     case KVM_SET_FPU:
       vcpu.setFpu(kvmFpu.decode(arg.read(kvmFpu.size, "kvm_fpu")));
+      return 0;
+    case KVM_GET_VCPU_EVENTS:
+      arg.write(kvmVcpuEvents.encode(vcpu.getVcpuEvents()), "kvm_vcpu_events");
+      return 0;
+    case KVM_SET_VCPU_EVENTS:
+      vcpu.setVcpuEvents(kvmVcpuEvents.decode(arg.read(kvmVcpuEvents.size, "kvm_vcpu_events")));
       return 0;
     case KVM_GET_XCRS:
       arg.write(kvmXcrs.encode(vcpu.getXcrs()), "kvm_xcrs");

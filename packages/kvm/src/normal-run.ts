@@ -27,6 +27,7 @@ import {
   uapiName,
 } from "./uapi/constants.js";
 import { KVM_PIO_DATA_OFFSET } from "./uapi/kvm-run-layout.js";
+import type { QueuedException } from "./vcpu-events.js";
 
 /** Default instruction budget of one KVM_RUN (a runaway guest returns -EINTR after it). */
 export const DEFAULT_RUN_BUDGET = 1_000_000;
@@ -59,6 +60,8 @@ export class NormalRun {
   private readAhead: { port: number; size: number; data: Uint8Array; pos: number } | undefined;
   /** What injecting an event on completion produced (e.g. SHUTDOWN), reported at the next entry. */
   private injected: CpuStop | undefined;
+  /** An exception KVM_SET_VCPU_EVENTS queued: delivered when the guest is next entered. */
+  queuedException: QueuedException | undefined;
 
   constructor(private readonly vcpu: NormalVcpu) {}
 
@@ -99,6 +102,11 @@ export class NormalRun {
       run.failEntry.cpu = 0;
       this.vcpu.lastExitDetail = `VM entry failed: ${bad}`;
       return 0;
+    }
+    const queued = this.queuedException;
+    if (queued) {
+      this.queuedException = undefined;
+      this.injected ??= cpu.injectException(queued.vector, queued.errorCode);
     }
     const st = cpu.st;
     const start = st.retired;

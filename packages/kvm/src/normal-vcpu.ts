@@ -42,9 +42,11 @@ import {
   type KvmRegs,
   type KvmSegment,
   type KvmSregs,
+  type KvmVcpuEvents,
   type KvmXcrs,
 } from "./uapi/structs.js";
 import type { Vcpu } from "./vcpu.js";
+import { getVcpuEvents, setVcpuEvents } from "./vcpu-events.js";
 
 const CR4_OSXSAVE = 1 << 18;
 const CR4_PKE = 1 << 22;
@@ -338,6 +340,16 @@ export class NormalVcpu {
   readyForInterrupt(): boolean {
     const p = this.cpu.pending;
     return ifFlag(this.cpu) === 1 && p.shadow === 0 && p.irq < 0;
+  }
+
+  // ---- KVM_GET/SET_VCPU_EVENTS (vcpu-events.ts) ----
+
+  getVcpuEvents(): KvmVcpuEvents {
+    return getVcpuEvents(this.cpu, this.runner.queuedException);
+  }
+
+  setVcpuEvents(events: KvmVcpuEvents): void {
+    this.runner.queuedException = setVcpuEvents(this.cpu, events);
   }
 
   // ---- KVM_GET/SET_FPU, KVM_GET/SET_XCRS, KVM_GET/SET_DEBUGREGS (extra-state.ts) ----

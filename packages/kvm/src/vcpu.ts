@@ -41,6 +41,7 @@ import {
   type KvmMsrEntry,
   type KvmRegs,
   type KvmSregs,
+  type KvmVcpuEvents,
   type KvmXcrs,
   kvmCpuid2Header,
   kvmCpuidEntry2,
@@ -51,6 +52,7 @@ import {
   kvmRegs,
   kvmSregs,
   kvmTdxCmd,
+  kvmVcpuEvents,
   kvmXcrs,
 } from "./uapi/structs.js";
 import { VcpuCpuid } from "./vcpu-cpuid.js";
@@ -280,6 +282,16 @@ export class Vcpu extends IoctlFile {
   /** KVM_SET_FPU (typed). */
   setFpu(fpu: KvmFpu): void {
     this.normalTyped("KVM_SET_FPU", (n) => n.setFpu(Vcpu.asStruct(kvmFpu, fpu)));
+  }
+
+  /** KVM_GET_VCPU_EVENTS (typed). */
+  getVcpuEvents(): KvmVcpuEvents {
+    return this.normalTyped("KVM_GET_VCPU_EVENTS", (n) => n.getVcpuEvents());
+  }
+
+  /** KVM_SET_VCPU_EVENTS (typed). */
+  setVcpuEvents(events: KvmVcpuEvents): void {
+    this.normalTyped("KVM_SET_VCPU_EVENTS", (n) => n.setVcpuEvents(Vcpu.asStruct(kvmVcpuEvents, events)));
   }
 
   /** KVM_GET_XCRS (typed). */

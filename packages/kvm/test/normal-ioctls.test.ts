@@ -15,6 +15,7 @@ import {
   KVM_GET_REGS,
   KVM_GET_SREGS,
   KVM_GET_SUPPORTED_CPUID,
+  KVM_GET_VCPU_EVENTS,
   KVM_GET_XCRS,
   KVM_INTERRUPT,
   KVM_NMI,
@@ -25,11 +26,13 @@ import {
   KVM_SET_MSRS,
   KVM_SET_REGS,
   KVM_SET_SREGS,
+  KVM_SET_VCPU_EVENTS,
   KVM_SET_XCRS,
   KvmCap,
   type KvmCpuidEntry2,
   KvmExit,
   KvmMpState,
+  KvmVcpuEventValid,
   kvmCpuid2Header,
   kvmCpuidEntry2,
   kvmDebugregs,
@@ -39,6 +42,7 @@ import {
   kvmMpState,
   kvmMsrEntry,
   kvmMsrsHeader,
+  kvmVcpuEvents,
   kvmXcrs,
   msrIndexList,
   supportedCpuid,
@@ -510,5 +514,64 @@ describe("the normal-VM ioctls on other vCPUs", () => {
     expect(ap.run.exitReason).toBe(KvmExit.INTR);
     ap.setMpState(KvmMpState.RUNNABLE);
     expect(ap.kvmRun().kind).toBe("internalError"); // runs: real mode at the reset vector
+  });
+});
+
+describe("KVM_GET/SET_VCPU_EVENTS", () => {
+  it("report the queued interrupt, shadow and NMI state; an exception set here is delivered at the next entry", () => {
+    const t = new NormalVmFixture();
+    t.load("sti\nnop\nhlt");
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    let e = vcpu.getVcpuEvents();
+    expect(e.flags).toBe(KvmVcpuEventValid.SHADOW | KvmVcpuEventValid.SMM);
+    expect(e.interrupt).toEqual({ injected: 0, nr: 0, soft: 0, shadow: 0 });
+    vcpu.interrupt(0x41);
+    e = vcpu.getVcpuEvents();
+    expect(e.interrupt).toMatchObject({ injected: 1, nr: 0x41 });
+    // clear it again, and queue #GP(0x18) instead
+    vcpu.setVcpuEvents({
+      ...e,
+      interrupt: { ...e.interrupt, injected: 0 },
+      exception: { injected: 1, nr: 13, has_error_code: 1, pending: 0, error_code: 0x18 },
+    });
+    expect(vcpu.getVcpuEvents().exception).toMatchObject({ injected: 1, nr: 13, error_code: 0x18 });
+    expect(t.getRegs().rip).toBe(0x100000n); // not delivered before KVM_RUN
+    expect(t.expectOut(VECTOR_PORT)).toBe(13);
+    expect(vcpu.getVcpuEvents().exception.injected).toBe(0);
+  });
+
+  it("refuse unknown flags, PAYLOAD/TRIPLE_FAULT without their caps, SMM state, exception vectors > 31 or NMI", () => {
+    const t = new NormalVmFixture();
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    const e = vcpu.getVcpuEvents();
+    const bad: [string, typeof e][] = [
+      ["flags", { ...e, flags: 0x40 }],
+      ["flags", { ...e, flags: KvmVcpuEventValid.PAYLOAD }],
+      ["flags", { ...e, flags: KvmVcpuEventValid.TRIPLE_FAULT }],
+      ["smi", { ...e, flags: KvmVcpuEventValid.SMM, smi: { ...e.smi, smm: 1 } }],
+      ["exception.nr", { ...e, exception: { ...e.exception, injected: 1, nr: 32 } }],
+      ["exception.nr", { ...e, exception: { ...e.exception, pending: 1, nr: 2 } }],
+    ];
+    for (const [field, events] of bad) {
+      t.p.userMemory.writeBytes(ARGS, kvmVcpuEvents.encode(events));
+      expect(t.ioctl(KVM_SET_VCPU_EVENTS, ARGS), field).toBe(-1);
+      expect(t.p.errno).toBe(Errno.EINVAL);
+      expect(t.p.lastError?.field).toBe(`kvm_vcpu_events.${field}`);
+    }
+    // NMI pending + masked through the raw face
+    t.p.userMemory.writeBytes(
+      ARGS,
+      kvmVcpuEvents.encode({
+        ...e,
+        flags: KvmVcpuEventValid.NMI_PENDING,
+        nmi: { injected: 0, pending: 1, masked: 1, pad: 0 },
+      }),
+    );
+    expect(t.ioctl(KVM_SET_VCPU_EVENTS, ARGS)).toBe(0);
+    expect(t.ioctl(KVM_GET_VCPU_EVENTS, ARGS)).toBe(0);
+    expect(kvmVcpuEvents.decode(t.p.userMemory.readBytes(ARGS, kvmVcpuEvents.size)).nmi).toMatchObject({
+      pending: 1,
+      masked: 1,
+    });
   });
 });

@@ -22,6 +22,7 @@ import {
   kvmSregs,
   kvmUserspaceMemoryRegion,
   kvmUserspaceMemoryRegion2,
+  kvmVcpuEvents,
   kvmXcrs,
 } from "./structs.js";
 
@@ -77,6 +78,8 @@ export const KVM_GET_CPUID2 = iowr(KVMIO, 0x91, kvmCpuid2Header.size);
 export const KVM_GET_MP_STATE = ior(KVMIO, 0x98, kvmMpState.size);
 export const KVM_SET_MP_STATE = iow(KVMIO, 0x99, kvmMpState.size);
 export const KVM_NMI = io(KVMIO, 0x9a);
+export const KVM_GET_VCPU_EVENTS = ior(KVMIO, 0x9f, kvmVcpuEvents.size);
+export const KVM_SET_VCPU_EVENTS = iow(KVMIO, 0xa0, kvmVcpuEvents.size);
 export const KVM_GET_DEBUGREGS = ior(KVMIO, 0xa1, kvmDebugregs.size);
 export const KVM_GET_XCRS = ior(KVMIO, 0xa6, kvmXcrs.size);
 export const KVM_SET_XCRS = iow(KVMIO, 0xa7, kvmXcrs.size);
@@ -122,6 +125,8 @@ export const KVM_IOCTLS: readonly IoctlInfo[] = [
   { name: "KVM_GET_MP_STATE", request: KVM_GET_MP_STATE, scopes: ["vcpu"] },
   { name: "KVM_SET_MP_STATE", request: KVM_SET_MP_STATE, scopes: ["vcpu"] },
   { name: "KVM_NMI", request: KVM_NMI, scopes: ["vcpu"] },
+  { name: "KVM_GET_VCPU_EVENTS", request: KVM_GET_VCPU_EVENTS, scopes: ["vcpu"] },
+  { name: "KVM_SET_VCPU_EVENTS", request: KVM_SET_VCPU_EVENTS, scopes: ["vcpu"] },
   { name: "KVM_GET_DEBUGREGS", request: KVM_GET_DEBUGREGS, scopes: ["vcpu"] },
   { name: "KVM_SET_DEBUGREGS", request: KVM_SET_DEBUGREGS, scopes: ["vcpu"] },
   { name: "KVM_GET_XCRS", request: KVM_GET_XCRS, scopes: ["vcpu"] },

@@ -157,6 +157,61 @@ export const kvmFpu = defineStruct("kvm_fpu", [
   ["pad2", "u32"],
 ] as const);
 
+/** struct kvm_vcpu_events (x86): pending/injected exception, interrupt, NMI, SIPI, SMI, triple fault. */
+export const kvmVcpuEvents = defineStruct("kvm_vcpu_events", [
+  [
+    "exception",
+    structOf(
+      defineStruct("kvm_vcpu_events_exception", [
+        ["injected", "u8"],
+        ["nr", "u8"],
+        ["has_error_code", "u8"],
+        ["pending", "u8"],
+        ["error_code", "u32"],
+      ] as const),
+    ),
+  ],
+  [
+    "interrupt",
+    structOf(
+      defineStruct("kvm_vcpu_events_interrupt", [
+        ["injected", "u8"],
+        ["nr", "u8"],
+        ["soft", "u8"],
+        ["shadow", "u8"],
+      ] as const),
+    ),
+  ],
+  [
+    "nmi",
+    structOf(
+      defineStruct("kvm_vcpu_events_nmi", [
+        ["injected", "u8"],
+        ["pending", "u8"],
+        ["masked", "u8"],
+        ["pad", "u8"],
+      ] as const),
+    ),
+  ],
+  ["sipi_vector", "u32"],
+  ["flags", "u32"],
+  [
+    "smi",
+    structOf(
+      defineStruct("kvm_vcpu_events_smi", [
+        ["smm", "u8"],
+        ["pending", "u8"],
+        ["smm_inside_nmi", "u8"],
+        ["latched_init", "u8"],
+      ] as const),
+    ),
+  ],
+  ["triple_fault", structOf(defineStruct("kvm_vcpu_events_triple_fault", [["pending", "u8"]] as const))],
+  ["reserved", arrayOf("u8", 26)],
+  ["exception_has_payload", "u8"],
+  ["exception_payload", "u64"],
+] as const);
+
 /** KVM_MAX_XCRS */
 export const KVM_MAX_XCRS = 16;
 
@@ -279,6 +334,7 @@ export type KvmUserspaceMemoryRegion = ReturnType<typeof kvmUserspaceMemoryRegio
 export type KvmRegs = ReturnType<typeof kvmRegs.zero>;
 export type KvmFpu = ReturnType<typeof kvmFpu.zero>;
 export type KvmXcrs = ReturnType<typeof kvmXcrs.zero>;
+export type KvmVcpuEvents = ReturnType<typeof kvmVcpuEvents.zero>;
 export type KvmSegment = ReturnType<typeof kvmSegment.zero>;
 export type KvmDtable = ReturnType<typeof kvmDtable.zero>;
 export type KvmSregs = ReturnType<typeof kvmSregs.zero>;
