@@ -3,7 +3,7 @@
 // (KVM_GET/SET_XCRS) with __kvm_set_xcr's XCR0 rules; struct kvm_debugregs (KVM_GET/SET_DEBUGREGS).
 import { type CpuState, DEFAULT_CONFIG, getDebugRegs, MXCSR_MASK, setDebugRegs } from "@tdxsim/x86";
 import { KvmError } from "./errors.js";
-import { KVM_MAX_XCRS, type KvmFpu, type KvmXcrs, type kvmDebugregs } from "./uapi/structs.js";
+import { KVM_MAX_XCRS, type KvmFpu, type KvmXcrs, type KvmXsave, type kvmDebugregs } from "./uapi/structs.js";
 import type { VcpuCpuid } from "./vcpu-cpuid.js";
 
 export type KvmDebugregs = ReturnType<typeof kvmDebugregs.zero>;
@@ -115,4 +115,82 @@ export function setKvmDebugregs(st: CpuState, r: KvmDebugregs): void {
       });
   }
   setDebugRegs(st, { db: [r.db[0]!, r.db[1]!, r.db[2]!, r.db[3]!], dr6: r.dr6, dr7: r.dr7 });
+}
+
+// ---- KVM_GET/SET_XSAVE: the standard-format XSAVE image of the x87 and SSE components ----
+
+const XSAVE_FCW = 0;
+const XSAVE_MXCSR = 24;
+const XSAVE_MXCSR_MASK = 28;
+const XSAVE_XMM = 160;
+const XSAVE_HEADER = 512;
+const XSAVE_HEADER_END = 576;
+const XFEATURE_FP = 1n;
+const XFEATURE_SSE = 2n;
+
+function regionBytes(x: KvmXsave): Uint8Array {
+  const bytes = new Uint8Array(4096);
+  const v = new DataView(bytes.buffer);
+  x.region.forEach((w, i) => {
+    v.setUint32(4 * i, w >>> 0, true);
+  });
+  return bytes;
+}
+
+/** KVM_GET_XSAVE: legacy region (FCW ... ST0-7, XMM0-15), header with XSTATE_BV = x87 | SSE. */
+export function getKvmXsave(st: CpuState): KvmXsave {
+  const img = new Uint8Array(4096);
+  const v = new DataView(img.buffer);
+  img.set(st.x87Image.subarray(0, 24), 0);
+  img.set(st.x87Image.subarray(FXSAVE_ST0, 160), FXSAVE_ST0);
+  v.setUint16(XSAVE_FCW, st.fcw, true);
+  v.setUint32(XSAVE_MXCSR, st.mxcsr >>> 0, true);
+  v.setUint32(XSAVE_MXCSR_MASK, MXCSR_MASK, true);
+  img.set(st.xmm.u8.subarray(0, 256), XSAVE_XMM);
+  // the core keeps no init-state tracking (XINUSE): both components count as in use
+  v.setBigUint64(XSAVE_HEADER, XFEATURE_FP | XFEATURE_SSE, true);
+  return { region: Array.from({ length: 1024 }, (_, i) => v.getUint32(4 * i, true)) };
+}
+
+/**
+ * KVM_SET_XSAVE (copy_uabi_to_xstate): XSTATE_BV within the vCPU's user_xfeatures (CPUID 0xd.0 |
+ * x87 | SSE), XCOMP_BV 0 (standard form), reserved header bytes 0, MXCSR within MXCSR_MASK when
+ * SSE is given — else EINVAL. Components absent from XSTATE_BV are put in their initial state
+ * (MXCSR is kept, as the kernel leaves it in the buffer XRSTOR reloads).
+ */
+export function setKvmXsave(st: CpuState, x: KvmXsave, cpuid: VcpuCpuid): void {
+  const img = regionBytes(x);
+  const v = new DataView(img.buffer);
+  const xstateBv = v.getBigUint64(XSAVE_HEADER, true);
+  const xcompBv = v.getBigUint64(XSAVE_HEADER + 8, true);
+  const leaf = cpuid.find(0xd, 0);
+  const userXfeatures =
+    (leaf ? (BigInt(leaf.edx >>> 0) << 32n) | BigInt(leaf.eax >>> 0) : 0n) | XFEATURE_FP | XFEATURE_SSE;
+  const bad = (why: string, field: string) =>
+    new KvmError("EINVAL", `kvm_xsave: ${why}`, { field: `kvm_xsave.${field}` });
+  if ((xstateBv & ~userXfeatures) !== 0n)
+    throw bad(
+      `XSTATE_BV 0x${xstateBv.toString(16)} names components beyond 0x${userXfeatures.toString(16)}`,
+      "xstate_bv",
+    );
+  if ((xstateBv & ~(XFEATURE_FP | XFEATURE_SSE)) !== 0n)
+    throw bad(`XSTATE_BV 0x${xstateBv.toString(16)}: the core has only x87 and SSE state`, "xstate_bv");
+  if (xcompBv !== 0n) throw bad("XCOMP_BV must be 0 (standard format)", "xcomp_bv");
+  if (img.subarray(XSAVE_HEADER + 16, XSAVE_HEADER_END).some((b) => b !== 0))
+    throw bad("reserved header bytes must be 0", "header.reserved");
+  const mxcsr = v.getUint32(XSAVE_MXCSR, true);
+  if (xstateBv & XFEATURE_SSE && (mxcsr & ~MXCSR_MASK) !== 0)
+    throw bad(`MXCSR 0x${mxcsr.toString(16)} sets reserved bits`, "mxcsr");
+  if (xstateBv & XFEATURE_FP) {
+    st.fcw = v.getUint16(XSAVE_FCW, true);
+    st.x87Image.set(img.subarray(2, 24), 2);
+    st.x87Image.set(img.subarray(FXSAVE_ST0, 160), FXSAVE_ST0);
+  } else {
+    st.fcw = 0x37f;
+    st.x87Image.fill(0);
+  }
+  if (xstateBv & XFEATURE_SSE) {
+    st.xmm.u8.set(img.subarray(XSAVE_XMM, XSAVE_XMM + 256));
+    st.mxcsr = mxcsr;
+  } else st.xmm.u8.fill(0);
 }

@@ -13,10 +13,12 @@ export {
   getKvmDebugregs,
   getKvmFpu,
   getKvmXcrs,
+  getKvmXsave,
   type KvmDebugregs,
   setKvmDebugregs,
   setKvmFpu,
   setKvmXcrs,
+  setKvmXsave,
 } from "./extra-state.js";
 export * from "./fallocate.js";
 export { IoctlFile, type KvmFile, type KvmFileKind } from "./file.js";

@@ -13,6 +13,8 @@ import {
   KVM_GET_SREGS,
   KVM_GET_VCPU_EVENTS,
   KVM_GET_XCRS,
+  KVM_GET_XSAVE,
+  KVM_GET_XSAVE2,
   KVM_INTERRUPT,
   KVM_NMI,
   KVM_SET_DEBUGREGS,
@@ -22,6 +24,7 @@ import {
   KVM_SET_SREGS,
   KVM_SET_VCPU_EVENTS,
   KVM_SET_XCRS,
+  KVM_SET_XSAVE,
 } from "./uapi/ioctls.js";
 import {
   kvmDebugregs,
@@ -31,6 +34,7 @@ import {
   kvmSregs,
   kvmVcpuEvents,
   kvmXcrs,
+  kvmXsave,
 } from "./uapi/structs.js";
 
 /** The requests this module answers for a normal vCPU. */
@@ -51,6 +55,9 @@ export const NORMAL_VCPU_IOCTLS: readonly number[] = [
   KVM_SET_XCRS,
   KVM_GET_VCPU_EVENTS,
   KVM_SET_VCPU_EVENTS,
+  KVM_GET_XSAVE,
+  KVM_GET_XSAVE2,
+  KVM_SET_XSAVE,
 ];
 
 export function normalVcpuIoctl(vcpu: NormalVcpu, request: number, arg: IoctlArg): number {
@@ -88,6 +95,13 @@ export function normalVcpuIoctl(vcpu: NormalVcpu, request: number, arg: IoctlArg
       return 0;
     case KVM_SET_VCPU_EVENTS:
       vcpu.setVcpuEvents(kvmVcpuEvents.decode(arg.read(kvmVcpuEvents.size, "kvm_vcpu_events")));
+      return 0;
+    case KVM_GET_XSAVE:
+    case KVM_GET_XSAVE2: // KVM_CAP_XSAVE2 says 4096 bytes: the same image
+      arg.write(kvmXsave.encode(vcpu.getXsave()), "kvm_xsave");
+      return 0;
+    case KVM_SET_XSAVE:
+      vcpu.setXsave(kvmXsave.decode(arg.read(kvmXsave.size, "kvm_xsave")));
       return 0;
     case KVM_GET_XCRS:
       arg.write(kvmXcrs.encode(vcpu.getXcrs()), "kvm_xcrs");

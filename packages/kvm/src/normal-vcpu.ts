@@ -21,10 +21,12 @@ import {
   getKvmDebugregs,
   getKvmFpu,
   getKvmXcrs,
+  getKvmXsave,
   type KvmDebugregs,
   setKvmDebugregs,
   setKvmFpu,
   setKvmXcrs,
+  setKvmXsave,
 } from "./extra-state.js";
 import {
   guestMaxPhysAddr,
@@ -44,6 +46,7 @@ import {
   type KvmSregs,
   type KvmVcpuEvents,
   type KvmXcrs,
+  type KvmXsave,
 } from "./uapi/structs.js";
 import type { Vcpu } from "./vcpu.js";
 import { getVcpuEvents, setVcpuEvents } from "./vcpu-events.js";
@@ -368,6 +371,14 @@ export class NormalVcpu {
 
   setXcrs(xcrs: KvmXcrs): void {
     setKvmXcrs(this.cpu.st, xcrs, this.owner.cpuidModel);
+  }
+
+  getXsave(): KvmXsave {
+    return getKvmXsave(this.cpu.st);
+  }
+
+  setXsave(xsave: KvmXsave): void {
+    setKvmXsave(this.cpu.st, xsave, this.owner.cpuidModel);
   }
 
   getDebugRegs(): KvmDebugregs {

@@ -43,6 +43,7 @@ import {
   type KvmSregs,
   type KvmVcpuEvents,
   type KvmXcrs,
+  type KvmXsave,
   kvmCpuid2Header,
   kvmCpuidEntry2,
   kvmDebugregs,
@@ -54,6 +55,7 @@ import {
   kvmTdxCmd,
   kvmVcpuEvents,
   kvmXcrs,
+  kvmXsave,
 } from "./uapi/structs.js";
 import { VcpuCpuid } from "./vcpu-cpuid.js";
 import { decodeExit, type VcpuExit } from "./vcpu-exit.js";
@@ -292,6 +294,16 @@ export class Vcpu extends IoctlFile {
   /** KVM_SET_VCPU_EVENTS (typed). */
   setVcpuEvents(events: KvmVcpuEvents): void {
     this.normalTyped("KVM_SET_VCPU_EVENTS", (n) => n.setVcpuEvents(Vcpu.asStruct(kvmVcpuEvents, events)));
+  }
+
+  /** KVM_GET_XSAVE (typed). */
+  getXsave(): KvmXsave {
+    return this.normalTyped("KVM_GET_XSAVE", (n) => n.getXsave());
+  }
+
+  /** KVM_SET_XSAVE (typed). */
+  setXsave(xsave: KvmXsave): void {
+    this.normalTyped("KVM_SET_XSAVE", (n) => n.setXsave(Vcpu.asStruct(kvmXsave, xsave)));
   }
 
   /** KVM_GET_XCRS (typed). */

@@ -17,6 +17,8 @@ import {
   KVM_GET_SUPPORTED_CPUID,
   KVM_GET_VCPU_EVENTS,
   KVM_GET_XCRS,
+  KVM_GET_XSAVE,
+  KVM_GET_XSAVE2,
   KVM_INTERRUPT,
   KVM_NMI,
   KVM_SET_CPUID2,
@@ -28,6 +30,7 @@ import {
   KVM_SET_SREGS,
   KVM_SET_VCPU_EVENTS,
   KVM_SET_XCRS,
+  KVM_SET_XSAVE,
   KvmCap,
   type KvmCpuidEntry2,
   KvmExit,
@@ -573,5 +576,61 @@ describe("KVM_GET/SET_VCPU_EVENTS", () => {
       pending: 1,
       masked: 1,
     });
+  });
+});
+
+describe("KVM_GET/SET_XSAVE", () => {
+  const bytesOf = (x: { region: number[] }) => {
+    const b = new Uint8Array(4096);
+    const v = new DataView(b.buffer);
+    x.region.forEach((w, i) => {
+      v.setUint32(4 * i, w, true);
+    });
+    return b;
+  };
+  const regionOf = (b: Uint8Array) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    return { region: Array.from({ length: 1024 }, (_, i) => v.getUint32(4 * i, true)) };
+  };
+
+  it("the standard-format image holds FCW, MXCSR, XMM0-15 and XSTATE_BV = x87|SSE; SET loads it back", () => {
+    const t = new NormalVmFixture();
+    t.load("mov eax, 0x11223344\nmovd xmm15, eax\nhlt");
+    expect(t.kvmRun()).toBe(0);
+    expect(t.ioctl(KVM_GET_XSAVE, ARGS)).toBe(0);
+    const img = t.p.userMemory.readBytes(ARGS, 4096);
+    const v = new DataView(img.buffer);
+    expect(v.getUint16(0, true)).toBe(0x37f); // FCW
+    expect(v.getUint32(24, true)).toBe(0x1f80); // MXCSR
+    expect(v.getUint32(160 + 15 * 16, true)).toBe(0x11223344); // XMM15
+    expect(v.getBigUint64(512, true)).toBe(3n); // XSTATE_BV
+    expect(t.ioctl(KVM_GET_XSAVE2, ARGS + 8192)).toBe(0);
+    expect(t.p.userMemory.readBytes(ARGS + 8192, 4096)).toEqual(img);
+    expect(t.p.ioctl(t.kvmFd, 0xae03, KvmCap.XSAVE2)).toBe(4096);
+    // SSE absent from XSTATE_BV: XMM back to the initial state
+    v.setBigUint64(512, 1n, true);
+    t.p.userMemory.writeBytes(ARGS, img);
+    expect(t.ioctl(KVM_SET_XSAVE, ARGS)).toBe(0);
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    expect(new DataView(bytesOf(vcpu.getXsave()).buffer).getUint32(160 + 15 * 16, true)).toBe(0);
+  });
+
+  it("XSTATE_BV beyond x87|SSE, XCOMP_BV, reserved header bytes or a bad MXCSR are EINVAL", () => {
+    const t = new NormalVmFixture();
+    const vcpu = t.p.file(t.vcpuFd) as Vcpu;
+    const base = bytesOf(vcpu.getXsave());
+    const cases: [string, (v: DataView) => void][] = [
+      ["kvm_xsave.xstate_bv", (v) => v.setBigUint64(512, 7n, true)],
+      ["kvm_xsave.xcomp_bv", (v) => v.setBigUint64(520, 1n << 63n, true)],
+      ["kvm_xsave.header.reserved", (v) => v.setUint8(540, 1)],
+      ["kvm_xsave.mxcsr", (v) => v.setUint32(24, 0x10000, true)],
+    ];
+    for (const [field, poke] of cases) {
+      const b = base.slice();
+      poke(new DataView(b.buffer));
+      expect(() => vcpu.setXsave(regionOf(b)), field).toThrow(
+        expect.objectContaining({ code: "EINVAL", field }),
+      );
+    }
   });
 });

@@ -42,6 +42,7 @@ import {
   kvmVcpuEvents,
   kvmXcr,
   kvmXcrs,
+  kvmXsave,
   type StructDef,
   UAPI_CONSTANT_GROUPS,
 } from "../src/uapi/index.js";
@@ -63,6 +64,7 @@ const INSTALLED_STRUCTS: StructDef<unknown>[] = [
   kvmXcr,
   kvmXcrs,
   kvmVcpuEvents,
+  kvmXsave,
   kvmInterrupt,
   kvmMpState,
   kvmMsrEntry,

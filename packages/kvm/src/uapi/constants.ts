@@ -41,6 +41,7 @@ export const KvmCap = {
   IOEVENTFD: 36,
   INTERNAL_ERROR_DATA: 40,
   ENABLE_CAP: 54,
+  XSAVE: 55,
   XCRS: 56,
   TSC_CONTROL: 60,
   GET_TSC_KHZ: 61,

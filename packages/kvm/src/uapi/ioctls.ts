@@ -24,6 +24,7 @@ import {
   kvmUserspaceMemoryRegion2,
   kvmVcpuEvents,
   kvmXcrs,
+  kvmXsave,
 } from "./structs.js";
 
 export type IoctlScope = "system" | "vm" | "vcpu";
@@ -81,6 +82,9 @@ export const KVM_NMI = io(KVMIO, 0x9a);
 export const KVM_GET_VCPU_EVENTS = ior(KVMIO, 0x9f, kvmVcpuEvents.size);
 export const KVM_SET_VCPU_EVENTS = iow(KVMIO, 0xa0, kvmVcpuEvents.size);
 export const KVM_GET_DEBUGREGS = ior(KVMIO, 0xa1, kvmDebugregs.size);
+export const KVM_GET_XSAVE = ior(KVMIO, 0xa4, kvmXsave.size);
+export const KVM_SET_XSAVE = iow(KVMIO, 0xa5, kvmXsave.size);
+export const KVM_GET_XSAVE2 = ior(KVMIO, 0xcf, kvmXsave.size);
 export const KVM_GET_XCRS = ior(KVMIO, 0xa6, kvmXcrs.size);
 export const KVM_SET_XCRS = iow(KVMIO, 0xa7, kvmXcrs.size);
 export const KVM_SET_DEBUGREGS = iow(KVMIO, 0xa2, kvmDebugregs.size);
@@ -129,6 +133,9 @@ export const KVM_IOCTLS: readonly IoctlInfo[] = [
   { name: "KVM_SET_VCPU_EVENTS", request: KVM_SET_VCPU_EVENTS, scopes: ["vcpu"] },
   { name: "KVM_GET_DEBUGREGS", request: KVM_GET_DEBUGREGS, scopes: ["vcpu"] },
   { name: "KVM_SET_DEBUGREGS", request: KVM_SET_DEBUGREGS, scopes: ["vcpu"] },
+  { name: "KVM_GET_XSAVE", request: KVM_GET_XSAVE, scopes: ["vcpu"] },
+  { name: "KVM_SET_XSAVE", request: KVM_SET_XSAVE, scopes: ["vcpu"] },
+  { name: "KVM_GET_XSAVE2", request: KVM_GET_XSAVE2, scopes: ["vcpu"] },
   { name: "KVM_GET_XCRS", request: KVM_GET_XCRS, scopes: ["vcpu"] },
   { name: "KVM_SET_XCRS", request: KVM_SET_XCRS, scopes: ["vcpu"] },
 ];

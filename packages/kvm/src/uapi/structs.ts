@@ -212,6 +212,9 @@ export const kvmVcpuEvents = defineStruct("kvm_vcpu_events", [
   ["exception_payload", "u64"],
 ] as const);
 
+/** struct kvm_xsave: the XSAVE image in its standard (uncompacted) form, 4 KiB (region[1024]). */
+export const kvmXsave = defineStruct("kvm_xsave", [["region", arrayOf("u32", 1024)]] as const);
+
 /** KVM_MAX_XCRS */
 export const KVM_MAX_XCRS = 16;
 
@@ -334,6 +337,7 @@ export type KvmUserspaceMemoryRegion = ReturnType<typeof kvmUserspaceMemoryRegio
 export type KvmRegs = ReturnType<typeof kvmRegs.zero>;
 export type KvmFpu = ReturnType<typeof kvmFpu.zero>;
 export type KvmXcrs = ReturnType<typeof kvmXcrs.zero>;
+export type KvmXsave = ReturnType<typeof kvmXsave.zero>;
 export type KvmVcpuEvents = ReturnType<typeof kvmVcpuEvents.zero>;
 export type KvmSegment = ReturnType<typeof kvmSegment.zero>;
 export type KvmDtable = ReturnType<typeof kvmDtable.zero>;
