@@ -5,6 +5,7 @@
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_USER_MEM_SLOTS } from "@tdxsim/memory";
 import type { KvmHost } from "./host.js";
 import { KvmCap, KvmHc, KvmVmType } from "./uapi/constants.js";
+import { kvmXsave } from "./uapi/structs.js";
 
 export interface CapVmContext {
   readonly type: number;
@@ -51,6 +52,12 @@ const CAPS: ReadonlyMap<number, CapAnswer> = new Map<number, CapAnswer>([
   [KvmCap.HLT, 1],
   [KvmCap.USER_NMI, 1],
   [KvmCap.EXT_CPUID, 1],
+  // KVM_GET_EMULATED_CPUID and KVM_GET/SET_XCRS (the core has XSAVE: supported-cpuid.ts)
+  [KvmCap.EXT_EMUL_CPUID, 1],
+  [KvmCap.XCRS, 1],
+  [KvmCap.XSAVE, 1],
+  // KVM_GET_XSAVE2's buffer size: struct kvm_xsave (the x87 + SSE image fits in it)
+  [KvmCap.XSAVE2, kvmXsave.size],
   [KvmCap.MP_STATE, 1],
   [KvmCap.SYNC_MMU, 1],
   [KvmCap.SET_TSS_ADDR, 1],

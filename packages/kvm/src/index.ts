@@ -9,6 +9,17 @@ export {
   supportedMemoryAttributes,
 } from "./capabilities.js";
 export { asKvmError, KvmError, type KvmErrorDetails, toKvmError } from "./errors.js";
+export {
+  getKvmDebugregs,
+  getKvmFpu,
+  getKvmXcrs,
+  getKvmXsave,
+  type KvmDebugregs,
+  setKvmDebugregs,
+  setKvmFpu,
+  setKvmXcrs,
+  setKvmXsave,
+} from "./extra-state.js";
 export * from "./fallocate.js";
 export { IoctlFile, type KvmFile, type KvmFileKind } from "./file.js";
 export { Gpr, GprFile } from "./gpr-file.js";

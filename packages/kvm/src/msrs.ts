@@ -4,6 +4,7 @@
 import { isMsrHandled, MSR } from "@tdxsim/x86";
 import { KvmError } from "./errors.js";
 import type { IoctlArg } from "./ioctl-arg.js";
+import { KVM_EMULATED_MSR_LIST } from "./kvm-msrs.js";
 import type { NormalVcpu } from "./normal-vcpu.js";
 import { type KvmMsrEntry, kvmMsrEntry, kvmMsrListHeader, kvmMsrsHeader } from "./uapi/structs.js";
 
@@ -12,7 +13,7 @@ export const MAX_IO_MSRS = 256;
 
 /**
  * KVM_GET_MSR_INDEX_LIST: msrs_to_save (in KVM's order) then emulated_msrs, kept to those the core
- * implements. EFER, FS/GS base and APIC base travel in kvm_sregs (KVM does not list them either);
+ * implements, then the ones KVM emulates itself (kvm-msrs.ts). EFER, FS/GS base and APIC base travel in kvm_sregs (KVM does not list them either);
  * IA32_PRED_CMD is write-only.
  */
 const MSRS_TO_SAVE = [
@@ -32,7 +33,8 @@ const MSRS_TO_SAVE = [
 const EMULATED_MSRS = [MSR.IA32_TSC_ADJUST, MSR.IA32_MISC_ENABLE];
 
 export function msrIndexList(): number[] {
-  return [...MSRS_TO_SAVE, ...EMULATED_MSRS].filter(isMsrHandled);
+  const core: number[] = [...MSRS_TO_SAVE, ...EMULATED_MSRS].filter(isMsrHandled);
+  return [...core, ...KVM_EMULATED_MSR_LIST];
 }
 
 /** KVM_GET_MSR_INDEX_LIST (raw): nmsrs is written back before the E2BIG check, as kvm_arch_dev_ioctl does. */

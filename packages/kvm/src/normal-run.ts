@@ -11,36 +11,32 @@
 //   shutdown → KVM_EXIT_SHUTDOWN; unsupported → KVM_EXIT_INTERNAL_ERROR (EMULATION)
 //   budget → KVM_EXIT_INTR + -EINTR, as a signal would.
 import type { Cpu, CpuStop } from "@tdxsim/x86";
-import { cpl, DF, decodeInto, FLAGS_REST, IF, R_LEN, RDI, RECORD_STRIDE, RIP_HI, RIP_LO } from "@tdxsim/x86";
-import { KVM_EXIT_HYPERCALL_VALID_MASK } from "./capabilities.js";
+import { DF, FLAGS_REST, IF, RDI } from "@tdxsim/x86";
+import { emulationFailureData } from "./emulation-failure.js";
 import { KvmError } from "./errors.js";
 import { VMX_ENTRY_FAILURE_INVALID_GUEST_STATE } from "./guest-state.js";
 import { KvmMsrRet, type KvmMsrRetValue, msrFailureOutcome } from "./msr-exits.js";
+import { kvmHypercall } from "./normal-hypercall.js";
 import type { NormalVcpu } from "./normal-vcpu.js";
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE,
   KvmExit,
   KvmExitIo,
-  KvmHc,
   KvmInternalError,
   KvmMpState,
+  uapiName,
 } from "./uapi/constants.js";
 import { KVM_PIO_DATA_OFFSET } from "./uapi/kvm-run-layout.js";
+import type { QueuedException } from "./vcpu-events.js";
 
 /** Default instruction budget of one KVM_RUN (a runaway guest returns -EINTR after it). */
 export const DEFAULT_RUN_BUDGET = 1_000_000;
 
-/** Hypercall results (include/uapi/linux/kvm_para.h): -KVM_ENOSYS, -KVM_EINVAL, -KVM_EPERM. */
-const KVM_ENOSYS = 1000n;
-const KVM_EINVAL = 22n;
-const KVM_EPERM = 1n;
 const M64 = (1n << 64n) - 1n;
 /** sizeof(struct read_cache.data): the emulator reads string INs ahead into 1 KiB. */
 const PIO_READ_AHEAD = 1024;
 /** KVM_X86_QUIRK_OUT_7E_INC_RIP (on by default): OUT to this port exits with RIP already advanced. */
 const QUIRK_PORT_0X7E = 0x7e;
-/** KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES */
-const EMULATION_FLAG_INSTRUCTION_BYTES = 1n;
 /** MMIO data travels in kvm_run.mmio.data[8]: longer accesses exit once per 8-byte fragment. */
 const MMIO_FRAGMENT = 8;
 
@@ -62,6 +58,10 @@ export class NormalRun {
   private pending: Pending | undefined;
   /** String-IN elements read ahead (pio_in_emulated's read_cache), served without an exit. */
   private readAhead: { port: number; size: number; data: Uint8Array; pos: number } | undefined;
+  /** What injecting an event on completion produced (e.g. SHUTDOWN), reported at the next entry. */
+  private injected: CpuStop | undefined;
+  /** An exception KVM_SET_VCPU_EVENTS queued: delivered when the guest is next entered. */
+  queuedException: QueuedException | undefined;
 
   constructor(private readonly vcpu: NormalVcpu) {}
 
@@ -84,6 +84,10 @@ export class NormalRun {
     if (this.pending && this.complete()) return 0;
     if (run.immediateExit !== 0) throw new KvmError("EINTR", "KVM_RUN: immediate_exit is set");
     const cpu = this.cpu;
+    if (owner.mpState !== KvmMpState.RUNNABLE && owner.mpState !== KvmMpState.HALTED) {
+      // an AP waiting for INIT/SIPI blocks in KVM_RUN; without a LAPIC nothing sends them
+      return this.interrupted(`the vCPU is ${uapiName(KvmMpState, owner.mpState)} (waiting for INIT/SIPI)`);
+    }
     if (owner.mpState === KvmMpState.HALTED) {
       if (!this.vcpu.eventPending()) return this.interrupted("the vCPU is halted and nothing can wake it");
       owner.mpState = KvmMpState.RUNNABLE;
@@ -99,12 +103,26 @@ export class NormalRun {
       this.vcpu.lastExitDetail = `VM entry failed: ${bad}`;
       return 0;
     }
+    const queued = this.queuedException;
+    if (queued) {
+      this.queuedException = undefined;
+      this.injected ??= cpu.injectException(queued.vector, queued.errorCode);
+    }
     const st = cpu.st;
     const start = st.retired;
+    // request_interrupt_window (dm_request_for_irq_injection: no in-kernel PIC): exit with
+    // KVM_EXIT_IRQ_WINDOW_OPEN at the first instruction boundary where an interrupt could be
+    // injected — found by stepping one instruction at a time while the window is closed
+    const wantWindow = run.requestInterruptWindow !== 0 && owner.vm.irqchipMode !== "kernel";
     for (;;) {
+      if (wantWindow && this.vcpu.readyForInterrupt()) {
+        run.exitReason = KvmExit.IRQ_WINDOW_OPEN;
+        return 0;
+      }
       const left = this.budget - (st.retired - start);
       if (left <= 0) return this.interrupted("the instruction budget ran out");
-      let stop: Handled = cpu.run(left);
+      let stop: Handled = this.injected ?? cpu.run(wantWindow ? 1 : left);
+      this.injected = undefined;
       while (typeof stop === "object") stop = this.handle(stop);
       if (stop === "exit") return 0;
     }
@@ -204,9 +222,9 @@ export class NormalRun {
     }
   }
 
-  /** A stop raised while completing (a #GP that triple-faults) is handled by the next run. */
+  /** A stop raised while completing (a #GP that triple-faults) is handled before the guest runs on. */
   private deferredStop(stop: CpuStop | undefined): void {
-    if (stop?.reason === "shutdown") this.vcpu.cpu.st.halted = false;
+    this.injected = stop;
   }
 
   // ---- port I/O ----
@@ -336,40 +354,24 @@ export class NormalRun {
     return "exit";
   }
 
-  // ---- hypercalls (kvm_emulate_hypercall) ----
+  // ---- hypercalls ----
 
   private hypercall(): Handled {
-    const cpu = this.cpu;
-    const longMode = cpu.mode64;
-    const mask = longMode ? M64 : 0xffffffffn;
-    const reg = (n: number) =>
-      ((BigInt(cpu.r[2 * n + 1]! >>> 0) << 32n) | BigInt(cpu.r[2 * n]! >>> 0)) & mask;
-    const nr = reg(0);
-    const [a0, a1, a2] = [reg(3), reg(1), reg(2)]; // RBX, RCX, RDX
-    let ret: bigint;
-    if (cpl(cpu.st) !== 0) ret = -KVM_EPERM;
-    else if (nr === BigInt(KvmHc.VAPIC_POLL_IRQ)) ret = 0n;
-    else if (nr === BigInt(KvmHc.MAP_GPA_RANGE) && this.hypercallExits(KvmHc.MAP_GPA_RANGE)) {
-      if (a0 % 4096n !== 0n || a1 === 0n || (a0 >> 12n) + a1 > M64 >> 12n) ret = -KVM_EINVAL;
-      else {
-        const run = this.vcpu.owner.run;
-        run.exitReason = KvmExit.HYPERCALL;
-        const h = run.hypercall;
-        h.nr = nr;
-        h.args = [a0, a1, a2, 0n, 0n, 0n];
-        h.ret = 0n;
-        h.flags = longMode ? KVM_EXIT_HYPERCALL_LONG_MODE : 0n;
-        this.pending = { kind: "hypercall", longMode };
-        return "exit";
-      }
-    } else ret = -KVM_ENOSYS; // KICK_CPU, SEND_IPI, SCHED_YIELD, CLOCK_PAIRING are not emulated
-    this.setRax(longMode ? ret & M64 : ret & 0xffffffffn);
-    cpu.skipInstruction();
+    const outcome = kvmHypercall(this.cpu, this.vcpu.owner.vm.hypercallExitEnabled);
+    if (outcome.kind === "exit") {
+      const run = this.vcpu.owner.run;
+      run.exitReason = KvmExit.HYPERCALL;
+      const h = run.hypercall;
+      h.nr = outcome.nr;
+      h.args = outcome.args;
+      h.ret = 0n;
+      h.flags = outcome.longMode ? KVM_EXIT_HYPERCALL_LONG_MODE : 0n;
+      this.pending = { kind: "hypercall", longMode: outcome.longMode };
+      return "exit";
+    }
+    this.setRax(outcome.ret);
+    this.cpu.skipInstruction();
     return "continue";
-  }
-
-  private hypercallExits(nr: number): boolean {
-    return (this.vcpu.owner.vm.hypercallExitEnabled & KVM_EXIT_HYPERCALL_VALID_MASK & (1 << nr)) !== 0;
   }
 
   private setRax(v: bigint): void {
@@ -380,34 +382,9 @@ export class NormalRun {
 
   // ---- internal errors ----
 
-  /**
-   * An instruction the CPU cannot execute: KVM's emulation-failure exit (suberror EMULATION) with
-   * the instruction bytes (flags = INSTRUCTION_BYTES, data[1..2] = insn_size + 15 bytes padded with
-   * NOPs); the VMX exit-information words that follow (data[3..7]) are 0: no VM exit caused it.
-   */
+  /** An instruction the CPU cannot execute: KVM's emulation-failure exit (emulation-failure.ts). */
   private emulationFailure(message: string): Handled {
-    const run = this.vcpu.owner.run;
-    const insn = this.instructionBytes();
-    run.exitReason = KvmExit.INTERNAL_ERROR;
-    const internal = run.internal;
-    internal.suberror = KvmInternalError.EMULATION;
-    internal.ndata = 8;
-    const bytes = new Uint8Array(16).fill(0x90);
-    bytes[0] = insn.length;
-    bytes.set(insn, 1);
-    const view = new DataView(bytes.buffer);
-    internal.data = [
-      insn.length ? EMULATION_FLAG_INSTRUCTION_BYTES : 0n,
-      view.getBigUint64(0, true),
-      view.getBigUint64(8, true),
-      0n,
-      0n,
-      0n,
-      0n,
-      0n,
-    ];
-    this.vcpu.lastExitDetail = message;
-    return "exit";
+    return this.internalError(KvmInternalError.EMULATION, message, emulationFailureData(this.cpu));
   }
 
   private internalError(suberror: number, message: string, data: bigint[]): Handled {
@@ -418,20 +395,6 @@ export class NormalRun {
     run.internal.data = data;
     this.vcpu.lastExitDetail = message;
     return "exit";
-  }
-
-  /** The bytes of the instruction at RIP (up to 15), or none when they cannot be fetched. */
-  private instructionBytes(): Uint8Array {
-    const cpu = this.cpu;
-    const buf = new Uint8Array(15);
-    try {
-      const n = cpu.mmu.fetchBytes(cpu.r[RIP_LO]!, cpu.r[RIP_HI]!, buf, 0, 15);
-      const rec = new Int32Array(RECORD_STRIDE);
-      const len = n > 0 ? decodeInto(buf, 0, n, cpu.bits as 16 | 32 | 64, rec, 0) : 0;
-      return buf.slice(0, Math.min(len || rec[R_LEN]!, n));
-    } catch {
-      return new Uint8Array(0);
-    }
   }
 
   /**

@@ -5,20 +5,60 @@
 // the kvm_run fields post_kvm_run_save() fills, and the VM-entry check after outside changes.
 import {
   Cpu,
+  cpl,
   DEFAULT_CONFIG,
   isMsrHandled,
   MemslotGuestPhysicalMap,
   type Regs,
   type Segment,
   type Sregs,
+  Vector,
   wakesFromHlt,
+  X86Exception,
 } from "@tdxsim/x86";
 import { KvmError } from "./errors.js";
-import { invalidGuestState, invalidSregs, normalizeSegment, reportSegment } from "./guest-state.js";
+import {
+  getKvmDebugregs,
+  getKvmFpu,
+  getKvmXcrs,
+  getKvmXsave,
+  type KvmDebugregs,
+  setKvmDebugregs,
+  setKvmFpu,
+  setKvmXcrs,
+  setKvmXsave,
+} from "./extra-state.js";
+import {
+  guestMaxPhysAddr,
+  invalidGuestState,
+  invalidSregs,
+  normalizeSegment,
+  reportSegment,
+} from "./guest-state.js";
+import { KvmEmulatedMsrs } from "./kvm-msrs.js";
 import { KvmMsrRet, type KvmMsrRetValue } from "./msr-exits.js";
 import { ifFlag, NormalRun } from "./normal-run.js";
-import { KVM_NR_INTERRUPTS, type KvmRegs, type KvmSegment, type KvmSregs } from "./uapi/structs.js";
+import {
+  KVM_NR_INTERRUPTS,
+  type KvmFpu,
+  type KvmRegs,
+  type KvmSegment,
+  type KvmSregs,
+  type KvmVcpuEvents,
+  type KvmXcrs,
+  type KvmXsave,
+} from "./uapi/structs.js";
 import type { Vcpu } from "./vcpu.js";
+import { getVcpuEvents, setVcpuEvents } from "./vcpu-events.js";
+
+const CR4_OSXSAVE = 1 << 18;
+const CR4_PKE = 1 << 22;
+const APIC_BASE_EN = 1n << 11n;
+/** xstate_required_size(XCR0) for x87 + SSE: the legacy area and the XSAVE header. */
+const XSAVE_X87_SSE_SIZE = 512 + 64;
+
+/** FCW after FNINIT, as in the kernel's init_fpstate. */
+const FPU_INIT_FCW = 0x37f;
 
 /** X86_EFLAGS_FIXED: KVM_SET_REGS always sets RFLAGS bit 1. */
 const RFLAGS_FIXED = 2n;
@@ -27,8 +67,10 @@ const RFLAGS_DEFINED = 0x3f7fd7n;
 const SEGMENTS = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
 
 export class NormalVcpu {
-  readonly cpu: Cpu;
+  cpu: Cpu;
   readonly runner: NormalRun;
+  /** MSRs KVM emulates itself (kvm-msrs.ts). */
+  readonly kvmMsrs = new KvmEmulatedMsrs();
   /** What the last FAIL_ENTRY / SHUTDOWN / INTERNAL_ERROR exit was about, for a human. */
   lastExitDetail = "";
   /** The guest state was changed from outside since the last successful entry check. */
@@ -37,17 +79,66 @@ export class NormalVcpu {
   private rawRflags: bigint | undefined;
 
   constructor(readonly owner: Vcpu) {
-    this.cpu = new Cpu({
-      map: new MemslotGuestPhysicalMap(owner.vm.memory.slots, 0),
-      config: { bsp: owner.id === 0 },
-      // CPUID is answered from KVM_SET_CPUID2 inside the CPU; every MSR access comes to KVM (filter)
-      exits: {
-        cpuid: (leaf, subleaf) => owner.cpuidModel.cpuid(leaf, subleaf),
-        allMsrs: true,
-        ve: "deliver",
-      },
-    });
+    this.cpu = this.newCpu();
+    // KVM starts the guest FPU from the kernel's init_fpstate (FNINIT's FCW 0x37f), not the
+    // processor's power-up FCW 0x40
+    this.cpu.st.fcw = FPU_INIT_FCW;
     this.runner = new NormalRun(this);
+  }
+
+  /**
+   * A core over the VM's memslots whose MAXPHYADDR is the vCPU's (cpuid_query_maxphyaddr: CPUID
+   * 0x80000008 EAX[7:0], else 36), clamped to the 32..52 the core handles.
+   */
+  private newCpu(): Cpu {
+    const owner = this.owner;
+    return new Cpu({
+      map: new MemslotGuestPhysicalMap(owner.vm.memory.slots, 0),
+      config: { bsp: owner.id === 0, maxPhysAddr: coreMaxPhysAddr(owner) },
+      // CPUID is answered from KVM_SET_CPUID2 inside the CPU; every MSR access comes to KVM (filter)
+      exits: { cpuid: (leaf, subleaf) => this.cpuid(leaf, subleaf), allMsrs: true, ve: "deliver" },
+    });
+  }
+
+  /**
+   * KVM_SET_CPUID2 changed the model: before the first KVM_RUN a new MAXPHYADDR takes effect
+   * (the state moves to a core configured for it); after it, KVM allows no change anyway.
+   */
+  cpuidChanged(): void {
+    if (this.owner.hasRun || coreMaxPhysAddr(this.owner) === this.cpu.st.config.maxPhysAddr) return;
+    const old = this.cpu;
+    const cpu = this.newCpu();
+    cpu.st.copyFrom(old.st);
+    cpu.pending.nmi = old.pending.nmi;
+    cpu.pending.irq = old.pending.irq;
+    cpu.pending.shadow = old.pending.shadow;
+    cpu.syncMode();
+    this.cpu = cpu;
+    this.stateDirty = true;
+  }
+
+  /**
+   * Guest CPUID: KVM's CPUID faulting (#GP at CPL > 0), else the KVM_SET_CPUID2 model with the
+   * bits kvm_update_cpuid_runtime() keeps current: CPUID.1 OSXSAVE (= CR4.OSXSAVE) and APIC
+   * (= APIC_BASE.EN), CPUID.7.0 OSPKE (= CR4.PKE), CPUID.0xd.0 EBX (XSAVE size for XCR0: the core
+   * has x87 + SSE only, 576 bytes). KVM writes them into the stored entries, so KVM_GET_CPUID2
+   * shows them too; here they are applied when the guest asks (KVM_GET_CPUID2 shows the model as set).
+   */
+  private cpuid(leaf: number, subleaf: number): [number, number, number, number] {
+    const st = this.cpu.st;
+    if (this.kvmMsrs.cpuidFaulting && cpl(st) > 0) throw new X86Exception(Vector.GP, 0, "CPUID faulting");
+    const model = this.owner.cpuidModel;
+    const r = model.cpuid(leaf, subleaf);
+    if (model.find(leaf, subleaf) === undefined) return r;
+    const put = (reg: number, bit: number, on: boolean) => {
+      r[reg] = on ? (r[reg]! | (1 << bit)) >>> 0 : (r[reg]! & ~(1 << bit)) >>> 0;
+    };
+    if (leaf === 1) {
+      put(2, 27, (st.cr4 & CR4_OSXSAVE) !== 0);
+      put(3, 9, (this.cpu.getMsr(0x1b) & APIC_BASE_EN) !== 0n);
+    } else if (leaf === 7 && subleaf === 0) put(2, 4, (st.cr4 & CR4_PKE) !== 0);
+    else if (leaf === 0xd && subleaf === 0) r[1] = XSAVE_X87_SSE_SIZE;
+    return r;
   }
 
   // ---- KVM_GET/SET_REGS ----
@@ -113,7 +204,8 @@ export class NormalVcpu {
       cr2: k.cr2,
       cr3: k.cr3,
       cr4: k.cr4,
-      cr8: k.cr8,
+      // kvm_set_cr8() refuses reserved bits and __set_sregs_common ignores that: CR8 stays
+      cr8: k.cr8 > 15n ? BigInt(this.cpu.st.cr8) : k.cr8,
       efer: k.efer,
       apicBase: k.apic_base,
     };
@@ -140,14 +232,25 @@ export class NormalVcpu {
       throw e;
     }
     if (vector !== undefined) this.cpu.injectInterrupt(vector);
+    this.cpu.mmu.flushAll(); // KVM_SET_SREGS resets the MMU context: no stale translations
     this.stateDirty = true;
   }
 
   // ---- MSRs ----
 
-  /** A guest RDMSR (value undefined) or WRMSR through the core: the value read, or KVM's failure code. */
-  accessMsr(index: number, value: bigint | undefined): bigint | KvmMsrRetValue {
-    if (!isMsrHandled(index)) return KvmMsrRet.UNSUPPORTED;
+  /**
+   * An RDMSR (value undefined) or WRMSR: the core's MSRs, then the ones KVM emulates itself; the
+   * value read, or KVM's failure code (UNSUPPORTED for MSRs neither knows).
+   */
+  accessMsr(index: number, value: bigint | undefined, hostInitiated = false): bigint | KvmMsrRetValue {
+    if (!isMsrHandled(index)) {
+      const k = this.kvmMsrs;
+      if (!k.has(index)) return KvmMsrRet.UNSUPPORTED;
+      if (value === undefined) return k.get(index) ?? KvmMsrRet.ERROR;
+      return k.set(index, value, hostInitiated, guestMaxPhysAddr(this.owner.cpuidModel))
+        ? 0n
+        : KvmMsrRet.ERROR;
+    }
     try {
       if (value === undefined) return this.cpu.getMsr(index);
       this.cpu.setMsr(index, value);
@@ -160,7 +263,7 @@ export class NormalVcpu {
 
   /** Host-initiated KVM_GET_MSRS / KVM_SET_MSRS entry: true if processed. */
   hostMsr(index: number, write: bigint | undefined): bigint | undefined {
-    const r = this.accessMsr(index, write);
+    const r = this.accessMsr(index, write, true);
     if (typeof r !== "bigint") return undefined;
     if (write !== undefined) this.stateDirty = true;
     return r;
@@ -170,7 +273,7 @@ export class NormalVcpu {
 
   /** KVM_INTERRUPT with a userspace irqchip: queue the vector (it replaces a queued one). */
   interrupt(irq: number): void {
-    if (irq >= KVM_NR_INTERRUPTS)
+    if (!Number.isInteger(irq) || irq < 0 || irq >= KVM_NR_INTERRUPTS)
       throw new KvmError("EINVAL", `kvm_interrupt.irq ${irq} ≥ KVM_NR_INTERRUPTS (256)`, {
         field: "kvm_interrupt.irq",
       });
@@ -200,9 +303,15 @@ export class NormalVcpu {
 
   // ---- KVM_RUN plumbing ----
 
-  /** The reason VM entry fails after outside changes (checked once per change), or undefined. */
+  /**
+   * The reason VM entry fails after outside changes (checked once per change), or undefined.
+   * An outside change is also when a VMM has typically just written guest code: the CPU's
+   * decoded blocks cannot see host writes to guest RAM, so they are dropped here (the hot
+   * KVM_RUN → exit → KVM_RUN path does not pay for it).
+   */
   entryCheck(): string | undefined {
     if (!this.stateDirty) return undefined;
+    this.cpu.flushDecodedBlocks();
     const sregs = this.getSregs();
     const regs = this.getRegs();
     const bad = invalidGuestState(
@@ -223,14 +332,71 @@ export class NormalVcpu {
     run.ifFlag = iff;
     run.cr8 = BigInt(cpu.st.cr8);
     run.apicBase = cpu.getMsr(0x1b);
-    run.readyForInterruptInjection = iff && cpu.pending.shadow === 0 && cpu.pending.irq < 0 ? 1 : 0;
+    run.readyForInterruptInjection = this.readyForInterrupt() ? 1 : 0;
     run.flags = 0;
+  }
+
+  /**
+   * kvm_vcpu_ready_for_interrupt_injection(): IF = 1, no STI/MOV SS shadow, and no interrupt
+   * already queued for injection.
+   */
+  readyForInterrupt(): boolean {
+    const p = this.cpu.pending;
+    return ifFlag(this.cpu) === 1 && p.shadow === 0 && p.irq < 0;
+  }
+
+  // ---- KVM_GET/SET_VCPU_EVENTS (vcpu-events.ts) ----
+
+  getVcpuEvents(): KvmVcpuEvents {
+    return getVcpuEvents(this.cpu, this.runner.queuedException);
+  }
+
+  setVcpuEvents(events: KvmVcpuEvents): void {
+    this.runner.queuedException = setVcpuEvents(this.cpu, events);
+  }
+
+  // ---- KVM_GET/SET_FPU, KVM_GET/SET_XCRS, KVM_GET/SET_DEBUGREGS (extra-state.ts) ----
+
+  getFpu(): KvmFpu {
+    return getKvmFpu(this.cpu.st);
+  }
+
+  setFpu(fpu: KvmFpu): void {
+    setKvmFpu(this.cpu.st, fpu);
+  }
+
+  getXcrs(): KvmXcrs {
+    return getKvmXcrs(this.cpu.st);
+  }
+
+  setXcrs(xcrs: KvmXcrs): void {
+    setKvmXcrs(this.cpu.st, xcrs, this.owner.cpuidModel);
+  }
+
+  getXsave(): KvmXsave {
+    return getKvmXsave(this.cpu.st);
+  }
+
+  setXsave(xsave: KvmXsave): void {
+    setKvmXsave(this.cpu.st, xsave, this.owner.cpuidModel);
+  }
+
+  getDebugRegs(): KvmDebugregs {
+    return getKvmDebugregs(this.cpu.st);
+  }
+
+  setDebugRegs(regs: KvmDebugregs): void {
+    setKvmDebugregs(this.cpu.st, regs);
   }
 
   /** End the CPU's pending exit without effect (its completion was dropped). */
   abandonExit(): void {
     if (this.cpu.pendingExit !== undefined) this.cpu.skipInstruction();
   }
+}
+
+function coreMaxPhysAddr(owner: Vcpu): number {
+  return Math.min(52, Math.max(32, guestMaxPhysAddr(owner.cpuidModel)));
 }
 
 function firstSetBit(words: readonly bigint[]): number | undefined {

@@ -5,7 +5,7 @@ import { KvmError } from "./errors.js";
 import { IoctlFile } from "./file.js";
 import type { KvmHost } from "./host.js";
 import type { IoctlArg } from "./ioctl-arg.js";
-import { getMsrIndexListRaw } from "./msrs.js";
+import { getMsrIndexListRaw, msrIndexList } from "./msrs.js";
 import type { KvmProcess } from "./process.js";
 import { emulatedCpuid, supportedCpuid } from "./supported-cpuid.js";
 import { KVM_API_VERSION } from "./uapi/constants.js";
@@ -95,6 +95,11 @@ export class Kvm extends IoctlFile {
    */
   getSupportedCpuid(capacity: number): KvmCpuidEntry2[] {
     return this.fitCpuid(this.host.supportedCpuid ?? supportedCpuid(), capacity);
+  }
+
+  /** KVM_GET_MSR_INDEX_LIST (typed): the MSRs KVM_GET/SET_MSRS save and restore. */
+  getMsrIndexList(): number[] {
+    return msrIndexList();
   }
 
   /**

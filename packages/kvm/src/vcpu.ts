@@ -1,9 +1,10 @@
 // A vCPU file (rust-vmm's VcpuFd / kvm-ioctls vcpu.rs): the state KVM itself keeps for a vCPU —
 // its id, the kvm_run mapping, mp_state, whether KVM_TDX_INIT_VCPU ran — and the refusals that
 // need no CPU: register ioctls on a TD (protected state), the TD state rules of spec §1.11, and
-// kvm_tdx_cmd checks. Running and the register state itself come with @tdxsim/x86 and the TDX
-// module; until then those requests are refused with a message saying so.
+// kvm_tdx_cmd checks. Running and the register state live elsewhere: a TD vCPU's in td-run.ts
+// (the TDX module), a normal vCPU's in NormalVcpu / NormalRun (normal-*.ts, the x86 core).
 import { asKvmError, KvmError } from "./errors.js";
+import type { KvmDebugregs } from "./extra-state.js";
 import { IoctlFile } from "./file.js";
 import type { IoctlArg } from "./ioctl-arg.js";
 import { KvmRun } from "./kvm-run.js";
@@ -35,16 +36,29 @@ import {
   KVM_SET_REGS,
   KVM_SET_SREGS,
 } from "./uapi/ioctls.js";
+import type { StructDef } from "./uapi/struct.js";
 import {
   KVM_MAX_CPUID_ENTRIES,
   type KvmCpuidEntry2,
+  type KvmFpu,
   type KvmMsrEntry,
   type KvmRegs,
   type KvmSregs,
+  type KvmVcpuEvents,
+  type KvmXcrs,
+  type KvmXsave,
   kvmCpuid2Header,
   kvmCpuidEntry2,
+  kvmDebugregs,
+  kvmFpu,
   kvmMpState,
+  kvmMsrEntry,
+  kvmRegs,
+  kvmSregs,
   kvmTdxCmd,
+  kvmVcpuEvents,
+  kvmXcrs,
+  kvmXsave,
 } from "./uapi/structs.js";
 import { VcpuCpuid } from "./vcpu-cpuid.js";
 import { decodeExit, type VcpuExit } from "./vcpu-exit.js";
@@ -100,12 +114,13 @@ export class Vcpu extends IoctlFile {
       this.setMpState(kvmMpState.decode(arg.read(kvmMpState.size, "kvm_mp_state")).mp_state);
       return 0;
     });
-    for (const request of [KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS, ...NORMAL_VCPU_IOCTLS]) {
+    for (const request of NORMAL_VCPU_IOCTLS) {
       this.on(request, (arg) => this.registerIoctl(request, arg));
     }
     this.on(KVM_RUN, (arg) => this.runRaw(arg));
     this.on(KVM_SET_CPUID2, (arg) => {
       this.cpuidModel.setRaw(this.vm.process.userMemory, arg.value, this.hasRun);
+      this.normalState?.cpuidChanged();
       return 0;
     });
     this.on(KVM_GET_CPUID2, (arg) => {
@@ -185,7 +200,7 @@ export class Vcpu extends IoctlFile {
       KVM_SET_DEBUGREGS,
     ];
     if (this.vm.isTd && protectedState.includes(request)) refuseProtectedState(ioctlName(request));
-    if (this.vm.isTd || request === KVM_GET_DEBUGREGS || request === KVM_SET_DEBUGREGS) {
+    if (this.vm.isTd) {
       throw new KvmError("EINVAL", `${ioctlName(request)} is not implemented in tdxsim yet for this vCPU`);
     }
     return normalVcpuIoctl(this.normal, request, arg);
@@ -251,7 +266,7 @@ export class Vcpu extends IoctlFile {
 
   /** KVM_SET_REGS (typed). */
   setRegs(regs: KvmRegs): void {
-    this.normalTyped("KVM_SET_REGS", (n) => n.setRegs(regs));
+    this.normalTyped("KVM_SET_REGS", (n) => n.setRegs(Vcpu.asStruct(kvmRegs, regs)));
   }
 
   /** KVM_GET_SREGS (typed). */
@@ -261,12 +276,14 @@ export class Vcpu extends IoctlFile {
 
   /** KVM_SET_SREGS (typed). */
   setSregs(sregs: KvmSregs): void {
-    this.normalTyped("KVM_SET_SREGS", (n) => n.setSregs(sregs));
+    this.normalTyped("KVM_SET_SREGS", (n) => n.setSregs(Vcpu.asStruct(kvmSregs, sregs)));
   }
 
   private normalGetMsrs(indices: readonly number[]): MsrEntry[] {
     return this.normalTyped("KVM_GET_MSRS", (n) => {
-      const entries = indices.map((index) => ({ index, reserved: 0, data: 0n }));
+      const entries = Vcpu.asList(indices, "kvm_msrs.entries").map((index) =>
+        Vcpu.asStruct(kvmMsrEntry, { index, reserved: 0, data: 0n }),
+      );
       return entries.slice(0, msrIo(n, entries, false)).map(({ index, data }) => ({ index, data }));
     });
   }
@@ -275,10 +292,62 @@ export class Vcpu extends IoctlFile {
     return this.normalTyped("KVM_SET_MSRS", (n) =>
       msrIo(
         n,
-        entries.map((e) => ({ index: e.index, reserved: 0, data: e.data })),
+        Vcpu.asList(entries, "kvm_msrs.entries").map((e) =>
+          Vcpu.asStruct(kvmMsrEntry, (e && { index: e.index, reserved: 0, data: e.data }) as KvmMsrEntry),
+        ),
         true,
       ),
     );
+  }
+
+  /** KVM_GET_FPU (typed). */
+  getFpu(): KvmFpu {
+    return this.normalTyped("KVM_GET_FPU", (n) => n.getFpu());
+  }
+
+  /** KVM_SET_FPU (typed). */
+  setFpu(fpu: KvmFpu): void {
+    this.normalTyped("KVM_SET_FPU", (n) => n.setFpu(Vcpu.asStruct(kvmFpu, fpu)));
+  }
+
+  /** KVM_GET_VCPU_EVENTS (typed). */
+  getVcpuEvents(): KvmVcpuEvents {
+    return this.normalTyped("KVM_GET_VCPU_EVENTS", (n) => n.getVcpuEvents());
+  }
+
+  /** KVM_SET_VCPU_EVENTS (typed). */
+  setVcpuEvents(events: KvmVcpuEvents): void {
+    this.normalTyped("KVM_SET_VCPU_EVENTS", (n) => n.setVcpuEvents(Vcpu.asStruct(kvmVcpuEvents, events)));
+  }
+
+  /** KVM_GET_XSAVE (typed). */
+  getXsave(): KvmXsave {
+    return this.normalTyped("KVM_GET_XSAVE", (n) => n.getXsave());
+  }
+
+  /** KVM_SET_XSAVE (typed). */
+  setXsave(xsave: KvmXsave): void {
+    this.normalTyped("KVM_SET_XSAVE", (n) => n.setXsave(Vcpu.asStruct(kvmXsave, xsave)));
+  }
+
+  /** KVM_GET_XCRS (typed). */
+  getXcrs(): KvmXcrs {
+    return this.normalTyped("KVM_GET_XCRS", (n) => n.getXcrs());
+  }
+
+  /** KVM_SET_XCRS (typed). */
+  setXcrs(xcrs: KvmXcrs): void {
+    this.normalTyped("KVM_SET_XCRS", (n) => n.setXcrs(Vcpu.asStruct(kvmXcrs, xcrs)));
+  }
+
+  /** KVM_GET_DEBUGREGS (typed). */
+  getDebugRegs(): KvmDebugregs {
+    return this.normalTyped("KVM_GET_DEBUGREGS", (n) => n.getDebugRegs());
+  }
+
+  /** KVM_SET_DEBUGREGS (typed). */
+  setDebugRegs(regs: KvmDebugregs): void {
+    this.normalTyped("KVM_SET_DEBUGREGS", (n) => n.setDebugRegs(Vcpu.asStruct(kvmDebugregs, regs)));
   }
 
   /** KVM_INTERRUPT (typed, userspace irqchip): queue external interrupt `irq`. */
@@ -289,6 +358,22 @@ export class Vcpu extends IoctlFile {
   /** KVM_NMI (typed). */
   nmi(): void {
     this.normalTyped("KVM_NMI", (n) => n.nmi());
+  }
+
+  /** A typed argument checked the way the raw face's struct decoding checks it: EINVAL naming the field. */
+  private static asStruct<V>(def: StructDef<V>, value: V): V {
+    try {
+      return def.decode(def.encode(value as Partial<V>));
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError)
+        throw new KvmError("EINVAL", `${def.name}: ${e.message}`, { field: def.name });
+      throw e;
+    }
+  }
+
+  private static asList<T>(list: readonly T[], field: string): readonly T[] {
+    if (!Array.isArray(list)) throw new KvmError("EINVAL", `${field} must be an array`, { field });
+    return list;
   }
 
   private normalTyped<T>(ioctl: string, body: (n: NormalVcpu) => T): T {
@@ -309,6 +394,7 @@ export class Vcpu extends IoctlFile {
       if (entries.length > KVM_MAX_CPUID_ENTRIES)
         throw new KvmError("E2BIG", `${entries.length} entries > KVM_MAX_CPUID_ENTRIES (256)`);
       this.cpuidModel.set(entries, this.hasRun);
+      this.normalState?.cpuidChanged();
     });
   }
 

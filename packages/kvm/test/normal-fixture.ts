@@ -37,6 +37,8 @@ export const TSS = 0x12000;
 export const STUBS = 0x20000;
 export const CODE = 0x100000;
 export const STACK_TOP = 0x200000;
+/** TSS.RSP0 (a stack below STACK_TOP for interrupts and exceptions from CPL 3). */
+export const RSP0 = 0x1f0000;
 /** A GPA outside every memslot, mapped 1:1 for MMIO tests. */
 export const MMIO = 0xc000_0000;
 /** Exceptions and interrupts report their vector here. */
@@ -82,6 +84,12 @@ export class NormalVmFixture {
     return this.p.userMemory.readBytes(UADDR + gpa, length);
   }
 
+  /** Zero and rebuild page tables, GDT, TSS and IDT (after a guest may have scribbled on them). */
+  rebuildSystemTables(): void {
+    this.writeGpa(0, new Uint8Array(STUBS + 0x1000));
+    this.buildSystemTables();
+  }
+
   private buildSystemTables(): void {
     const mem = this.p.userMemory;
     const pte: PteMemory = {
@@ -99,7 +107,7 @@ export class NormalVmFixture {
       memory: pte,
       allocTable: linearPageAllocator(TABLES, TABLES_END),
     });
-    b.map(0, 0, RAM_SIZE, { maxPageSize: 2 * MiB });
+    b.map(0, 0, RAM_SIZE, { maxPageSize: 2 * MiB, user: true }); // user-accessible: CPL 3 tests
     b.map(MMIO, MMIO, 0x1000, { maxPageSize: 0x1000 });
     this.cr3 = b.root;
     const q = (v: bigint) => {
@@ -112,6 +120,7 @@ export class NormalVmFixture {
       this.writeGpa(GDT + 8 * i, q(d));
     });
     this.writeGpa(GDT + 24, q(0x67n | (BigInt(TSS) << 16n) | (0x8bn << 40n)));
+    this.writeGpa(TSS + 4, q(BigInt(RSP0))); // RSP0: the stack for events taken at CPL 3
     // IDT: vector v → STUBS + 16v: mov eax, v; out 0xee, eax; hlt
     for (let v = 0; v < 256; v++) {
       const stub = STUBS + 16 * v;

@@ -14,6 +14,7 @@ import {
   KvmExit,
   KvmHc,
   KvmInternalError,
+  KvmMem,
   KvmMpState,
   KvmMsrExitReason,
   KvmMsrFilter,
@@ -21,6 +22,7 @@ import {
   kvmEnableCap,
   kvmMsrFilter,
   VMX_ENTRY_FAILURE_INVALID_GUEST_STATE,
+  type Vm,
 } from "../src/index.js";
 import { ARGS, CODE, MMIO, NormalVmFixture, VECTOR_PORT } from "./normal-fixture.js";
 
@@ -269,6 +271,29 @@ describe("KVM_RUN of a normal VM: budget, immediate_exit, CPUID, hypercalls", ()
     expect(t.expectOut(0x87)).toBe(0x4b4d564b); // "KVMK"
   });
 
+  it("CPUID reflects CR4.OSXSAVE and APIC_BASE.EN at run time (kvm_update_cpuid_runtime)", () => {
+    const t = new NormalVmFixture();
+    (t.p.file(t.vcpuFd) as import("../src/index.js").Vcpu).setCpuid2(t.p.openKvm().getSupportedCpuid(256));
+    t.load(`
+      mov eax, 1
+      cpuid
+      mov eax, ecx
+      out 0x8b, eax
+      mov eax, edx
+      out 0x8b, eax
+      mov rax, cr4
+      bts rax, 18
+      mov cr4, rax
+      mov eax, 1
+      cpuid
+      mov eax, ecx
+      out 0x8b, eax
+      hlt`);
+    expect((t.expectOut(0x8b) >>> 27) & 1).toBe(0); // OSXSAVE clear
+    expect((t.expectOut(0x8b) >>> 9) & 1).toBe(1); // APIC: APIC_BASE.EN is set at reset
+    expect((t.expectOut(0x8b) >>> 27) & 1).toBe(1); // after MOV CR4
+  });
+
   it("VMCALL: -KVM_ENOSYS in RAX unless the hypercall exits; KVM_HC_MAP_GPA_RANGE exits once enabled", () => {
     const t = new NormalVmFixture();
     const src = `
@@ -303,6 +328,48 @@ describe("KVM_RUN of a normal VM: budget, immediate_exit, CPUID, hypercalls", ()
     expect(v.getBigUint64(96, true)).toBe(KVM_EXIT_HYPERCALL_LONG_MODE);
     v.setBigUint64(88, 7n, true);
     expect(t2.expectOut(0x88)).toBe(7);
+  });
+});
+
+describe("KVM_RUN of a normal VM: hypercall argument rules", () => {
+  it("MAP_GPA_RANGE: misaligned GPA, 0 pages or a wrapping range → -KVM_EINVAL; VAPIC_POLL_IRQ → 0; CPL 3 → -KVM_EPERM", () => {
+    const t = new NormalVmFixture();
+    t.p.userMemory.writeBytes(
+      ARGS,
+      kvmEnableCap.encode({ cap: KvmCap.EXIT_HYPERCALL, args: [1n << 12n, 0n, 0n, 0n] }),
+    );
+    expect(t.p.ioctl(t.vmFd, KVM_ENABLE_CAP, ARGS)).toBe(0);
+    t.load(`
+      mov eax, 12
+      mov ebx, 0x1001
+      mov ecx, 1
+      vmcall
+      out 0x68, eax
+      mov eax, 12
+      xor ebx, ebx
+      xor ecx, ecx
+      vmcall
+      out 0x68, eax
+      mov eax, 12
+      mov ebx, 0x2000
+      mov rcx, -1
+      vmcall
+      out 0x68, eax
+      mov eax, 1
+      vmcall
+      out 0x68, eax
+      hlt`);
+    for (let i = 0; i < 3; i++) expect(t.expectOut(0x68)).toBe(-22 >>> 0);
+    expect(t.expectOut(0x68)).toBe(0);
+
+    const u = new NormalVmFixture();
+    u.load("mov eax, 1\nvmcall\nmov rbx, rax\nud2");
+    const s = u.getSregs();
+    expect(
+      u.setSregs({ ...s, cs: { ...s.cs, dpl: 3, selector: 0x0b }, ss: { ...s.ss, dpl: 3, selector: 0x13 } }),
+    ).toBe(0);
+    expect(u.expectOut(VECTOR_PORT)).toBe(6);
+    expect(u.getRegs().rbx).toBe(0xffff_ffff_ffff_ffffn); // -KVM_EPERM
   });
 });
 
@@ -357,6 +424,18 @@ describe("KVM_RUN of a normal VM: MSR exits", () => {
     expect(t.expectOut(VECTOR_PORT)).toBe(13);
   });
 
+  it("msr.error = 1 with no usable IDT: the #GP triple-faults and the next KVM_RUN reports SHUTDOWN", () => {
+    const t = new NormalVmFixture();
+    userSpaceMsr(t, KvmMsrExitReason.UNKNOWN);
+    t.load("mov ecx, 0x12345\nrdmsr\nhlt");
+    expect(t.setSregs({ ...t.getSregs(), idt: { base: 0n, limit: 0, padding: [0, 0, 0] } })).toBe(0);
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.X86_RDMSR);
+    t.run[32] = 1;
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.SHUTDOWN);
+  });
+
   it("without KVM_CAP_X86_USER_SPACE_MSR a filtered access is #GP in the guest; the core's MSRs run in-kernel", () => {
     const t = new NormalVmFixture();
     filterDenying(t, 0x10);
@@ -365,5 +444,193 @@ describe("KVM_RUN of a normal VM: MSR exits", () => {
     );
     expect(t.expectOut(0x8a)).toBe(0x1000);
     expect(t.expectOut(VECTOR_PORT)).toBe(13);
+  });
+});
+
+describe("KVM_RUN of a normal VM: the VMM rewrites guest code", () => {
+  it("new code written into guest RAM and a KVM_SET_REGS later, the guest runs the new code", () => {
+    const t = new NormalVmFixture();
+    t.load("mov eax, 1\nout 0x60, eax\nhlt");
+    expect(t.expectOut(0x60)).toBe(1);
+    t.load("mov eax, 2\nout 0x61, eax\nhlt"); // same GPA, new bytes
+    expect(t.expectOut(0x61)).toBe(2);
+  });
+});
+
+describe("KVM_RUN of a normal VM: memslot flags", () => {
+  it("a KVM_MEM_READONLY slot reads from memory and turns writes into MMIO exits", () => {
+    const t = new NormalVmFixture();
+    const vm = t.p.file(t.vmFd) as Vm;
+    vm.setUserMemoryRegion({
+      slot: 1,
+      flags: KvmMem.READONLY,
+      guestPhysAddr: 0x80_0000n,
+      memorySize: 0x1000n,
+      userspaceAddr: 0x5000_0000n,
+    });
+    t.p.userMemory.write32(0x5000_0000, 0x600d);
+    // identity-map the slot's page for the guest, next to the fixture's 4 MiB
+    t.load(`
+      mov rbx, 0x800000
+      mov eax, [rbx]
+      out 0x63, eax
+      mov dword ptr [rbx + 4], 0x1234
+      hlt`);
+    // the fixture maps [0, 4 MiB): extend with a 2 MiB page at 8 MiB in the same page directory
+    const pd = t.readGpa(t.cr3, 8);
+    const pdpt = Number(new DataView(pd.buffer).getBigUint64(0, true) & 0xffffffff000n);
+    const pdAddr = Number(new DataView(t.readGpa(pdpt, 8).buffer).getBigUint64(0, true) & 0xffffffff000n);
+    const entry = new Uint8Array(8);
+    new DataView(entry.buffer).setBigUint64(0, 0x800000n | 0x83n, true);
+    t.writeGpa(pdAddr + 4 * 8, entry);
+    expect(t.expectOut(0x63)).toBe(0x600d);
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.MMIO);
+    expect(t.mmio.physAddr).toBe(0x800004n);
+    expect(t.mmio.isWrite).toBe(1);
+    expect(t.p.userMemory.read32(0x5000_0004)).toBe(0);
+  });
+
+  it("KVM_MEM_LOG_DIRTY_PAGES: pages the guest wrote show up in KVM_GET_DIRTY_LOG", () => {
+    const t = new NormalVmFixture();
+    const vm = t.p.file(t.vmFd) as Vm;
+    vm.setUserMemoryRegion({
+      slot: 0,
+      flags: KvmMem.LOG_DIRTY_PAGES,
+      guestPhysAddr: 0n,
+      memorySize: 4n << 20n,
+      userspaceAddr: 0x4000_0000n,
+    });
+    t.load("mov rbx, 0x305000\nmov dword ptr [rbx], 1\nmov dword ptr [rbx + 0x2000], 1\nhlt");
+    vm.getDirtyLog(0); // start from a clean log
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.HLT);
+    const bitmap = vm.getDirtyLog(0);
+    const dirty = [...bitmap].flatMap((b, i) =>
+      [0, 1, 2, 3, 4, 5, 6, 7].filter((k) => (b >> k) & 1).map((k) => i * 8 + k),
+    );
+    expect(dirty).toContain(0x305);
+    expect(dirty).toContain(0x307);
+    expect(dirty).not.toContain(0x306);
+  });
+});
+
+describe("a KVM-selftest-style ucall on a normal VM", () => {
+  it("the guest fills a ucall struct and does IN on port 0x1000 with RDI = its address; the host reads RDI and the struct", () => {
+    const t = new NormalVmFixture();
+    t.load(`
+      lea rdi, [rip + uc]
+      mov qword ptr [rdi], 1          # UCALL_SYNC
+      mov qword ptr [rdi + 8], 42     # args[0]
+      mov dx, 0x1000
+      in al, dx
+      mov qword ptr [rdi], 4          # UCALL_DONE
+      in al, dx
+      hlt
+      .balign 8
+      uc: .quad 0, 0`);
+    const ucall = () => {
+      expect(t.kvmRun()).toBe(0);
+      expect({ reason: t.exitReason, port: t.io.port, dir: t.io.direction }).toEqual({
+        reason: KvmExit.IO,
+        port: 0x1000,
+        dir: 0,
+      });
+      const rdi = Number(t.getRegs().rdi);
+      const v = dv(t.readGpa(rdi, 16)); // addr_gva2hva: identity-mapped here
+      return [v.getBigUint64(0, true), v.getBigUint64(8, true)];
+    };
+    expect(ucall()).toEqual([1n, 42n]);
+    expect(ucall()).toEqual([4n, 42n]);
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.HLT);
+  });
+});
+
+describe("normal VM: several vCPUs and memslot changes", () => {
+  it("two vCPUs share guest RAM: what vCPU 1 stores, vCPU 0 loads", () => {
+    const t = new NormalVmFixture();
+    const vm = t.p.file(t.vmFd) as Vm;
+    const vcpu0 = t.p.file(t.vcpuFd) as import("../src/index.js").Vcpu;
+    const vcpu1 = vm.createVcpu(1);
+    t.load(`
+      mov rbx, 0x300000
+      mov eax, [rbx]
+      out 0x6a, eax
+      hlt
+      writer:
+      mov rbx, 0x300000
+      mov dword ptr [rbx], 0x5eed
+      hlt`);
+    expect(vcpu1.getSregs().apic_base & 0x100n).toBe(0n); // BSP flag only on vCPU 0
+    expect(vcpu0.getSregs().apic_base & 0x100n).toBe(0x100n);
+    vcpu1.setSregs({ ...t.longModeSregs(), apic_base: vcpu1.getSregs().apic_base });
+    vcpu1.setRegs({ ...vcpu1.getRegs(), rip: t.labels.get("writer")!, rsp: 0x1e0000n, rflags: 2n });
+    expect(vcpu1.kvmRun()).toEqual({ kind: "hlt" });
+    expect(vcpu0.kvmRun()).toMatchObject({ kind: "io", port: 0x6a });
+    expect(vcpu0.getRegs().rax).toBe(0x5eedn);
+  });
+
+  it("deleting a memslot between runs turns its GPAs into MMIO", () => {
+    const t = new NormalVmFixture();
+    const vm = t.p.file(t.vmFd) as Vm;
+    vm.setUserMemoryRegion({
+      slot: 2,
+      flags: 0,
+      guestPhysAddr: 0xc000_0000n,
+      memorySize: 0x1000n,
+      userspaceAddr: 0x6000_0000n,
+    });
+    t.p.userMemory.write32(0x6000_0000, 0x1111);
+    t.load(`
+      mov rbx, ${MMIO}
+      mov eax, [rbx]
+      out 0x6b, eax
+      mov eax, [rbx]
+      out 0x6b, eax
+      hlt`);
+    expect(t.expectOut(0x6b)).toBe(0x1111); // RAM: the slot backs the MMIO window's page
+    vm.setUserMemoryRegion({
+      slot: 2,
+      flags: 0,
+      guestPhysAddr: 0xc000_0000n,
+      memorySize: 0n,
+      userspaceAddr: 0x6000_0000n,
+    });
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.MMIO);
+    expect(t.mmio.physAddr).toBe(BigInt(MMIO));
+  });
+});
+
+describe("normal VM: MAXPHYADDR from the vCPU's CPUID", () => {
+  /** Point the fixture's 4 KiB MMIO-window PTE at `gpa`. */
+  function remapMmioWindow(t: NormalVmFixture, gpa: bigint): void {
+    let table = BigInt(t.cr3);
+    for (const shift of [39n, 30n, 21n]) {
+      const at = Number(table + ((BigInt(MMIO) >> shift) & 511n) * 8n);
+      table = new DataView(t.readGpa(at, 8).buffer).getBigUint64(0, true) & 0xf_ffff_ffff_f000n;
+    }
+    const pte = new Uint8Array(8);
+    new DataView(pte.buffer).setBigUint64(0, gpa | 0x7n, true);
+    t.writeGpa(Number(table + ((BigInt(MMIO) >> 12n) & 511n) * 8n), pte);
+  }
+  const guest = `mov rbx, ${MMIO}\nmov eax, [rbx]\nhlt`;
+
+  it("without KVM_SET_CPUID2 it is 36: a PTE naming GPA 2^40 has reserved bits (#PF)", () => {
+    const t = new NormalVmFixture();
+    remapMmioWindow(t, 1n << 40n);
+    t.load(guest);
+    expect(t.expectOut(VECTOR_PORT)).toBe(14);
+  });
+
+  it("with CPUID 0x80000008 saying 52 (set before the first KVM_RUN), GPA 2^40 is just MMIO", () => {
+    const t = new NormalVmFixture();
+    remapMmioWindow(t, 1n << 40n);
+    t.load(guest); // the vCPU's core exists already: SET_CPUID2 must still reconfigure it
+    (t.p.file(t.vcpuFd) as import("../src/index.js").Vcpu).setCpuid2(t.p.openKvm().getSupportedCpuid(256));
+    expect(t.kvmRun()).toBe(0);
+    expect(t.exitReason).toBe(KvmExit.MMIO);
+    expect(t.mmio.physAddr).toBe(1n << 40n);
   });
 });

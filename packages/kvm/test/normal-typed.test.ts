@@ -92,6 +92,31 @@ describe("normal VM, typed face", () => {
       expect((e as KvmError).ioctl).toBe("KVM_SET_SREGS");
     }
     expect(() => vcpu.interrupt(300)).toThrow(/KVM_NR_INTERRUPTS/);
+    expect(() => vcpu.interrupt(40.5)).toThrow(KvmError);
+    // typed arguments are checked like the struct fields of the raw face: EINVAL, never a crash
+    const regs = vcpu.getRegs();
+    for (const bad of [
+      { ...regs, rax: -1n },
+      { ...regs, rip: 1n << 64n },
+    ]) {
+      expect(() => vcpu.setRegs(bad)).toThrow(expect.objectContaining({ code: "EINVAL", field: "kvm_regs" }));
+    }
+    expect(() => vcpu.setSregs({ ...s, cs: { ...s.cs, type: 16 } })).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    expect(() => vcpu.setMsrs([{ index: 0xc0000082, data: -5n }])).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    expect(() => vcpu.getMsrs([1.5])).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => vcpu.getMsrs(null as unknown as number[])).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    expect(() => vcpu.setMsrs([null as unknown as { index: number; data: bigint }])).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    expect(() => vcpu.setSregs(null as unknown as typeof s)).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
     expect(() => vcpu.setRunBudget(0)).toThrow(KvmError);
   });
 

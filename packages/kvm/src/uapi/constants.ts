@@ -41,6 +41,8 @@ export const KvmCap = {
   IOEVENTFD: 36,
   INTERNAL_ERROR_DATA: 40,
   ENABLE_CAP: 54,
+  XSAVE: 55,
+  XCRS: 56,
   TSC_CONTROL: 60,
   GET_TSC_KHZ: 61,
   MAX_VCPUS: 66,
@@ -124,6 +126,19 @@ export const KvmExit = {
   MEMORY_FAULT: 39,
   TDX: 40,
 } as const;
+
+/** kvm_vcpu_events.flags (KVM_VCPUEVENT_VALID_*) */
+export const KvmVcpuEventValid = {
+  NMI_PENDING: 0x1,
+  SIPI_VECTOR: 0x2,
+  SHADOW: 0x4,
+  SMM: 0x8,
+  PAYLOAD: 0x10,
+  TRIPLE_FAULT: 0x20,
+} as const;
+
+/** kvm_vcpu_events.interrupt.shadow (KVM_X86_SHADOW_INT_*) */
+export const KvmX86ShadowInt = { MOV_SS: 1, STI: 2 } as const;
 
 /** kvm_run.io.direction */
 export const KvmExitIo = { IN: 0, OUT: 1 } as const;
@@ -278,6 +293,8 @@ export const UAPI_CONSTANT_GROUPS: readonly UapiConstantGroup[] = [
   { prefix: "KVM_MAP_GPA_RANGE_", values: KvmMapGpaRange },
   { prefix: "KVM_CPUID_FLAG_", values: KvmCpuidFlag },
   { prefix: "KVM_TDX_", values: KvmTdx },
+  { prefix: "KVM_VCPUEVENT_VALID_", values: KvmVcpuEventValid },
+  { prefix: "KVM_X86_SHADOW_INT_", values: KvmX86ShadowInt },
   {
     prefix: "",
     values: {

@@ -10,6 +10,7 @@ import {
   kvmDebugregs,
   kvmDirtyLog,
   kvmEnableCap,
+  kvmFpu,
   kvmInterrupt,
   kvmMemoryAttributes,
   kvmMpState,
@@ -21,6 +22,9 @@ import {
   kvmSregs,
   kvmUserspaceMemoryRegion,
   kvmUserspaceMemoryRegion2,
+  kvmVcpuEvents,
+  kvmXcrs,
+  kvmXsave,
 } from "./structs.js";
 
 export type IoctlScope = "system" | "vm" | "vcpu";
@@ -68,12 +72,21 @@ export const KVM_SET_SREGS = iow(KVMIO, 0x84, kvmSregs.size);
 export const KVM_INTERRUPT = iow(KVMIO, 0x86, kvmInterrupt.size);
 export const KVM_GET_MSRS = iowr(KVMIO, 0x88, kvmMsrsHeader.size);
 export const KVM_SET_MSRS = iow(KVMIO, 0x89, kvmMsrsHeader.size);
+export const KVM_GET_FPU = ior(KVMIO, 0x8c, kvmFpu.size);
+export const KVM_SET_FPU = iow(KVMIO, 0x8d, kvmFpu.size);
 export const KVM_SET_CPUID2 = iow(KVMIO, 0x90, kvmCpuid2Header.size);
 export const KVM_GET_CPUID2 = iowr(KVMIO, 0x91, kvmCpuid2Header.size);
 export const KVM_GET_MP_STATE = ior(KVMIO, 0x98, kvmMpState.size);
 export const KVM_SET_MP_STATE = iow(KVMIO, 0x99, kvmMpState.size);
 export const KVM_NMI = io(KVMIO, 0x9a);
+export const KVM_GET_VCPU_EVENTS = ior(KVMIO, 0x9f, kvmVcpuEvents.size);
+export const KVM_SET_VCPU_EVENTS = iow(KVMIO, 0xa0, kvmVcpuEvents.size);
 export const KVM_GET_DEBUGREGS = ior(KVMIO, 0xa1, kvmDebugregs.size);
+export const KVM_GET_XSAVE = ior(KVMIO, 0xa4, kvmXsave.size);
+export const KVM_SET_XSAVE = iow(KVMIO, 0xa5, kvmXsave.size);
+export const KVM_GET_XSAVE2 = ior(KVMIO, 0xcf, kvmXsave.size);
+export const KVM_GET_XCRS = ior(KVMIO, 0xa6, kvmXcrs.size);
+export const KVM_SET_XCRS = iow(KVMIO, 0xa7, kvmXcrs.size);
 export const KVM_SET_DEBUGREGS = iow(KVMIO, 0xa2, kvmDebugregs.size);
 
 /** Every request this package knows, with the fds that accept it. */
@@ -109,13 +122,22 @@ export const KVM_IOCTLS: readonly IoctlInfo[] = [
   { name: "KVM_INTERRUPT", request: KVM_INTERRUPT, scopes: ["vcpu"] },
   { name: "KVM_GET_MSRS", request: KVM_GET_MSRS, scopes: ["system", "vcpu"] },
   { name: "KVM_SET_MSRS", request: KVM_SET_MSRS, scopes: ["vcpu"] },
+  { name: "KVM_GET_FPU", request: KVM_GET_FPU, scopes: ["vcpu"] },
+  { name: "KVM_SET_FPU", request: KVM_SET_FPU, scopes: ["vcpu"] },
   { name: "KVM_SET_CPUID2", request: KVM_SET_CPUID2, scopes: ["vcpu"] },
   { name: "KVM_GET_CPUID2", request: KVM_GET_CPUID2, scopes: ["vcpu"] },
   { name: "KVM_GET_MP_STATE", request: KVM_GET_MP_STATE, scopes: ["vcpu"] },
   { name: "KVM_SET_MP_STATE", request: KVM_SET_MP_STATE, scopes: ["vcpu"] },
   { name: "KVM_NMI", request: KVM_NMI, scopes: ["vcpu"] },
+  { name: "KVM_GET_VCPU_EVENTS", request: KVM_GET_VCPU_EVENTS, scopes: ["vcpu"] },
+  { name: "KVM_SET_VCPU_EVENTS", request: KVM_SET_VCPU_EVENTS, scopes: ["vcpu"] },
   { name: "KVM_GET_DEBUGREGS", request: KVM_GET_DEBUGREGS, scopes: ["vcpu"] },
   { name: "KVM_SET_DEBUGREGS", request: KVM_SET_DEBUGREGS, scopes: ["vcpu"] },
+  { name: "KVM_GET_XSAVE", request: KVM_GET_XSAVE, scopes: ["vcpu"] },
+  { name: "KVM_SET_XSAVE", request: KVM_SET_XSAVE, scopes: ["vcpu"] },
+  { name: "KVM_GET_XSAVE2", request: KVM_GET_XSAVE2, scopes: ["vcpu"] },
+  { name: "KVM_GET_XCRS", request: KVM_GET_XCRS, scopes: ["vcpu"] },
+  { name: "KVM_SET_XCRS", request: KVM_SET_XCRS, scopes: ["vcpu"] },
 ];
 
 const BY_REQUEST = new Map(KVM_IOCTLS.map((i) => [i.request, i]));

@@ -142,6 +142,95 @@ export const kvmDebugregs = defineStruct("kvm_debugregs", [
   ["reserved", arrayOf("u64", 9)],
 ] as const);
 
+/** struct kvm_fpu: the FXSAVE image's fields (KVM_GET/SET_FPU). */
+export const kvmFpu = defineStruct("kvm_fpu", [
+  ["fpr", arrayOf("u8", 8 * 16)],
+  ["fcw", "u16"],
+  ["fsw", "u16"],
+  ["ftwx", "u8"],
+  ["pad1", "u8"],
+  ["last_opcode", "u16"],
+  ["last_ip", "u64"],
+  ["last_dp", "u64"],
+  ["xmm", arrayOf("u8", 16 * 16)],
+  ["mxcsr", "u32"],
+  ["pad2", "u32"],
+] as const);
+
+/** struct kvm_vcpu_events (x86): pending/injected exception, interrupt, NMI, SIPI, SMI, triple fault. */
+export const kvmVcpuEvents = defineStruct("kvm_vcpu_events", [
+  [
+    "exception",
+    structOf(
+      defineStruct("kvm_vcpu_events_exception", [
+        ["injected", "u8"],
+        ["nr", "u8"],
+        ["has_error_code", "u8"],
+        ["pending", "u8"],
+        ["error_code", "u32"],
+      ] as const),
+    ),
+  ],
+  [
+    "interrupt",
+    structOf(
+      defineStruct("kvm_vcpu_events_interrupt", [
+        ["injected", "u8"],
+        ["nr", "u8"],
+        ["soft", "u8"],
+        ["shadow", "u8"],
+      ] as const),
+    ),
+  ],
+  [
+    "nmi",
+    structOf(
+      defineStruct("kvm_vcpu_events_nmi", [
+        ["injected", "u8"],
+        ["pending", "u8"],
+        ["masked", "u8"],
+        ["pad", "u8"],
+      ] as const),
+    ),
+  ],
+  ["sipi_vector", "u32"],
+  ["flags", "u32"],
+  [
+    "smi",
+    structOf(
+      defineStruct("kvm_vcpu_events_smi", [
+        ["smm", "u8"],
+        ["pending", "u8"],
+        ["smm_inside_nmi", "u8"],
+        ["latched_init", "u8"],
+      ] as const),
+    ),
+  ],
+  ["triple_fault", structOf(defineStruct("kvm_vcpu_events_triple_fault", [["pending", "u8"]] as const))],
+  ["reserved", arrayOf("u8", 26)],
+  ["exception_has_payload", "u8"],
+  ["exception_payload", "u64"],
+] as const);
+
+/** struct kvm_xsave: the XSAVE image in its standard (uncompacted) form, 4 KiB (region[1024]). */
+export const kvmXsave = defineStruct("kvm_xsave", [["region", arrayOf("u32", 1024)]] as const);
+
+/** KVM_MAX_XCRS */
+export const KVM_MAX_XCRS = 16;
+
+export const kvmXcr = defineStruct("kvm_xcr", [
+  ["xcr", "u32"],
+  ["reserved", "u32"],
+  ["value", "u64"],
+] as const);
+
+export const kvmXcrs = defineStruct("kvm_xcrs", [
+  ["nr_xcrs", "u32"],
+  ["flags", "u32"],
+  ["xcrs", structArrayOf(kvmXcr, KVM_MAX_XCRS)],
+  ["padding", arrayOf("u64", 16)],
+] as const);
+
 export const kvmInterrupt = defineStruct("kvm_interrupt", [["irq", "u32"]] as const);
 
 export const kvmMpState = defineStruct("kvm_mp_state", [["mp_state", "u32"]] as const);
@@ -246,6 +335,10 @@ export const kvmTdxInitMemRegion = defineStruct("kvm_tdx_init_mem_region", [
 
 export type KvmUserspaceMemoryRegion = ReturnType<typeof kvmUserspaceMemoryRegion.zero>;
 export type KvmRegs = ReturnType<typeof kvmRegs.zero>;
+export type KvmFpu = ReturnType<typeof kvmFpu.zero>;
+export type KvmXcrs = ReturnType<typeof kvmXcrs.zero>;
+export type KvmXsave = ReturnType<typeof kvmXsave.zero>;
+export type KvmVcpuEvents = ReturnType<typeof kvmVcpuEvents.zero>;
 export type KvmSegment = ReturnType<typeof kvmSegment.zero>;
 export type KvmDtable = ReturnType<typeof kvmDtable.zero>;
 export type KvmSregs = ReturnType<typeof kvmSregs.zero>;
