@@ -2,6 +2,7 @@
 // Each instruction is one decoder record (RECORD_STRIDE slots) widened to X_STRIDE slots; the
 // extra slots hold what the run loop precomputes once per decode.
 import { RECORD_STRIDE } from "../decoder/record.js";
+import type { CompiledBlock } from "./block-compiler.js";
 import type { Cpu } from "./cpu.js";
 
 /** Slots per instruction in a block (decoder record + our extras). A power of two: o = i << X_SHIFT. */
@@ -23,6 +24,10 @@ export type Handler = (c: Cpu, d: Int32Array, o: number) => void;
 
 export class Block {
   valid = true;
+  /** Times the interpreter ran the whole block (it is compiled when this reaches the threshold). */
+  hits = 0;
+  /** The compiled form (block-compiler.ts), once the block is hot. */
+  compiled: CompiledBlock | undefined = undefined;
   // Chained successors in the same page (taken / fall-through), keyed by their RIP bits 31:0.
   succA: Block | undefined = undefined;
   succALo = 0;

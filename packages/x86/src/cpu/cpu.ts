@@ -44,6 +44,7 @@ import {
   X_START,
   X_STRIDE,
 } from "./block.js";
+import { compileBlock } from "./block-compiler.js";
 import { ENDS_BLOCK, SELECTORS } from "./dispatch.js";
 import { countZero, decCount, dstAddr, rewind } from "./h-string.js";
 import { memWrite, regWrite } from "./operands.js";
@@ -58,12 +59,20 @@ export interface CpuOptions {
   tlbSize?: number;
   /** Seed of the deterministic RDRAND/RDSEED sequence. */
   randomSeed?: number;
+  /**
+   * Whole-block executions after which a decoded block is compiled to a JavaScript function
+   * (block-compiler.ts; default 200). 0 keeps every block interpreted (e.g. where `new Function`
+   * is not allowed; that is also detected and falls back by itself).
+   */
+  compileThreshold?: number;
 }
 
 /** Longest run of instructions in one decoded block. */
 const MAX_BLOCK = 64;
 /** Direct-mapped block lookup entries. */
 const DM_SIZE = 4096;
+/** Whole-block runs before a block is compiled (about 25 µs of compile time per 5-instruction block pays off by then). */
+const DEFAULT_COMPILE_THRESHOLD = 200;
 
 interface IoExit {
   size: number;
@@ -125,10 +134,17 @@ export class Cpu {
   private readonly dmBlock: (Block | undefined)[] = new Array(DM_SIZE).fill(undefined);
   private readonly fetchBuf = new Uint8Array(4096 + 32);
   private readonly scratch = new Int32Array(MAX_BLOCK * X_STRIDE);
-  private pageLo = 0;
-  private pageHi = 0;
+  /** Linear page (bits 31:12, and bits 63:32) of the running block: RIP = pageLo + a record's page offset. */
+  pageLo = 0;
+  pageHi = 0;
+  /** Set by a compiled block's handler that threw: the index of that instruction in the block. */
+  blockFault = 0;
+  /** Whole-block runs after which a block is compiled (block-compiler.ts); 0 = never. */
+  private readonly compileThreshold: number;
   /** Blocks decoded (a figure for tests/benchmarks). */
   blocksDecoded = 0;
+  /** Blocks compiled to JavaScript functions (a figure for tests/benchmarks). */
+  blocksCompiled = 0;
 
   // ---- exits waiting for completion ----
   private exitLen = 0;
@@ -148,6 +164,10 @@ export class Cpu {
     });
     this.exits = { ...DEFAULT_EXITS, ...options.exits };
     this.rng = (options.randomSeed ?? 0x2545f491) | 0 || 1;
+    const threshold = options.compileThreshold ?? DEFAULT_COMPILE_THRESHOLD;
+    if (!Number.isInteger(threshold) || threshold < 0)
+      throw new RangeError(`compileThreshold ${threshold} is not a non-negative integer`);
+    this.compileThreshold = threshold;
     const mmu = this.mmu;
     const st = this.st;
     this.sys = {
@@ -192,11 +212,13 @@ export class Cpu {
       const s = this.onThrow(e);
       if (s !== undefined) return s;
     }
-    let left = budget;
+    // Instructions retire until st.retired reaches stopAt (compiled loops count passes there directly).
+    const stopAt = st.retired + budget;
     let next: Block | undefined;
     for (;;) {
       let blk: Block | undefined;
       let i = 0;
+      let inCompiled = false;
       try {
         for (;;) {
           const p = this.pending;
@@ -207,6 +229,7 @@ export class Cpu {
             // Stay attentive while something may need the next instruction boundary.
             this.attention = st.halted || p.nmi || p.irq >= 0 || p.shadow > 0 || this.mmu.mmioReplayActive;
           }
+          const left = stopAt - st.retired;
           if (left <= 0) return { reason: "budget-exhausted" };
           if (next !== undefined) blk = next;
           else {
@@ -223,15 +246,24 @@ export class Cpu {
           this.retiredBase = st.retired;
           this.breakBlock = false;
           this.taken = false;
-          for (i = 0; i < n; ) {
-            const o = i << X_SHIFT;
-            r[RIP_LO] = pageLo + recs[o + X_NEXT];
-            fns[i](this, recs, o);
-            i++;
-            if (this.breakBlock) break;
+          const compiled = blk.compiled;
+          if (compiled !== undefined && n === blk.count) {
+            inCompiled = true;
+            i = compiled(this, recs, stopAt);
+            inCompiled = false;
+          } else {
+            if (n === blk.count && ++blk.hits === this.compileThreshold && blk.valid) this.compile(blk);
+            for (i = 0; i < n; ) {
+              const o = i << X_SHIFT;
+              const nx = recs[o + X_NEXT];
+              r[RIP_LO] = pageLo + nx;
+              if (nx >= 4096) this.ripCarry(nx);
+              fns[i](this, recs, o);
+              i++;
+              if (this.breakBlock) break;
+            }
           }
           st.retired += i;
-          left -= i;
           const cur = blk;
           blk = undefined;
           if (single) {
@@ -269,10 +301,10 @@ export class Cpu {
         }
       } catch (e) {
         next = undefined;
+        if (inCompiled) i = this.blockFault;
         if (blk !== undefined) {
           // Instruction i did not retire: RIP back at it.
           st.retired += i;
-          left -= i;
           r[RIP_LO] = this.pageLo + blk.recs[(i << X_SHIFT) + X_START];
           r[RIP_HI] = this.pageHi;
           if (e instanceof StopSignal && e.exit) this.exitLen = blk.recs[(i << X_SHIFT) + R_LEN];
@@ -294,8 +326,7 @@ export class Cpu {
     this.pageHi = hi;
     const idx = (gpa ^ (gpa / 4096)) & (DM_SIZE - 1);
     const b = this.dmBlock[idx];
-    if (b !== undefined && b.gpa === gpa && b.bits === this.bits && b.valid && this.pageLo !== -4096)
-      return b;
+    if (b !== undefined && b.gpa === gpa && b.bits === this.bits && b.valid) return b;
     const modeIdx = this.bits === 64 ? 2 : this.bits === 32 ? 1 : 0;
     let blk = this.byGpa[modeIdx].get(gpa);
     if (blk === undefined || !blk.valid) {
@@ -317,7 +348,7 @@ export class Cpu {
     const fns: Handler[] = [];
     let pos = 0;
     let count = 0;
-    let cacheable = this.pageLo !== -4096;
+    let cacheable = true;
     while (count < MAX_BLOCK && pos < avail) {
       const o = count << X_SHIFT;
       let len = decodeInto(buf, pos, avail, this.bits as 16 | 32 | 64, out, o);
@@ -359,6 +390,20 @@ export class Cpu {
       list.push(blk);
     } else blk.valid = false;
     return blk;
+  }
+
+  /** RIP after an instruction that ends at or past its page's end (page offset `next` ≥ 4096). */
+  private ripCarry(next: number): void {
+    const s = (this.pageLo >>> 0) + next;
+    // Past 2^32: 64-bit code carries into RIP bits 63:32; 32-bit code wraps EIP (bits 63:32 stay 0).
+    if (s > 0xffffffff && this.mode64) this.r[RIP_HI] = (this.pageHi + 1) | 0;
+  }
+
+  private compile(blk: Block): void {
+    const fn = compileBlock(blk);
+    if (fn === undefined) return;
+    blk.compiled = fn;
+    this.blocksCompiled++;
   }
 
   /** The MMU's code-write hook: drop every block decoded from the page (self-modifying code). */
