@@ -18,6 +18,8 @@ export const EA_GENERIC = 0;
 export const EA_BASE_DISP = 1;
 /** base + index * scale + disp, 64-bit, no segment base. */
 export const EA_BASE_INDEX = 2;
+/** index * scale + disp (no base), 64-bit, no segment base. */
+export const EA_INDEX_DISP = 3;
 
 /** An instruction handler: runs the instruction whose record starts at d[o]. RIP already points past it. */
 export type Handler = (c: Cpu, d: Int32Array, o: number) => void;

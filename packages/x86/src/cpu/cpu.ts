@@ -37,6 +37,7 @@ import {
   EA_BASE_DISP,
   EA_BASE_INDEX,
   EA_GENERIC,
+  EA_INDEX_DISP,
   type Handler,
   X_EA,
   X_NEXT,
@@ -731,7 +732,8 @@ function eaShape(d: Int32Array, o: number, bits: number): number {
   if (bits !== 64 || d[o + R_STATUS] !== ST_OK || d[o + R_ASZ] !== 8) return EA_GENERIC;
   let mem = false;
   for (let k = 0; k < d[o + R_NOPS]; k++) if ((d[o + R_OP0 + k] & 15) === OK_MEM) mem = true;
-  if (!mem || d[o + R_MBASE] < 0 || d[o + R_MSEG] >= 4) return EA_GENERIC;
+  if (!mem || d[o + R_MSEG] >= 4) return EA_GENERIC;
+  if (d[o + R_MBASE] < 0) return d[o + R_MINDEX] >= 0 && d[o + R_MINDEX] < 16 ? EA_INDEX_DISP : EA_GENERIC;
   if (d[o + R_MINDEX] < 0) return EA_BASE_DISP;
   return d[o + R_MBASE] < 16 ? EA_BASE_INDEX : EA_GENERIC;
 }
