@@ -5,8 +5,9 @@
 // RIP skip the per-instruction RIP store: RIP is written once when the block returns.
 //
 // Semantics are the interpreter loop's, instruction for instruction: after every handler a set
-// `breakBlock` ends the block; a throwing handler leaves its index in `c.blockFault` so the run
-// loop can put RIP back at that instruction, exactly as for an interpreted block.
+// `breakBlock` ends the block; a throwing handler leaves its index in `c.blockFault` (and the
+// exception in `c.blockError`) so the run loop can put RIP back at that instruction, exactly as
+// for an interpreted block.
 import {
   OK_MEM,
   OK_REG,
@@ -27,7 +28,7 @@ import type { Cpu } from "./cpu.js";
 
 /**
  * A compiled block: runs the block's instructions (unless one ends it) and returns how many of
- * the last pass retired. A block that branches back to its own start (a loop) keeps running
+ * the last pass retired, or -1 when instruction `c.blockFault` threw `c.blockError`. A block that branches back to its own start (a loop) keeps running
  * inside the function while the next whole pass fits before `stopAt` (a value of
  * `c.st.retired`) and nothing needs attention; the passes it completed are already added to
  * `c.st.retired`.
@@ -131,7 +132,7 @@ export function compileBlock(blk: Block): CompiledBlock | undefined {
     } else if (k < n - 1) lines.push(`if (c.breakBlock) { ${done} }`);
     else lines.push(done);
   }
-  lines.push("}", "} catch (e) { c.blockFault = i; throw e; }");
+  lines.push("}", "} catch (e) { c.blockFault = i; c.blockError = e; return -1; }");
   const names = blk.fns.slice(0, n).map((_, k) => `h${k}`);
   const source = `"use strict";\nreturn function compiledBlock(c, d, stopAt) {\n${lines.join("\n")}\n};`;
   try {

@@ -138,8 +138,11 @@ export class Cpu {
   /** Linear page (bits 31:12, and bits 63:32) of the running block: RIP = pageLo + a record's page offset. */
   pageLo = 0;
   pageHi = 0;
-  /** Set by a compiled block's handler that threw: the index of that instruction in the block. */
+  /** Set by a compiled block whose handler threw (it then returns -1): that instruction's index, and what it threw. */
   blockFault = 0;
+  blockError: unknown = undefined;
+  /** A stop a handler requested without throwing (requestStop). */
+  private stopRequest: StopSignal | undefined = undefined;
   /** Whole-block runs after which a block is compiled (block-compiler.ts); 0 = never. */
   private readonly compileThreshold: number;
   /** Blocks decoded (a figure for tests/benchmarks). */
@@ -219,7 +222,6 @@ export class Cpu {
     for (;;) {
       let blk: Block | undefined;
       let i = 0;
-      let inCompiled = false;
       try {
         for (;;) {
           const p = this.pending;
@@ -249,9 +251,16 @@ export class Cpu {
           this.taken = false;
           const compiled = blk.compiled;
           if (compiled !== undefined && n === blk.count) {
-            inCompiled = true;
             i = compiled(this, recs, stopAt);
-            inCompiled = false;
+            if (i < 0) {
+              // A handler threw (a fault or a stop): the compiled block caught it, no second unwind.
+              const e = this.blockError;
+              this.blockError = undefined;
+              const s = this.unwound(e, blk, this.blockFault);
+              blk = undefined;
+              if (s !== undefined) return s;
+              continue;
+            }
           } else {
             if (n === blk.count && ++blk.hits === this.compileThreshold && blk.valid) this.compile(blk);
             for (i = 0; i < n; ) {
@@ -263,6 +272,15 @@ export class Cpu {
               i++;
               if (this.breakBlock) break;
             }
+          }
+          if (this.stopRequest !== undefined) {
+            // Instruction i - 1 asked to stop (requestStop): as if it had thrown, without the unwind.
+            const e = this.stopRequest;
+            this.stopRequest = undefined;
+            const s = this.unwound(e, blk, i - 1);
+            blk = undefined;
+            if (s !== undefined) return s;
+            continue;
           }
           st.retired += i;
           const cur = blk;
@@ -302,19 +320,24 @@ export class Cpu {
         }
       } catch (e) {
         next = undefined;
-        if (inCompiled) i = this.blockFault;
-        if (blk !== undefined) {
-          // Instruction i did not retire: RIP back at it.
-          st.retired += i;
-          r[RIP_LO] = this.pageLo + blk.recs[(i << X_SHIFT) + X_START];
-          r[RIP_HI] = this.pageHi;
-          if (e instanceof StopSignal && e.exit) this.exitLen = blk.recs[(i << X_SHIFT) + R_LEN];
-        }
-        if (this.mmu.mmioReplayActive && !(e instanceof MemoryFault && e.isStop)) this.mmu.endMmioReplay();
-        const s = this.onThrow(e);
+        const s = this.unwound(e, blk, i);
         if (s !== undefined) return s;
       }
     }
+  }
+
+  /** After instruction i of blk threw e (a fault, a stop): RIP back at it, then deliver or stop. */
+  private unwound(e: unknown, blk: Block | undefined, i: number): CpuStop | undefined {
+    if (blk !== undefined) {
+      // Instruction i did not retire.
+      const r = this.r;
+      this.st.retired += i;
+      r[RIP_LO] = this.pageLo + blk.recs[(i << X_SHIFT) + X_START];
+      r[RIP_HI] = this.pageHi;
+      if (e instanceof StopSignal && e.exit) this.exitLen = blk.recs[(i << X_SHIFT) + R_LEN];
+    }
+    if (this.mmu.mmioReplayActive && !(e instanceof MemoryFault && e.isStop)) this.mmu.endMmioReplay();
+    return this.onThrow(e);
   }
 
   /** The decoded block at RIP (decoding it on a miss). */
@@ -483,6 +506,16 @@ export class Cpu {
       if (e instanceof UnsupportedError) return { reason: "unsupported", message: e.message };
       throw e;
     }
+  }
+
+  /**
+   * For handlers: stop the run at the current instruction, as `throw new StopSignal(stop, exit)`
+   * would, but without unwinding (an exception costs about a microsecond in V8; TD guests stop
+   * on every TDCALL). The handler must return right after calling this.
+   */
+  requestStop(stop: CpuStop, exit: boolean): void {
+    this.stopRequest = new StopSignal(stop, exit);
+    this.breakBlock = true;
   }
 
   /** For INT n / INT3 / INTO / INT1 handlers: deliver now (RIP = next instruction). */

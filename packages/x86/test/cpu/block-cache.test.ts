@@ -151,3 +151,19 @@ describe("compiled blocks behave like interpreted ones", () => {
     }
   });
 });
+
+describe("stops requested without an exception (requestStop)", () => {
+  it("TDCALL in a hot compiled loop stops at the TDCALL each pass, retiring it on skipInstruction", () => {
+    const { cpu, labels } = guest64("again: inc ebx\nat: tdcall\njmp again", { compileThreshold: 5 });
+    for (let pass = 1; pass <= 300; pass++) {
+      const stop = cpu.run(1000);
+      expect(stop.reason).toBe("tdcall");
+      expect(BigInt(rip(cpu))).toBe(labels.get("at"));
+      expect(cpu.r[6]).toBe(pass); // EBX
+      expect(cpu.st.retired).toBe(3 * pass - 2); // the TDCALL itself not yet
+      cpu.skipInstruction();
+      expect(cpu.st.retired).toBe(3 * pass - 1);
+    }
+    expect(cpu.blocksCompiled).toBeGreaterThan(0);
+  });
+});
