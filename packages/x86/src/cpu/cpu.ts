@@ -736,6 +736,28 @@ export class Cpu {
     return this.exitReason;
   }
 
+  /**
+   * Length in bytes (prefixes included) of the instruction whose exit is pending — what
+   * skipInstruction() adds to RIP, the VM-exit instruction length — or undefined when no exit is
+   * pending.
+   */
+  get pendingExitLength(): number | undefined {
+    return this.exitReason === undefined ? undefined : this.exitLen;
+  }
+
+  /**
+   * Drops the pending exit without retiring its instruction: RIP stays at it and the next run()
+   * executes it again (e.g. a TDCALL the TDX module turned into a TD exit that must re-execute,
+   * TDG.MEM.PAGE.ACCEPT). Nothing else changes: the retired count, the interrupt shadow and
+   * pending events are as they were at the stop. A REP INS/OUTS re-executes from its current
+   * element.
+   */
+  abandonPendingExit(): void {
+    if (this.exitReason === undefined) throw new RangeError("abandonPendingExit: no exit is pending");
+    this.exitReason = undefined;
+    this.exitIo = undefined;
+  }
+
   private retireExit(): void {
     const r = this.r;
     const s = (r[RIP_LO] >>> 0) + this.exitLen;
