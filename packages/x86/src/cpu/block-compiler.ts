@@ -105,6 +105,7 @@ function ripStore(next: number): string {
 }
 
 let available = true;
+let serial = 0;
 
 /** Compiles a block, or returns undefined when code generation is not allowed here (e.g. a CSP without unsafe-eval). */
 export function compileBlock(blk: Block): CompiledBlock | undefined {
@@ -134,7 +135,10 @@ export function compileBlock(blk: Block): CompiledBlock | undefined {
   }
   lines.push("}", "} catch (e) { c.blockFault = i; c.blockError = e; return -1; }");
   const names = blk.fns.slice(0, n).map((_, k) => `h${k}`);
-  const source = `"use strict";\nreturn function compiledBlock(c, d, stopAt) {\n${lines.join("\n")}\n};`;
+  // The serial makes every source text unique: V8 caches `new Function` by source, and closures
+  // of one cached function share their call feedback, which would turn the direct calls to
+  // another CPU's (or block's) handlers megamorphic.
+  const source = `"use strict"; // block ${serial++}\nreturn function compiledBlock(c, d, stopAt) {\n${lines.join("\n")}\n};`;
   try {
     const factory = new Function(...names, source) as (...h: unknown[]) => CompiledBlock;
     return factory(...blk.fns.slice(0, n));

@@ -138,6 +138,17 @@ const ALU32: Alu32[] = [
   alu.sub32,
   alu.and32,
 ];
+const ALU8: Alu32[] = [
+  alu.add8,
+  alu.or8,
+  alu.adc8,
+  alu.sbb8,
+  alu.and8,
+  alu.sub8,
+  alu.xor8,
+  alu.sub8,
+  alu.and8,
+];
 const ALU64: Alu64[] = [
   alu.add64,
   alu.or64,
@@ -246,6 +257,20 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
       const m = c.mmu;
       const res = f32(c.r, m.read32(lo, hi), fromReg ? c.r[si] : imm);
       if (write) m.write32(lo, hi, res);
+    };
+  }
+  if ((p0 & 15) === OK_MEM && (isReg(p1) || (p1 & 15) === 3) && size === 1) {
+    // byte memory destination with an immediate or a low-byte register (CMP byte [m], imm is a sieve's test)
+    const f8 = ALU8[op];
+    const si = ((p1 >>> 8) & 255) << 1;
+    const imm = d[o + 19];
+    const fromReg = isReg(p1);
+    return (c, dd, oo) => {
+      const lo = ea(c, dd, oo);
+      const hi = c.eaHi;
+      const m = c.mmu;
+      const res = f8(c.r, m.read8(lo, hi), fromReg ? c.r[si] : imm);
+      if (write) m.write8(lo, hi, res);
     };
   }
   return (c, dd, oo) => aluGeneric(c, dd, oo, op);
@@ -393,6 +418,29 @@ const hMovGeneric: Handler = (c, d, o) => {
   const v = readOp(c, d, o, 1);
   writeOp(c, d, o, 0, v, c.hi, false);
 };
+
+/** MOVZX: a 32/64-bit register loaded from a byte or word in memory is specialised. */
+export function selectMovzx(d: Int32Array, o: number): Handler {
+  const p0 = d[o + R_OP0];
+  const p1 = d[o + R_OP0 + 1];
+  if (isReg(p0) && p0 >>> 16 >= 4 && (p1 & 15) === OK_MEM) {
+    const di = ((p0 >>> 8) & 255) << 1;
+    return p1 >>> 16 === 1
+      ? (c, dd, oo) => {
+          const v = c.mmu.read8(ea(c, dd, oo), c.eaHi);
+          const r = c.r;
+          r[di] = v;
+          r[di | 1] = 0;
+        }
+      : (c, dd, oo) => {
+          const v = c.mmu.read16(ea(c, dd, oo), c.eaHi);
+          const r = c.r;
+          r[di] = v;
+          r[di | 1] = 0;
+        };
+  }
+  return hMovzx;
+}
 
 /** MOVZX / MOVSX / MOVSXD: source operand size from its packing, destination size from operand 0. */
 export const hMovzx: Handler = (c, d, o) => {
