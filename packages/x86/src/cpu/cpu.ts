@@ -45,7 +45,7 @@ import {
   X_START,
   X_STRIDE,
 } from "./block.js";
-import { compileBlock } from "./block-compiler.js";
+import { type CompiledBlock, compileBlock } from "./block-compiler.js";
 import { ENDS_BLOCK, SELECTORS } from "./dispatch.js";
 import { countZero, decCount, dstAddr, rewind } from "./h-string.js";
 import { memWrite, regWrite } from "./operands.js";
@@ -143,7 +143,7 @@ export class Cpu {
   blockError: unknown = undefined;
   /** A stop a handler requested without throwing (requestStop). */
   private stopRequest: StopSignal | undefined = undefined;
-  /** Whole-block runs after which a block is compiled (block-compiler.ts); 0 = never. */
+  /** Whole-block runs at which a block is compiled (block-compiler.ts), 1 = before its first run; 0 = never. */
   private readonly compileThreshold: number;
   /** Blocks decoded (a figure for tests/benchmarks). */
   blocksDecoded = 0;
@@ -249,7 +249,9 @@ export class Cpu {
           this.retiredBase = st.retired;
           this.breakBlock = false;
           this.taken = false;
-          const compiled = blk.compiled;
+          let compiled = blk.compiled;
+          if (compiled === undefined && n === blk.count && ++blk.hits === this.compileThreshold && blk.valid)
+            compiled = this.compile(blk);
           if (compiled !== undefined && n === blk.count) {
             i = compiled(this, recs, stopAt);
             if (i < 0) {
@@ -262,7 +264,6 @@ export class Cpu {
               continue;
             }
           } else {
-            if (n === blk.count && ++blk.hits === this.compileThreshold && blk.valid) this.compile(blk);
             for (i = 0; i < n; ) {
               const o = i << X_SHIFT;
               const nx = recs[o + X_NEXT];
@@ -423,11 +424,12 @@ export class Cpu {
     if (s > 0xffffffff && this.mode64) this.r[RIP_HI] = (this.pageHi + 1) | 0;
   }
 
-  private compile(blk: Block): void {
+  private compile(blk: Block): CompiledBlock | undefined {
     const fn = compileBlock(blk);
-    if (fn === undefined) return;
+    if (fn === undefined) return undefined;
     blk.compiled = fn;
     this.blocksCompiled++;
+    return fn;
   }
 
   /** The MMU's code-write hook: drop every block decoded from the page (self-modifying code). */
