@@ -11,6 +11,7 @@
 import {
   OK_MEM,
   OK_REG,
+  OK_REL,
   R_IMM_LO,
   R_MBASE,
   R_NOPS,
@@ -73,10 +74,13 @@ const JCC = new Set<number>(
   ),
 );
 
-/** True when the record is a Jcc (rel8/rel32, 32/64-bit operand size) whose target is page offset `start`. */
-function branchesTo(d: Int32Array, o: number, start: number): boolean {
-  if (d[o + R_STATUS] !== ST_OK || !JCC.has(d[o + R_OP]) || d[o + R_OSZ] === 2) return false;
-  return d[o + X_NEXT] + d[o + R_IMM_LO] === start;
+const JMP = OPS.JMP;
+
+/** 1: a Jcc, 2: a JMP (rel8/rel32, 32/64-bit operand size) whose target is page offset `start`; else 0. */
+function branchesTo(d: Int32Array, o: number, start: number): number {
+  if (d[o + R_STATUS] !== ST_OK || d[o + R_OSZ] === 2 || d[o + X_NEXT] + d[o + R_IMM_LO] !== start) return 0;
+  if (JCC.has(d[o + R_OP])) return 1;
+  return d[o + R_OP] === JMP && (d[o + R_OP0] & 15) === OK_REL ? 2 : 0;
 }
 
 /**
@@ -122,14 +126,20 @@ export function compileBlock(blk: Block): CompiledBlock | undefined {
     if (k > 0) lines.push(`i = ${k};`);
     lines.push(`h${k}(c, d, ${o});`);
     const done = free ? `${ripStore(next)} return ${k + 1};` : `return ${k + 1};`;
-    if (branchesTo(d, o, start)) {
-      // Taken back to the block start (same page, checked at run time): one more pass if it fits.
+    const loop = branchesTo(d, o, start);
+    // Back at the block start (same page, checked at run time): one more pass if it fits.
+    const again =
+      `r[32] === c.pageLo + ${start} && r[33] === c.pageHi && st.retired + ${k + 1 + n} <= stopAt && ` +
+      `!c.attention) { st.retired += ${k + 1}; c.retiredBase = st.retired; i = 0;`;
+    if (loop === 1) {
+      // A taken Jcc sets breakBlock and taken.
       lines.push(
-        `if (c.breakBlock) { if (c.taken && r[32] === c.pageLo + ${start} && r[33] === c.pageHi && ` +
-          `st.retired + ${k + 1 + n} <= stopAt && !c.attention) { st.retired += ${k + 1}; ` +
-          `c.retiredBase = st.retired; c.breakBlock = false; c.taken = false; i = 0; continue; } ${done} }`,
+        `if (c.breakBlock) { if (c.taken && ${again} c.breakBlock = false; c.taken = false; continue; } ${done} }`,
       );
       if (k === n - 1) lines.push(done);
+    } else if (loop === 2) {
+      // A JMP (the block's last instruction) sets neither.
+      lines.push(`if (!c.breakBlock && ${again} continue; }`, done);
     } else if (k < n - 1) lines.push(`if (c.breakBlock) { ${done} }`);
     else lines.push(done);
   }

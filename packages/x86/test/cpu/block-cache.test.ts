@@ -83,8 +83,19 @@ describe("compiled blocks behave like interpreted ones", () => {
     "hlt",
   ].join("\n");
 
-  function runWith(threshold: number, budget: number) {
-    const g = guest64(program, { compileThreshold: threshold });
+  // A loop closed by a JMP back to the block start (the Jcc leaving it sits mid-block).
+  const jmpLoop = [
+    "mov ecx, 1000",
+    "top: dec ecx",
+    "jz done",
+    "add eax, 2",
+    "jmp top",
+    "done: rdtsc",
+    "hlt",
+  ].join("\n");
+
+  function runWith(threshold: number, budget: number, source = program) {
+    const g = guest64(source, { compileThreshold: threshold });
     const stops: string[] = [];
     for (;;) {
       const s = g.cpu.run(budget);
@@ -95,9 +106,11 @@ describe("compiled blocks behave like interpreted ones", () => {
   }
 
   it("same registers, retired count, RIP and TSC with and without compilation, under small budgets", () => {
-    for (const budget of [1e9, 7, 1000]) {
-      const a = runWith(0, budget);
-      const b = runWith(1, budget);
+    for (const [source, budget] of [program, jmpLoop].flatMap((src) =>
+      [1e9, 7, 1000].map((b) => [src, b] as const),
+    )) {
+      const a = runWith(0, budget, source);
+      const b = runWith(1, budget, source);
       expect(b.g.cpu.blocksCompiled).toBeGreaterThan(0);
       expect(a.g.cpu.blocksCompiled).toBe(0);
       expect(b.stops).toEqual(a.stops);
