@@ -83,15 +83,16 @@ describe("compiled blocks behave like interpreted ones", () => {
     "hlt",
   ].join("\n");
 
-  // A loop closed by a JMP back to the block start (the Jcc leaving it sits mid-block).
+  // A loop closed by a JMP back to the block start (the Jcc leaving it sits mid-block); EBX sums
+  // the TSC read on every pass, so the retired count seen inside compiled loops is checked too.
   const jmpLoop = [
     "mov ecx, 1000",
     "top: dec ecx",
     "jz done",
-    "add eax, 2",
+    "rdtsc",
+    "add ebx, eax",
     "jmp top",
-    "done: rdtsc",
-    "hlt",
+    "done: hlt",
   ].join("\n");
 
   function runWith(threshold: number, budget: number, source = program) {
