@@ -10,7 +10,7 @@ import { OUT_HI, OUT2_HI, OUT2_LO, RAX, RDX } from "../exec/regs.js";
 import * as sh from "../exec/shift.js";
 import type { Handler } from "./block.js";
 import type { Cpu } from "./cpu.js";
-import { ea, memRead, memWrite, readOp, regWrite, segAddr, writeOp } from "./operands.js";
+import { ea, eaFor, memRead, memWrite, readOp, regWrite, segAddr, writeOp } from "./operands.js";
 
 // ---- binary ALU: ADD OR ADC SBB AND SUB XOR CMP (opcode order), TEST = 8 ----
 export const ALU_ADD = 0;
@@ -163,6 +163,7 @@ const ALU64: Alu64[] = [
 
 /** Handler for a binary ALU op, specialised for the hot register shapes. */
 export function selectAlu(op: number, d: Int32Array, o: number): Handler {
+  const eaf = eaFor(d, o);
   const p0 = d[o + R_OP0];
   const p1 = d[o + R_OP0 + 1];
   const size = p0 >>> 16;
@@ -226,19 +227,19 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
     if (size === 4) {
       return write
         ? (c, dd, oo) => {
-            const v = c.mmu.read32(ea(c, dd, oo), c.eaHi);
+            const v = c.mmu.read32(eaf(c, dd, oo), c.eaHi);
             const r = c.r;
             r[di] = f32(c.r, r[di], v);
             r[di | 1] = 0;
           }
         : (c, dd, oo) => {
-            const v = c.mmu.read32(ea(c, dd, oo), c.eaHi);
+            const v = c.mmu.read32(eaf(c, dd, oo), c.eaHi);
             f32(c.r, c.r[di], v);
           };
     }
     return (c, dd, oo) => {
       const m = c.mmu;
-      const v = m.read64(ea(c, dd, oo), c.eaHi);
+      const v = m.read64(eaf(c, dd, oo), c.eaHi);
       const r = c.r;
       const res = f64(c.r, r[di], r[di | 1], v, m.hi);
       if (write) {
@@ -252,7 +253,7 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
     const imm = d[o + 19];
     const fromReg = isReg(p1);
     return (c, dd, oo) => {
-      const lo = ea(c, dd, oo);
+      const lo = eaf(c, dd, oo);
       const hi = c.eaHi;
       const m = c.mmu;
       const res = f32(c.r, m.read32(lo, hi), fromReg ? c.r[si] : imm);
@@ -266,7 +267,7 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
     const imm = d[o + 19];
     const fromReg = isReg(p1);
     return (c, dd, oo) => {
-      const lo = ea(c, dd, oo);
+      const lo = eaf(c, dd, oo);
       const hi = c.eaHi;
       const m = c.mmu;
       const res = f8(c.r, m.read8(lo, hi), fromReg ? c.r[si] : imm);
@@ -356,6 +357,7 @@ function unary(c: Cpu, d: Int32Array, o: number, kind: number): void {
 // ---- moves ----
 
 export function selectMov(d: Int32Array, o: number): Handler {
+  const eaf = eaFor(d, o);
   const p0 = d[o + R_OP0];
   const p1 = d[o + R_OP0 + 1];
   const size = p0 >>> 16;
@@ -378,14 +380,14 @@ export function selectMov(d: Int32Array, o: number): Handler {
     const di = ((p0 >>> 8) & 255) << 1;
     return size === 8
       ? (c, dd, oo) => {
-          const lo = ea(c, dd, oo);
+          const lo = eaf(c, dd, oo);
           const v = c.mmu.read64(lo, c.eaHi);
           const r = c.r;
           r[di] = v;
           r[di | 1] = c.mmu.hi;
         }
       : (c, dd, oo) => {
-          const lo = ea(c, dd, oo);
+          const lo = eaf(c, dd, oo);
           const v = c.mmu.read32(lo, c.eaHi);
           const r = c.r;
           r[di] = v;
@@ -396,20 +398,20 @@ export function selectMov(d: Int32Array, o: number): Handler {
     const si = ((p1 >>> 8) & 255) << 1;
     return size === 8
       ? (c, dd, oo) => {
-          const lo = ea(c, dd, oo);
+          const lo = eaf(c, dd, oo);
           c.mmu.write64(lo, c.eaHi, c.r[si], c.r[si | 1]);
         }
       : (c, dd, oo) => {
-          const lo = ea(c, dd, oo);
+          const lo = eaf(c, dd, oo);
           c.mmu.write32(lo, c.eaHi, c.r[si]);
         };
   }
   if ((p0 & 15) === OK_MEM && (p1 & 15) === 3 /* imm */) {
     const v = d[o + 19];
     const vHi = d[o + 20];
-    if (size === 1) return (c, dd, oo) => c.mmu.write8(ea(c, dd, oo), c.eaHi, v);
-    if (size === 4) return (c, dd, oo) => c.mmu.write32(ea(c, dd, oo), c.eaHi, v);
-    if (size === 8) return (c, dd, oo) => c.mmu.write64(ea(c, dd, oo), c.eaHi, v, vHi);
+    if (size === 1) return (c, dd, oo) => c.mmu.write8(eaf(c, dd, oo), c.eaHi, v);
+    if (size === 4) return (c, dd, oo) => c.mmu.write32(eaf(c, dd, oo), c.eaHi, v);
+    if (size === 8) return (c, dd, oo) => c.mmu.write64(eaf(c, dd, oo), c.eaHi, v, vHi);
   }
   return hMovGeneric;
 }
@@ -421,19 +423,20 @@ const hMovGeneric: Handler = (c, d, o) => {
 
 /** MOVZX: a 32/64-bit register loaded from a byte or word in memory is specialised. */
 export function selectMovzx(d: Int32Array, o: number): Handler {
+  const eaf = eaFor(d, o);
   const p0 = d[o + R_OP0];
   const p1 = d[o + R_OP0 + 1];
   if (isReg(p0) && p0 >>> 16 >= 4 && (p1 & 15) === OK_MEM) {
     const di = ((p0 >>> 8) & 255) << 1;
     return p1 >>> 16 === 1
       ? (c, dd, oo) => {
-          const v = c.mmu.read8(ea(c, dd, oo), c.eaHi);
+          const v = c.mmu.read8(eaf(c, dd, oo), c.eaHi);
           const r = c.r;
           r[di] = v;
           r[di | 1] = 0;
         }
       : (c, dd, oo) => {
-          const v = c.mmu.read16(ea(c, dd, oo), c.eaHi);
+          const v = c.mmu.read16(eaf(c, dd, oo), c.eaHi);
           const r = c.r;
           r[di] = v;
           r[di | 1] = 0;

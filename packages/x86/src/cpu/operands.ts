@@ -52,6 +52,45 @@ function eaIndexDisp(c: Cpu, d: Int32Array, o: number): number {
   return s | 0;
 }
 
+export type EaFn = (c: Cpu, d: Int32Array, o: number) => number;
+
+/**
+ * The effective-address function for one decoded record, chosen at decode time: for the 64-bit
+ * shapes a closure with the registers, scale and displacement captured (no record loads, no shape
+ * test; constants once V8 inlines it into a compiled block), else `ea` itself.
+ */
+export function eaFor(d: Int32Array, o: number): EaFn {
+  const shape = d[o + X_EA];
+  const du = d[o + R_DISP_LO] >>> 0;
+  const dh = d[o + R_DISP_HI];
+  if (shape === EA_BASE_DISP) {
+    const b = d[o + R_MBASE] << 1;
+    return (c) => {
+      const r = c.r;
+      const s = (r[b] >>> 0) + du;
+      c.eaHi = (r[b | 1] + dh + (s > 0xffffffff ? 1 : 0)) | 0;
+      return s | 0;
+    };
+  }
+  if (shape === EA_BASE_INDEX || shape === EA_INDEX_DISP) {
+    const b = shape === EA_BASE_INDEX ? d[o + R_MBASE] << 1 : -1;
+    const x = d[o + R_MINDEX] << 1;
+    const sh = SCALE_SHIFT[d[o + R_MSCALE]];
+    const rsh = 32 - sh;
+    return (c) => {
+      const r = c.r;
+      const xl = r[x];
+      const il = xl << sh;
+      const ih = sh === 0 ? r[x | 1] : (r[x | 1] << sh) | (xl >>> rsh);
+      const s1 = (b < 0 ? 0 : r[b] >>> 0) + du;
+      const s2 = (s1 >>> 0) + (il >>> 0);
+      c.eaHi = ((b < 0 ? 0 : r[b | 1]) + dh + ih + (s1 > 0xffffffff ? 1 : 0) + (s2 > 0xffffffff ? 1 : 0)) | 0;
+      return s2 | 0;
+    };
+  }
+  return ea;
+}
+
 /** base (a GPR, or RIP: REG_RIP << 1 is RIP_LO's slot) + displacement, 64-bit, no segment base. */
 function eaBaseDisp(c: Cpu, d: Int32Array, o: number): number {
   const r = c.r;
