@@ -26,6 +26,7 @@ import { OPS } from "../isa/forms.js";
 import { CLS_GPR, CLS_GPR8H, CLS_XMM } from "../isa/operand-kinds.js";
 import { type Block, X_NEXT, X_SHIFT, X_START } from "./block.js";
 import type { Cpu } from "./cpu.js";
+import { JCC_CONDITION_JS } from "./h-flow.js";
 
 /**
  * A compiled block: runs the block's instructions (unless one ends it) and returns how many of
@@ -75,6 +76,20 @@ const JCC = new Set<number>(
 );
 
 const JMP = OPS.JMP;
+/** Jcc operation id → condition code (0..15). */
+const JCC_CC = new Map<number, number>(
+  ["O", "NO", "B", "AE", "E", "NE", "BE", "A", "S", "NS", "P", "NP", "L", "GE", "LE", "G"].map((cc, i) => [
+    OPS[`J${cc}`],
+    i,
+  ]),
+);
+
+/** The inline condition of a Jcc record (32/64-bit operand size) as a JS expression, or undefined. */
+function jccCondition(d: Int32Array, o: number): string | undefined {
+  if (d[o + R_STATUS] !== ST_OK || d[o + R_OSZ] === 2) return undefined;
+  const cc = JCC_CC.get(d[o + R_OP]);
+  return cc === undefined ? undefined : JCC_CONDITION_JS[cc];
+}
 
 /** 1: a Jcc, 2: a JMP (rel8/rel32, 32/64-bit operand size) whose target is page offset `start`; else 0. */
 function branchesTo(d: Int32Array, o: number, start: number): number {
@@ -121,6 +136,20 @@ export function compileBlock(blk: Block): CompiledBlock | undefined {
   for (let k = 0; k < n; k++) {
     const o = k << X_SHIFT;
     const next = d[o + X_NEXT];
+    const cond = jccCondition(d, o);
+    if (cond !== undefined) {
+      // Jcc tested inline: not taken costs nothing; taken back to the block start (a static
+      // page offset, so the same linear page) runs the next pass; otherwise the handler branches.
+      lines.push(`if (${cond}) {`);
+      if (branchesTo(d, o, start) === 1)
+        lines.push(
+          `if (st.retired + ${k + 1 + n} <= stopAt && !c.attention) { st.retired += ${k + 1}; ` +
+            "c.retiredBase = st.retired; i = 0; continue; }",
+        );
+      lines.push(ripStore(next), `i = ${k};`, `h${k}(c, d, ${o});`, `return ${k + 1};`, "}");
+      if (k === n - 1) lines.push(`${ripStore(next)} return ${n};`);
+      continue;
+    }
     const free = isRipFree(d, o);
     if (!free) lines.push(ripStore(next));
     if (k > 0) lines.push(`i = ${k};`);
