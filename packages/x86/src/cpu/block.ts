@@ -2,6 +2,7 @@
 // Each instruction is one decoder record (RECORD_STRIDE slots) widened to X_STRIDE slots; the
 // extra slots hold what the run loop precomputes once per decode.
 import { RECORD_STRIDE } from "../decoder/record.js";
+import type { CompiledBlock } from "./block-compiler.js";
 import type { Cpu } from "./cpu.js";
 
 /** Slots per instruction in a block (decoder record + our extras). A power of two: o = i << X_SHIFT. */
@@ -17,12 +18,18 @@ export const EA_GENERIC = 0;
 export const EA_BASE_DISP = 1;
 /** base + index * scale + disp, 64-bit, no segment base. */
 export const EA_BASE_INDEX = 2;
+/** index * scale + disp (no base), 64-bit, no segment base. */
+export const EA_INDEX_DISP = 3;
 
 /** An instruction handler: runs the instruction whose record starts at d[o]. RIP already points past it. */
 export type Handler = (c: Cpu, d: Int32Array, o: number) => void;
 
 export class Block {
   valid = true;
+  /** Times the interpreter ran the whole block (it is compiled when this reaches the threshold). */
+  hits = 0;
+  /** The compiled form (block-compiler.ts), once the block is hot. */
+  compiled: CompiledBlock | undefined = undefined;
   // Chained successors in the same page (taken / fall-through), keyed by their RIP bits 31:0.
   succA: Block | undefined = undefined;
   succALo = 0;

@@ -37,6 +37,7 @@ import {
   EA_BASE_DISP,
   EA_BASE_INDEX,
   EA_GENERIC,
+  EA_INDEX_DISP,
   type Handler,
   X_EA,
   X_NEXT,
@@ -44,6 +45,7 @@ import {
   X_START,
   X_STRIDE,
 } from "./block.js";
+import { type CompiledBlock, compileBlock } from "./block-compiler.js";
 import { ENDS_BLOCK, SELECTORS } from "./dispatch.js";
 import { countZero, decCount, dstAddr, rewind } from "./h-string.js";
 import { memWrite, regWrite } from "./operands.js";
@@ -58,12 +60,20 @@ export interface CpuOptions {
   tlbSize?: number;
   /** Seed of the deterministic RDRAND/RDSEED sequence. */
   randomSeed?: number;
+  /**
+   * Whole-block executions after which a decoded block is compiled to a JavaScript function
+   * (block-compiler.ts; default 200). 0 keeps every block interpreted (e.g. where `new Function`
+   * is not allowed; that is also detected and falls back by itself).
+   */
+  compileThreshold?: number;
 }
 
 /** Longest run of instructions in one decoded block. */
 const MAX_BLOCK = 64;
 /** Direct-mapped block lookup entries. */
 const DM_SIZE = 4096;
+/** Whole-block runs before a block is compiled (about 25 µs of compile time per 5-instruction block pays off by then). */
+const DEFAULT_COMPILE_THRESHOLD = 200;
 
 interface IoExit {
   size: number;
@@ -125,10 +135,20 @@ export class Cpu {
   private readonly dmBlock: (Block | undefined)[] = new Array(DM_SIZE).fill(undefined);
   private readonly fetchBuf = new Uint8Array(4096 + 32);
   private readonly scratch = new Int32Array(MAX_BLOCK * X_STRIDE);
-  private pageLo = 0;
-  private pageHi = 0;
+  /** Linear page (bits 31:12, and bits 63:32) of the running block: RIP = pageLo + a record's page offset. */
+  pageLo = 0;
+  pageHi = 0;
+  /** Set by a compiled block whose handler threw (it then returns -1): that instruction's index, and what it threw. */
+  blockFault = 0;
+  blockError: unknown = undefined;
+  /** A stop a handler requested without throwing (requestStop). */
+  private stopRequest: StopSignal | undefined = undefined;
+  /** Whole-block runs at which a block is compiled (block-compiler.ts), 1 = before its first run; 0 = never. */
+  private readonly compileThreshold: number;
   /** Blocks decoded (a figure for tests/benchmarks). */
   blocksDecoded = 0;
+  /** Blocks compiled to JavaScript functions (a figure for tests/benchmarks). */
+  blocksCompiled = 0;
 
   // ---- exits waiting for completion ----
   private exitLen = 0;
@@ -148,6 +168,10 @@ export class Cpu {
     });
     this.exits = { ...DEFAULT_EXITS, ...options.exits };
     this.rng = (options.randomSeed ?? 0x2545f491) | 0 || 1;
+    const threshold = options.compileThreshold ?? DEFAULT_COMPILE_THRESHOLD;
+    if (!Number.isInteger(threshold) || threshold < 0)
+      throw new RangeError(`compileThreshold ${threshold} is not a non-negative integer`);
+    this.compileThreshold = threshold;
     const mmu = this.mmu;
     const st = this.st;
     this.sys = {
@@ -192,7 +216,8 @@ export class Cpu {
       const s = this.onThrow(e);
       if (s !== undefined) return s;
     }
-    let left = budget;
+    // Instructions retire until st.retired reaches stopAt (compiled loops count passes there directly).
+    const stopAt = st.retired + budget;
     let next: Block | undefined;
     for (;;) {
       let blk: Block | undefined;
@@ -207,6 +232,7 @@ export class Cpu {
             // Stay attentive while something may need the next instruction boundary.
             this.attention = st.halted || p.nmi || p.irq >= 0 || p.shadow > 0 || this.mmu.mmioReplayActive;
           }
+          const left = stopAt - st.retired;
           if (left <= 0) return { reason: "budget-exhausted" };
           if (next !== undefined) blk = next;
           else {
@@ -223,15 +249,41 @@ export class Cpu {
           this.retiredBase = st.retired;
           this.breakBlock = false;
           this.taken = false;
-          for (i = 0; i < n; ) {
-            const o = i << X_SHIFT;
-            r[RIP_LO] = pageLo + recs[o + X_NEXT];
-            fns[i](this, recs, o);
-            i++;
-            if (this.breakBlock) break;
+          let compiled = blk.compiled;
+          if (compiled === undefined && n === blk.count && ++blk.hits === this.compileThreshold && blk.valid)
+            compiled = this.compile(blk);
+          if (compiled !== undefined && n === blk.count) {
+            i = compiled(this, recs, stopAt);
+            if (i < 0) {
+              // A handler threw (a fault or a stop): the compiled block caught it, no second unwind.
+              const e = this.blockError;
+              this.blockError = undefined;
+              const s = this.unwound(e, blk, this.blockFault);
+              blk = undefined;
+              if (s !== undefined) return s;
+              continue;
+            }
+          } else {
+            for (i = 0; i < n; ) {
+              const o = i << X_SHIFT;
+              const nx = recs[o + X_NEXT];
+              r[RIP_LO] = pageLo + nx;
+              if (nx >= 4096) this.ripCarry(nx);
+              fns[i](this, recs, o);
+              i++;
+              if (this.breakBlock) break;
+            }
+          }
+          if (this.stopRequest !== undefined) {
+            // Instruction i - 1 asked to stop (requestStop): as if it had thrown, without the unwind.
+            const e = this.stopRequest;
+            this.stopRequest = undefined;
+            const s = this.unwound(e, blk, i - 1);
+            blk = undefined;
+            if (s !== undefined) return s;
+            continue;
           }
           st.retired += i;
-          left -= i;
           const cur = blk;
           blk = undefined;
           if (single) {
@@ -269,19 +321,24 @@ export class Cpu {
         }
       } catch (e) {
         next = undefined;
-        if (blk !== undefined) {
-          // Instruction i did not retire: RIP back at it.
-          st.retired += i;
-          left -= i;
-          r[RIP_LO] = this.pageLo + blk.recs[(i << X_SHIFT) + X_START];
-          r[RIP_HI] = this.pageHi;
-          if (e instanceof StopSignal && e.exit) this.exitLen = blk.recs[(i << X_SHIFT) + R_LEN];
-        }
-        if (this.mmu.mmioReplayActive && !(e instanceof MemoryFault && e.isStop)) this.mmu.endMmioReplay();
-        const s = this.onThrow(e);
+        const s = this.unwound(e, blk, i);
         if (s !== undefined) return s;
       }
     }
+  }
+
+  /** After instruction i of blk threw e (a fault, a stop): RIP back at it, then deliver or stop. */
+  private unwound(e: unknown, blk: Block | undefined, i: number): CpuStop | undefined {
+    if (blk !== undefined) {
+      // Instruction i did not retire.
+      const r = this.r;
+      this.st.retired += i;
+      r[RIP_LO] = this.pageLo + blk.recs[(i << X_SHIFT) + X_START];
+      r[RIP_HI] = this.pageHi;
+      if (e instanceof StopSignal && e.exit) this.exitLen = blk.recs[(i << X_SHIFT) + R_LEN];
+    }
+    if (this.mmu.mmioReplayActive && !(e instanceof MemoryFault && e.isStop)) this.mmu.endMmioReplay();
+    return this.onThrow(e);
   }
 
   /** The decoded block at RIP (decoding it on a miss). */
@@ -294,8 +351,7 @@ export class Cpu {
     this.pageHi = hi;
     const idx = (gpa ^ (gpa / 4096)) & (DM_SIZE - 1);
     const b = this.dmBlock[idx];
-    if (b !== undefined && b.gpa === gpa && b.bits === this.bits && b.valid && this.pageLo !== -4096)
-      return b;
+    if (b !== undefined && b.gpa === gpa && b.bits === this.bits && b.valid) return b;
     const modeIdx = this.bits === 64 ? 2 : this.bits === 32 ? 1 : 0;
     let blk = this.byGpa[modeIdx].get(gpa);
     if (blk === undefined || !blk.valid) {
@@ -317,7 +373,7 @@ export class Cpu {
     const fns: Handler[] = [];
     let pos = 0;
     let count = 0;
-    let cacheable = this.pageLo !== -4096;
+    let cacheable = true;
     while (count < MAX_BLOCK && pos < avail) {
       const o = count << X_SHIFT;
       let len = decodeInto(buf, pos, avail, this.bits as 16 | 32 | 64, out, o);
@@ -359,6 +415,21 @@ export class Cpu {
       list.push(blk);
     } else blk.valid = false;
     return blk;
+  }
+
+  /** RIP after an instruction that ends at or past its page's end (page offset `next` ≥ 4096). */
+  private ripCarry(next: number): void {
+    const s = (this.pageLo >>> 0) + next;
+    // Past 2^32: 64-bit code carries into RIP bits 63:32; 32-bit code wraps EIP (bits 63:32 stay 0).
+    if (s > 0xffffffff && this.mode64) this.r[RIP_HI] = (this.pageHi + 1) | 0;
+  }
+
+  private compile(blk: Block): CompiledBlock | undefined {
+    const fn = compileBlock(blk);
+    if (fn === undefined) return undefined;
+    blk.compiled = fn;
+    this.blocksCompiled++;
+    return fn;
   }
 
   /** The MMU's code-write hook: drop every block decoded from the page (self-modifying code). */
@@ -437,6 +508,16 @@ export class Cpu {
       if (e instanceof UnsupportedError) return { reason: "unsupported", message: e.message };
       throw e;
     }
+  }
+
+  /**
+   * For handlers: stop the run at the current instruction, as `throw new StopSignal(stop, exit)`
+   * would, but without unwinding (an exception costs about a microsecond in V8; TD guests stop
+   * on every TDCALL). The handler must return right after calling this.
+   */
+  requestStop(stop: CpuStop, exit: boolean): void {
+    this.stopRequest = new StopSignal(stop, exit);
+    this.breakBlock = true;
   }
 
   /** For INT n / INT3 / INTO / INT1 handlers: deliver now (RIP = next instruction). */
@@ -657,6 +738,28 @@ export class Cpu {
     return this.exitReason;
   }
 
+  /**
+   * Length in bytes (prefixes included) of the instruction whose exit is pending — what
+   * skipInstruction() adds to RIP, the VM-exit instruction length — or undefined when no exit is
+   * pending.
+   */
+  get pendingExitLength(): number | undefined {
+    return this.exitReason === undefined ? undefined : this.exitLen;
+  }
+
+  /**
+   * Drops the pending exit without retiring its instruction: RIP stays at it and the next run()
+   * executes it again (e.g. a TDCALL the TDX module turned into a TD exit that must re-execute,
+   * TDG.MEM.PAGE.ACCEPT). Nothing else changes: the retired count, the interrupt shadow and
+   * pending events are as they were at the stop. A REP INS/OUTS re-executes from its current
+   * element.
+   */
+  abandonPendingExit(): void {
+    if (this.exitReason === undefined) throw new RangeError("abandonPendingExit: no exit is pending");
+    this.exitReason = undefined;
+    this.exitIo = undefined;
+  }
+
   private retireExit(): void {
     const r = this.r;
     const s = (r[RIP_LO] >>> 0) + this.exitLen;
@@ -686,7 +789,8 @@ function eaShape(d: Int32Array, o: number, bits: number): number {
   if (bits !== 64 || d[o + R_STATUS] !== ST_OK || d[o + R_ASZ] !== 8) return EA_GENERIC;
   let mem = false;
   for (let k = 0; k < d[o + R_NOPS]; k++) if ((d[o + R_OP0 + k] & 15) === OK_MEM) mem = true;
-  if (!mem || d[o + R_MBASE] < 0 || d[o + R_MSEG] >= 4) return EA_GENERIC;
+  if (!mem || d[o + R_MSEG] >= 4) return EA_GENERIC;
+  if (d[o + R_MBASE] < 0) return d[o + R_MINDEX] >= 0 && d[o + R_MINDEX] < 16 ? EA_INDEX_DISP : EA_GENERIC;
   if (d[o + R_MINDEX] < 0) return EA_BASE_DISP;
   return d[o + R_MBASE] < 16 ? EA_BASE_INDEX : EA_GENERIC;
 }

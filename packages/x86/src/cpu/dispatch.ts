@@ -51,7 +51,7 @@ sel("MOV", (d, o) => {
   if (c0 === 3 && (p0 & 15) === 1) return hMovToSreg;
   return I.selectMov(d, o);
 });
-on("MOVZX", I.hMovzx);
+sel("MOVZX", I.selectMovzx);
 on(["MOVSX", "MOVSXD"], I.hMovsx);
 on("LEA", I.hLea);
 on("XCHG", I.hXchg);

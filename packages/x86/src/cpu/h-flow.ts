@@ -66,6 +66,29 @@ const cf = (r: Int32Array) => r[LF_AUX] < 0;
 const sfNeOf = (r: Int32Array) =>
   (((r[LF_RES_HI] >>> 31) ^ r[LF_AUX] ^ (r[LF_AUX] >>> 31) ^ (r[LF_AUX] >>> 30)) & 1) === 1;
 
+/**
+ * The same conditions as JavaScript expressions over a register file named `r`, by condition code
+ * (undefined: O, NO, S, NS, P, NP), for compiled blocks that test a Jcc inline (block-compiler.ts).
+ */
+export const JCC_CONDITION_JS: (string | undefined)[] = (() => {
+  const zfJs = `((r[${LF_RES_LO}] | r[${LF_RES_HI}]) === 0)`;
+  const cfJs = `(r[${LF_AUX}] < 0)`;
+  const a = `r[${LF_AUX}]`;
+  const sfNeOfJs = `((((r[${LF_RES_HI}] >>> 31) ^ ${a} ^ (${a} >>> 31) ^ (${a} >>> 30)) & 1) === 1)`;
+  const t: (string | undefined)[] = new Array(16).fill(undefined);
+  t[2] = cfJs;
+  t[3] = `!${cfJs}`;
+  t[4] = zfJs;
+  t[5] = `!${zfJs}`;
+  t[6] = `(${cfJs} || ${zfJs})`;
+  t[7] = `(!${cfJs} && !${zfJs})`;
+  t[12] = sfNeOfJs;
+  t[13] = `!${sfNeOfJs}`;
+  t[14] = `(${zfJs} || ${sfNeOfJs})`;
+  t[15] = `(!${zfJs} && !${sfNeOfJs})`;
+  return t;
+})();
+
 export function selectJcc(cc: number): Handler {
   switch (cc) {
     case 2:

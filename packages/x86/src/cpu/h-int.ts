@@ -10,7 +10,7 @@ import { OUT_HI, OUT2_HI, OUT2_LO, RAX, RDX } from "../exec/regs.js";
 import * as sh from "../exec/shift.js";
 import type { Handler } from "./block.js";
 import type { Cpu } from "./cpu.js";
-import { ea, memRead, memWrite, readOp, regWrite, segAddr, writeOp } from "./operands.js";
+import { ea, eaFor, memRead, memWrite, readOp, regWrite, segAddr, writeOp } from "./operands.js";
 
 // ---- binary ALU: ADD OR ADC SBB AND SUB XOR CMP (opcode order), TEST = 8 ----
 export const ALU_ADD = 0;
@@ -123,12 +123,53 @@ function aluGeneric(c: Cpu, d: Int32Array, o: number, op: number): void {
 
 const isReg = (p: number) => (p & 15) === OK_REG && ((p >>> 4) & 15) === 1;
 
+// The helper per ALU op, so a specialised handler calls one small function (which V8 inlines
+// into the handler, and the handler into a compiled block) instead of a switch over every op.
+type Alu32 = (r: Int32Array, a: number, b: number) => number;
+type Alu64 = (r: Int32Array, a: number, aHi: number, b: number, bHi: number) => number;
+const ALU32: Alu32[] = [
+  alu.add32,
+  alu.or32,
+  alu.adc32,
+  alu.sbb32,
+  alu.and32,
+  alu.sub32,
+  alu.xor32,
+  alu.sub32,
+  alu.and32,
+];
+const ALU8: Alu32[] = [
+  alu.add8,
+  alu.or8,
+  alu.adc8,
+  alu.sbb8,
+  alu.and8,
+  alu.sub8,
+  alu.xor8,
+  alu.sub8,
+  alu.and8,
+];
+const ALU64: Alu64[] = [
+  alu.add64,
+  alu.or64,
+  alu.adc64,
+  alu.sbb64,
+  alu.and64,
+  alu.sub64,
+  alu.xor64,
+  alu.sub64,
+  alu.and64,
+];
+
 /** Handler for a binary ALU op, specialised for the hot register shapes. */
 export function selectAlu(op: number, d: Int32Array, o: number): Handler {
+  const eaf = eaFor(d, o);
   const p0 = d[o + R_OP0];
   const p1 = d[o + R_OP0 + 1];
   const size = p0 >>> 16;
   const write = op !== ALU_CMP && op !== ALU_TEST;
+  const f32 = ALU32[op];
+  const f64 = ALU64[op];
   if (isReg(p0) && size >= 4) {
     const di = ((p0 >>> 8) & 255) << 1;
     if (isReg(p1)) {
@@ -137,22 +178,22 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
         return write
           ? (c) => {
               const r = c.r;
-              r[di] = compute32(c, op, r[di], r[si]);
+              r[di] = f32(c.r, r[di], r[si]);
               r[di | 1] = 0;
             }
           : (c) => {
-              compute32(c, op, c.r[di], c.r[si]);
+              f32(c.r, c.r[di], c.r[si]);
             };
       }
       return write
         ? (c) => {
             const r = c.r;
-            r[di] = compute64(c, op, r[di], r[di | 1], r[si], r[si | 1]);
+            r[di] = f64(c.r, r[di], r[di | 1], r[si], r[si | 1]);
             r[di | 1] = r[OUT_HI];
           }
         : (c) => {
             const r = c.r;
-            compute64(c, op, r[di], r[di | 1], r[si], r[si | 1]);
+            f64(c.r, r[di], r[di | 1], r[si], r[si | 1]);
           };
     }
     if ((p1 & 15) === 3 /* OK_IMM */) {
@@ -162,22 +203,22 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
         return write
           ? (c) => {
               const r = c.r;
-              r[di] = compute32(c, op, r[di], imm);
+              r[di] = f32(c.r, r[di], imm);
               r[di | 1] = 0;
             }
           : (c) => {
-              compute32(c, op, c.r[di], imm);
+              f32(c.r, c.r[di], imm);
             };
       }
       return write
         ? (c) => {
             const r = c.r;
-            r[di] = compute64(c, op, r[di], r[di | 1], imm, immHi);
+            r[di] = f64(c.r, r[di], r[di | 1], imm, immHi);
             r[di | 1] = r[OUT_HI];
           }
         : (c) => {
             const r = c.r;
-            compute64(c, op, r[di], r[di | 1], imm, immHi);
+            f64(c.r, r[di], r[di | 1], imm, immHi);
           };
     }
   }
@@ -186,21 +227,21 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
     if (size === 4) {
       return write
         ? (c, dd, oo) => {
-            const v = c.mmu.read32(ea(c, dd, oo), c.eaHi);
+            const v = c.mmu.read32(eaf(c, dd, oo), c.eaHi);
             const r = c.r;
-            r[di] = compute32(c, op, r[di], v);
+            r[di] = f32(c.r, r[di], v);
             r[di | 1] = 0;
           }
         : (c, dd, oo) => {
-            const v = c.mmu.read32(ea(c, dd, oo), c.eaHi);
-            compute32(c, op, c.r[di], v);
+            const v = c.mmu.read32(eaf(c, dd, oo), c.eaHi);
+            f32(c.r, c.r[di], v);
           };
     }
     return (c, dd, oo) => {
       const m = c.mmu;
-      const v = m.read64(ea(c, dd, oo), c.eaHi);
+      const v = m.read64(eaf(c, dd, oo), c.eaHi);
       const r = c.r;
-      const res = compute64(c, op, r[di], r[di | 1], v, m.hi);
+      const res = f64(c.r, r[di], r[di | 1], v, m.hi);
       if (write) {
         r[di] = res;
         r[di | 1] = r[OUT_HI];
@@ -212,11 +253,25 @@ export function selectAlu(op: number, d: Int32Array, o: number): Handler {
     const imm = d[o + 19];
     const fromReg = isReg(p1);
     return (c, dd, oo) => {
-      const lo = ea(c, dd, oo);
+      const lo = eaf(c, dd, oo);
       const hi = c.eaHi;
       const m = c.mmu;
-      const res = compute32(c, op, m.read32(lo, hi), fromReg ? c.r[si] : imm);
+      const res = f32(c.r, m.read32(lo, hi), fromReg ? c.r[si] : imm);
       if (write) m.write32(lo, hi, res);
+    };
+  }
+  if ((p0 & 15) === OK_MEM && (isReg(p1) || (p1 & 15) === 3) && size === 1) {
+    // byte memory destination with an immediate or a low-byte register (CMP byte [m], imm is a sieve's test)
+    const f8 = ALU8[op];
+    const si = ((p1 >>> 8) & 255) << 1;
+    const imm = d[o + 19];
+    const fromReg = isReg(p1);
+    return (c, dd, oo) => {
+      const lo = eaf(c, dd, oo);
+      const hi = c.eaHi;
+      const m = c.mmu;
+      const res = f8(c.r, m.read8(lo, hi), fromReg ? c.r[si] : imm);
+      if (write) m.write8(lo, hi, res);
     };
   }
   return (c, dd, oo) => aluGeneric(c, dd, oo, op);
@@ -302,6 +357,7 @@ function unary(c: Cpu, d: Int32Array, o: number, kind: number): void {
 // ---- moves ----
 
 export function selectMov(d: Int32Array, o: number): Handler {
+  const eaf = eaFor(d, o);
   const p0 = d[o + R_OP0];
   const p1 = d[o + R_OP0 + 1];
   const size = p0 >>> 16;
@@ -324,14 +380,14 @@ export function selectMov(d: Int32Array, o: number): Handler {
     const di = ((p0 >>> 8) & 255) << 1;
     return size === 8
       ? (c, dd, oo) => {
-          const lo = ea(c, dd, oo);
+          const lo = eaf(c, dd, oo);
           const v = c.mmu.read64(lo, c.eaHi);
           const r = c.r;
           r[di] = v;
           r[di | 1] = c.mmu.hi;
         }
       : (c, dd, oo) => {
-          const lo = ea(c, dd, oo);
+          const lo = eaf(c, dd, oo);
           const v = c.mmu.read32(lo, c.eaHi);
           const r = c.r;
           r[di] = v;
@@ -342,20 +398,20 @@ export function selectMov(d: Int32Array, o: number): Handler {
     const si = ((p1 >>> 8) & 255) << 1;
     return size === 8
       ? (c, dd, oo) => {
-          const lo = ea(c, dd, oo);
+          const lo = eaf(c, dd, oo);
           c.mmu.write64(lo, c.eaHi, c.r[si], c.r[si | 1]);
         }
       : (c, dd, oo) => {
-          const lo = ea(c, dd, oo);
+          const lo = eaf(c, dd, oo);
           c.mmu.write32(lo, c.eaHi, c.r[si]);
         };
   }
   if ((p0 & 15) === OK_MEM && (p1 & 15) === 3 /* imm */) {
     const v = d[o + 19];
     const vHi = d[o + 20];
-    if (size === 1) return (c, dd, oo) => c.mmu.write8(ea(c, dd, oo), c.eaHi, v);
-    if (size === 4) return (c, dd, oo) => c.mmu.write32(ea(c, dd, oo), c.eaHi, v);
-    if (size === 8) return (c, dd, oo) => c.mmu.write64(ea(c, dd, oo), c.eaHi, v, vHi);
+    if (size === 1) return (c, dd, oo) => c.mmu.write8(eaf(c, dd, oo), c.eaHi, v);
+    if (size === 4) return (c, dd, oo) => c.mmu.write32(eaf(c, dd, oo), c.eaHi, v);
+    if (size === 8) return (c, dd, oo) => c.mmu.write64(eaf(c, dd, oo), c.eaHi, v, vHi);
   }
   return hMovGeneric;
 }
@@ -364,6 +420,30 @@ const hMovGeneric: Handler = (c, d, o) => {
   const v = readOp(c, d, o, 1);
   writeOp(c, d, o, 0, v, c.hi, false);
 };
+
+/** MOVZX: a 32/64-bit register loaded from a byte or word in memory is specialised. */
+export function selectMovzx(d: Int32Array, o: number): Handler {
+  const eaf = eaFor(d, o);
+  const p0 = d[o + R_OP0];
+  const p1 = d[o + R_OP0 + 1];
+  if (isReg(p0) && p0 >>> 16 >= 4 && (p1 & 15) === OK_MEM) {
+    const di = ((p0 >>> 8) & 255) << 1;
+    return p1 >>> 16 === 1
+      ? (c, dd, oo) => {
+          const v = c.mmu.read8(eaf(c, dd, oo), c.eaHi);
+          const r = c.r;
+          r[di] = v;
+          r[di | 1] = 0;
+        }
+      : (c, dd, oo) => {
+          const v = c.mmu.read16(eaf(c, dd, oo), c.eaHi);
+          const r = c.r;
+          r[di] = v;
+          r[di | 1] = 0;
+        };
+  }
+  return hMovzx;
+}
 
 /** MOVZX / MOVSX / MOVSXD: source operand size from its packing, destination size from operand 0. */
 export const hMovzx: Handler = (c, d, o) => {
@@ -508,45 +588,11 @@ export const hBswap: Handler = (c, d, o) => {
 
 // ---- shifts and rotates: ROL ROR RCL RCR SHL SHR SAL SAR ----
 
-function shift32(c: Cpu, kind: number, a: number, count: number): number {
-  const r = c.r;
-  switch (kind) {
-    case 0:
-      return sh.rol(r, 32, a, count);
-    case 1:
-      return sh.ror(r, 32, a, count);
-    case 2:
-      return sh.rcl(r, 32, a, count);
-    case 3:
-      return sh.rcr(r, 32, a, count);
-    case 5:
-      return sh.shr(r, 32, a, count);
-    case 7:
-      return sh.sar(r, 32, a, count);
-    default:
-      return sh.shl(r, 32, a, count);
-  }
-}
-
-function shift64(c: Cpu, kind: number, a: number, aHi: number, count: number): number {
-  const r = c.r;
-  switch (kind) {
-    case 0:
-      return sh.rol64(r, a, aHi, count);
-    case 1:
-      return sh.ror64(r, a, aHi, count);
-    case 2:
-      return sh.rcl64(r, a, aHi, count);
-    case 3:
-      return sh.rcr64(r, a, aHi, count);
-    case 5:
-      return sh.shr64(r, a, aHi, count);
-    case 7:
-      return sh.sar64(r, a, aHi, count);
-    default:
-      return sh.shl64(r, a, aHi, count);
-  }
-}
+// One helper per shift kind (SAL = SHL), called directly by the specialised handlers.
+type ShiftN = (r: Int32Array, bits: number, a: number, count: number) => number;
+type Shift64 = (r: Int32Array, a: number, aHi: number, count: number) => number;
+const SHIFT_N: ShiftN[] = [sh.rol, sh.ror, sh.rcl, sh.rcr, sh.shl, sh.shr, sh.shl, sh.sar];
+const SHIFT_64: Shift64[] = [sh.rol64, sh.ror64, sh.rcl64, sh.rcr64, sh.shl64, sh.shr64, sh.shl64, sh.sar64];
 
 /** Shift/rotate selector: register destination with an immediate count specialised. */
 export function selectShiftFor(kind: number, d: Int32Array, o: number): Handler {
@@ -557,15 +603,17 @@ export function selectShiftFor(kind: number, d: Int32Array, o: number): Handler 
     const di = ((p0 >>> 8) & 255) << 1;
     const count = d[o + 19] & 0xff;
     if (size === 4) {
+      const f = SHIFT_N[kind];
       return (c) => {
         const r = c.r;
-        r[di] = shift32(c, kind, r[di], count);
+        r[di] = f(r, 32, r[di], count);
         r[di | 1] = 0;
       };
     }
+    const f = SHIFT_64[kind];
     return (c) => {
       const r = c.r;
-      r[di] = shift64(c, kind, r[di], r[di | 1], count);
+      r[di] = f(r, r[di], r[di | 1], count);
       r[di | 1] = r[OUT_HI];
     };
   }

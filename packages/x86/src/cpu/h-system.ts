@@ -331,16 +331,17 @@ export const hStmxcsr: Handler = (c, d, o) => {
 
 // ---- host calls ----
 
-export const hVmcall: Handler = () => {
-  throw new StopSignal({ reason: "vmcall" }, true);
+// These exits stop through requestStop (no exception: TD guests stop on every TDCALL).
+export const hVmcall: Handler = (c) => {
+  c.requestStop({ reason: "vmcall" }, true);
 };
 export const hTdcall: Handler = (c) => {
   requireCpl0(c, "TDCALL");
-  throw new StopSignal({ reason: "tdcall" }, true);
+  c.requestStop({ reason: "tdcall" }, true);
 };
 export const hSeamcall: Handler = (c) => {
   requireCpl0(c, "SEAMCALL");
-  throw new StopSignal({ reason: "seamcall" }, true);
+  c.requestStop({ reason: "seamcall" }, true);
 };
 
 export const hUd: Handler = () => {

@@ -24,7 +24,7 @@ import { raiseUD } from "../exec/exception.js";
 import { RIP_HI, RIP_LO, RSP } from "../exec/regs.js";
 import { S_BASE_HI, S_BASE_LO, S_SEL, SEG_STRIDE } from "../exec/segment.js";
 import { CLS_GPR, CLS_GPR8H, CLS_SEG, CLS_XMM } from "../isa/operand-kinds.js";
-import { EA_BASE_DISP, EA_BASE_INDEX, X_EA } from "./block.js";
+import { EA_BASE_DISP, EA_BASE_INDEX, EA_INDEX_DISP, X_EA } from "./block.js";
 
 const SCALE_SHIFT = [0, 0, 1, 0, 2, 0, 0, 0, 3];
 
@@ -32,25 +32,90 @@ import type { Cpu } from "./cpu.js";
 
 /** Linear address of the instruction's memory operand; bits 63:32 in c.eaHi. */
 export function ea(c: Cpu, d: Int32Array, o: number): number {
+  // Small on purpose, so V8 inlines it and the shape's helper into each handler.
+  const shape = d[o + X_EA];
+  if (shape === EA_BASE_DISP) return eaBaseDisp(c, d, o);
+  if (shape === EA_BASE_INDEX) return eaBaseIndex(c, d, o);
+  if (shape === EA_INDEX_DISP) return eaIndexDisp(c, d, o);
+  return eaGeneric(c, d, o);
+}
+
+/** index * scale + displacement (no base), 64-bit, no segment base. */
+function eaIndexDisp(c: Cpu, d: Int32Array, o: number): number {
   const r = c.r;
-  if (d[o + X_EA] === EA_BASE_DISP) {
-    // base (a GPR, or RIP: REG_RIP << 1 is RIP_LO's slot) + displacement, 64-bit, no segment base
+  const x = d[o + R_MINDEX] << 1;
+  const sh = SCALE_SHIFT[d[o + R_MSCALE]];
+  const il = r[x] << sh;
+  const ih = sh === 0 ? r[x | 1] : (r[x | 1] << sh) | (r[x] >>> (32 - sh));
+  const s = (il >>> 0) + (d[o + R_DISP_LO] >>> 0);
+  c.eaHi = (ih + d[o + R_DISP_HI] + (s > 0xffffffff ? 1 : 0)) | 0;
+  return s | 0;
+}
+
+export type EaFn = (c: Cpu, d: Int32Array, o: number) => number;
+
+/**
+ * The effective-address function for one decoded record, chosen at decode time: for the 64-bit
+ * shapes a closure with the registers, scale and displacement captured (no record loads, no shape
+ * test; constants once V8 inlines it into a compiled block), else `ea` itself.
+ */
+export function eaFor(d: Int32Array, o: number): EaFn {
+  const shape = d[o + X_EA];
+  const du = d[o + R_DISP_LO] >>> 0;
+  const dh = d[o + R_DISP_HI];
+  if (shape === EA_BASE_DISP) {
     const b = d[o + R_MBASE] << 1;
-    const s = (r[b] >>> 0) + (d[o + R_DISP_LO] >>> 0);
-    c.eaHi = (r[b | 1] + d[o + R_DISP_HI] + (s > 0xffffffff ? 1 : 0)) | 0;
-    return s | 0;
+    return (c) => {
+      const r = c.r;
+      const s = (r[b] >>> 0) + du;
+      c.eaHi = (r[b | 1] + dh + (s > 0xffffffff ? 1 : 0)) | 0;
+      return s | 0;
+    };
   }
-  if (d[o + X_EA] === EA_BASE_INDEX) {
-    const b = d[o + R_MBASE] << 1;
+  if (shape === EA_BASE_INDEX || shape === EA_INDEX_DISP) {
+    const b = shape === EA_BASE_INDEX ? d[o + R_MBASE] << 1 : -1;
     const x = d[o + R_MINDEX] << 1;
     const sh = SCALE_SHIFT[d[o + R_MSCALE]];
-    const il = r[x] << sh;
-    const ih = sh === 0 ? r[x | 1] : (r[x | 1] << sh) | (r[x] >>> (32 - sh));
-    const s1 = (r[b] >>> 0) + (d[o + R_DISP_LO] >>> 0);
-    const s2 = (s1 >>> 0) + (il >>> 0);
-    c.eaHi = (r[b | 1] + d[o + R_DISP_HI] + ih + (s1 > 0xffffffff ? 1 : 0) + (s2 > 0xffffffff ? 1 : 0)) | 0;
-    return s2 | 0;
+    const rsh = 32 - sh;
+    return (c) => {
+      const r = c.r;
+      const xl = r[x];
+      const il = xl << sh;
+      const ih = sh === 0 ? r[x | 1] : (r[x | 1] << sh) | (xl >>> rsh);
+      const s1 = (b < 0 ? 0 : r[b] >>> 0) + du;
+      const s2 = (s1 >>> 0) + (il >>> 0);
+      c.eaHi = ((b < 0 ? 0 : r[b | 1]) + dh + ih + (s1 > 0xffffffff ? 1 : 0) + (s2 > 0xffffffff ? 1 : 0)) | 0;
+      return s2 | 0;
+    };
   }
+  return ea;
+}
+
+/** base (a GPR, or RIP: REG_RIP << 1 is RIP_LO's slot) + displacement, 64-bit, no segment base. */
+function eaBaseDisp(c: Cpu, d: Int32Array, o: number): number {
+  const r = c.r;
+  const b = d[o + R_MBASE] << 1;
+  const s = (r[b] >>> 0) + (d[o + R_DISP_LO] >>> 0);
+  c.eaHi = (r[b | 1] + d[o + R_DISP_HI] + (s > 0xffffffff ? 1 : 0)) | 0;
+  return s | 0;
+}
+
+/** base + index * scale + displacement, 64-bit, no segment base. */
+function eaBaseIndex(c: Cpu, d: Int32Array, o: number): number {
+  const r = c.r;
+  const b = d[o + R_MBASE] << 1;
+  const x = d[o + R_MINDEX] << 1;
+  const sh = SCALE_SHIFT[d[o + R_MSCALE]];
+  const il = r[x] << sh;
+  const ih = sh === 0 ? r[x | 1] : (r[x | 1] << sh) | (r[x] >>> (32 - sh));
+  const s1 = (r[b] >>> 0) + (d[o + R_DISP_LO] >>> 0);
+  const s2 = (s1 >>> 0) + (il >>> 0);
+  c.eaHi = (r[b | 1] + d[o + R_DISP_HI] + ih + (s1 > 0xffffffff ? 1 : 0) + (s2 > 0xffffffff ? 1 : 0)) | 0;
+  return s2 | 0;
+}
+
+function eaGeneric(c: Cpu, d: Int32Array, o: number): number {
+  const r = c.r;
   let lo = d[o + R_DISP_LO];
   let hi = d[o + R_DISP_HI];
   const base = d[o + R_MBASE];
