@@ -2,7 +2,7 @@
 // measurement), and TDVPS per vCPU. Lives inside the module: nothing here is reachable by the host
 // except through SEAMCALLs.
 import { TdLifecycle, TdOpState, VcpuState } from "./abi/pages.js";
-import type { Sha384Stream } from "./hash.js";
+import type { MrtdStream } from "./measurement.js";
 import type { SecureEpt } from "./sept.js";
 
 export class TdState {
@@ -37,7 +37,14 @@ export class TdState {
   readonly mrOwner = new Uint8Array(48);
   readonly mrOwnerConfig = new Uint8Array(48);
   readonly mrtd = new Uint8Array(48);
-  mrtdStream: Sha384Stream | undefined;
+  mrtdStream: MrtdStream | undefined;
+  /**
+   * The last page PAGE.ADD or MR.EXTEND touched (MR.EXTEND measures one page in 16 calls): its HPA, its
+   * bytes, and ModuleContext.pageGeneration when they were fetched (a release invalidates them).
+   */
+  measuredPageHpa = -1;
+  measuredPage: Uint8Array | undefined;
+  measuredPageGeneration = -1;
   readonly rtmr = new Uint8Array(4 * 48);
   readonly servtdHash = new Uint8Array(48);
   /** TLB-tracking epoch, bumped by TDH.MEM.TRACK. */

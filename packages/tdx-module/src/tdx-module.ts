@@ -400,9 +400,7 @@ export class TdxModule {
   #vcpu(tdvpr: number): TdVcpu | undefined {
     const ctx = this.#ctx;
     const v =
-      ctx.pamt.covers(tdvpr) && ctx.pamt.get(tdvpr).pt === PageType.PT_TDVPR
-        ? ctx.vcpus.get(tdvpr)
-        : undefined;
+      ctx.pamt.covers(tdvpr) && ctx.pamt.pt(tdvpr) === PageType.PT_TDVPR ? ctx.vcpus.get(tdvpr) : undefined;
     if (!v || v.vcpuIndex < 0) return undefined;
     return this.#runtimeFor(v);
   }

@@ -374,7 +374,7 @@ export class FuzzWorld {
       owned.set(e.owner, (owned.get(e.owner) ?? 0) + 1);
     }
     for (const p of this.touched) {
-      if (ctx.pamt.get(p).pt === PageType.PT_NDA && ctx.priv.keyIdOf(p) !== 0)
+      if (ctx.pamt.pt(p) === PageType.PT_NDA && ctx.priv.keyIdOf(p) !== 0)
         throw new Error(`free page 0x${p.toString(16)} still under a private KeyID`);
     }
     for (const [tdr, td] of ctx.tds) {

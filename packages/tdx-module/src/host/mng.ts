@@ -12,6 +12,7 @@ import {
 } from "../abi/td-attributes.js";
 import { err, KEYID_SHIFT, type LeafResult, type ModuleContext, ok } from "../context.js";
 import { configurableMask } from "../cpuid.js";
+import { MrtdStream } from "../measurement.js";
 import { tdFieldRead, tdFieldWrite } from "../metadata-access.js";
 import { SecureEpt } from "../sept.js";
 import { parseTdParams } from "../td-params.js";
@@ -140,7 +141,7 @@ export function tdhMngInit(ctx: ModuleContext, tdrPa: number, tdParamsPa: number
   td.mrOwnerConfig.set(p.mrOwnerConfig);
   td.rtmr.fill(0);
   td.mrtd.fill(0);
-  td.mrtdStream = ctx.hash.sha384Stream();
+  td.mrtdStream = new MrtdStream(ctx.hash.sha384Stream());
   // The SEPT root lives in a TDCS page (the last one here).
   td.sept = new SecureEpt(p.septLevels, td.tdcxPages[td.tdcxPages.length - 1]);
   td.opState = TdOpState.OP_STATE_INITIALIZED;
