@@ -51,6 +51,11 @@ export class SeptWalk {
 
 export class SecureEpt {
   readonly root: SeptTable;
+  /**
+   * Bumped on every entry state change (every mapping change goes with one): a CPU may keep
+   * translations of private GPAs across TD entries while this stays the same.
+   */
+  generation = 0;
   constructor(
     /** 4 or 5. */
     readonly levels: number,
@@ -80,6 +85,7 @@ export class SecureEpt {
 
   setState(table: SeptTable, index: number, state: number): void {
     const was = table.state[index];
+    this.generation++;
     if (was === SeptState.FREE && state !== SeptState.FREE) table.used++;
     else if (was !== SeptState.FREE && state === SeptState.FREE) table.used--;
     table.state[index] = state;

@@ -25,6 +25,8 @@ export class TdState {
   sharedBitValue = 2 ** 47;
   eptp = 0n;
   configFlags = 0n;
+  /** CONFIG_FLAGS.NO_RBP_MOD, as a boolean for the VP.VMCALL path (set with configFlags). */
+  noRbpMod = false;
   tdCtls = 0n;
   notifyEnables = 0n;
   /** units of 25 MHz */

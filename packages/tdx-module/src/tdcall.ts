@@ -3,7 +3,6 @@
 import { TdcallLeaf as T } from "./abi/leaves.js";
 import { levelSize, SeptState } from "./abi/pages.js";
 import { OperandId as Op, S, statusHi, statusLo } from "./abi/status.js";
-import { ConfigFlag } from "./abi/td-attributes.js";
 import { ExitReason, ExtExitQualType, Vector } from "./abi/vmx.js";
 import type { ModuleContext } from "./context.js";
 import { getReg, regNum, setReg, type TdGuestRegs } from "./guest-regs.js";
@@ -109,7 +108,7 @@ export class TdcallHandler {
     const td = this.vcpu.td;
     const gprSelect = control & 0xffff;
     let forbidden = GPR_FORBIDDEN;
-    if ((td.configFlags & ConfigFlag.NO_RBP_MOD) !== 0n) forbidden |= 1 << 5;
+    if (td.noRbpMod) forbidden |= 1 << 5;
     if (g[3] !== 0 || (gprSelect & forbidden) !== 0) return complete(regs, S.TDX_OPERAND_INVALID + Op.RCX);
     const e = this.exit;
     const hg = e.gpr;
@@ -123,10 +122,12 @@ export class TdcallHandler {
       hg[2 * r + 1] = exposed ? g[2 * r + 1] : 0;
     }
     const xmmSelect = control >>> 16;
-    for (let x = 0; x < 16; x++) {
-      const exposed = (xmmSelect >>> x) & 1;
-      for (let k = 0; k < 4; k++) e.xmm[4 * x + k] = exposed ? regs.xmm[4 * x + k] : 0;
-    }
+    if (xmmSelect === 0) e.xmm.fill(0);
+    else
+      for (let x = 0; x < 16; x++) {
+        const exposed = (xmmSelect >>> x) & 1;
+        for (let k = 0; k < 4; k++) e.xmm[4 * x + k] = exposed ? regs.xmm[4 * x + k] : 0;
+      }
     e.reason = ExitReason.TDCALL;
     e.advanceRip = true;
     e.exitQualification = 0;

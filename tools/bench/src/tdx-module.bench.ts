@@ -2,7 +2,18 @@
 // module's half of a TDVMCALL round trip (guest TDCALL → TD exit → re-entry), plus translate().
 import { createHash } from "node:crypto";
 import { HostPhysicalMemory } from "@tdxsim/memory";
-import { buildTdParams, type HashProvider, nobleHash, nodeCryptoHash, TdxModule } from "@tdxsim/tdx-module";
+import {
+  buildTdParams,
+  GUEST_IMAGE_BASE,
+  GUEST_IMAGE_PAGES,
+  type HashProvider,
+  longModeGuest,
+  nobleHash,
+  nodeCryptoHash,
+  TdCpuExecutor,
+  TdxModule,
+  tdvmcallOut,
+} from "@tdxsim/tdx-module";
 import { measure, report } from "./measure.js";
 
 const MiB = 1024 * 1024;
@@ -190,20 +201,48 @@ for (const [label, hash] of [
     },
   });
   const hostOut = new Int32Array(32);
-  report(
-    measure(
-      "TDVMCALL round trip via TDH.VP.ENTER (guest TDCALL → exit → VP.ENTER), no CPU",
-      " round trips/s",
-      (n) => {
-        for (let i = 0; i < n; i++) {
-          hostOut[20] = 0;
-          hostOut[22] = 0x1e;
-          tdx.enter(tdvpr, hostOut, hostOut);
-        }
-      },
-    ),
-    copyBase,
+  const noCpu = measure(
+    "TDVMCALL round trip via TDH.VP.ENTER (guest TDCALL → exit → VP.ENTER), no CPU",
+    " round trips/s",
+    (n) => {
+      for (let i = 0; i < n; i++) {
+        hostOut[20] = 0;
+        hostOut[22] = 0x1e;
+        tdx.enter(tdvpr, hostOut, hostOut);
+      }
+    },
   );
+  report(noCpu, copyBase);
+  // The same round trip with the guest on the x86 core: a loop of TDG.VP.VMCALL(Instruction.IO) in a
+  // long-mode guest image, TDH.VP.ENTER answering each exit. Baseline: the no-CPU line above.
+  {
+    const { tdx: t3, memory: m3, tdr: tdr3, tdvpr: tdvpr3 } = buildTd(node);
+    const image = longModeGuest(
+      `again:\n${tdvmcallOut(0x80, "rax")}\n  jmp again\nve_handler: gp_handler: ud_handler: jmp ve_handler`,
+    );
+    // buildTd mapped the PML4 entry of GPA 0; the image sits below 4 GiB, in another 1 GiB region.
+    for (let level = 2; level >= 1; level--) {
+      const size = 4096 * 512 ** level;
+      t3.tdhMemSeptAdd(GUEST_IMAGE_BASE - (GUEST_IMAGE_BASE % size), level, tdr3, m3.allocPage());
+    }
+    for (let i = 0; i < GUEST_IMAGE_PAGES; i++) {
+      const src = m3.allocPage();
+      m3.host.writeBytes(src, image.subarray(i * 4096, (i + 1) * 4096));
+      t3.tdhMemPageAdd(GUEST_IMAGE_BASE + i * 4096, 0, tdr3, m3.allocPage(), src);
+    }
+    t3.tdhMrFinalize(tdr3);
+    t3.setGuestExecutor(new TdCpuExecutor());
+    const answer = new Int32Array(32);
+    const out = new Int32Array(32);
+    // TDX_SUCCESS + exit reason 77 (TDCALL)
+    if (t3.enter(tdvpr3, undefined, out) !== 77) throw new Error("guest did not reach its first TDVMCALL");
+    report(
+      measure("TDVMCALL round trip via TDH.VP.ENTER, guest on the x86 core", " round trips/s", (n) => {
+        for (let i = 0; i < n; i++) t3.enter(tdvpr3, answer, out);
+      }),
+      noCpu,
+    );
+  }
   // translate(): TLB fills on a mapped private page
   const { tdx: t2, memory: m2, tdr: tdr2, tdvpr: tdvpr2, sources } = buildTd(node);
   for (let i = 0; i < 64; i++) t2.tdhMemPageAdd(i * 4096, 0, tdr2, m2.allocPage(), sources[0]);

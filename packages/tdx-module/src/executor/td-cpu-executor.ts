@@ -87,7 +87,7 @@ export class TdVcpuCpu {
 
   run(budget: number): number {
     const cpu = this.cpu;
-    this.map.generation++;
+    this.map.enter();
     this.loadRegs();
     let left = budget;
     let result: number | undefined;
@@ -181,7 +181,7 @@ export class TdVcpuCpu {
       if ((leaf & 0xffff) === TDG_MEM_PAGE_ACCEPT && leafHi === 0) {
         // ACCEPT zeroed the page behind the CPU: drop decoded code and cached translations.
         cpu.flushDecodedBlocks();
-        this.map.generation++;
+        this.map.flush();
       }
       return undefined;
     }
@@ -258,7 +258,7 @@ export class TdVcpuCpu {
       throw new Error(
         `TD guest executor: GPA 0x${gpa.toString(16)} keeps faulting in the MMU but translates`,
       );
-    this.map.generation++;
+    this.map.flush();
     return undefined;
   }
 

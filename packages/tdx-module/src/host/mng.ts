@@ -4,6 +4,7 @@ import { SeamcallLeaf as L } from "../abi/leaves.js";
 import { HkidState, MIN_NUM_TDCS_PAGES, PageType, TdLifecycle, TdOpState } from "../abi/pages.js";
 import { OperandId as Op, S } from "../abi/status.js";
 import {
+  ConfigFlag,
   CPUID_CONFIG_LEAVES,
   MAX_NUM_CPUID_CONFIG,
   TD_CTLS_PENDING_VE_DISABLE,
@@ -127,6 +128,7 @@ export function tdhMngInit(ctx: ModuleContext, tdrPa: number, tdParamsPa: number
   td.maxVcpus = p.maxVcpus;
   td.eptp = p.eptpControls;
   td.configFlags = p.configFlags;
+  td.noRbpMod = (p.configFlags & ConfigFlag.NO_RBP_MOD) !== 0n;
   td.setGpaw(p.gpaw);
   td.tscFrequency = p.tscFrequency;
   // Virtual TSC: offset 0 and multiplier 1.0 in the 48-bit fixed-point format (1 << 48); the

@@ -63,20 +63,21 @@ export function tdhVpEnter(
   if (vcpu.vmcallPending && hostGpr) vcpu.resumeVmcall(hostGpr);
   state.state = VcpuState.VCPU_ACTIVE;
   const result = executor.run(vcpu, budget);
+  const e = vcpu.exit;
+  if (result === TdRunResult.TD_EXIT && e.reason === ExitReason.TDCALL) {
+    // Every register comes from the exit's host view (non-exposed ones are already zero there).
+    out.set(e.gpr);
+    return S.TDX_SUCCESS + ExitReason.TDCALL;
+  }
   out.fill(0);
   if (result === TdRunResult.TRIPLE_FAULT) {
     state.state = VcpuState.VCPU_DISABLED;
     return S.TDX_NON_RECOVERABLE_VCPU + ExitReason.TRIPLE_FAULT;
   }
   if (result === TdRunResult.BUDGET_EXHAUSTED) return S.TDX_SUCCESS + ExitReason.EXTERNAL_INTERRUPT;
-  const e = vcpu.exit;
-  if (e.reason === ExitReason.TDCALL) {
-    out.set(e.gpr);
-  } else {
-    setNum(out, 1, e.exitQualification);
-    setNum(out, 2, e.extExitQualification);
-    setNum(out, 8, e.gpa);
-  }
+  setNum(out, 1, e.exitQualification);
+  setNum(out, 2, e.extExitQualification);
+  setNum(out, 8, e.gpa);
   out[0] = e.reason;
   out[1] = 0;
   return S.TDX_SUCCESS + e.reason;
