@@ -25,10 +25,12 @@ export {
 export type { PamtEntry, Tdmr } from "./pamt.js";
 export {
   cr0WriteCausesVe,
+  crWriteDisposition,
   Disposition,
   instructionDisposition,
   msrDisposition,
   UD_EXIT_REASONS,
+  xcr0AllowedMask,
   xsetbvFaults,
 } from "./td-exits.js";
 export {
