@@ -56,3 +56,4 @@ export { TdVcpu } from "./td-vcpu.js";
 export { TdcallOutcome, TdExit } from "./tdcall.js";
 export { type GuestAccess, type SeamcallOutput, type SeamcallRegs, TdxModule } from "./tdx-module.js";
 export { initialVcpuState, type SegmentInit, type TdVcpuInitialState } from "./vcpu-init.js";
+export { TdvpsFieldId } from "./vp-guest-fields.js";

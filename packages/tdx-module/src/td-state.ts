@@ -102,8 +102,10 @@ export class VcpuStateData {
   x2apicId = 0;
   /** VE_INFO (see VeInfo); VALID = -1 (0xFFFFFFFF) when valid. */
   readonly veInfo = new Int32Array(11);
-  /** TDG.VP.CPUIDVE.SET bits. */
+  /** CPUID #VE for CPL 0 (bit 0) / CPL > 0 (bit 1): TDG.VP.CPUIDVE.SET, or the TDVPS bytes below. */
   cpuidVe = 0;
+  /** TDVPS CPUID_SUPERVISOR_VE and CPUID_USER_VE as bytes (TDG.VP.WR may store any byte; non-zero = on). */
+  readonly cpuidVeBytes = new Uint8Array(2);
   /** Control word (RCX) of the TDG.VP.VMCALL that caused the current TD exit, or -1. */
   pendingVmcall = -1;
   /** TDVPS VCPU_STATE_DETAILS.VMXIP: a virtual interrupt is pending (set by the CPU/APIC model). */

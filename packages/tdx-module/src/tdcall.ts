@@ -11,6 +11,7 @@ import { firstTdFieldId, tdFieldRead, tdFieldWrite } from "./metadata-access.js"
 import { isLeafState, isNonLeafState, SeptWalk } from "./sept.js";
 import { FaultKind, injectVe, RWX_PERMS, type TdMemory } from "./td-memory.js";
 import { type VcpuStateData, VeInfo } from "./td-state.js";
+import { firstVpGuestFieldId, vpGuestFieldRead, vpGuestFieldWrite } from "./vp-guest-fields.js";
 
 export const TdcallOutcome = {
   /** Status is in RAX: the CPU advances RIP past TDCALL and continues. */
@@ -86,12 +87,16 @@ export class TdcallHandler {
         return this.vmRd(regs, version);
       case T.TDG_VM_WR:
         return this.vmWr(regs);
+      case T.TDG_VP_RD:
+        return this.vpRd(regs);
+      case T.TDG_VP_WR:
+        return this.vpWr(regs);
       case T.TDG_SYS_RD:
         return this.sysRd(regs);
       case T.TDG_MR_VERIFYREPORT:
         return this.verifyReport(regs);
       default:
-        // Includes TDG.VP.RD/WR, TDG.SYS.RDALL and the L2/service-TD leaves, which this module does not implement.
+        // Includes TDG.SYS.RDALL and the L2/service-TD leaves, which this module does not implement.
         return complete(regs, S.TDX_OPERAND_INVALID + Op.RAX);
     }
   }
@@ -283,6 +288,8 @@ export class TdcallHandler {
     const g = regs.gpr;
     if (g[3] !== 0 || (g[2] & ~3) !== 0) return complete(regs, S.TDX_OPERAND_INVALID + Op.RCX);
     this.vcpu.cpuidVe = g[2] & 3;
+    this.vcpu.cpuidVeBytes[0] = g[2] & 1;
+    this.vcpu.cpuidVeBytes[1] = (g[2] >>> 1) & 1;
     return complete(regs, S.TDX_SUCCESS);
   }
 
@@ -347,6 +354,38 @@ export class TdcallHandler {
     const r = tdFieldWrite(this.vcpu.td, getReg(g, Op.RDX), getReg(g, Op.R8), getReg(g, Op.R9), "guest");
     if (r.status === S.TDX_SUCCESS) setReg(g, Op.R8, r.value);
     else zero(regs, Op.R8);
+    return complete(regs, r.status);
+  }
+
+  /** TDG.VP.RD: RCX = 0, RDX = field id → R8 = value, RDX = next field id (−1 on error). */
+  private vpRd(regs: TdGuestRegs): number {
+    const g = regs.gpr;
+    const id = getReg(g, Op.RDX);
+    setReg(g, Op.RDX, -1n);
+    zero(regs, Op.R8);
+    if (g[2] !== 0 || g[3] !== 0) return complete(regs, S.TDX_OPERAND_INVALID + Op.RCX);
+    // A null field id (all ones apart from the context code) asks for the first field.
+    if ((id | (7n << 52n)) === 0xffff_ffff_ffff_ffffn) {
+      setReg(g, Op.RDX, firstVpGuestFieldId());
+      return complete(regs, S.TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT);
+    }
+    const r = vpGuestFieldRead(this.vcpu, id);
+    if (r.status === S.TDX_SUCCESS) {
+      setReg(g, Op.R8, r.value);
+      setReg(g, Op.RDX, r.next);
+    }
+    return complete(regs, r.status);
+  }
+
+  /** TDG.VP.WR: RCX = 0, RDX = field id, R8 = value, R9 = write mask → R8 = old value (0 on error). */
+  private vpWr(regs: TdGuestRegs): number {
+    const g = regs.gpr;
+    const id = getReg(g, Op.RDX);
+    const value = getReg(g, Op.R8);
+    zero(regs, Op.R8);
+    if (g[2] !== 0 || g[3] !== 0) return complete(regs, S.TDX_OPERAND_INVALID + Op.RCX);
+    const r = vpGuestFieldWrite(this.vcpu, id, value, getReg(g, Op.R9));
+    if (r.status === S.TDX_SUCCESS) setReg(g, Op.R8, r.value);
     return complete(regs, r.status);
   }
 
