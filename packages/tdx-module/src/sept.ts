@@ -9,6 +9,8 @@ export class SeptTable {
   readonly hpa = new Float64Array(512);
   readonly blockEpoch = new Float64Array(512);
   readonly child: (SeptTable | undefined)[] = new Array<SeptTable | undefined>(512).fill(undefined);
+  /** 2 MiB TDG.MEM.PAGE.ACCEPT progress (4 KiB pages already zeroed), kept while the entry stays PENDING*. */
+  readonly acceptCounter = new Uint16Array(512);
   /** Number of entries that are not FREE (SEPT.REMOVE needs 0). */
   used = 0;
   constructor(
@@ -86,6 +88,7 @@ export class SecureEpt {
   setState(table: SeptTable, index: number, state: number): void {
     const was = table.state[index];
     this.generation++;
+    if (state !== SeptState.PENDING && state !== SeptState.PENDING_BLOCKED) table.acceptCounter[index] = 0;
     if (was === SeptState.FREE && state !== SeptState.FREE) table.used++;
     else if (was !== SeptState.FREE && state === SeptState.FREE) table.used--;
     table.state[index] = state;

@@ -50,6 +50,11 @@ export class TdVcpu {
     this.handler.resumeVmcall(regs, hostGpr, hostXmm);
   }
 
+  /** What interruptible TDCALL leaves ask after each unit of work (see TdcallHandler.interruptPending). */
+  setInterruptCheck(check: () => boolean): void {
+    this.handler.interruptPending = check;
+  }
+
   /** True while a VP.VMCALL exit waits for the host's answer. */
   get vmcallPending(): boolean {
     return this.state.pendingVmcall !== -1;

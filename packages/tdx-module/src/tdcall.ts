@@ -20,6 +20,11 @@ export const TdcallOutcome = {
   TD_EXIT: 1,
   /** Deliver exception `exit.vector` (#GP(0), #VE or #DF); RIP stays on TDCALL. */
   INJECT: 2,
+  /**
+   * An interrupt became pending during an interruptible leaf (2 MiB ACCEPT): RAX and RIP unchanged,
+   * the TDCALL re-executes (after the interrupt) and continues where it stopped.
+   */
+  INTERRUPTED: 3,
 } as const;
 
 /** The last TD exit (or injection) a TDCALL produced; reused, one per vCPU. */
@@ -52,6 +57,13 @@ function zero(regs: TdGuestRegs, r: number): void {
 const walk = new SeptWalk();
 
 export class TdcallHandler {
+  /**
+   * Asked by interruptible leaves after each unit of work: true when an interrupt is pending. The
+   * default sees the vCPU's pending virtual interrupt (VMXIP); the x86 executor adds its instruction
+   * budget, the simulator's stand-in for a host interrupt. UNCONFIRMED which sources 1.5 checks.
+   */
+  interruptPending: () => boolean = () => this.vcpu.vmxip;
+
   constructor(
     private readonly ctx: ModuleContext,
     private readonly vcpu: VcpuStateData,
@@ -310,8 +322,22 @@ export class TdcallHandler {
     const state = walk.state;
     if (walk.level === level) {
       if (state === SeptState.PENDING) {
-        const pages = 512 ** level;
-        for (let i = 0; i < pages; i++) this.ctx.priv.initPage(walk.hpa + 4096 * i, td.hkid);
+        if (level === 1) {
+          // 512 pages, resumable: the SEPT entry's counter says how many are done; an interrupt
+          // pending after a page leaves the rest to the re-executed TDCALL (at least one page per call).
+          const table = walk.table;
+          const index = walk.index;
+          let done = table.acceptCounter[index];
+          for (;;) {
+            this.ctx.priv.initPage(walk.hpa + 4096 * done, td.hkid);
+            if (done === 511) break;
+            done++;
+            if (this.interruptPending()) {
+              table.acceptCounter[index] = done;
+              return TdcallOutcome.INTERRUPTED;
+            }
+          }
+        } else this.ctx.priv.initPage(walk.hpa, td.hkid);
         sept.setState(walk.table, walk.index, SeptState.MAPPED);
         return complete(regs, S.TDX_SUCCESS);
       }

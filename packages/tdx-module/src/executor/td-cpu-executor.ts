@@ -82,6 +82,7 @@ export class TdVcpuCpu {
       },
     });
     this.cpu = cpu;
+    vcpu.setInterruptCheck(() => this.acceptInterrupted());
     loadInitialState(cpu, vcpu.initialState());
     const gpr = cpu.r.subarray(0, 32);
     const xmm = cpu.st.xmm.i32.subarray(0, 64);
@@ -112,16 +113,29 @@ export class TdVcpuCpu {
     v.longMode64 = this.cpu.mode64;
   }
 
+  /** Instructions left in the current TDH.VP.ENTER. */
+  private budgetLeft = 0;
+
+  /**
+   * A 2 MiB ACCEPT charges one instruction of budget per 4 KiB page it zeroes: when the budget runs
+   * out mid-way (the simulator's host interrupt) or a virtual interrupt is pending, the TDCALL stops
+   * and re-executes later from the SEPT entry's progress counter.
+   */
+  private acceptInterrupted(): boolean {
+    this.budgetLeft--;
+    return this.budgetLeft <= 0 || this.vcpu.state.vmxip;
+  }
+
   run(budget: number): number {
     const cpu = this.cpu;
     this.map.enter();
     this.loadRegs();
-    let left = budget;
+    this.budgetLeft = budget;
     let result: number | undefined;
     while (result === undefined) {
       const before = cpu.st.retired;
-      let stop: CpuStop | undefined = cpu.run(left);
-      left -= cpu.st.retired - before;
+      let stop: CpuStop | undefined = cpu.run(this.budgetLeft);
+      this.budgetLeft -= cpu.st.retired - before;
       // A stop can lead to another without running (an injected exception that faults).
       while (stop !== undefined && result === undefined) {
         const next = this.handle(stop);
@@ -219,6 +233,11 @@ export class TdVcpuCpu {
         this.map.flush();
       }
       return undefined;
+    }
+    if (outcome === TdcallOutcome.INTERRUPTED) {
+      // RAX and RIP unchanged: the TDCALL runs again, after the host's interrupt (budget) if that was it.
+      this.abandonExit();
+      return this.budgetLeft <= 0 ? TdRunResult.BUDGET_EXHAUSTED : undefined;
     }
     const e = vcpu.exit;
     if (outcome === TdcallOutcome.TD_EXIT) {
