@@ -203,6 +203,19 @@ export class ModuleContext {
     return r;
   }
 
+  /**
+   * TDVPRs of vCPUs inside TDH.VP.ENTER: TDH.VP.ENTER holds the TDVPS lock exclusively for the whole
+   * TD run, so a SEAMCALL reaching such a TDVPR meanwhile (a host callback re-entering the module while
+   * the guest runs — the one way this single-threaded simulator overlaps two module calls) finds the
+   * lock taken.
+   */
+  readonly runningTdvprs = new Set<number>();
+
+  /** TDX_OPERAND_BUSY with `operand` when the vCPU at `tdvpr` is running, else TDX_SUCCESS. */
+  tdvpsLock(tdvpr: number, operand: number): number {
+    return this.runningTdvprs.has(tdvpr) ? S.TDX_OPERAND_BUSY + operand : S.TDX_SUCCESS;
+  }
+
   /** Assigns a fresh page to a TD (PAMT + private-KeyID initialisation). */
   assignPage(hpa: number, pt: number, owner: number, keyId: number, level = 0): Uint8Array {
     this.pamt.assign(hpa, pt, owner, level);

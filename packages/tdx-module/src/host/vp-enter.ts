@@ -47,7 +47,8 @@ export function tdhVpEnter(
   hostGpr: Int32Array | undefined,
   out: Int32Array,
 ): number {
-  const s = ctx.checkPage(tdvprPa, Op.RCX, PageType.PT_TDVPR);
+  let s = ctx.checkPage(tdvprPa, Op.RCX, PageType.PT_TDVPR);
+  if (s === S.TDX_SUCCESS) s = ctx.tdvpsLock(tdvprPa, Op.RCX);
   if (s !== S.TDX_SUCCESS) return s;
   const state = ctx.vcpus.get(tdvprPa)!;
   const td = state.td;
@@ -62,7 +63,13 @@ export function tdhVpEnter(
   associate(state);
   if (vcpu.vmcallPending && hostGpr) vcpu.resumeVmcall(hostGpr);
   state.state = VcpuState.VCPU_ACTIVE;
-  const result = executor.run(vcpu, budget);
+  ctx.runningTdvprs.add(tdvprPa);
+  let result: number;
+  try {
+    result = executor.run(vcpu, budget);
+  } finally {
+    ctx.runningTdvprs.delete(tdvprPa);
+  }
   const e = vcpu.exit;
   if (result === TdRunResult.TD_EXIT && e.reason === ExitReason.TDCALL) {
     // Every register comes from the exit's host view (non-exposed ones are already zero there).
