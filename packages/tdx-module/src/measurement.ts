@@ -66,11 +66,16 @@ export class MrtdStream {
     this.record(PAGE_ADD_WORDS, gpa);
   }
 
-  /** The TDH.MR.EXTEND record of `gpa` and the 256 bytes of `page` at `offset` (the chunk at `gpa`). */
-  extend(gpa: number, page: Uint8Array, offset: number): void {
+  /**
+   * The TDH.MR.EXTEND record of `gpa` and the 256-byte chunk at `gpa`: 64 words of `page` (the 4 KiB
+   * page as int32 words) from word `wordOffset`, copied word by word (no view per chunk).
+   */
+  extend(gpa: number, page: Int32Array, wordOffset: number): void {
     this.record(MR_EXTEND_WORDS, gpa);
     if (this.used + 256 > MRTD_BLOCK) this.flush();
-    this.block.set(page.subarray(offset, offset + 256), this.used);
+    const w = this.words;
+    const to = this.used >> 2;
+    for (let k = 0; k < 64; k++) w[to + k] = page[wordOffset + k];
     this.used += 256;
   }
 

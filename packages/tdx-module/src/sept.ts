@@ -4,6 +4,8 @@
 // (PDPT), 3 = PML4, 4 = PML5. Lookups are plain number arithmetic (GPAs are < 2^52).
 import { levelSize, SeptState } from "./abi/pages.js";
 
+const LEVEL1_SIZE = levelSize(1);
+
 export class SeptTable {
   readonly state = new Uint8Array(512);
   readonly hpa = new Float64Array(512);
@@ -58,6 +60,13 @@ export class SecureEpt {
    * translations of private GPAs across TD entries while this stays the same.
    */
   generation = 0;
+  /** Bumped when an entry above the 4 KiB level changes state (tables attached, detached, blocked). */
+  private structureGeneration = 0;
+  // The 4 KiB table of the last 2 MiB region a walk reached, valid while the structure is unchanged
+  // (TD build and ACCEPT walk the same region again and again).
+  private leafRegion = -1;
+  private leafGeneration = -1;
+  private leafTable: SeptTable | undefined;
   constructor(
     /** 4 or 5. */
     readonly levels: number,
@@ -71,6 +80,13 @@ export class SecureEpt {
    * non-present entry. `out.level === targetLevel` when the walk reached the requested level.
    */
   walk(gpa: number, targetLevel: number, out: SeptWalk): SeptWalk {
+    const region = Math.floor(gpa / LEVEL1_SIZE);
+    if (targetLevel === 0 && region === this.leafRegion && this.leafGeneration === this.structureGeneration) {
+      out.table = this.leafTable!;
+      out.index = Math.floor(gpa / 4096) % 512;
+      out.level = 0;
+      return out;
+    }
     let table = this.root;
     for (;;) {
       const index = septIndex(gpa, table.level);
@@ -79,6 +95,11 @@ export class SecureEpt {
         out.table = table;
         out.index = index;
         out.level = table.level;
+        if (table.level === 0) {
+          this.leafRegion = region;
+          this.leafGeneration = this.structureGeneration;
+          this.leafTable = table;
+        }
         return out;
       }
       table = table.child[index]!;
@@ -88,6 +109,7 @@ export class SecureEpt {
   setState(table: SeptTable, index: number, state: number): void {
     const was = table.state[index];
     this.generation++;
+    if (table.level > 0) this.structureGeneration++;
     if (state !== SeptState.PENDING && state !== SeptState.PENDING_BLOCKED) table.acceptCounter[index] = 0;
     if (was === SeptState.FREE && state !== SeptState.FREE) table.used++;
     else if (was !== SeptState.FREE && state === SeptState.FREE) table.used--;

@@ -46,6 +46,8 @@ export class TdState {
    */
   measuredPageHpa = -1;
   measuredPage: Uint8Array | undefined;
+  /** The same page as int32 words (made at its first MR.EXTEND). */
+  measuredWords: Int32Array | undefined;
   measuredPageGeneration = -1;
   readonly rtmr = new Uint8Array(4 * 48);
   readonly servtdHash = new Uint8Array(48);

@@ -121,6 +121,7 @@ export function tdhMemPageAdd(
   const data = ctx.priv.page(sourcePa, 0);
   ctx.pamt.assign(hpa, PageType.PT_REG, tdrPa, 0);
   td.measuredPage = ctx.priv.initPageFrom(hpa, td.hkid, data);
+  td.measuredWords = undefined;
   td.measuredPageHpa = hpa;
   td.measuredPageGeneration = ctx.pageGeneration;
   walk.table.hpa[walk.index] = hpa;
@@ -144,14 +145,23 @@ export function tdhMrExtend(ctx: ModuleContext, gpa: number, tdrPa: number): Lea
   if (walk.state !== SeptState.MAPPED) return err(S.TDX_EPT_ENTRY_NOT_PRESENT);
   const offset = gpa % levelSize(walk.level);
   const pageHpa = walk.hpa + offset - (offset % 4096);
-  let page = td.measuredPage;
-  if (pageHpa !== td.measuredPageHpa || td.measuredPageGeneration !== ctx.pageGeneration || !page) {
-    page = ctx.priv.page(pageHpa, td.hkid);
-    td.measuredPage = page;
+  if (
+    pageHpa !== td.measuredPageHpa ||
+    td.measuredPageGeneration !== ctx.pageGeneration ||
+    !td.measuredPage
+  ) {
+    td.measuredPage = ctx.priv.page(pageHpa, td.hkid);
+    td.measuredWords = undefined;
     td.measuredPageHpa = pageHpa;
     td.measuredPageGeneration = ctx.pageGeneration;
   }
-  td.mrtdStream!.extend(gpa, page, offset % 4096);
+  let words = td.measuredWords;
+  if (words === undefined) {
+    const page = td.measuredPage;
+    words = new Int32Array(page.buffer, page.byteOffset, page.byteLength >> 2);
+    td.measuredWords = words;
+  }
+  td.mrtdStream!.extend(gpa, words, (offset % 4096) >> 2);
   return ok();
 }
 
