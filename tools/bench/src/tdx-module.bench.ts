@@ -72,16 +72,18 @@ function buildTd(hash: HashProvider): {
 // Bytes MRTD hashes per 4 KiB page: the PAGE.ADD record, then 16 MR.EXTEND records with their chunks.
 const STREAM_BYTES_PER_PAGE = 128 + 16 * (128 + 256);
 
-/** Plain node:crypto SHA-384 over as many bytes as the MRTD stream of the image, in 64 KiB updates. */
-function streamHashMs(): number {
+/** Plain node:crypto SHA-384 over as many bytes as the MRTD stream of the image, in 64 KiB updates: wall and CPU ms. */
+function streamHashMs(): { wall: number; cpu: number } {
   const block = new Uint8Array(64 * 1024);
   const total = (IMAGE / 4096) * STREAM_BYTES_PER_PAGE;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const h = createHash("sha384");
   for (let done = 0; done < total; done += block.length)
     h.update(done + block.length <= total ? block : block.subarray(0, total - done));
   h.digest();
-  return performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 };
 }
 
 /** A provider whose MRTD stream discards its input: what the TD build costs besides SHA-384. */
@@ -94,13 +96,21 @@ const noHashStream: HashProvider = {
 // The figure times the SEAMCALL loop alone (TD creation and page allocation excluded). Each round also
 // times the plain hash of the same stream right before it, so the ratio compares like with like on a
 // noisy machine; the best round of each is reported.
-function tdBuild(hash: HashProvider): { build: number; hash: number; ratio: number; cpu: number } {
-  const out = { build: 0, hash: 0, ratio: 0, cpu: 0 };
+function tdBuild(hash: HashProvider): {
+  build: number;
+  hash: number;
+  ratio: number;
+  cpu: number;
+  cpuRatio: number;
+} {
+  const out = { build: 0, hash: 0, ratio: 0, cpu: 0, cpuRatio: 0 };
   for (let round = 0; round < 5; round++) {
     const { tdx, memory, tdr, sources } = buildTd(hash);
     const pages: number[] = [];
     for (let gpa = 0; gpa < IMAGE; gpa += 4096) pages.push(memory.allocPage());
-    const hashRate = IMAGE / MiB / (streamHashMs() / 1000);
+    const floor = streamHashMs();
+    const hashRate = IMAGE / MiB / (floor.wall / 1000);
+    const hashCpuRate = IMAGE / MiB / (floor.cpu / 1000);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0, gpa = 0; gpa < IMAGE; gpa += 4096, i++) {
@@ -110,7 +120,9 @@ function tdBuild(hash: HashProvider): { build: number; hash: number; ratio: numb
     tdx.tdhMrFinalize(tdr);
     const buildRate = IMAGE / MiB / ((performance.now() - t0) / 1000);
     const cpu = process.cpuUsage(c0);
-    out.cpu = Math.max(out.cpu, IMAGE / MiB / ((cpu.user + cpu.system) / 1e6));
+    const cpuRate = IMAGE / MiB / ((cpu.user + cpu.system) / 1e6);
+    out.cpu = Math.max(out.cpu, cpuRate);
+    out.cpuRatio = Math.max(out.cpuRatio, cpuRate / hashCpuRate);
     out.build = Math.max(out.build, buildRate);
     out.hash = Math.max(out.hash, hashRate);
     out.ratio = Math.max(out.ratio, buildRate / hashRate);
@@ -154,6 +166,9 @@ for (const [label, hash] of [
   console.log(`  best same-round ratio TD build / plain SHA-384 of its stream: ${r.ratio.toFixed(3)}`);
   // On a loaded machine wall time shows how much of a core the process got; CPU time does not.
   console.log(`  TD build rate by process CPU time (user+sys, best round): ${r.cpu.toFixed(1)} MiB/s`);
+  console.log(
+    `  best same-round ratio by CPU time (build / plain SHA-384 of its stream): ${r.cpuRatio.toFixed(3)}`,
+  );
 }
 
 // ---- TDVMCALL round trip, module half ----
