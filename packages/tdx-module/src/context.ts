@@ -204,16 +204,13 @@ export class ModuleContext {
   }
 
   /**
-   * TDVPRs of vCPUs inside TDH.VP.ENTER: TDH.VP.ENTER holds the TDVPS lock exclusively for the whole
-   * TD run, so a SEAMCALL reaching such a TDVPR meanwhile (a host callback re-entering the module while
-   * the guest runs — the one way this single-threaded simulator overlaps two module calls) finds the
-   * lock taken.
+   * TDH.VP.ENTER holds the TDVPS lock exclusively for the whole TD run (VcpuStateData.running), so a
+   * SEAMCALL reaching that TDVPR meanwhile (a host callback re-entering the module while the guest
+   * runs — the one way this single-threaded simulator overlaps two module calls) finds it taken.
    */
-  readonly runningTdvprs = new Set<number>();
-
-  /** TDX_OPERAND_BUSY with `operand` when the vCPU at `tdvpr` is running, else TDX_SUCCESS. */
+  /** TDX_OPERAND_BUSY with `operand` when the vCPU at `tdvpr` (a checked TDVPR) is running, else TDX_SUCCESS. */
   tdvpsLock(tdvpr: number, operand: number): number {
-    return this.runningTdvprs.has(tdvpr) ? S.TDX_OPERAND_BUSY + operand : S.TDX_SUCCESS;
+    return this.vcpus.get(tdvpr)?.running ? S.TDX_OPERAND_BUSY + operand : S.TDX_SUCCESS;
   }
 
   /** Assigns a fresh page to a TD (PAMT + private-KeyID initialisation). */

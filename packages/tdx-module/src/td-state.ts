@@ -98,6 +98,8 @@ export class VcpuStateData {
   readonly tdcxPages: number[] = [];
   vcpuIndex = -1;
   associated = false;
+  /** Inside TDH.VP.ENTER (its TDVPS lock is held). */
+  running = false;
   /** RDX of TDH.VP.INIT: the guest's initial RCX and R8. */
   initialRcx = 0n;
   /** R8 of TDH.VP.INIT version 1: x2APIC ID. */

@@ -98,11 +98,18 @@ export class TdVcpuCpu {
     };
   }
 
-  /** vcpu.regs → Cpu (at entry). */
+  /** vcpu.regs → Cpu (at entry); the XMMs only when the module changed them while the vCPU was out. */
   loadRegs(): void {
-    this.regs.gpr.set(this.vcpu.regs.gpr);
-    this.regs.xmm.set(this.vcpu.regs.xmm);
+    const v = this.vcpu;
+    this.regs.gpr.set(v.regs.gpr);
+    if (v.xmmDirty || !this.loaded) {
+      this.regs.xmm.set(v.regs.xmm);
+      v.xmmDirty = false;
+      this.loaded = true;
+    }
   }
+  /** This Cpu has had the vCPU's registers loaded once (its XMMs are the live copy since). */
+  private loaded = false;
 
   /** Cpu → vcpu.regs (at exit). */
   storeRegs(): void {

@@ -6,6 +6,7 @@ import { PageType, TdLifecycle, VcpuState } from "../abi/pages.js";
 import { OperandId as Op, S } from "../abi/status.js";
 import { ExitReason } from "../abi/vmx.js";
 import type { ModuleContext } from "../context.js";
+import type { VcpuStateData } from "../td-state.js";
 import type { TdVcpu } from "../td-vcpu.js";
 import { associate } from "./vp.js";
 
@@ -41,7 +42,7 @@ export interface VpEnterResult {
 export function tdhVpEnter(
   ctx: ModuleContext,
   tdvprPa: number,
-  runtime: (tdvpr: number) => TdVcpu | undefined,
+  runtime: (vcpu: VcpuStateData) => TdVcpu,
   executor: TdGuestExecutor | undefined,
   budget: number,
   hostGpr: Int32Array | undefined,
@@ -58,17 +59,17 @@ export function tdhVpEnter(
   if (op !== S.TDX_SUCCESS) return op;
   if (state.state !== VcpuState.VCPU_READY && state.state !== VcpuState.VCPU_ACTIVE)
     return S.TDX_VCPU_STATE_INCORRECT;
-  const vcpu = runtime(tdvprPa)!;
+  const vcpu = runtime(state);
   if (!executor) throw new Error("TDH.VP.ENTER: no guest executor attached (TdxModule.setGuestExecutor)");
   associate(state);
   if (vcpu.vmcallPending && hostGpr) vcpu.resumeVmcall(hostGpr);
   state.state = VcpuState.VCPU_ACTIVE;
-  ctx.runningTdvprs.add(tdvprPa);
+  state.running = true;
   let result: number;
   try {
     result = executor.run(vcpu, budget);
   } finally {
-    ctx.runningTdvprs.delete(tdvprPa);
+    state.running = false;
   }
   const e = vcpu.exit;
   if (result === TdRunResult.TD_EXIT && e.reason === ExitReason.TDCALL) {
