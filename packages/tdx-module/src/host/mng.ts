@@ -152,12 +152,12 @@ export function tdhMngInit(ctx: ModuleContext, tdrPa: number, tdParamsPa: number
 
 /** TDH.MNG.RD: RCX = TDR, RDX = field id → R8. */
 export function tdhMngRd(ctx: ModuleContext, tdrPa: number, fieldId: bigint): LeafResult {
-  const r = ctx.tdr(tdrPa, Op.RCX);
-  if (!r.td) return err(r.status);
-  const s = ctx.buildState(r.td);
+  const { status, td } = ctx.tdr(tdrPa, Op.RCX);
+  if (!td) return err(status);
+  const s = ctx.buildState(td);
   if (s !== S.TDX_SUCCESS) return err(s);
-  if (r.td.opState === TdOpState.OP_STATE_UNINITIALIZED) return err(S.TDX_OP_STATE_INCORRECT);
-  const m = tdFieldRead(r.td, fieldId, "host");
+  if (td.opState === TdOpState.OP_STATE_UNINITIALIZED) return err(S.TDX_OP_STATE_INCORRECT);
+  const m = tdFieldRead(td, fieldId, "host");
   return { status: m.status, rdx: m.next, r8: m.status === S.TDX_SUCCESS ? m.value : 0n };
 }
 
@@ -169,9 +169,9 @@ export function tdhMngWr(
   value: bigint,
   mask: bigint,
 ): LeafResult {
-  const r = ctx.tdForLeaf(tdrPa, Op.RCX, L.TDH_MNG_WR);
-  if (!r.td) return err(r.status);
-  const m = tdFieldWrite(r.td, fieldId, value, mask, "host");
+  const { status, td } = ctx.tdForLeaf(tdrPa, Op.RCX, L.TDH_MNG_WR);
+  if (!td) return err(status);
+  const m = tdFieldWrite(td, fieldId, value, mask, "host");
   return { status: m.status, r8: m.status === S.TDX_SUCCESS ? m.value : 0n };
 }
 
