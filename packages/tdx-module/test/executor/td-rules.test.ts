@@ -42,6 +42,10 @@ describe("TD rules: MOV to CR0/CR4", () => {
 
   it.each([
     ["CR0.NW without CD (architecturally invalid)", "mov rbx, cr0 ; or ebx, 0x20000000 ; mov cr0, rbx"],
+    [
+      "clearing CR0.PE with paging on (architecturally invalid)",
+      "mov rbx, cr0 ; and ebx, 0xfffffffe ; mov cr0, rbx",
+    ],
     ["CR4.PKE without XFAM.PKRU", "mov rbx, cr4 ; or ebx, 0x400000 ; mov cr4, rbx"],
     ["CR4.PKS without ATTRIBUTES.PKS", "mov rbx, cr4 ; or ebx, 0x1000000 ; mov cr4, rbx"],
     ["CR4.KL (KeyLocker is not enabled)", "mov rbx, cr4 ; or ebx, 0x80000 ; mov cr4, rbx"],
