@@ -48,10 +48,10 @@ export function tdhVpEnter(
   hostGpr: Int32Array | undefined,
   out: Int32Array,
 ): number {
-  let s = ctx.checkPage(tdvprPa, Op.RCX, PageType.PT_TDVPR);
-  if (s === S.TDX_SUCCESS) s = ctx.tdvpsLock(tdvprPa, Op.RCX);
+  const s = ctx.checkPage(tdvprPa, Op.RCX, PageType.PT_TDVPR);
   if (s !== S.TDX_SUCCESS) return s;
   const state = ctx.vcpus.get(tdvprPa)!;
+  if (state.running) return S.TDX_OPERAND_BUSY + Op.RCX; // TDVPS lock (see ModuleContext.tdvpsLock)
   const td = state.td;
   if (td.fatal) return S.TDX_TD_FATAL;
   if (td.lifecycle !== TdLifecycle.TD_KEYS_CONFIGURED) return S.TDX_LIFECYCLE_STATE_INCORRECT;
