@@ -7,10 +7,11 @@ const seed = Number(process.argv[3] ?? 0x7d5);
 const chunk = 10_000;
 const t0 = performance.now();
 let calls = 0;
+const stats = { interruptedAccepts: 0 };
 for (let done = 0; done < total; done += chunk) {
   const n = Math.min(chunk, total - done);
   try {
-    calls += fuzz(seed + done, n, 50);
+    calls += fuzz(seed + done, n, 50, stats);
   } catch (e) {
     console.error(`invariant broken: seed ${seed + done}, within sequences ${done}..${done + n}`);
     throw e;
@@ -24,5 +25,5 @@ for (let done = 0; done < total; done += chunk) {
 }
 const s = (performance.now() - t0) / 1000;
 console.log(
-  `done: ${total} sequences, ${calls} calls in ${s.toFixed(1)} s; no exception, every invariant held after every call`,
+  `done: ${total} sequences, ${calls} calls in ${s.toFixed(1)} s; no exception, every invariant held after every call; ${stats.interruptedAccepts} interrupted 2 MiB ACCEPTs`,
 );

@@ -28,10 +28,10 @@ export interface LeafResult {
   r11?: bigint;
 }
 
-export const ok = (extra: Omit<LeafResult, "status"> = {}): LeafResult => ({
-  status: S.TDX_SUCCESS,
-  ...extra,
-});
+const SUCCESS: LeafResult = Object.freeze({ status: S.TDX_SUCCESS });
+/** TDX_SUCCESS with the given output registers (one shared frozen object when there are none). */
+export const ok = (extra?: Omit<LeafResult, "status">): LeafResult =>
+  extra ? { status: S.TDX_SUCCESS, ...extra } : SUCCESS;
 export const err = (status: number, extra: Omit<LeafResult, "status"> = {}): LeafResult => ({
   status,
   ...extra,
@@ -48,7 +48,7 @@ export const KEYID_SHIFT = 46;
 const HPA_KEYID_LIMIT = 2 ** KEYID_SHIFT;
 
 /** SEAMCALL leaves allowed per TDCS op state (tdx_1.5 op_state_lookup.c, spec §7.3). */
-const OP_STATE_ALLOWED: Record<number, ReadonlySet<number>> = {
+const OP_STATE_ALLOWED_SETS: Record<number, ReadonlySet<number>> = {
   [TdOpState.OP_STATE_UNINITIALIZED]: new Set([L.TDH_MNG_ADDCX, L.TDH_MNG_INIT, L.TDH_VP_FLUSH]),
   [TdOpState.OP_STATE_INITIALIZED]: new Set([
     L.TDH_MEM_PAGE_ADD,
@@ -90,6 +90,20 @@ const OP_STATE_ALLOWED: Record<number, ReadonlySet<number>> = {
     L.TDH_VP_FLUSH,
   ]),
 };
+
+/** The same table as flags, indexed opState * 64 + leaf (checked on every TD leaf). */
+const OP_STATE_ALLOWED = (() => {
+  const t = new Uint8Array(8 * 64);
+  for (const [opState, leaves] of Object.entries(OP_STATE_ALLOWED_SETS))
+    for (const leaf of leaves) t[Number(opState) * 64 + leaf] = 1;
+  return t;
+})();
+
+/** What tdr()/tdForLeaf() return: the TD, or the status when there is none. */
+export interface TdLookup {
+  status: number;
+  td?: TdState;
+}
 
 export interface ModuleOptions {
   /** Private KeyIDs: [first, first + count). Default 1..63. */
@@ -147,16 +161,20 @@ export class ModuleContext {
   checkPage(hpa: number, operand: number, pt: number): number {
     const s = this.checkHpa(hpa, operand);
     if (s !== S.TDX_SUCCESS) return s;
-    if (this.pamt.get(hpa).pt !== pt) return S.TDX_PAGE_METADATA_INCORRECT + operand;
+    if (this.pamt.pt(hpa) !== pt) return S.TDX_PAGE_METADATA_INCORRECT + operand;
     return S.TDX_SUCCESS;
   }
 
   /** The TD whose TDR is at `hpa` (operand checks on the way). */
-  tdr(hpa: number, operand: number): { status: number; td?: TdState } {
+  tdr(hpa: number, operand: number): TdLookup {
+    const r = this.lookup;
     const s = this.checkPage(hpa, operand, PageType.PT_TDR);
-    if (s !== S.TDX_SUCCESS) return { status: s };
-    return { status: S.TDX_SUCCESS, td: this.tds.get(hpa)! };
+    r.status = s;
+    r.td = s === S.TDX_SUCCESS ? this.tds.get(hpa) : undefined;
+    return r;
   }
+  /** tdr()'s result, reused on every call (callers destructure it at once): no allocation per leaf. */
+  private readonly lookup: TdLookup = { status: 0, td: undefined };
 
   /** check_td_in_correct_build_state: not fatal, keys configured, TDCS allocated. */
   buildState(td: TdState): number {
@@ -167,16 +185,32 @@ export class ModuleContext {
   }
 
   opState(td: TdState, leaf: number): number {
-    return OP_STATE_ALLOWED[td.opState]?.has(leaf) ? S.TDX_SUCCESS : S.TDX_OP_STATE_INCORRECT;
+    return leaf < 64 && OP_STATE_ALLOWED[td.opState * 64 + leaf] === 1
+      ? S.TDX_SUCCESS
+      : S.TDX_OP_STATE_INCORRECT;
   }
 
   /** TDR + build state + op state, the preamble of most TD leaves. */
-  tdForLeaf(tdrHpa: number, operand: number, leaf: number): { status: number; td?: TdState } {
+  tdForLeaf(tdrHpa: number, operand: number, leaf: number): TdLookup {
     const r = this.tdr(tdrHpa, operand);
     if (!r.td) return r;
     let s = this.buildState(r.td);
     if (s === S.TDX_SUCCESS) s = this.opState(r.td, leaf);
-    return s === S.TDX_SUCCESS ? r : { status: s };
+    if (s !== S.TDX_SUCCESS) {
+      r.status = s;
+      r.td = undefined;
+    }
+    return r;
+  }
+
+  /**
+   * TDH.VP.ENTER holds the TDVPS lock exclusively for the whole TD run (VcpuStateData.running), so a
+   * SEAMCALL reaching that TDVPR meanwhile (a host callback re-entering the module while the guest
+   * runs — the one way this single-threaded simulator overlaps two module calls) finds it taken.
+   */
+  /** TDX_OPERAND_BUSY with `operand` when the vCPU at `tdvpr` (a checked TDVPR) is running, else TDX_SUCCESS. */
+  tdvpsLock(tdvpr: number, operand: number): number {
+    return this.vcpus.get(tdvpr)?.running ? S.TDX_OPERAND_BUSY + operand : S.TDX_SUCCESS;
   }
 
   /** Assigns a fresh page to a TD (PAMT + private-KeyID initialisation). */
@@ -185,8 +219,12 @@ export class ModuleContext {
     return this.priv.initPage(hpa, keyId);
   }
 
+  /** Bumped whenever a page is released: page bytes cached across calls are stale after that. */
+  pageGeneration = 0;
+
   /** Returns a page to PT_NDA, zeroed and back under KeyID 0. */
   releasePage(hpa: number): void {
+    this.pageGeneration++;
     this.pamt.free(hpa);
     this.priv.releasePage(hpa);
   }

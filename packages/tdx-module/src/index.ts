@@ -25,10 +25,12 @@ export {
 export type { PamtEntry, Tdmr } from "./pamt.js";
 export {
   cr0WriteCausesVe,
+  crWriteDisposition,
   Disposition,
   instructionDisposition,
   msrDisposition,
   UD_EXIT_REASONS,
+  xcr0AllowedMask,
   xsetbvFaults,
 } from "./td-exits.js";
 export {
@@ -54,3 +56,4 @@ export { TdVcpu } from "./td-vcpu.js";
 export { TdcallOutcome, TdExit } from "./tdcall.js";
 export { type GuestAccess, type SeamcallOutput, type SeamcallRegs, TdxModule } from "./tdx-module.js";
 export { initialVcpuState, type SegmentInit, type TdVcpuInitialState } from "./vcpu-init.js";
+export { TdvpsFieldId } from "./vp-guest-fields.js";

@@ -1,6 +1,6 @@
 // Measurement: the MRTD stream records (TDH.MEM.PAGE.ADD, TDH.MR.EXTEND), RTMR extend, and
 // TDREPORT_STRUCT (spec/tdx-abi.md §8-10).
-import type { HashProvider } from "./hash.js";
+import type { HashProvider, Sha384Stream } from "./hash.js";
 import type { TdState } from "./td-state.js";
 
 const PAGE_ADD_TAG = new TextEncoder().encode("MEM.PAGE.ADD");
@@ -40,6 +40,91 @@ function record(tag: Uint8Array, gpa: number, out: Uint8Array): Uint8Array {
 export function setRecordGpa(block: Uint8Array, gpa: number): Uint8Array {
   writeU64(block, 16, gpa);
   return block;
+}
+
+const MRTD_BLOCK = 64 * 1024;
+/** First 16 bytes of each record (the tag) as int32 words, in the same byte order as the block view. */
+const PAGE_ADD_WORDS = new Int32Array(pageAddRecord(0).buffer, 0, 4);
+const MR_EXTEND_WORDS = new Int32Array(mrExtendRecord(0).buffer, 0, 4);
+
+/**
+ * The MRTD accumulator of a TD under construction. Records are written straight into one 64 KiB block
+ * as int32 words (tag, GPA, zeros: the same bytes pageAddRecord/mrExtendRecord build) and the chunks
+ * copied after them; SHA-384 sees a block at a time, so the digest equals hashing record by record while
+ * the build pays neither a copy per record nor a hash call per 128 bytes. The GPA is stored as two
+ * little-endian words, like every int32 view in the simulator (little-endian hosts).
+ */
+export class MrtdStream {
+  private readonly block = new Uint8Array(MRTD_BLOCK);
+  private readonly words = new Int32Array(this.block.buffer);
+  private used = 0;
+
+  constructor(private readonly sha: Sha384Stream) {}
+
+  /** The TDH.MEM.PAGE.ADD record of `gpa`. */
+  pageAdd(gpa: number): void {
+    this.record(PAGE_ADD_WORDS, gpa);
+  }
+
+  /**
+   * The TDH.MR.EXTEND record of `gpa` and the 256-byte chunk at `gpa`: 64 words of `page` (the 4 KiB
+   * page as int32 words) from word `wordOffset`, copied word by word (no view per chunk).
+   */
+  extend(gpa: number, page: Int32Array, wordOffset: number): void {
+    this.record(MR_EXTEND_WORDS, gpa);
+    if (this.used + 256 > MRTD_BLOCK) this.flush();
+    const w = this.words;
+    const to = this.used >> 2;
+    // Eight words per iteration: about half the time of one per iteration or of set(subarray) here.
+    for (let k = 0; k < 64; k += 8) {
+      const d = to + k;
+      const o = wordOffset + k;
+      w[d] = page[o];
+      w[d + 1] = page[o + 1];
+      w[d + 2] = page[o + 2];
+      w[d + 3] = page[o + 3];
+      w[d + 4] = page[o + 4];
+      w[d + 5] = page[o + 5];
+      w[d + 6] = page[o + 6];
+      w[d + 7] = page[o + 7];
+    }
+    this.used += 256;
+  }
+
+  digest(): Uint8Array {
+    this.flush();
+    return this.sha.digest();
+  }
+
+  private record(tag: Int32Array, gpa: number): void {
+    if (this.used + 128 > MRTD_BLOCK) this.flush();
+    const w = this.words;
+    const i = this.used >> 2;
+    w[i] = tag[0];
+    w[i + 1] = tag[1];
+    w[i + 2] = tag[2];
+    w[i + 3] = tag[3];
+    w[i + 4] = (gpa % 0x1_0000_0000) | 0;
+    w[i + 5] = Math.floor(gpa / 0x1_0000_0000) | 0;
+    w[i + 6] = 0;
+    w[i + 7] = 0;
+    for (let k = i + 8; k < i + 32; k += 8) {
+      w[k] = 0;
+      w[k + 1] = 0;
+      w[k + 2] = 0;
+      w[k + 3] = 0;
+      w[k + 4] = 0;
+      w[k + 5] = 0;
+      w[k + 6] = 0;
+      w[k + 7] = 0;
+    }
+    this.used += 128;
+  }
+
+  private flush(): void {
+    if (this.used > 0) this.sha.update(this.block.subarray(0, this.used));
+    this.used = 0;
+  }
 }
 
 /** RTMR[i] := SHA-384(RTMR[i] || data48). */

@@ -4,11 +4,15 @@
 // (PDPT), 3 = PML4, 4 = PML5. Lookups are plain number arithmetic (GPAs are < 2^52).
 import { levelSize, SeptState } from "./abi/pages.js";
 
+const LEVEL1_SIZE = levelSize(1);
+
 export class SeptTable {
   readonly state = new Uint8Array(512);
   readonly hpa = new Float64Array(512);
   readonly blockEpoch = new Float64Array(512);
   readonly child: (SeptTable | undefined)[] = new Array<SeptTable | undefined>(512).fill(undefined);
+  /** 2 MiB TDG.MEM.PAGE.ACCEPT progress (4 KiB pages already zeroed), kept while the entry stays PENDING*. */
+  readonly acceptCounter = new Uint16Array(512);
   /** Number of entries that are not FREE (SEPT.REMOVE needs 0). */
   used = 0;
   constructor(
@@ -51,6 +55,18 @@ export class SeptWalk {
 
 export class SecureEpt {
   readonly root: SeptTable;
+  /**
+   * Bumped on every entry state change (every mapping change goes with one): a CPU may keep
+   * translations of private GPAs across TD entries while this stays the same.
+   */
+  generation = 0;
+  /** Bumped when an entry above the 4 KiB level changes state (tables attached, detached, blocked). */
+  private structureGeneration = 0;
+  // The 4 KiB table of the last 2 MiB region a walk reached, valid while the structure is unchanged
+  // (TD build and ACCEPT walk the same region again and again).
+  private leafRegion = -1;
+  private leafGeneration = -1;
+  private leafTable: SeptTable | undefined;
   constructor(
     /** 4 or 5. */
     readonly levels: number,
@@ -64,6 +80,13 @@ export class SecureEpt {
    * non-present entry. `out.level === targetLevel` when the walk reached the requested level.
    */
   walk(gpa: number, targetLevel: number, out: SeptWalk): SeptWalk {
+    const region = Math.floor(gpa / LEVEL1_SIZE);
+    if (targetLevel === 0 && region === this.leafRegion && this.leafGeneration === this.structureGeneration) {
+      out.table = this.leafTable!;
+      out.index = Math.floor(gpa / 4096) % 512;
+      out.level = 0;
+      return out;
+    }
     let table = this.root;
     for (;;) {
       const index = septIndex(gpa, table.level);
@@ -72,6 +95,11 @@ export class SecureEpt {
         out.table = table;
         out.index = index;
         out.level = table.level;
+        if (table.level === 0) {
+          this.leafRegion = region;
+          this.leafGeneration = this.structureGeneration;
+          this.leafTable = table;
+        }
         return out;
       }
       table = table.child[index]!;
@@ -80,6 +108,9 @@ export class SecureEpt {
 
   setState(table: SeptTable, index: number, state: number): void {
     const was = table.state[index];
+    this.generation++;
+    if (table.level > 0) this.structureGeneration++;
+    if (state !== SeptState.PENDING && state !== SeptState.PENDING_BLOCKED) table.acceptCounter[index] = 0;
     if (was === SeptState.FREE && state !== SeptState.FREE) table.used++;
     else if (was !== SeptState.FREE && state === SeptState.FREE) table.used--;
     table.state[index] = state;

@@ -1,6 +1,6 @@
 // How the TDX module turns a TD's would-be VM exits into #VE, #UD or #GP (spec/tdx-abi.md §3.2), as tables
 // the x86 core consults: instructions by VMX exit reason, MSRs by index and direction, and CR writes.
-import { TdAttribute } from "./abi/td-attributes.js";
+import { TdAttribute, XFAM_XSS_MASK, Xfam } from "./abi/td-attributes.js";
 import { ExitReason } from "./abi/vmx.js";
 import type { TdState } from "./td-state.js";
 
@@ -42,6 +42,15 @@ export function instructionDisposition(td: TdState, reason: number): number {
   if (reason === 15 /* RDPMC */)
     return (td.attributes & TdAttribute.PERFMON) !== 0n ? Disposition.NATIVE : Disposition.GP;
   return Disposition.NATIVE;
+}
+
+/**
+ * XCR0 bits a TD's XSETBV may set: XFAM's user-state bits (check_guest_xcr0_value: XCR0 ⊆ supported ∩
+ * XFAM; supervisor components live in IA32_XSS, never in XCR0). The core adds its own checks (ECX = 0,
+ * x87 set, AVX needs SSE...), all #GP(0) as in the module.
+ */
+export function xcr0AllowedMask(td: TdState): number {
+  return Number(td.xfam & ~XFAM_XSS_MASK & 0xffff_ffffn) | 0;
 }
 
 /** XSETBV: #GP(0) unless ECX = 0 and the value is allowed by XFAM (user bits only, x87 set). */
@@ -104,7 +113,76 @@ const CR0_NE = 1 << 5;
 const CR0_NW = 1 << 29;
 const CR0_CD = 1 << 30;
 
+const CR0_WP = 1 << 16;
+const CR0_PG = 1 << 31;
+
 /** MOV to CR0 that TDX refuses (architecturally legal): clearing PE or NE, setting NW or CD → #VE (exit reason 28). */
 export function cr0WriteCausesVe(newCr0: number): boolean {
   return (newCr0 & CR0_PE) === 0 || (newCr0 & CR0_NE) === 0 || (newCr0 & (CR0_NW | CR0_CD)) !== 0;
+}
+
+/** CR4 bits. */
+const CR4_MCE = 1 << 6;
+const CR4_VMXE = 1 << 13;
+const CR4_SMXE = 1 << 14;
+const CR4_BIT15 = 1 << 15;
+const CR4_KL = 1 << 19;
+const CR4_PKE = 1 << 22;
+const CR4_CET = 1 << 23;
+const CR4_PKS = 1 << 24;
+const CR4_UINTR = 1 << 25;
+/** Bits 31:26: reserved on the platform this module models (no LASS/LAM): natively #GP. UNCONFIRMED per CPU. */
+const CR4_HIGH = 0xfc00_0000 | 0;
+
+/**
+ * The CR4 bits the module owns (TD-VMCS CR4 guest/host mask, tdx_1.5 td_vmcs_init.c): MCE, VMXE, SMXE,
+ * bit 15 and 63:26 always; PKE, CET, UINTR, KL, PKS when XFAM/ATTRIBUTES do not enable the feature. A
+ * MOV to CR4 exits to the module only when it changes one of them from the read shadow (MCE = 1, the
+ * others 0).
+ */
+function cr4OwnedBits(td: TdState): number {
+  let owned = CR4_MCE | CR4_VMXE | CR4_SMXE | CR4_BIT15 | CR4_HIGH;
+  if ((td.xfam & Xfam.PKRU) === 0n) owned |= CR4_PKE;
+  if ((td.xfam & (Xfam.CET_U | Xfam.CET_S)) !== (Xfam.CET_U | Xfam.CET_S)) owned |= CR4_CET;
+  if ((td.xfam & Xfam.UINTR) === 0n) owned |= CR4_UINTR;
+  if ((td.attributes & TdAttribute.KL) === 0n) owned |= CR4_KL;
+  if ((td.attributes & TdAttribute.PKS) === 0n) owned |= CR4_PKS;
+  return owned;
+}
+
+/**
+ * What a TD's MOV to CR0/CR4 of `lo`/`hi` does, given the current CR0/CR4 (tdx_1.5 td_cr_access_exit,
+ * write_guest_cr0/cr4): NATIVE (no exit, or an architecturally invalid value the core itself refuses
+ * with #GP), GP (#GP(0) by the module's rules) or VE (#VE, exit reason 28 CR_ACCESS).
+ * CR0: a natively invalid value (bits 63:32, PG without PE, NW without CD) is the core's #GP; clearing
+ * WP while CR4.CET is set is #GP; then clearing PE/NE or setting NW/CD is #VE.
+ * CR4: no exit unless an owned bit changes; bit 15 / 63:26 → #GP; PKE, CET, UINTR, KL, PKS without the
+ * XFAM/ATTRIBUTES feature → #GP; CET with CR0.WP = 0 → #GP; anything else (clearing MCE, setting VMXE
+ * or SMXE) → #VE.
+ */
+export function crWriteDisposition(
+  td: TdState,
+  cr: number,
+  lo: number,
+  hi: number,
+  cr0: number,
+  cr4: number,
+): number {
+  if (cr === 0) {
+    if (
+      hi !== 0 ||
+      ((lo & CR0_PG) !== 0 && (lo & CR0_PE) === 0) ||
+      ((lo & CR0_NW) !== 0 && (lo & CR0_CD) === 0)
+    )
+      return Disposition.NATIVE;
+    if ((cr4 & CR4_CET) !== 0 && (lo & CR0_WP) === 0) return Disposition.GP;
+    return cr0WriteCausesVe(lo) ? Disposition.VE : Disposition.NATIVE;
+  }
+  if (cr !== 4) return Disposition.NATIVE;
+  const owned = cr4OwnedBits(td);
+  if (hi === 0 && ((lo ^ CR4_MCE) & owned) === 0) return Disposition.NATIVE;
+  if (hi !== 0 || (lo & (CR4_BIT15 | CR4_HIGH)) !== 0) return Disposition.GP;
+  if ((lo & owned & (CR4_PKE | CR4_CET | CR4_UINTR | CR4_KL | CR4_PKS)) !== 0) return Disposition.GP;
+  if ((lo & CR4_CET) !== 0 && (cr0 & CR0_WP) === 0) return Disposition.GP;
+  return Disposition.VE;
 }

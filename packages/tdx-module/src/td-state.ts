@@ -2,7 +2,7 @@
 // measurement), and TDVPS per vCPU. Lives inside the module: nothing here is reachable by the host
 // except through SEAMCALLs.
 import { TdLifecycle, TdOpState, VcpuState } from "./abi/pages.js";
-import type { Sha384Stream } from "./hash.js";
+import type { MrtdStream } from "./measurement.js";
 import type { SecureEpt } from "./sept.js";
 
 export class TdState {
@@ -25,6 +25,8 @@ export class TdState {
   sharedBitValue = 2 ** 47;
   eptp = 0n;
   configFlags = 0n;
+  /** CONFIG_FLAGS.NO_RBP_MOD, as a boolean for the VP.VMCALL path (set with configFlags). */
+  noRbpMod = false;
   tdCtls = 0n;
   notifyEnables = 0n;
   /** units of 25 MHz */
@@ -37,7 +39,16 @@ export class TdState {
   readonly mrOwner = new Uint8Array(48);
   readonly mrOwnerConfig = new Uint8Array(48);
   readonly mrtd = new Uint8Array(48);
-  mrtdStream: Sha384Stream | undefined;
+  mrtdStream: MrtdStream | undefined;
+  /**
+   * The last page PAGE.ADD or MR.EXTEND touched (MR.EXTEND measures one page in 16 calls): its HPA, its
+   * bytes, and ModuleContext.pageGeneration when they were fetched (a release invalidates them).
+   */
+  measuredPageHpa = -1;
+  measuredPage: Uint8Array | undefined;
+  /** The same page as int32 words (made at its first MR.EXTEND). */
+  measuredWords: Int32Array | undefined;
+  measuredPageGeneration = -1;
   readonly rtmr = new Uint8Array(4 * 48);
   readonly servtdHash = new Uint8Array(48);
   /** TLB-tracking epoch, bumped by TDH.MEM.TRACK. */
@@ -87,14 +98,18 @@ export class VcpuStateData {
   readonly tdcxPages: number[] = [];
   vcpuIndex = -1;
   associated = false;
+  /** Inside TDH.VP.ENTER (its TDVPS lock is held). */
+  running = false;
   /** RDX of TDH.VP.INIT: the guest's initial RCX and R8. */
   initialRcx = 0n;
   /** R8 of TDH.VP.INIT version 1: x2APIC ID. */
   x2apicId = 0;
   /** VE_INFO (see VeInfo); VALID = -1 (0xFFFFFFFF) when valid. */
   readonly veInfo = new Int32Array(11);
-  /** TDG.VP.CPUIDVE.SET bits. */
+  /** CPUID #VE for CPL 0 (bit 0) / CPL > 0 (bit 1): TDG.VP.CPUIDVE.SET, or the TDVPS bytes below. */
   cpuidVe = 0;
+  /** TDVPS CPUID_SUPERVISOR_VE and CPUID_USER_VE as bytes (TDG.VP.WR may store any byte; non-zero = on). */
+  readonly cpuidVeBytes = new Uint8Array(2);
   /** Control word (RCX) of the TDG.VP.VMCALL that caused the current TD exit, or -1. */
   pendingVmcall = -1;
   /** TDVPS VCPU_STATE_DETAILS.VMXIP: a virtual interrupt is pending (set by the CPU/APIC model). */

@@ -16,6 +16,11 @@ export class TdVcpu {
   /** TDVPS guest register file; the CPU may run directly on these arrays (it implements cpl/longMode64). */
   readonly regs: TdGuestRegs & { cpl: number; longMode64: boolean };
   private readonly handler: TdcallHandler;
+  /**
+   * Set when the module writes `regs.xmm` while the vCPU is out (reset, a VMCALL answer with XMMs):
+   * a CPU that keeps its own copy across entries must reload it then.
+   */
+  xmmDirty = true;
 
   constructor(
     ctx: ModuleContext,
@@ -32,6 +37,7 @@ export class TdVcpu {
     const init = initialVcpuState(this.state);
     for (let r = 0; r < 16; r++) setReg(this.regs.gpr, r, init.gpr[r]);
     this.regs.xmm.fill(0);
+    this.xmmDirty = true;
     this.regs.cpl = 0;
     this.regs.longMode64 = false;
   }
@@ -48,6 +54,12 @@ export class TdVcpu {
   /** Completes a VP.VMCALL exit on re-entry: RAX = 0, RCX = control, exposed registers from the host. */
   resumeVmcall(hostGpr: Int32Array, hostXmm?: Int32Array, regs: TdGuestRegs = this.regs): void {
     this.handler.resumeVmcall(regs, hostGpr, hostXmm);
+    if (hostXmm) this.xmmDirty = true;
+  }
+
+  /** What interruptible TDCALL leaves ask after each unit of work (see TdcallHandler.interruptPending). */
+  setInterruptCheck(check: () => boolean): void {
+    this.handler.interruptPending = check;
   }
 
   /** True while a VP.VMCALL exit waits for the host's answer. */

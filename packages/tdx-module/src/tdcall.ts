@@ -3,7 +3,6 @@
 import { TdcallLeaf as T } from "./abi/leaves.js";
 import { levelSize, SeptState } from "./abi/pages.js";
 import { OperandId as Op, S, statusHi, statusLo } from "./abi/status.js";
-import { ConfigFlag } from "./abi/td-attributes.js";
 import { ExitReason, ExtExitQualType, Vector } from "./abi/vmx.js";
 import type { ModuleContext } from "./context.js";
 import { getReg, regNum, setReg, type TdGuestRegs } from "./guest-regs.js";
@@ -12,6 +11,7 @@ import { firstTdFieldId, tdFieldRead, tdFieldWrite } from "./metadata-access.js"
 import { isLeafState, isNonLeafState, SeptWalk } from "./sept.js";
 import { FaultKind, injectVe, RWX_PERMS, type TdMemory } from "./td-memory.js";
 import { type VcpuStateData, VeInfo } from "./td-state.js";
+import { firstVpGuestFieldId, vpGuestFieldRead, vpGuestFieldWrite } from "./vp-guest-fields.js";
 
 export const TdcallOutcome = {
   /** Status is in RAX: the CPU advances RIP past TDCALL and continues. */
@@ -20,6 +20,11 @@ export const TdcallOutcome = {
   TD_EXIT: 1,
   /** Deliver exception `exit.vector` (#GP(0), #VE or #DF); RIP stays on TDCALL. */
   INJECT: 2,
+  /**
+   * An interrupt became pending during an interruptible leaf (2 MiB ACCEPT): RAX and RIP unchanged,
+   * the TDCALL re-executes (after the interrupt) and continues where it stopped.
+   */
+  INTERRUPTED: 3,
 } as const;
 
 /** The last TD exit (or injection) a TDCALL produced; reused, one per vCPU. */
@@ -52,6 +57,13 @@ function zero(regs: TdGuestRegs, r: number): void {
 const walk = new SeptWalk();
 
 export class TdcallHandler {
+  /**
+   * Asked by interruptible leaves after each unit of work: true when an interrupt is pending. The
+   * default sees the vCPU's pending virtual interrupt (VMXIP); the x86 executor adds its instruction
+   * budget, the simulator's stand-in for a host interrupt. UNCONFIRMED which sources 1.5 checks.
+   */
+  interruptPending: () => boolean = () => this.vcpu.vmxip;
+
   constructor(
     private readonly ctx: ModuleContext,
     private readonly vcpu: VcpuStateData,
@@ -87,12 +99,16 @@ export class TdcallHandler {
         return this.vmRd(regs, version);
       case T.TDG_VM_WR:
         return this.vmWr(regs);
+      case T.TDG_VP_RD:
+        return this.vpRd(regs);
+      case T.TDG_VP_WR:
+        return this.vpWr(regs);
       case T.TDG_SYS_RD:
         return this.sysRd(regs);
       case T.TDG_MR_VERIFYREPORT:
         return this.verifyReport(regs);
       default:
-        // Includes TDG.VP.RD/WR, TDG.SYS.RDALL and the L2/service-TD leaves, which this module does not implement.
+        // Includes TDG.SYS.RDALL and the L2/service-TD leaves, which this module does not implement.
         return complete(regs, S.TDX_OPERAND_INVALID + Op.RAX);
     }
   }
@@ -109,7 +125,7 @@ export class TdcallHandler {
     const td = this.vcpu.td;
     const gprSelect = control & 0xffff;
     let forbidden = GPR_FORBIDDEN;
-    if ((td.configFlags & ConfigFlag.NO_RBP_MOD) !== 0n) forbidden |= 1 << 5;
+    if (td.noRbpMod) forbidden |= 1 << 5;
     if (g[3] !== 0 || (gprSelect & forbidden) !== 0) return complete(regs, S.TDX_OPERAND_INVALID + Op.RCX);
     const e = this.exit;
     const hg = e.gpr;
@@ -123,10 +139,12 @@ export class TdcallHandler {
       hg[2 * r + 1] = exposed ? g[2 * r + 1] : 0;
     }
     const xmmSelect = control >>> 16;
-    for (let x = 0; x < 16; x++) {
-      const exposed = (xmmSelect >>> x) & 1;
-      for (let k = 0; k < 4; k++) e.xmm[4 * x + k] = exposed ? regs.xmm[4 * x + k] : 0;
-    }
+    if (xmmSelect === 0) e.xmm.fill(0);
+    else
+      for (let x = 0; x < 16; x++) {
+        const exposed = (xmmSelect >>> x) & 1;
+        for (let k = 0; k < 4; k++) e.xmm[4 * x + k] = exposed ? regs.xmm[4 * x + k] : 0;
+      }
     e.reason = ExitReason.TDCALL;
     e.advanceRip = true;
     e.exitQualification = 0;
@@ -282,6 +300,8 @@ export class TdcallHandler {
     const g = regs.gpr;
     if (g[3] !== 0 || (g[2] & ~3) !== 0) return complete(regs, S.TDX_OPERAND_INVALID + Op.RCX);
     this.vcpu.cpuidVe = g[2] & 3;
+    this.vcpu.cpuidVeBytes[0] = g[2] & 1;
+    this.vcpu.cpuidVeBytes[1] = (g[2] >>> 1) & 1;
     return complete(regs, S.TDX_SUCCESS);
   }
 
@@ -302,8 +322,22 @@ export class TdcallHandler {
     const state = walk.state;
     if (walk.level === level) {
       if (state === SeptState.PENDING) {
-        const pages = 512 ** level;
-        for (let i = 0; i < pages; i++) this.ctx.priv.initPage(walk.hpa + 4096 * i, td.hkid);
+        if (level === 1) {
+          // 512 pages, resumable: the SEPT entry's counter says how many are done; an interrupt
+          // pending after a page leaves the rest to the re-executed TDCALL (at least one page per call).
+          const table = walk.table;
+          const index = walk.index;
+          let done = table.acceptCounter[index];
+          for (;;) {
+            this.ctx.priv.initPage(walk.hpa + 4096 * done, td.hkid);
+            if (done === 511) break;
+            done++;
+            if (this.interruptPending()) {
+              table.acceptCounter[index] = done;
+              return TdcallOutcome.INTERRUPTED;
+            }
+          }
+        } else this.ctx.priv.initPage(walk.hpa, td.hkid);
         sept.setState(walk.table, walk.index, SeptState.MAPPED);
         return complete(regs, S.TDX_SUCCESS);
       }
@@ -346,6 +380,38 @@ export class TdcallHandler {
     const r = tdFieldWrite(this.vcpu.td, getReg(g, Op.RDX), getReg(g, Op.R8), getReg(g, Op.R9), "guest");
     if (r.status === S.TDX_SUCCESS) setReg(g, Op.R8, r.value);
     else zero(regs, Op.R8);
+    return complete(regs, r.status);
+  }
+
+  /** TDG.VP.RD: RCX = 0, RDX = field id → R8 = value, RDX = next field id (−1 on error). */
+  private vpRd(regs: TdGuestRegs): number {
+    const g = regs.gpr;
+    const id = getReg(g, Op.RDX);
+    setReg(g, Op.RDX, -1n);
+    zero(regs, Op.R8);
+    if (g[2] !== 0 || g[3] !== 0) return complete(regs, S.TDX_OPERAND_INVALID + Op.RCX);
+    // A null field id (all ones apart from the context code) asks for the first field.
+    if ((id | (7n << 52n)) === 0xffff_ffff_ffff_ffffn) {
+      setReg(g, Op.RDX, firstVpGuestFieldId());
+      return complete(regs, S.TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT);
+    }
+    const r = vpGuestFieldRead(this.vcpu, id);
+    if (r.status === S.TDX_SUCCESS) {
+      setReg(g, Op.R8, r.value);
+      setReg(g, Op.RDX, r.next);
+    }
+    return complete(regs, r.status);
+  }
+
+  /** TDG.VP.WR: RCX = 0, RDX = field id, R8 = value, R9 = write mask → R8 = old value (0 on error). */
+  private vpWr(regs: TdGuestRegs): number {
+    const g = regs.gpr;
+    const id = getReg(g, Op.RDX);
+    const value = getReg(g, Op.R8);
+    zero(regs, Op.R8);
+    if (g[2] !== 0 || g[3] !== 0) return complete(regs, S.TDX_OPERAND_INVALID + Op.RCX);
+    const r = vpGuestFieldWrite(this.vcpu, id, value, getReg(g, Op.R9));
+    if (r.status === S.TDX_SUCCESS) setReg(g, Op.R8, r.value);
     return complete(regs, r.status);
   }
 

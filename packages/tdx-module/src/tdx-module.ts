@@ -267,15 +267,7 @@ export class TdxModule {
    * (for a TD exit: TDX_SUCCESS + exit reason); `statusToBigInt` gives RAX.
    */
   enter(tdvpr: number, hostGpr: Int32Array | undefined, out: Int32Array): number {
-    return tdhVpEnter(
-      this.#ctx,
-      tdvpr,
-      (p) => this.#runtimeFor(this.#ctx.vcpus.get(p)!),
-      this.#executor,
-      this.enterBudget,
-      hostGpr,
-      out,
-    );
+    return tdhVpEnter(this.#ctx, tdvpr, this.#runtimeOf, this.#executor, this.enterBudget, hostGpr, out);
   }
 
   // ---- typed interface ----
@@ -400,9 +392,7 @@ export class TdxModule {
   #vcpu(tdvpr: number): TdVcpu | undefined {
     const ctx = this.#ctx;
     const v =
-      ctx.pamt.covers(tdvpr) && ctx.pamt.get(tdvpr).pt === PageType.PT_TDVPR
-        ? ctx.vcpus.get(tdvpr)
-        : undefined;
+      ctx.pamt.covers(tdvpr) && ctx.pamt.pt(tdvpr) === PageType.PT_TDVPR ? ctx.vcpus.get(tdvpr) : undefined;
     if (!v || v.vcpuIndex < 0) return undefined;
     return this.#runtimeFor(v);
   }
@@ -426,6 +416,7 @@ export class TdxModule {
   #vpWr(tdvpr: number, fieldId: bigint, value: bigint, mask: bigint): LeafResult {
     return vp.tdhVpWr(this.#ctx, tdvpr, fieldId, value, mask, this.#gprAccess);
   }
+  readonly #runtimeOf = (v: VcpuStateData): TdVcpu => this.#runtimeFor(v);
   #runtimeFor(v: VcpuStateData): TdVcpu {
     let rt = this.#runtime.get(v);
     if (!rt) {

@@ -6,6 +6,7 @@ import { makeGuestRegs, setReg } from "../src/guest-regs.js";
 import { TdRunResult } from "../src/host/vp-enter.js";
 import { isLeafState, isNonLeafState } from "../src/sept.js";
 import { buildTdParams } from "../src/td-params.js";
+import type { TdState } from "../src/td-state.js";
 import { TdcallOutcome } from "../src/tdcall.js";
 import { type GuestAccess, moduleInternals, TdxModule } from "../src/tdx-module.js";
 
@@ -173,7 +174,12 @@ export class FuzzWorld {
           break;
         case 2:
           if (td.opState === 1) t.tdhMemPageAdd(gpa, 0, tdr, this.freshPage(), this.freshPage());
-          else t.tdhMemPageAug(gpaL, level, tdr, level ? 0x200000 * (200 + r.int(300)) : this.freshPage());
+          else {
+            // 2 MiB pages from the top eighth of host memory (2 MiB-aligned, mostly free)
+            const hpa = level ? 0x200000 * (112 + r.int(16)) : this.freshPage();
+            const aug = t.tdhMemPageAug(gpaL, level, tdr, hpa);
+            if (level === 1 && aug.status === 0n && r.chance(0.7)) this.accept2m(td, gpaL);
+          }
           break;
         case 3:
           if (td.opState === 1) t.tdhMrExtend(gpa + 256 * r.int(16), tdr);
@@ -210,10 +216,12 @@ export class FuzzWorld {
           g.fill(0);
           this.regs.cpl = 0;
           this.regs.longMode64 = true;
-          const leaf = r.pick([0, 1, 2, 3, 4, 5, 6, 6, 6, 7, 8, 11]);
+          const leaf = r.pick([0, 1, 2, 3, 4, 5, 6, 6, 6, 7, 8, 9, 10, 11]);
           setReg(g, 0, BigInt(leaf));
           setReg(g, 1, leaf === 0 ? 0xffccn : BigInt(gpaL | level));
-          setReg(g, 2, leaf === 4 ? BigInt(gpa) : r.pick([0n, 1n, 0x9100000000000010n]));
+          setReg(g, 2, leaf === 4 ? BigInt(gpa) : r.pick([0n, 1n, 0x9100000000000010n, 0xa020000000000007n]));
+          // 2 MiB ACCEPTs get interrupted now and then and resume on a later TDCALL.
+          v.setInterruptCheck(() => r.chance(0.02));
           v.tdcall(this.regs);
           if (v.vmcallPending) v.resumeVmcall(v.exit.gpr, v.exit.xmm, this.regs);
           v.translate(gpa, 1 + r.int(2));
@@ -221,6 +229,26 @@ export class FuzzWorld {
       }
     }
   }
+
+  /** A guest ACCEPTs a 2 MiB page with random interrupts: up to 3 TDCALLs, often leaving it half done. */
+  private accept2m(td: TdState, gpa: number): void {
+    const r = this.rng;
+    const v = td.vcpusByIndex.length ? this.guest.vcpu(r.pick(td.vcpusByIndex).tdvprHpa) : undefined;
+    if (!v) return;
+    v.setInterruptCheck(() => r.chance(0.01));
+    for (let i = 0; i < 3; i++) {
+      const g = this.regs.gpr;
+      g.fill(0);
+      this.regs.cpl = 0;
+      this.regs.longMode64 = true;
+      setReg(g, 0, 6n);
+      setReg(g, 1, BigInt(gpa | 1));
+      if (v.tdcall(this.regs) !== TdcallOutcome.INTERRUPTED) break;
+      this.interruptedAccepts++;
+    }
+  }
+  /** 2 MiB ACCEPTs that stopped on an interrupt (coverage figure). */
+  interruptedAccepts = 0;
 
   private randomStep(): void {
     const t = this.tdx;
@@ -344,6 +372,8 @@ export class FuzzWorld {
     setReg(g, 2, r.chance(0.7) ? BigInt(this.gpa()) : r.pick([0x9100000000000010n, 0x1110000300000017n, 0n]));
     this.regs.cpl = r.chance(0.95) ? 0 : 3;
     this.regs.longMode64 = r.chance(0.97);
+    // Interrupts arrive at random during interruptible leaves (2 MiB ACCEPT).
+    v.setInterruptCheck(() => r.chance(0.05));
     v.tdcall(this.regs);
     if (v.vmcallPending && r.chance(0.8)) v.resumeVmcall(v.exit.gpr, v.exit.xmm, this.regs);
     if (r.chance(0.2)) v.translate(this.gpa(), 1 + r.int(4));
@@ -374,7 +404,7 @@ export class FuzzWorld {
       owned.set(e.owner, (owned.get(e.owner) ?? 0) + 1);
     }
     for (const p of this.touched) {
-      if (ctx.pamt.get(p).pt === PageType.PT_NDA && ctx.priv.keyIdOf(p) !== 0)
+      if (ctx.pamt.pt(p) === PageType.PT_NDA && ctx.priv.keyIdOf(p) !== 0)
         throw new Error(`free page 0x${p.toString(16)} still under a private KeyID`);
     }
     for (const [tdr, td] of ctx.tds) {
@@ -394,6 +424,12 @@ export class FuzzWorld {
           if (isNonLeafState(s) !== (child !== undefined))
             throw new Error("non-leaf state without a child table, or vice versa");
           if (isNonLeafState(s) && table.level === 0) throw new Error("non-leaf entry at level 0");
+          const progress = table.acceptCounter[i];
+          if (
+            progress !== 0 &&
+            (table.level !== 1 || (s !== SeptState.PENDING && s !== SeptState.PENDING_BLOCKED))
+          )
+            throw new Error(`ACCEPT progress ${progress} kept by a ${s} entry at level ${table.level}`);
           if (isLeafState(s)) {
             if (table.level > 2) throw new Error(`leaf at level ${table.level}`);
             const e = ctx.pamt.get(table.hpa[i]);
@@ -412,14 +448,23 @@ export class FuzzWorld {
   }
 }
 
+/** Coverage counters of a fuzz run. */
+export interface FuzzStats {
+  interruptedAccepts: number;
+}
+
 /** Runs `sequences` random sequences of 1..8 calls, checking invariants after each call. Returns calls made. */
-export function fuzz(seed: number, sequences: number, resetEvery = 400): number {
+export function fuzz(seed: number, sequences: number, resetEvery = 400, stats?: FuzzStats): number {
   const rng = new Rng(seed);
   let world = new FuzzWorld(rng);
   let calls = 0;
+  const collect = () => {
+    calls += world.calls;
+    if (stats) stats.interruptedAccepts += world.interruptedAccepts;
+  };
   for (let s = 0; s < sequences; s++) {
     if (s % resetEvery === 0 && s > 0) {
-      calls += world.calls;
+      collect();
       world = new FuzzWorld(rng);
     }
     const n = 1 + rng.int(8);
@@ -428,5 +473,6 @@ export function fuzz(seed: number, sequences: number, resetEvery = 400): number 
       world.checkInvariants();
     }
   }
-  return calls + world.calls;
+  collect();
+  return calls;
 }

@@ -8,4 +8,9 @@ describe("fuzz slice", () => {
       expect(fuzz(seed, 1500)).toBeGreaterThan(1500);
     });
   }
+  it("reaches interrupted 2 MiB ACCEPTs (progress kept in PENDING entries, checked by the invariants)", () => {
+    const stats = { interruptedAccepts: 0 };
+    fuzz(7, 6000, 50, stats);
+    expect(stats.interruptedAccepts).toBeGreaterThan(0);
+  });
 });

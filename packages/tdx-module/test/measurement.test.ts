@@ -104,6 +104,41 @@ describe("MRTD", () => {
     expect(mrtdOf(host, td.tdr)).toBe(expectedMrtd(ops));
   });
 
+  it("stays exact across 64 KiB hash blocks, GPAs above 4 GiB, out-of-order extends and a re-added page", () => {
+    const host = makeHost();
+    const td = buildTd(host);
+    const ops: Parameters<typeof expectedMrtd>[0] = [];
+    const extend = (gpa: number, data: Uint8Array, k: number) => {
+      expectStatus(host.tdx.tdhMrExtend(gpa + k * 256, td.tdr), OK);
+      ops.push({ extend: gpa + k * 256, data: data.subarray(k * 256, k * 256 + 256) });
+    };
+    const pageData = (seed: number) => new Uint8Array(4096).map((_, i) => (i * 11 + seed * 29) & 0xff);
+    // 12 pages × 6272 stream bytes: the stream crosses a 64 KiB block boundary.
+    const base = 0x1_2340_0000;
+    const datas: Uint8Array[] = [];
+    for (let p = 0; p < 12; p++) {
+      datas.push(pageData(p));
+      addPage(host, td, base + p * 0x1000, datas[p]);
+      ops.push({ add: base + p * 0x1000 });
+    }
+    for (let p = 11; p >= 0; p--) for (let k = 15; k >= 0; k -= 3) extend(base + p * 0x1000, datas[p], k);
+    // Page 3 removed before finalize (no blocking needed in the build state) and its HPA re-added with
+    // other contents: MR.EXTEND must measure the new bytes.
+    const gpa3 = base + 3 * 0x1000;
+    extend(gpa3, datas[3], 0);
+    const removed = host.tdx.tdhMemPageRemove(gpa3, 0, td.tdr);
+    expectStatus(removed, OK);
+    const hpa = Number(removed.rcx);
+    const src = host.memory.allocPage();
+    const fresh = pageData(99);
+    host.memory.host.writeBytes(src, fresh);
+    expectStatus(host.tdx.tdhMemPageAdd(gpa3, 0, td.tdr, hpa, src), OK);
+    ops.push({ add: gpa3 });
+    for (let k = 0; k < 16; k++) extend(gpa3, fresh, k);
+    finalize(host, td);
+    expect(mrtdOf(host, td.tdr)).toBe(expectedMrtd(ops));
+  });
+
   it("uses node:crypto where Node's builtins are reachable (the faster provider)", () => {
     expect(defaultHash().name).toBe("node:crypto");
   });

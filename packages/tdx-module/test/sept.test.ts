@@ -91,6 +91,27 @@ describe("TDH.MEM.SEPT.ADD / SEPT.REMOVE", () => {
   });
 });
 
+describe("SEPT walks after the tree changes shape", () => {
+  it("a 4 KiB table removed and re-added under the same 2 MiB entry is the one later leaves land in", () => {
+    const host = makeHost();
+    const td = buildTd(host);
+    const hpa = addPage(host, td, MiB2 + 0x3000); // walks (and remembers) the 4 KiB table of [2 MiB, 4 MiB)
+    expectStatus(host.tdx.tdhMemPageRemove(MiB2 + 0x3000, 0, td.tdr), OK);
+    expectStatus(host.tdx.tdhMemSeptRemove(MiB2, 1, td.tdr), OK);
+    expect(state(host, td, MiB2, 1)).toBe(SeptState.FREE);
+    // A 4 KiB walk now stops at the free 2 MiB entry: EPT_WALK_FAILED, not the detached table.
+    expectStatus(
+      host.tdx.tdhMemPageAdd(MiB2 + 0x3000, 0, td.tdr, hpa, host.memory.allocPage()).status,
+      T.TDX_EPT_WALK_FAILED + RCX,
+    );
+    expectStatus(host.tdx.tdhMemSeptAdd(MiB2, 1, td.tdr, host.memory.allocPage()), OK);
+    expectStatus(host.tdx.tdhMemPageAdd(MiB2 + 0x3000, 0, td.tdr, hpa, host.memory.allocPage()), OK);
+    expect(state(host, td, MiB2 + 0x3000)).toBe(SeptState.MAPPED);
+    // The new table holds the page: it cannot be removed.
+    expectStatus(host.tdx.tdhMemSeptRemove(MiB2, 1, td.tdr), T.TDX_EPT_PAGE_NOT_FREE + RCX);
+  });
+});
+
 describe("TDH.MEM.PAGE.ADD / TDH.MR.EXTEND", () => {
   it("PAGE.ADD: FREE → MAPPED, PT_REG owned by the TD", () => {
     const host = makeHost();

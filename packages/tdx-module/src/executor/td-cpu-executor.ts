@@ -12,7 +12,13 @@ import { ExitReason, Vector } from "../abi/vmx.js";
 import { NATIVE_CPUID1_EAX } from "../cpuid.js";
 import type { TdGuestRegs } from "../guest-regs.js";
 import { type TdGuestExecutor, TdRunResult } from "../host/vp-enter.js";
-import { Disposition, instructionDisposition, msrDisposition } from "../td-exits.js";
+import {
+  crWriteDisposition,
+  Disposition,
+  instructionDisposition,
+  msrDisposition,
+  xcr0AllowedMask,
+} from "../td-exits.js";
 import { FaultKind } from "../td-memory.js";
 import type { TdVcpu } from "../td-vcpu.js";
 import { TdcallOutcome } from "../tdcall.js";
@@ -26,6 +32,17 @@ const CR4_OSXSAVE = 1 << 18;
 const TDG_MEM_PAGE_ACCEPT = 6;
 /** GLA-valid and final-translation bits of an EPT-violation qualification (the MMU sets them). */
 const QUAL_GLA_BITS = 0x180;
+/** Cache instructions the TD never runs: #VE with their exit reasons (INVD 13, WBINVD/WBNOINVD 54). */
+const CACHE_INSTRUCTIONS: ReadonlyMap<string, number> = new Map([
+  ["WBINVD", ExitReason.WBINVD],
+  ["WBNOINVD", ExitReason.WBINVD],
+  ["INVD", ExitReason.INVD],
+]);
+
+/** The core's crWrite answer for a module disposition: #VE needs the stop (VE_INFO is filled here). */
+function crWriteAction(d: number): "native" | "gp" | "stop" {
+  return d === Disposition.VE ? "stop" : d === Disposition.GP ? "gp" : "native";
+}
 
 export interface TdCpuExecutorOptions {
   /** Software TLB entries per vCPU (power of two, 256..4096). */
@@ -45,16 +62,27 @@ export class TdVcpuCpu {
     options: TdCpuExecutorOptions,
   ) {
     this.map = new TdGuestPhysicalMap(vcpu);
-    const cpu = new Cpu({
+    const td = vcpu.state.td;
+    const cpu: Cpu = new Cpu({
       map: this.map,
       tlbSize: options.tlbSize,
       // What the TD's CPUID says: MAXPHYADDR 52 (0x80000008.EAX[7:0], tdx-abi.md §3.2), the native
       // F/M/S the module samples, vCPU 0 as the BSP.
       config: { maxPhysAddr: 52, signature: NATIVE_CPUID1_EAX, bsp: vcpu.vcpuIndex === 0 },
       // Every MSR access is checked against the TD's MSR table; #VE stays with the module.
-      exits: { cpuid: "stop", allMsrs: true, ve: "stop" },
+      // and the TD's instruction rules (tdx-abi.md §3.2): cache instructions stop (→ #VE), CR0/CR4
+      // writes follow the module's CR rules, XSETBV is limited to XFAM.
+      exits: {
+        cpuid: "stop",
+        allMsrs: true,
+        ve: "stop",
+        stopInstructions: new Set(CACHE_INSTRUCTIONS.keys()),
+        crWrite: (cr, lo, hi) => crWriteAction(crWriteDisposition(td, cr, lo, hi, cpu.st.cr0, cpu.st.cr4)),
+        xcr0Allowed: xcr0AllowedMask(td),
+      },
     });
     this.cpu = cpu;
+    vcpu.setInterruptCheck(() => this.acceptInterrupted());
     loadInitialState(cpu, vcpu.initialState());
     const gpr = cpu.r.subarray(0, 32);
     const xmm = cpu.st.xmm.i32.subarray(0, 64);
@@ -70,11 +98,18 @@ export class TdVcpuCpu {
     };
   }
 
-  /** vcpu.regs → Cpu (at entry). */
+  /** vcpu.regs → Cpu (at entry); the XMMs only when the module changed them while the vCPU was out. */
   loadRegs(): void {
-    this.regs.gpr.set(this.vcpu.regs.gpr);
-    this.regs.xmm.set(this.vcpu.regs.xmm);
+    const v = this.vcpu;
+    this.regs.gpr.set(v.regs.gpr);
+    if (v.xmmDirty || !this.loaded) {
+      this.regs.xmm.set(v.regs.xmm);
+      v.xmmDirty = false;
+      this.loaded = true;
+    }
   }
+  /** This Cpu has had the vCPU's registers loaded once (its XMMs are the live copy since). */
+  private loaded = false;
 
   /** Cpu → vcpu.regs (at exit). */
   storeRegs(): void {
@@ -85,16 +120,29 @@ export class TdVcpuCpu {
     v.longMode64 = this.cpu.mode64;
   }
 
+  /** Instructions left in the current TDH.VP.ENTER. */
+  private budgetLeft = 0;
+
+  /**
+   * A 2 MiB ACCEPT charges one instruction of budget per 4 KiB page it zeroes: when the budget runs
+   * out mid-way (the simulator's host interrupt) or a virtual interrupt is pending, the TDCALL stops
+   * and re-executes later from the SEPT entry's progress counter.
+   */
+  private acceptInterrupted(): boolean {
+    this.budgetLeft--;
+    return this.budgetLeft <= 0 || this.vcpu.state.vmxip;
+  }
+
   run(budget: number): number {
     const cpu = this.cpu;
-    this.map.generation++;
+    this.map.enter();
     this.loadRegs();
-    let left = budget;
+    this.budgetLeft = budget;
     let result: number | undefined;
     while (result === undefined) {
       const before = cpu.st.retired;
-      let stop: CpuStop | undefined = cpu.run(left);
-      left -= cpu.st.retired - before;
+      let stop: CpuStop | undefined = cpu.run(this.budgetLeft);
+      this.budgetLeft -= cpu.st.retired - before;
       // A stop can lead to another without running (an injected exception that faults).
       while (stop !== undefined && result === undefined) {
         const next = this.handle(stop);
@@ -143,6 +191,14 @@ export class TdVcpuCpu {
         return this.byDisposition(instructionDisposition(td, ExitReason.VMCALL), ExitReason.VMCALL, 0, 3);
       case "seamcall":
         return this.byDisposition(instructionDisposition(td, 66), 66, 0, 4);
+      case "instruction": {
+        const reason = CACHE_INSTRUCTIONS.get(stop.mnemonic);
+        if (reason === undefined) throw new Error(`TD guest executor: unexpected ${stop.mnemonic} stop`);
+        return this.byDisposition(instructionDisposition(td, reason), reason, 0, instructionLength(cpu, 2));
+      }
+      case "cr-access":
+        // The CPU stopped before writing: #VE CR_ACCESS with the VMX CR-access qualification.
+        return this.injectVe(ExitReason.CR_ACCESS, stop.qualification, instructionLength(cpu, 3));
       case "rdmsr":
       case "wrmsr":
         return this.msr(stop);
@@ -181,9 +237,14 @@ export class TdVcpuCpu {
       if ((leaf & 0xffff) === TDG_MEM_PAGE_ACCEPT && leafHi === 0) {
         // ACCEPT zeroed the page behind the CPU: drop decoded code and cached translations.
         cpu.flushDecodedBlocks();
-        this.map.generation++;
+        this.map.flush();
       }
       return undefined;
+    }
+    if (outcome === TdcallOutcome.INTERRUPTED) {
+      // RAX and RIP unchanged: the TDCALL runs again, after the host's interrupt (budget) if that was it.
+      this.abandonExit();
+      return this.budgetLeft <= 0 ? TdRunResult.BUDGET_EXHAUSTED : undefined;
     }
     const e = vcpu.exit;
     if (outcome === TdcallOutcome.TD_EXIT) {
@@ -258,7 +319,7 @@ export class TdVcpuCpu {
       throw new Error(
         `TD guest executor: GPA 0x${gpa.toString(16)} keeps faulting in the MMU but translates`,
       );
-    this.map.generation++;
+    this.map.flush();
     return undefined;
   }
 

@@ -19,13 +19,35 @@ export class TdGuestPhysicalMap implements GuestPhysicalMap {
    * while the vCPU is outside the TD, so one flush per entry keeps every cached answer valid.
    */
   generation = 0;
+  /** The Secure EPT generation the cached private translations were made under. */
+  private septGeneration = -1;
+  /** A shared GPA was translated since the last flush (the host's shared EPT changes unseen). */
+  private sharedSinceFlush = false;
   /** Int32Array views of host pages, made once per page. */
   private readonly words = new WeakMap<Uint8Array, Int32Array>();
 
   constructor(private readonly vcpu: TdVcpu) {}
 
+  /**
+   * At TDH.VP.ENTER: flush when the Secure EPT changed while the vCPU was out, or when shared
+   * translations may be cached (the host edits its shared EPT without telling the module). A guest
+   * that only touched private memory keeps its TLB across TDVMCALL round trips.
+   */
+  enter(): void {
+    const sept = this.vcpu.memory.td.sept!.generation;
+    if (sept !== this.septGeneration || this.sharedSinceFlush) this.flush();
+  }
+
+  /** Drops every cached answer (ACCEPT changed a page behind the CPU, a stale refusal...). */
+  flush(): void {
+    this.generation++;
+    this.septGeneration = this.vcpu.memory.td.sept!.generation;
+    this.sharedSinceFlush = false;
+  }
+
   translate(gpa: number, access: number, out: GpaTranslation): GpaStatus {
     const vcpu = this.vcpu;
+    if (gpa >= vcpu.memory.td.sharedBitValue) this.sharedSinceFlush = true;
     const page = vcpu.translate(gpa, access & 7);
     if (page !== null) {
       let w = this.words.get(page);

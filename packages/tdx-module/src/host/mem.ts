@@ -4,13 +4,10 @@ import { SeamcallLeaf as L } from "../abi/leaves.js";
 import { levelSize, PageType, SeptState, TdOpState } from "../abi/pages.js";
 import { OperandId as Op, S } from "../abi/status.js";
 import { err, type LeafResult, type ModuleContext, ok } from "../context.js";
-import { mrExtendRecord, pageAddRecord, setRecordGpa } from "../measurement.js";
 import { isLeafState, isNonLeafState, SeptTable, SeptWalk, septEntryValue, septLevelState } from "../sept.js";
 import type { TdState } from "../td-state.js";
 
 const walk = new SeptWalk();
-const pageAddBlock = pageAddRecord(0);
-const extendBlock = mrExtendRecord(0);
 
 /** GPA operand: integer, aligned to its level, private (below the shared bit). */
 function checkGpa(td: TdState, gpa: number, level: number, minLevel: number, maxLevel: number): number {
@@ -40,7 +37,7 @@ function checkNewPages(ctx: ModuleContext, hpa: number, level: number, operand: 
   const s = ctx.checkHpa(hpa, operand, size);
   if (s !== S.TDX_SUCCESS) return s;
   for (let off = 0; off < size; off += 4096) {
-    if (ctx.pamt.get(hpa + off).pt !== PageType.PT_NDA) return S.TDX_PAGE_METADATA_INCORRECT + operand;
+    if (ctx.pamt.pt(hpa + off) !== PageType.PT_NDA) return S.TDX_PAGE_METADATA_INCORRECT + operand;
   }
   return S.TDX_SUCCESS;
 }
@@ -123,11 +120,14 @@ export function tdhMemPageAdd(
   // The source is read with the shared KeyID (the host's view of it).
   const data = ctx.priv.page(sourcePa, 0);
   ctx.pamt.assign(hpa, PageType.PT_REG, tdrPa, 0);
-  ctx.priv.initPageFrom(hpa, td.hkid, data);
+  td.measuredPage = ctx.priv.initPageFrom(hpa, td.hkid, data);
+  td.measuredWords = undefined;
+  td.measuredPageHpa = hpa;
+  td.measuredPageGeneration = ctx.pageGeneration;
   walk.table.hpa[walk.index] = hpa;
   sept.setState(walk.table, walk.index, SeptState.MAPPED);
   td.childCount++;
-  td.mrtdStream!.update(setRecordGpa(pageAddBlock, gpa));
+  td.mrtdStream!.pageAdd(gpa);
   return ok();
 }
 
@@ -145,10 +145,23 @@ export function tdhMrExtend(ctx: ModuleContext, gpa: number, tdrPa: number): Lea
   if (walk.state !== SeptState.MAPPED) return err(S.TDX_EPT_ENTRY_NOT_PRESENT);
   const offset = gpa % levelSize(walk.level);
   const pageHpa = walk.hpa + offset - (offset % 4096);
-  const page = ctx.priv.page(pageHpa, td.hkid);
-  const stream = td.mrtdStream!;
-  stream.update(setRecordGpa(extendBlock, gpa));
-  stream.update(page.subarray(offset % 4096, (offset % 4096) + 256));
+  if (
+    pageHpa !== td.measuredPageHpa ||
+    td.measuredPageGeneration !== ctx.pageGeneration ||
+    !td.measuredPage
+  ) {
+    td.measuredPage = ctx.priv.page(pageHpa, td.hkid);
+    td.measuredWords = undefined;
+    td.measuredPageHpa = pageHpa;
+    td.measuredPageGeneration = ctx.pageGeneration;
+  }
+  let words = td.measuredWords;
+  if (words === undefined) {
+    const page = td.measuredPage;
+    words = new Int32Array(page.buffer, page.byteOffset, page.byteLength >> 2);
+    td.measuredWords = words;
+  }
+  td.mrtdStream!.extend(gpa, words, (offset % 4096) >> 2);
   return ok();
 }
 

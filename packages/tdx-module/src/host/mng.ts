@@ -4,6 +4,7 @@ import { SeamcallLeaf as L } from "../abi/leaves.js";
 import { HkidState, MIN_NUM_TDCS_PAGES, PageType, TdLifecycle, TdOpState } from "../abi/pages.js";
 import { OperandId as Op, S } from "../abi/status.js";
 import {
+  ConfigFlag,
   CPUID_CONFIG_LEAVES,
   MAX_NUM_CPUID_CONFIG,
   TD_CTLS_PENDING_VE_DISABLE,
@@ -12,6 +13,7 @@ import {
 } from "../abi/td-attributes.js";
 import { err, KEYID_SHIFT, type LeafResult, type ModuleContext, ok } from "../context.js";
 import { configurableMask } from "../cpuid.js";
+import { MrtdStream } from "../measurement.js";
 import { tdFieldRead, tdFieldWrite } from "../metadata-access.js";
 import { SecureEpt } from "../sept.js";
 import { parseTdParams } from "../td-params.js";
@@ -126,6 +128,7 @@ export function tdhMngInit(ctx: ModuleContext, tdrPa: number, tdParamsPa: number
   td.maxVcpus = p.maxVcpus;
   td.eptp = p.eptpControls;
   td.configFlags = p.configFlags;
+  td.noRbpMod = (p.configFlags & ConfigFlag.NO_RBP_MOD) !== 0n;
   td.setGpaw(p.gpaw);
   td.tscFrequency = p.tscFrequency;
   // Virtual TSC: offset 0 and multiplier 1.0 in the 48-bit fixed-point format (1 << 48); the
@@ -140,7 +143,7 @@ export function tdhMngInit(ctx: ModuleContext, tdrPa: number, tdParamsPa: number
   td.mrOwnerConfig.set(p.mrOwnerConfig);
   td.rtmr.fill(0);
   td.mrtd.fill(0);
-  td.mrtdStream = ctx.hash.sha384Stream();
+  td.mrtdStream = new MrtdStream(ctx.hash.sha384Stream());
   // The SEPT root lives in a TDCS page (the last one here).
   td.sept = new SecureEpt(p.septLevels, td.tdcxPages[td.tdcxPages.length - 1]);
   td.opState = TdOpState.OP_STATE_INITIALIZED;
@@ -149,12 +152,12 @@ export function tdhMngInit(ctx: ModuleContext, tdrPa: number, tdParamsPa: number
 
 /** TDH.MNG.RD: RCX = TDR, RDX = field id → R8. */
 export function tdhMngRd(ctx: ModuleContext, tdrPa: number, fieldId: bigint): LeafResult {
-  const r = ctx.tdr(tdrPa, Op.RCX);
-  if (!r.td) return err(r.status);
-  const s = ctx.buildState(r.td);
+  const { status, td } = ctx.tdr(tdrPa, Op.RCX);
+  if (!td) return err(status);
+  const s = ctx.buildState(td);
   if (s !== S.TDX_SUCCESS) return err(s);
-  if (r.td.opState === TdOpState.OP_STATE_UNINITIALIZED) return err(S.TDX_OP_STATE_INCORRECT);
-  const m = tdFieldRead(r.td, fieldId, "host");
+  if (td.opState === TdOpState.OP_STATE_UNINITIALIZED) return err(S.TDX_OP_STATE_INCORRECT);
+  const m = tdFieldRead(td, fieldId, "host");
   return { status: m.status, rdx: m.next, r8: m.status === S.TDX_SUCCESS ? m.value : 0n };
 }
 
@@ -166,9 +169,9 @@ export function tdhMngWr(
   value: bigint,
   mask: bigint,
 ): LeafResult {
-  const r = ctx.tdForLeaf(tdrPa, Op.RCX, L.TDH_MNG_WR);
-  if (!r.td) return err(r.status);
-  const m = tdFieldWrite(r.td, fieldId, value, mask, "host");
+  const { status, td } = ctx.tdForLeaf(tdrPa, Op.RCX, L.TDH_MNG_WR);
+  if (!td) return err(status);
+  const m = tdFieldWrite(td, fieldId, value, mask, "host");
   return { status: m.status, r8: m.status === S.TDX_SUCCESS ? m.value : 0n };
 }
 

@@ -6,6 +6,7 @@ import { PageType, TdLifecycle, VcpuState } from "../abi/pages.js";
 import { OperandId as Op, S } from "../abi/status.js";
 import { ExitReason } from "../abi/vmx.js";
 import type { ModuleContext } from "../context.js";
+import type { VcpuStateData } from "../td-state.js";
 import type { TdVcpu } from "../td-vcpu.js";
 import { associate } from "./vp.js";
 
@@ -41,7 +42,7 @@ export interface VpEnterResult {
 export function tdhVpEnter(
   ctx: ModuleContext,
   tdvprPa: number,
-  runtime: (tdvpr: number) => TdVcpu | undefined,
+  runtime: (vcpu: VcpuStateData) => TdVcpu,
   executor: TdGuestExecutor | undefined,
   budget: number,
   hostGpr: Int32Array | undefined,
@@ -50,6 +51,7 @@ export function tdhVpEnter(
   const s = ctx.checkPage(tdvprPa, Op.RCX, PageType.PT_TDVPR);
   if (s !== S.TDX_SUCCESS) return s;
   const state = ctx.vcpus.get(tdvprPa)!;
+  if (state.running) return S.TDX_OPERAND_BUSY + Op.RCX; // TDVPS lock (see ModuleContext.tdvpsLock)
   const td = state.td;
   if (td.fatal) return S.TDX_TD_FATAL;
   if (td.lifecycle !== TdLifecycle.TD_KEYS_CONFIGURED) return S.TDX_LIFECYCLE_STATE_INCORRECT;
@@ -57,26 +59,33 @@ export function tdhVpEnter(
   if (op !== S.TDX_SUCCESS) return op;
   if (state.state !== VcpuState.VCPU_READY && state.state !== VcpuState.VCPU_ACTIVE)
     return S.TDX_VCPU_STATE_INCORRECT;
-  const vcpu = runtime(tdvprPa)!;
+  const vcpu = runtime(state);
   if (!executor) throw new Error("TDH.VP.ENTER: no guest executor attached (TdxModule.setGuestExecutor)");
   associate(state);
   if (vcpu.vmcallPending && hostGpr) vcpu.resumeVmcall(hostGpr);
   state.state = VcpuState.VCPU_ACTIVE;
-  const result = executor.run(vcpu, budget);
+  state.running = true;
+  let result: number;
+  try {
+    result = executor.run(vcpu, budget);
+  } finally {
+    state.running = false;
+  }
+  const e = vcpu.exit;
+  if (result === TdRunResult.TD_EXIT && e.reason === ExitReason.TDCALL) {
+    // Every register comes from the exit's host view (non-exposed ones are already zero there).
+    out.set(e.gpr);
+    return S.TDX_SUCCESS + ExitReason.TDCALL;
+  }
   out.fill(0);
   if (result === TdRunResult.TRIPLE_FAULT) {
     state.state = VcpuState.VCPU_DISABLED;
     return S.TDX_NON_RECOVERABLE_VCPU + ExitReason.TRIPLE_FAULT;
   }
   if (result === TdRunResult.BUDGET_EXHAUSTED) return S.TDX_SUCCESS + ExitReason.EXTERNAL_INTERRUPT;
-  const e = vcpu.exit;
-  if (e.reason === ExitReason.TDCALL) {
-    out.set(e.gpr);
-  } else {
-    setNum(out, 1, e.exitQualification);
-    setNum(out, 2, e.extExitQualification);
-    setNum(out, 8, e.gpa);
-  }
+  setNum(out, 1, e.exitQualification);
+  setNum(out, 2, e.extExitQualification);
+  setNum(out, 8, e.gpa);
   out[0] = e.reason;
   out[1] = 0;
   return S.TDX_SUCCESS + e.reason;

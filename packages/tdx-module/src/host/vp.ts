@@ -13,7 +13,8 @@ export function vcpuForLeaf(
   operand: number,
   leaf: number,
 ): { status: number; vcpu?: VcpuStateData; td?: TdState } {
-  const s = ctx.checkPage(tdvprPa, operand, PageType.PT_TDVPR);
+  let s = ctx.checkPage(tdvprPa, operand, PageType.PT_TDVPR);
+  if (s === S.TDX_SUCCESS) s = ctx.tdvpsLock(tdvprPa, operand);
   if (s !== S.TDX_SUCCESS) return { status: s };
   const vcpu = ctx.vcpus.get(tdvprPa)!;
   const td = vcpu.td;
@@ -178,7 +179,8 @@ export function tdhVpWr(
 
 /** TDH.VP.FLUSH: RCX = TDVPR. Dissociates the vCPU from the logical processor. */
 export function tdhVpFlush(ctx: ModuleContext, tdvprPa: number): LeafResult {
-  const s = ctx.checkPage(tdvprPa, Op.RCX, PageType.PT_TDVPR);
+  let s = ctx.checkPage(tdvprPa, Op.RCX, PageType.PT_TDVPR);
+  if (s === S.TDX_SUCCESS) s = ctx.tdvpsLock(tdvprPa, Op.RCX);
   if (s !== S.TDX_SUCCESS) return err(s);
   const vcpu = ctx.vcpus.get(tdvprPa)!;
   if (vcpu.td.lifecycle !== TdLifecycle.TD_KEYS_CONFIGURED) return err(S.TDX_LIFECYCLE_STATE_INCORRECT);

@@ -174,7 +174,7 @@ on("LMSW", Y.hLmsw);
 on("SMSW", Y.hSmsw);
 on("INVLPG", Y.hInvlpg);
 on("INVPCID", Y.hInvpcid);
-on(["WBINVD", "INVD", "WBNOINVD"], Y.hPrivNop);
+for (const m of ["WBINVD", "INVD", "WBNOINVD"]) on(m, Y.selectCacheInstruction(m));
 on(["RDRAND", "RDSEED"], Y.hRdrand);
 on(["FXSAVE", "FXSAVE64"], Y.hFxsave);
 on(["FXRSTOR", "FXRSTOR64"], Y.hFxrstor);

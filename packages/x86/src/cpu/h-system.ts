@@ -230,7 +230,15 @@ export const hMovCrDr: Handler = (c, d, o) => {
     const src = (p1 >>> 8) & 255;
     const lo = r[src << 1];
     const hi = c.mode64 ? r[(src << 1) | 1] : 0;
-    const eff = movToCr(c.st, (p0 >>> 8) & 255, lo, hi);
+    const n = (p0 >>> 8) & 255;
+    const crWrite = c.exits.crWrite;
+    if (crWrite !== undefined && (n === 0 || n === 4) && cpl(c.st) === 0) {
+      const action = crWrite(n, lo, hi);
+      if (action === "gp") raiseGP(0, `MOV to CR${n}: value refused by the exit controls`);
+      if (action === "stop")
+        throw new StopSignal({ reason: "cr-access", cr: n, gpr: src, qualification: n | (src << 8) }, true);
+    }
+    const eff = movToCr(c.st, n, lo, hi);
     c.crWritten(eff);
   } else if (cls1 === CLS_CR) {
     const lo = movFromCr(c.st, (p1 >>> 8) & 255);
@@ -275,9 +283,14 @@ export const hInvpcid: Handler = (c, d, o) => {
   else c.mmu.flushAll(); // PCIDs are not tagged: a wider flush is always allowed
   c.breakBlock = true;
 };
-export const hPrivNop: Handler = (c) => {
-  requireCpl0(c, "WBINVD/INVD");
-};
+/** WBINVD, WBNOINVD, INVD: no caches to act on; they stop when the exit controls list them. */
+export function selectCacheInstruction(mnemonic: string): Handler {
+  return (c) => {
+    requireCpl0(c, mnemonic);
+    if (c.exits.stopInstructions.has(mnemonic))
+      throw new StopSignal({ reason: "instruction", mnemonic }, true);
+  };
+}
 
 // ---- random numbers (deterministic: a seeded xorshift, so runs replay exactly) ----
 
@@ -318,6 +331,8 @@ export const hXgetbv: Handler = (c) => {
 export const hXsetbv: Handler = (c) => {
   requireCpl0(c, "XSETBV");
   const r = c.r;
+  if ((r[RAX << 1] & ~c.exits.xcr0Allowed) !== 0)
+    raiseGP(0, "XSETBV: XCR0 component not allowed by the exit controls (e.g. a TD's XFAM)");
   xsetbv(c.st, r[RCX << 1], r[RAX << 1], r[RDX << 1]);
 };
 export const hLdmxcsr: Handler = (c, d, o) => {

@@ -130,6 +130,66 @@ describe("CPUID, MSRs, hypercalls", () => {
   });
 });
 
+describe("exit controls for a TD's instruction rules", () => {
+  it("WBINVD, WBNOINVD and INVD run as no-ops unless stopInstructions lists them; CPL 3 is #GP first", () => {
+    const plain = guest64("wbinvd\nwbnoinvd\ninvd\nhlt").cpu;
+    expect(plain.run()).toEqual({ reason: "hlt" });
+    const { cpu } = guest64("wbinvd\nwbnoinvd\ninvd\nhlt", {
+      exits: { stopInstructions: new Set(["WBINVD", "WBNOINVD", "INVD"]) },
+    });
+    for (const [mnemonic, at] of [
+      ["WBINVD", 0],
+      ["WBNOINVD", 2],
+      ["INVD", 5],
+    ] as const) {
+      expect(cpu.run()).toEqual({ reason: "instruction", mnemonic });
+      expect(rip(cpu)).toBe(CODE + at);
+      cpu.skipInstruction();
+    }
+    expect(cpu.run()).toEqual({ reason: "hlt" });
+    const user = guest64("wbinvd", { user: true, exits: { stopInstructions: new Set(["WBINVD"]) } }).cpu;
+    expect(user.run()).toEqual({ reason: "hlt" });
+    expect(stubVector(user)).toBe(13);
+  });
+
+  it("crWrite decides MOV to CR0/CR4: stop (CR-access qualification, nothing written), #GP(0), or native", () => {
+    const seen: [number, number, number][] = [];
+    const { cpu } = guest64(
+      "mov rax, cr4\nmov rbx, rax\nor rbx, 0x2000\nmov cr4, rbx\nmov r9, cr0\nmov cr0, r9\nmov cr4, rax\nhlt",
+      {
+        exits: {
+          crWrite: (cr, lo, hi) => {
+            seen.push([cr, lo, hi]);
+            return cr === 4 && (lo & 0x2000) !== 0 ? "stop" : "native";
+          },
+        },
+      },
+    );
+    const cr4 = cpu.st.cr4;
+    expect(cpu.run()).toEqual({ reason: "cr-access", cr: 4, gpr: RBX, qualification: 4 | (RBX << 8) });
+    expect(cpu.st.cr4).toBe(cr4); // not written
+    expect(rip(cpu)).toBe(CODE + 13); // at the MOV to CR4
+    cpu.skipInstruction();
+    expect(cpu.run()).toEqual({ reason: "hlt" });
+    expect(seen.map(([cr]) => cr)).toEqual([4, 0, 4]);
+    expect(cpu.st.cr4).toBe(cr4);
+
+    const gp = guest64("mov rax, cr0\nmov cr0, rax\nhlt", { exits: { crWrite: () => "gp" } }).cpu;
+    expect(gp.run()).toEqual({ reason: "hlt" });
+    expect(stubVector(gp)).toBe(13);
+  });
+
+  it("xcr0Allowed narrows XSETBV: other XCR0 bits are #GP(0); allowed ones are written", () => {
+    const src = "xor ecx, ecx\nxor edx, edx\nmov eax, 3\nxsetbv\nhlt";
+    const allowed = guest64(src, { exits: { xcr0Allowed: 3 } }).cpu;
+    expect(allowed.run()).toEqual({ reason: "hlt" });
+    expect(allowed.st.xcr0).toBe(3);
+    const refused = guest64(src, { exits: { xcr0Allowed: 1 } }).cpu;
+    expect(refused.run()).toEqual({ reason: "hlt" });
+    expect(stubVector(refused)).toBe(13);
+  });
+});
+
 describe("memory stops", () => {
   it("MMIO reads wait for data; MMIO writes carry theirs", () => {
     const { cpu } = guest64(
