@@ -166,6 +166,14 @@ export class NormalRun {
         return "continue"; // the loop sees the budget spent
       case "unsupported":
         return this.emulationFailure(stop.message);
+      case "instruction":
+      case "cr-access":
+        // TD exit controls (stopInstructions / crWrite): a normal VM's CPU never enables them
+        return this.internalError(
+          KvmInternalError.UNEXPECTED_EXIT_REASON,
+          `unexpected CPU stop ${stop.reason}`,
+          [0n, 0n],
+        );
       default:
         // gpa-fault / ve need an EPT with private pages: no normal-VM second stage produces them
         return this.internalError(

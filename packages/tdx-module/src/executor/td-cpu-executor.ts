@@ -169,7 +169,7 @@ export class TdVcpuCpu {
           cpu.completeCpuid(out[0] | 0, out[1] | 0, out[2] | 0, out[3] | 0);
           return undefined;
         }
-        return this.injectVe(ExitReason.CPUID, 0, instructionLength(cpu, 2));
+        return this.injectVe(ExitReason.CPUID, 0, this.exitLength(2));
       }
       case "io": {
         const q = ioQualification(cpu, stop.port, stop.size, stop.direction === "in", stop.string, stop.rep);
@@ -188,17 +188,22 @@ export class TdVcpuCpu {
         return this.byDisposition(instructionDisposition(td, ExitReason.HLT), ExitReason.HLT, 0, 1);
       }
       case "vmcall":
-        return this.byDisposition(instructionDisposition(td, ExitReason.VMCALL), ExitReason.VMCALL, 0, 3);
+        return this.byDisposition(
+          instructionDisposition(td, ExitReason.VMCALL),
+          ExitReason.VMCALL,
+          0,
+          this.exitLength(3),
+        );
       case "seamcall":
-        return this.byDisposition(instructionDisposition(td, 66), 66, 0, 4);
+        return this.byDisposition(instructionDisposition(td, 66), 66, 0, this.exitLength(4));
       case "instruction": {
         const reason = CACHE_INSTRUCTIONS.get(stop.mnemonic);
         if (reason === undefined) throw new Error(`TD guest executor: unexpected ${stop.mnemonic} stop`);
-        return this.byDisposition(instructionDisposition(td, reason), reason, 0, instructionLength(cpu, 2));
+        return this.byDisposition(instructionDisposition(td, reason), reason, 0, this.exitLength(2));
       }
       case "cr-access":
         // The CPU stopped before writing: #VE CR_ACCESS with the VMX CR-access qualification.
-        return this.injectVe(ExitReason.CR_ACCESS, stop.qualification, instructionLength(cpu, 3));
+        return this.injectVe(ExitReason.CR_ACCESS, stop.qualification, this.exitLength(3));
       case "rdmsr":
       case "wrmsr":
         return this.msr(stop);
@@ -243,27 +248,22 @@ export class TdVcpuCpu {
     }
     if (outcome === TdcallOutcome.INTERRUPTED) {
       // RAX and RIP unchanged: the TDCALL runs again, after the host's interrupt (budget) if that was it.
-      this.abandonExit();
+      this.cpu.abandonPendingExit();
       return this.budgetLeft <= 0 ? TdRunResult.BUDGET_EXHAUSTED : undefined;
     }
     const e = vcpu.exit;
     if (outcome === TdcallOutcome.TD_EXIT) {
       if (e.advanceRip) cpu.skipInstruction();
-      else this.abandonExit();
+      else this.cpu.abandonPendingExit();
       return TdRunResult.TD_EXIT;
     }
     return this.inject(e.vector);
   }
 
-  /** Ends a pending exit without retiring it: RIP stays on the instruction (it re-executes). */
-  private abandonExit(): void {
-    const cpu = this.cpu;
-    const lo = cpu.r[RIP_LO];
-    const hi = cpu.r[RIP_HI];
-    cpu.skipInstruction();
-    cpu.r[RIP_LO] = lo;
-    cpu.r[RIP_HI] = hi;
-    cpu.st.retired--;
+  /** Length of the instruction that stopped (VE_INFO's instruction length): the CPU knows it for a
+   * pending exit; otherwise decode it at RIP (`fallback` if that fails). */
+  private exitLength(fallback: number): number {
+    return this.cpu.pendingExitLength ?? instructionLength(this.cpu, fallback);
   }
 
   private msr(stop: Extract<CpuStop, { reason: "rdmsr" | "wrmsr" }>): number | CpuStop | undefined {
@@ -283,7 +283,7 @@ export class TdVcpuCpu {
         return this.inject(Vector.GP);
       }
     }
-    return this.byDisposition(d, write ? ExitReason.MSR_WRITE : ExitReason.MSR_READ, 0, 2);
+    return this.byDisposition(d, write ? ExitReason.MSR_WRITE : ExitReason.MSR_READ, 0, this.exitLength(2));
   }
 
   private byDisposition(d: number, exitReason: number, qualification: number, length: number) {
