@@ -45,6 +45,7 @@ import {
   X_STRIDE,
 } from "./block.js";
 import { ENDS_BLOCK, SELECTORS } from "./dispatch.js";
+import { fixupFault } from "./fault-fixup.js";
 import { countZero, decCount, dstAddr, rewind } from "./h-string.js";
 import { memWrite, regWrite } from "./operands.js";
 import { type CpuStop, DEFAULT_EXITS, type ExitControls, StopSignal } from "./stops.js";
@@ -267,7 +268,8 @@ export class Cpu {
             }
           }
         }
-      } catch (e) {
+      } catch (thrown) {
+        let e = thrown;
         next = undefined;
         if (blk !== undefined) {
           // Instruction i did not retire: RIP back at it.
@@ -276,6 +278,7 @@ export class Cpu {
           r[RIP_LO] = this.pageLo + blk.recs[(i << X_SHIFT) + X_START];
           r[RIP_HI] = this.pageHi;
           if (e instanceof StopSignal && e.exit) this.exitLen = blk.recs[(i << X_SHIFT) + R_LEN];
+          else e = fixupFault(this, blk.recs, i << X_SHIFT, e);
         }
         if (this.mmu.mmioReplayActive && !(e instanceof MemoryFault && e.isStop)) this.mmu.endMmioReplay();
         const s = this.onThrow(e);
