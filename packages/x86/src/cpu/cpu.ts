@@ -593,7 +593,7 @@ export class Cpu {
       if (io.string) {
         this.syncMode();
         try {
-          const t = dstAddr(this, io.asz);
+          const t = dstAddr(this, io.asz, io.size);
           memWrite(this, io.size, t, this.eaHi, value, 0);
         } catch (e) {
           // INS whose destination faults: the instruction faults (RIP stays at it); delivered by the next run().
