@@ -44,6 +44,7 @@ import {
   X_START,
   X_STRIDE,
 } from "./block.js";
+import { afterStep, beforeStep, debugActive } from "./debug.js";
 import { ENDS_BLOCK, SELECTORS } from "./dispatch.js";
 import { fixupFault } from "./fault-fixup.js";
 import { countZero, decCount, dstAddr, rewind } from "./h-string.js";
@@ -206,7 +207,13 @@ export class Cpu {
             if (s !== undefined) return s;
             next = undefined;
             // Stay attentive while something may need the next instruction boundary.
-            this.attention = st.halted || p.nmi || p.irq >= 0 || p.shadow > 0 || this.mmu.mmioReplayActive;
+            this.attention =
+              st.halted ||
+              p.nmi ||
+              p.irq >= 0 ||
+              p.shadow > 0 ||
+              this.mmu.mmioReplayActive ||
+              debugActive(this);
           }
           if (left <= 0) return { reason: "budget-exhausted" };
           if (next !== undefined) blk = next;
@@ -216,7 +223,8 @@ export class Cpu {
           }
           next = undefined;
           let n = Math.min(blk.count, left);
-          const single = this.attention && (p.shadow > 0 || this.mmu.mmioReplayActive);
+          const dbg = this.attention && debugActive(this); // #DB: TF, DR7 breakpoints, RF (debug.ts)
+          const single = this.attention && (p.shadow > 0 || this.mmu.mmioReplayActive || dbg);
           if (single) n = 1;
           const recs = blk.recs;
           const fns = blk.fns;
@@ -224,6 +232,8 @@ export class Cpu {
           this.retiredBase = st.retired;
           this.breakBlock = false;
           this.taken = false;
+          i = 0;
+          if (dbg) beforeStep(this, recs, 0, pageLo); // may throw a #DB fault for instruction 0
           for (i = 0; i < n; ) {
             const o = i << X_SHIFT;
             r[RIP_LO] = pageLo + recs[o + X_NEXT];
@@ -239,6 +249,7 @@ export class Cpu {
             p.retire();
             if (this.mmu.mmioReplayActive) this.mmu.endMmioReplay();
           }
+          if (dbg && i === 1) afterStep(this, cur.recs, 0, pageLo);
           // Chain to the next block when it starts in the same linear (hence physical) page.
           const nlo = r[RIP_LO];
           if (

@@ -7,6 +7,7 @@ import { SEG_SS } from "../exec/segment.js";
 import * as sse from "../exec/sse-int.js";
 import { MNEMONICS, OPS } from "../isa/forms.js";
 import type { Handler } from "./block.js";
+import { checkGeneralDetect } from "./debug.js";
 import * as F from "./h-flow.js";
 import { guardXsetbv } from "./h-guards.js";
 import * as I from "./h-int.js";
@@ -48,7 +49,8 @@ sel("MOV", (d, o) => {
   const p1 = d[o + 10];
   const c0 = (p0 >>> 4) & 15;
   const c1 = (p1 >>> 4) & 15;
-  if (c0 === 4 || c0 === 5 || c1 === 4 || c1 === 5) return Y.hMovCrDr;
+  if (c0 === 5 || c1 === 5) return movDr;
+  if (c0 === 4 || c1 === 4) return Y.hMovCrDr;
   if (c0 === 3 && (p0 & 15) === 1) return hMovToSreg;
   return I.selectMov(d, o);
 });
@@ -300,6 +302,14 @@ on("PSRLDQ", X.selectByteShift(sse.psrldq));
 on("PMOVMSKB", X.hPmovmskb);
 on("PEXTRW", X.hPextrw);
 on("PINSRW", X.hPinsrw);
+
+/** MOV to/from DRn: DR7.GD's #DB first; a DR7 write may arm breakpoints, so the run loop looks again. */
+const movDr: Handler = (c, d, o) => {
+  checkGeneralDetect(c);
+  Y.hMovCrDr(c, d, o);
+  c.attention = true;
+  c.breakBlock = true;
+};
 
 /** MOV Sreg, r/m16 (CS is #UD in the decoder). MOV SS opens the interrupt shadow. */
 const hMovToSreg: Handler = (c, d, o) => {

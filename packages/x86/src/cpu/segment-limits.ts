@@ -67,6 +67,11 @@ export function segmentedLinear(c: Cpu, seg: number, off: number, size: number, 
   return linearAddress(c.st, seg, off, 0, size, write ? Access.WRITE : Access.READ);
 }
 
+/** Is the memory operand 0 of the record at d[o] written (not only read)? */
+export function writesMemoryOperand(d: Int32Array, o: number): boolean {
+  return READ_ONLY[d[o + R_OP]] === 0 && NO_ACCESS[d[o + R_OP]] === 0;
+}
+
 /** ea()'s segment step outside 64-bit mode for the memory operand of the record at d[o]. */
 export function segmentedEa(c: Cpu, d: Int32Array, o: number, seg: number, off: number): number {
   const s = c.st.seg;
