@@ -48,6 +48,7 @@ import { afterStep, beforeStep, debugActive } from "./debug.js";
 import { ENDS_BLOCK, SELECTORS } from "./dispatch.js";
 import { fixupFault } from "./fault-fixup.js";
 import { countZero, decCount, dstAddr, rewind } from "./h-string.js";
+import { unsupportedEncoding } from "./h-unsupported.js";
 import { memWrite, regWrite } from "./operands.js";
 import { type CpuStop, DEFAULT_EXITS, type ExitControls, StopSignal } from "./stops.js";
 
@@ -87,9 +88,6 @@ const hDecodeUd: Handler = () => {
 };
 const hDecodeGp: Handler = () => {
   throw new X86Exception(Vector.GP, 0, "instruction longer than 15 bytes");
-};
-const hDecodeUnsupported: Handler = () => {
-  throw new UnsupportedError("VEX/EVEX/XOP, x87 or another encoding this CPU does not execute");
 };
 
 export class Cpu {
@@ -355,7 +353,7 @@ export class Cpu {
         const sel = SELECTORS[op];
         fn = sel === undefined ? hUnsupportedOp(opNameOf(op)) : sel(out, o);
         end = ENDS_BLOCK[op] === 1 || sel === undefined;
-      } else fn = status === ST_UD ? hDecodeUd : status === ST_GP ? hDecodeGp : hDecodeUnsupported;
+      } else fn = status === ST_UD ? hDecodeUd : status === ST_GP ? hDecodeGp : unsupportedEncoding(out, o);
       fns.push(fn);
       count++;
       pos += len;

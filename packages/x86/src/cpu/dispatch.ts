@@ -2,7 +2,6 @@
 // instruction (so hot shapes get specialised closures at decode time), and which operations end
 // a decoded block (every control transfer).
 import { loadDataSegment } from "../exec/descriptor.js";
-import { UnsupportedError } from "../exec/exception.js";
 import { SEG_SS } from "../exec/segment.js";
 import * as sse from "../exec/sse-int.js";
 import { MNEMONICS, OPS } from "../isa/forms.js";
@@ -11,9 +10,11 @@ import { checkGeneralDetect } from "./debug.js";
 import * as F from "./h-flow.js";
 import { guardXsetbv } from "./h-guards.js";
 import * as I from "./h-int.js";
+import * as L from "./h-legacy.js";
 import * as X from "./h-sse.js";
 import * as S from "./h-string.js";
 import * as Y from "./h-system.js";
+import { SSE_MNEMONICS, unsupportedSse } from "./h-unsupported.js";
 import { readOp } from "./operands.js";
 
 export type Selector = (d: Int32Array, o: number) => Handler;
@@ -139,11 +140,10 @@ on(["SCASB", "SCASW", "SCASD", "SCASQ"], S.selectString(S.STR_SCAS));
 // MOVSD/CMPSD are also SSE2 scalar-double mnemonics: the string forms have OK_STR operands.
 const MOVS_STR = S.selectString(S.STR_MOVS);
 const CMPS_STR = S.selectString(S.STR_CMPS);
-const sse2Double: Handler = () => {
-  throw new UnsupportedError("SSE2 floating-point MOVSD/CMPSD");
-};
-sel("MOVSD", (d, o) => ((d[o + 9] & 15) === 7 ? MOVS_STR : sse2Double));
-sel("CMPSD", (d, o) => ((d[o + 9] & 15) === 7 ? CMPS_STR : sse2Double));
+const sse2Movsd = unsupportedSse("MOVSD");
+const sse2Cmpsd = unsupportedSse("CMPSD");
+sel("MOVSD", (d, o) => ((d[o + 9] & 15) === 7 ? MOVS_STR : sse2Movsd));
+sel("CMPSD", (d, o) => ((d[o + 9] & 15) === 7 ? CMPS_STR : sse2Cmpsd));
 
 // system
 on(
@@ -302,6 +302,17 @@ on("PSRLDQ", X.selectByteShift(sse.psrldq));
 on("PMOVMSKB", X.hPmovmskb);
 on("PEXTRW", X.hPextrw);
 on("PINSRW", X.hPinsrw);
+
+// legacy instructions (h-legacy.ts)
+on(["PUSHA", "PUSHAD"], L.hPusha);
+on(["POPA", "POPAD"], L.hPopa);
+for (const [m, seg] of L.LOAD_FAR_POINTER) on(m, L.selectLoadFarPointer(seg));
+on("SYSENTER", L.hSysenter);
+on(["SYSEXIT", "SYSEXITQ"], L.hSysexit);
+ends("SYSENTER", "SYSEXIT", "SYSEXITQ", "LSS");
+
+// SSE instructions without a handler (floating point): #UD/#NM checks, then an unsupported stop naming them.
+for (const m of SSE_MNEMONICS) if (SELECTORS[OPS[m]] === undefined) on(m, unsupportedSse(m));
 
 /** MOV to/from DRn: DR7.GD's #DB first; a DR7 write may arm breakpoints, so the run loop looks again. */
 const movDr: Handler = (c, d, o) => {
