@@ -12,6 +12,7 @@ import { guardXsetbv } from "./h-guards.js";
 import * as I from "./h-int.js";
 import * as L from "./h-legacy.js";
 import * as X from "./h-sse.js";
+import * as FP from "./h-sse-fp.js";
 import * as S from "./h-string.js";
 import * as Y from "./h-system.js";
 import { SSE_MNEMONICS, unsupportedSse } from "./h-unsupported.js";
@@ -140,7 +141,7 @@ on(["SCASB", "SCASW", "SCASD", "SCASQ"], S.selectString(S.STR_SCAS));
 // MOVSD/CMPSD are also SSE2 scalar-double mnemonics: the string forms have OK_STR operands.
 const MOVS_STR = S.selectString(S.STR_MOVS);
 const CMPS_STR = S.selectString(S.STR_CMPS);
-const sse2Movsd = unsupportedSse("MOVSD");
+const sse2Movsd = FP.selectScalarMove(64);
 const sse2Cmpsd = unsupportedSse("CMPSD");
 sel("MOVSD", (d, o) => ((d[o + 9] & 15) === 7 ? MOVS_STR : sse2Movsd));
 sel("CMPSD", (d, o) => ((d[o + 9] & 15) === 7 ? CMPS_STR : sse2Cmpsd));
@@ -310,6 +311,9 @@ for (const [m, seg] of L.LOAD_FAR_POINTER) on(m, L.selectLoadFarPointer(seg));
 on("SYSENTER", L.hSysenter);
 on(["SYSEXIT", "SYSEXITQ"], L.hSysexit);
 ends("SYSENTER", "SYSEXIT", "SYSEXITQ", "LSS");
+
+// SSE scalar floating point (h-sse-fp.ts)
+for (const [m, h] of FP.scalarFpHandlers()) on(m, h);
 
 // SSE instructions without a handler (floating point): #UD/#NM checks, then an unsupported stop naming them.
 for (const m of SSE_MNEMONICS) if (SELECTORS[OPS[m]] === undefined) on(m, unsupportedSse(m));

@@ -191,6 +191,37 @@ SSE(paddusb) SSE(paddusw) SSE(psubusb) SSE(psubusw) SSE(paddsb) SSE(paddsw) SSE(
 SSE(pminub) SSE(pmaxub) SSE(pminsw) SSE(pmaxsw) SSE(pavgb) SSE(pavgw)
 SSE(packsswb) SSE(packuswb) SSE(packssdw) SSE(pmullw) SSE(pmulhw) SSE(pmulhuw) SSE(pmaddwd) SSE(psadbw)
 
+/* SSE scalar floating point: in0:in1 = xmm0 (destination), in2:in3 = xmm1 (source) or the GPR
+ * source of CVTSI2Sx (in2), in4 = MXCSR (all exceptions forced masked); out0:out1 = xmm0 (or
+ * out0 = the GPR result of CVT(T)Sx2SI), out2 = MXCSR after | (RFLAGS & 0x8d5) << 32. */
+static const unsigned def_mxcsr = 0x1f80;
+#define FP_IO(body)                                                                               \
+    u64 d[2] = {in[0], in[1]}, s[2] = {in[2], in[3]}, fl = 0, g = in[2];                          \
+    unsigned m = (unsigned)in[4] | 0x1f80, mo = 0;                                               \
+    __asm__ volatile("ldmxcsr %[m]\n\tmovdqu (%[d]), %%xmm0\n\tmovdqu (%[s]), %%xmm1\n\t" body     \
+                     "\n\tmovdqu %%xmm0, (%[d])\n\tstmxcsr %[mo]\n\tpushfq\n\tpopq %[fl]\n\tldmxcsr %[def]" \
+                     : [mo] "=m"(mo), [fl] "=r"(fl), [g] "+r"(g)                                   \
+                     : [d] "r"(d), [s] "r"(s), [m] "m"(m), [def] "m"(def_mxcsr)                   \
+                     : "xmm0", "xmm1", "memory", "cc");                                           \
+    out[2] = mo | ((fl & 0x8d5) << 32);
+#define FP(name, insn) static void name(const u64 *in, u64 *out) { FP_IO(insn) out[0] = d[0]; out[1] = d[1]; }
+#define FP_TOINT(name, insn) static void name(const u64 *in, u64 *out) { FP_IO(insn) out[0] = g; out[1] = 0; }
+FP(addsd, "addsd %%xmm1, %%xmm0") FP(subsd, "subsd %%xmm1, %%xmm0") FP(mulsd, "mulsd %%xmm1, %%xmm0")
+FP(divsd, "divsd %%xmm1, %%xmm0") FP(sqrtsd, "sqrtsd %%xmm1, %%xmm0") FP(minsd, "minsd %%xmm1, %%xmm0")
+FP(maxsd, "maxsd %%xmm1, %%xmm0")
+FP(addss, "addss %%xmm1, %%xmm0") FP(subss, "subss %%xmm1, %%xmm0") FP(mulss, "mulss %%xmm1, %%xmm0")
+FP(divss, "divss %%xmm1, %%xmm0") FP(sqrtss, "sqrtss %%xmm1, %%xmm0") FP(minss, "minss %%xmm1, %%xmm0")
+FP(maxss, "maxss %%xmm1, %%xmm0")
+FP(ucomisd, "ucomisd %%xmm1, %%xmm0") FP(comisd, "comisd %%xmm1, %%xmm0")
+FP(ucomiss, "ucomiss %%xmm1, %%xmm0") FP(comiss, "comiss %%xmm1, %%xmm0")
+FP(cvtsd2ss, "cvtsd2ss %%xmm1, %%xmm0") FP(cvtss2sd, "cvtss2sd %%xmm1, %%xmm0")
+FP(cvtsi2sd32, "cvtsi2sdl %k[g], %%xmm0") FP(cvtsi2sd64, "cvtsi2sdq %q[g], %%xmm0")
+FP(cvtsi2ss32, "cvtsi2ssl %k[g], %%xmm0") FP(cvtsi2ss64, "cvtsi2ssq %q[g], %%xmm0")
+FP_TOINT(cvttsd2si32, "cvttsd2si %%xmm1, %k[g]") FP_TOINT(cvttsd2si64, "cvttsd2si %%xmm1, %q[g]")
+FP_TOINT(cvtsd2si32, "cvtsd2si %%xmm1, %k[g]") FP_TOINT(cvtsd2si64, "cvtsd2si %%xmm1, %q[g]")
+FP_TOINT(cvttss2si32, "cvttss2si %%xmm1, %k[g]") FP_TOINT(cvttss2si64, "cvttss2si %%xmm1, %q[g]")
+FP_TOINT(cvtss2si32, "cvtss2si %%xmm1, %k[g]") FP_TOINT(cvtss2si64, "cvtss2si %%xmm1, %q[g]")
+
 /* PMOVMSKB r32, xmm1: out2 = GPR. */
 static void pmovmskb(const u64 *in, u64 *out) {
   u64 s[2] = {in[2], in[3]}, g = 0;
@@ -291,6 +322,12 @@ static const struct { const char *name; op_fn fn; } ops[] = {
   E(packsswb) E(packuswb) E(packssdw) E(pmullw) E(pmulhw) E(pmulhuw) E(pmaddwd) E(psadbw)
   E(pextrw) E(pinsrw)
   E(movd_to_xmm) E(movq_to_xmm) E(movd_from_xmm) E(movq_from_xmm) E(movq_xmm_xmm)
+  E(addsd) E(subsd) E(mulsd) E(divsd) E(sqrtsd) E(minsd) E(maxsd)
+  E(addss) E(subss) E(mulss) E(divss) E(sqrtss) E(minss) E(maxss)
+  E(ucomisd) E(comisd) E(ucomiss) E(comiss) E(cvtsd2ss) E(cvtss2sd)
+  E(cvtsi2sd32) E(cvtsi2sd64) E(cvtsi2ss32) E(cvtsi2ss64)
+  E(cvttsd2si32) E(cvttsd2si64) E(cvtsd2si32) E(cvtsd2si64)
+  E(cvttss2si32) E(cvttss2si64) E(cvtss2si32) E(cvtss2si64)
 };
 
 static sigjmp_buf fault_jmp;

@@ -1,0 +1,180 @@
+// SSE/SSE2 scalar floating-point instructions on exec's sse-fp.ts (checked bit for bit against the
+// host CPU, flags included): MOVSS/MOVSD, ADD/SUB/MUL/DIV/SQRT/MIN/MAX SS/SD, (U)COMISS/SD,
+// CVTSI2SS/SD, CVT(T)SS2SI/SD2SI, CVTSS2SD/CVTSD2SS. A raised exception whose MXCSR mask bit is
+// clear would be a #XM (or #UD without CR4.OSXMMEXCPT): not modelled, so the instruction stops
+// `unsupported` before any state changes.
+import { OK_MEM, OK_REG, R_OP0 } from "../decoder/record.js";
+import { UnsupportedError } from "../exec/exception.js";
+import { setArithFlags } from "../exec/flags.js";
+import * as fp from "../exec/sse-fp.js";
+import type { Handler } from "./block.js";
+import type { Cpu } from "./cpu.js";
+import { checkSse } from "./h-sse.js";
+import { ea, memRead, memWrite, readOp, regWrite } from "./operands.js";
+
+const M32 = 0xffffffffn;
+const u64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+const xmmOf = (p: number): number => (p >>> 8) & 255;
+
+/** The scalar source (operand k): the low 32 or 64 bits of an XMM register or memory. */
+function scalarSource(c: Cpu, d: Int32Array, o: number, k: number, width: 32 | 64): bigint {
+  const p = d[o + R_OP0 + k];
+  if ((p & 15) === OK_REG) {
+    const x = c.st.xmm.i32;
+    const n = xmmOf(p) * 4;
+    return width === 64 ? u64(x[n], x[n + 1]) : BigInt(x[n] >>> 0);
+  }
+  const lo = ea(c, d, o);
+  const v = memRead(c, width / 8, lo, c.eaHi);
+  return width === 64 ? u64(v, c.hi) : BigInt(v >>> 0);
+}
+
+function writeLow(c: Cpu, n: number, bits: bigint, width: 32 | 64): void {
+  const x = c.st.xmm.i32;
+  x[n * 4] = Number(bits & M32) | 0;
+  if (width === 64) x[n * 4 + 1] = Number(bits >> 32n) | 0;
+}
+
+/** Commits the raised flags to MXCSR, or stops when one of them is unmasked. */
+function raise(c: Cpu, flags: number, name: string): void {
+  const st = c.st;
+  const bad = fp.unmasked(flags, st.mxcsr);
+  if (bad) {
+    throw new UnsupportedError(
+      `${name} raised an unmasked SIMD floating-point exception (MXCSR flags 0x${bad.toString(16)}): #XM is not modelled`,
+    );
+  }
+  st.mxcsr |= flags;
+}
+
+const fmtOf = (width: 32 | 64) => (width === 64 ? fp.F64 : fp.F32);
+
+/** ADD/SUB/MUL/DIV/MIN/MAX SS/SD xmm, xmm/m. */
+export function selectScalarBinary(op: fp.BinaryOp, width: 32 | 64, name: string): Handler {
+  return (c, d, o) => {
+    checkSse(c);
+    const dst = xmmOf(d[o + R_OP0]);
+    const x = c.st.xmm.i32;
+    const a = width === 64 ? u64(x[dst * 4], x[dst * 4 + 1]) : BigInt(x[dst * 4] >>> 0);
+    const b = scalarSource(c, d, o, 1, width);
+    const r = fp.scalarBinary(op, a, b, fmtOf(width), c.st.mxcsr);
+    raise(c, r.flags, name);
+    writeLow(c, dst, r.bits, width);
+  };
+}
+
+export function selectScalarSqrt(width: 32 | 64, name: string): Handler {
+  return (c, d, o) => {
+    checkSse(c);
+    const b = scalarSource(c, d, o, 1, width);
+    const r = fp.scalarSqrt(b, fmtOf(width), c.st.mxcsr);
+    raise(c, r.flags, name);
+    writeLow(c, xmmOf(d[o + R_OP0]), r.bits, width);
+  };
+}
+
+/** UCOMISS/SD (signaling = false) and COMISS/SD: ZF PF CF from the compare, OF SF AF cleared. */
+export function selectScalarCompare(width: 32 | 64, signaling: boolean, name: string): Handler {
+  return (c, d, o) => {
+    checkSse(c);
+    const x = c.st.xmm.i32;
+    const n = xmmOf(d[o + R_OP0]) * 4;
+    const a = width === 64 ? u64(x[n], x[n + 1]) : BigInt(x[n] >>> 0);
+    const b = scalarSource(c, d, o, 1, width);
+    const r = fp.scalarCompare(a, b, fmtOf(width), c.st.mxcsr, signaling);
+    raise(c, r.flags, name);
+    setArithFlags(c.r, r.eflags);
+  };
+}
+
+/** CVTSI2SS/SD xmm, r/m32|64. */
+export function selectIntToFloat(width: 32 | 64, name: string): Handler {
+  return (c, d, o) => {
+    checkSse(c);
+    const size = d[o + R_OP0 + 1] >>> 16;
+    const lo = readOp(c, d, o, 1);
+    const v = size === 8 ? BigInt.asIntN(64, u64(lo, c.hi)) : BigInt(lo | 0);
+    const r = fp.intToFloat(v, fmtOf(width), c.st.mxcsr);
+    raise(c, r.flags, name);
+    writeLow(c, xmmOf(d[o + R_OP0]), r.bits, width);
+  };
+}
+
+/** CVT(T)SS2SI / CVT(T)SD2SI r32|64, xmm/m. */
+export function selectFloatToInt(width: 32 | 64, truncate: boolean, name: string): Handler {
+  return (c, d, o) => {
+    checkSse(c);
+    const p0 = d[o + R_OP0];
+    const size = p0 >>> 16;
+    const a = scalarSource(c, d, o, 1, width);
+    const r = fp.floatToInt(a, fmtOf(width), c.st.mxcsr, truncate, size === 8 ? 64 : 32);
+    raise(c, r.flags, name);
+    regWrite(c, 1, (p0 >>> 8) & 255, size, Number(r.value & M32) | 0, Number(r.value >> 32n) | 0);
+  };
+}
+
+/** CVTSD2SS (from 64) / CVTSS2SD (from 32). */
+export function selectConvertFloat(from: 32 | 64, name: string): Handler {
+  const to = from === 64 ? 32 : 64;
+  return (c, d, o) => {
+    checkSse(c);
+    const a = scalarSource(c, d, o, 1, from);
+    const r = fp.convertFloat(a, fmtOf(from), fmtOf(to), c.st.mxcsr);
+    raise(c, r.flags, name);
+    writeLow(c, xmmOf(d[o + R_OP0]), r.bits, to);
+  };
+}
+
+/** MOVSS/MOVSD: register to register moves the low element; a load zeroes the rest; a store writes the element. */
+export function selectScalarMove(width: 32 | 64): Handler {
+  const lanes = width / 32;
+  return (c, d, o) => {
+    checkSse(c);
+    const x = c.st.xmm.i32;
+    const p0 = d[o + R_OP0];
+    const p1 = d[o + R_OP0 + 1];
+    if ((p0 & 15) === OK_MEM) {
+      const s = xmmOf(p1) * 4;
+      const lo = ea(c, d, o);
+      memWrite(c, width / 8, lo, c.eaHi, x[s], x[s + 1]);
+      return;
+    }
+    const t = xmmOf(p0) * 4;
+    if ((p1 & 15) === OK_MEM) {
+      const lo = ea(c, d, o);
+      const v = memRead(c, width / 8, lo, c.eaHi);
+      const vHi = c.hi;
+      x[t] = v;
+      x[t + 1] = width === 64 ? vHi : 0;
+      x[t + 2] = 0;
+      x[t + 3] = 0;
+      return;
+    }
+    const s = xmmOf(p1) * 4;
+    for (let k = 0; k < lanes; k++) x[t + k] = x[s + k];
+  };
+}
+
+/** Registration list: [mnemonic, handler]. */
+export function scalarFpHandlers(): [string, Handler][] {
+  const list: [string, Handler][] = [];
+  for (const [suffix, width] of [
+    ["SS", 32],
+    ["SD", 64],
+  ] as const) {
+    for (const op of ["add", "sub", "mul", "div", "min", "max"] as const) {
+      const name = `${op.toUpperCase()}${suffix}`;
+      list.push([name, selectScalarBinary(op, width, name)]);
+    }
+    list.push([`SQRT${suffix}`, selectScalarSqrt(width, `SQRT${suffix}`)]);
+    list.push([`UCOMI${suffix}`, selectScalarCompare(width, false, `UCOMI${suffix}`)]);
+    list.push([`COMI${suffix}`, selectScalarCompare(width, true, `COMI${suffix}`)]);
+    list.push([`CVTSI2${suffix}`, selectIntToFloat(width, `CVTSI2${suffix}`)]);
+    list.push([`CVTT${suffix}2SI`, selectFloatToInt(width, true, `CVTT${suffix}2SI`)]);
+    list.push([`CVT${suffix}2SI`, selectFloatToInt(width, false, `CVT${suffix}2SI`)]);
+  }
+  list.push(["CVTSD2SS", selectConvertFloat(64, "CVTSD2SS")]);
+  list.push(["CVTSS2SD", selectConvertFloat(32, "CVTSS2SD")]);
+  list.push(["MOVSS", selectScalarMove(32)]);
+  return list;
+}
