@@ -24,8 +24,8 @@ export function unsupportedEncoding(d: Int32Array, o: number): Handler {
     if (name === "FEMMS") return () => raiseUD("3DNow! is not implemented by Intel processors");
     const what = `instruction ${name} is not executed by this CPU`;
     const sse = (FORMS[d[o + R_FORM]]?.flags ?? 0) & FL_SSE;
-    return (c) => {
-      if (sse) checkSse(c);
+    return (c, d, o) => {
+      if (sse) checkSse(c, d, o);
       throw new UnsupportedError(what);
     };
   }
@@ -53,8 +53,8 @@ export const SSE_MNEMONICS: ReadonlySet<string> = new Set(
 /** An SSE instruction that is not executed: the SSE availability checks, then an unsupported stop naming it. */
 export function unsupportedSse(name: string): Handler {
   const what = `SSE instruction ${name} is not executed by this CPU`;
-  return (c) => {
-    checkSse(c);
+  return (c, d, o) => {
+    checkSse(c, d, o);
     throw new UnsupportedError(what);
   };
 }

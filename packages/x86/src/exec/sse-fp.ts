@@ -49,7 +49,7 @@ const widthOf = (f: Format) => f.p + f.expBits;
 export function unpack(bits: bigint, f: Format): Unpacked {
   const fb = BigInt(fracBits(f));
   const w = widthOf(f);
-  const neg = (bits >> BigInt(w - 1)) & 1n ? true : false;
+  const neg = ((bits >> BigInt(w - 1)) & 1n) === 1n;
   const expField = Number((bits >> fb) & ((1n << BigInt(f.expBits)) - 1n));
   const frac = bits & ((1n << fb) - 1n);
   const maxExp = (1 << f.expBits) - 1;

@@ -117,6 +117,17 @@ describe("decoded but not executed", () => {
     expect(stubVector(c.cpu)).toBe(6);
   });
 
+  it("MMX register forms: #UD with CR0.EM, #NM with CR0.TS, else unsupported (CR4.OSFXSR is not needed)", () => {
+    const a = guest64("mov rax, cr4\nbtr rax, 9\nmov cr4, rax\npaddd mm0, mm1");
+    expect(a.cpu.run(100)).toMatchObject({ reason: "unsupported", message: expect.stringContaining("MMX") });
+    const b = guest64("mov rax, cr0\nor eax, 4\nmov cr0, rax\npaddd mm0, mm1"); // CR0.EM
+    b.cpu.run(100);
+    expect(stubVector(b.cpu)).toBe(6);
+    const c = guest64("mov rax, cr0\nor eax, 8\nmov cr0, rax\nmovd mm0, eax"); // CR0.TS
+    c.cpu.run(100);
+    expect(stubVector(c.cpu)).toBe(7);
+  });
+
   it("3DNow! is #UD (Intel); VEX stops unsupported", () => {
     const a = guest64(".byte 0x0f, 0x0f, 0xc1, 0x9e"); // pfadd mm0, mm1
     a.cpu.run(100);
