@@ -1,18 +1,19 @@
-// Debug exceptions (#DB, SDM Vol. 3B 17.2-17.3): RFLAGS.TF single-step traps (DR6.BS), DR0-DR3
+// Per-instruction checks of the run loop's single-step mode (debugActive → beforeStep/afterStep):
+// the CS-limit check of instruction fetch outside 64-bit mode (only while CS is not flat), and the
+// debug exceptions (#DB, SDM Vol. 3B 17.2-17.3): RFLAGS.TF single-step traps (DR6.BS), DR0-DR3
 // instruction breakpoints (faults, suppressed by RFLAGS.RF) and data breakpoints (traps after
 // the access, DR6.Bn), DR7.GD general detect on MOV DR (DR6.BD), and the MOV SS / POP SS rule
-// that holds a #DB back until the next instruction completes. While any of these is armed the
-// run loop steps one instruction at a time (debugActive) and calls beforeStep / afterStep.
+// that holds a #DB back until the next instruction completes.
 //
 // Data breakpoints see the instruction's explicit memory operand and the memory its implicit
 // stack and string pointers moved over (RSP, RSI, RDI before → after); accesses made through
 // descriptor tables, the TSS or event delivery do not trigger them.
-import { OK_MEM, R_NOPS, R_OP, R_OP0 } from "../decoder/record.js";
+import { OK_MEM, R_LEN, R_NOPS, R_OP, R_OP0 } from "../decoder/record.js";
 import { EventKind } from "../exec/deliver.js";
 import { X86Exception } from "../exec/exception.js";
 import { RF, TF } from "../exec/flags.js";
 import { FLAGS_REST, RDI, RIP_HI, RIP_LO, RSI, RSP } from "../exec/regs.js";
-import { S_BASE_LO, SEG_DS, SEG_ES, SEG_SS, SEG_STRIDE } from "../exec/segment.js";
+import { S_BASE_LO, S_LIMIT, SEG_CS, SEG_DS, SEG_ES, SEG_SS, SEG_STRIDE } from "../exec/segment.js";
 import { cpl } from "../exec/state.js";
 import { MNEMONICS, OPS } from "../isa/forms.js";
 import { CLS_SEG } from "../isa/operand-kinds.js";
@@ -84,9 +85,16 @@ for (const m of [
 ])
   STRING_OPS[OPS[m]] = 2;
 
-/** True while the run loop must step one instruction at a time for #DB (TF, armed DR7, pending RF). */
+/**
+ * True while the run loop must step one instruction at a time: #DB (TF, armed DR7, pending RF), or
+ * a CS whose limit is below 4 GiB outside 64-bit mode (each instruction's fetch is limit-checked).
+ */
 export function debugActive(c: Cpu): boolean {
-  return (c.r[FLAGS_REST] & (TF | RF)) !== 0 || (c.st.dr[DR7] & 0xff) !== 0;
+  return (
+    (c.r[FLAGS_REST] & (TF | RF)) !== 0 ||
+    (c.st.dr[DR7] & 0xff) !== 0 ||
+    (!c.mode64 && c.st.seg[SEG_CS * SEG_STRIDE + S_LIMIT] !== -1)
+  );
 }
 
 /** Address ranges an instruction is about to touch, captured before it runs. */
@@ -159,6 +167,12 @@ function linearOf(c: Cpu, seg: number, lo: number): number {
 export function beforeStep(c: Cpu, d: Int32Array, o: number, pageLo: number): void {
   const r = c.r;
   const dr = c.st.dr;
+  if (!c.mode64) {
+    // Code fetch: every byte of the instruction must lie within the CS limit (SDM Vol. 3A 5.3).
+    const limit = c.st.seg[SEG_CS * SEG_STRIDE + S_LIMIT] >>> 0;
+    if ((r[RIP_LO] >>> 0) + d[o + R_LEN] - 1 > limit)
+      throw new X86Exception(13, 0, "instruction fetch beyond the CS limit");
+  }
   const dr7 = dr[DR7];
   step.tf = (r[FLAGS_REST] & TF) !== 0;
   if (dr7 & 0xff && !(r[FLAGS_REST] & RF)) {

@@ -7,6 +7,7 @@ import { guest64, peek64, reg, stubVector } from "./harness.js";
 import { eip32, guest32, RING0_STACK32, SEL, stubVector32 } from "./harness32.js";
 
 const ESP = 4;
+const r32 = (g: { cpu: { r: Int32Array } }, n: number) => g.cpu.r[n * 2] >>> 0;
 
 function fault32(src: string, user = false) {
   const g = guest32(`${src}\nhlt`, { user });
@@ -75,6 +76,19 @@ describe("segment limits in 32-bit protected mode", () => {
     const esp = g.cpu.r[ESP * 2] >>> 0;
     expect(Number(peek64(g.mem, esp) & 0xffffffffn)).toBe(0);
     expect(Number(peek64(g.mem, esp + 16) & 0xffffffffn)).toBe(2); // the user ESP pushed by delivery
+  });
+
+  it("instruction fetch beyond a non-flat CS limit is #GP(0) at the instruction that crosses it", () => {
+    const g = guest32("mov eax, 1\nmov ebx, 2\nf: mov ecx, 3\nhlt");
+    const f = Number(g.labels.get("f"));
+    g.cpu.st.seg[1 * 8 + 3] = f + 2; // CS limit: the 5-byte MOV at f crosses it
+    g.cpu.run(100);
+    expect(stubVector32(g.cpu)).toBe(13);
+    const esp = g.cpu.r[ESP * 2] >>> 0;
+    expect(Number(peek64(g.mem, esp) & 0xffffffffn)).toBe(0);
+    expect(Number(peek64(g.mem, esp + 4) & 0xffffffffn)).toBe(f);
+    expect(r32(g, 3)).toBe(2);
+    expect(r32(g, 1)).toBe(0);
   });
 
   it("a null data segment faults on use, not on load", () => {
