@@ -142,7 +142,6 @@ on(["SCASB", "SCASW", "SCASD", "SCASQ"], S.selectString(S.STR_SCAS));
 const MOVS_STR = S.selectString(S.STR_MOVS);
 const CMPS_STR = S.selectString(S.STR_CMPS);
 const sse2Movsd = FP.selectScalarMove(64);
-const sse2Cmpsd = unsupportedSse("CMPSD");
 sel("MOVSD", (d, o) => ((d[o + 9] & 15) === 7 ? MOVS_STR : sse2Movsd));
 sel("CMPSD", (d, o) => ((d[o + 9] & 15) === 7 ? CMPS_STR : sse2Cmpsd));
 
@@ -314,6 +313,12 @@ ends("SYSENTER", "SYSEXIT", "SYSEXITQ", "LSS");
 
 // SSE scalar floating point (h-sse-fp.ts)
 for (const [m, h] of FP.scalarFpHandlers()) on(m, h);
+for (const [m, h] of FP.packedFpHandlers()) on(m, h);
+const sse2Cmpsd = FP.selectScalarComparePredicate(64, "CMPSD");
+on("UNPCKLPD", X.selectSseBinary(sse.punpcklqdq));
+on("UNPCKHPD", X.selectSseBinary(sse.punpckhqdq));
+on("UNPCKLPS", X.selectSseBinary(sse.punpckldq));
+on("UNPCKHPS", X.selectSseBinary(sse.punpckhdq));
 
 // SSE instructions without a handler (floating point): #UD/#NM checks, then an unsupported stop naming them.
 for (const m of SSE_MNEMONICS) if (SELECTORS[OPS[m]] === undefined) on(m, unsupportedSse(m));

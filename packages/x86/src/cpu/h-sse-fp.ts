@@ -3,13 +3,13 @@
 // CVTSI2SS/SD, CVT(T)SS2SI/SD2SI, CVTSS2SD/CVTSD2SS. A raised exception whose MXCSR mask bit is
 // clear would be a #XM (or #UD without CR4.OSXMMEXCPT): not modelled, so the instruction stops
 // `unsupported` before any state changes.
-import { OK_MEM, OK_REG, R_OP0 } from "../decoder/record.js";
+import { OK_MEM, OK_REG, R_IMM_LO, R_OP0 } from "../decoder/record.js";
 import { UnsupportedError } from "../exec/exception.js";
 import { setArithFlags } from "../exec/flags.js";
 import * as fp from "../exec/sse-fp.js";
 import type { Handler } from "./block.js";
 import type { Cpu } from "./cpu.js";
-import { checkSse } from "./h-sse.js";
+import { checkSse, srcXmm } from "./h-sse.js";
 import { ea, memRead, memWrite, readOp, regWrite } from "./operands.js";
 
 const M32 = 0xffffffffn;
@@ -176,5 +176,126 @@ export function scalarFpHandlers(): [string, Handler][] {
   list.push(["CVTSD2SS", selectConvertFloat(64, "CVTSD2SS")]);
   list.push(["CVTSS2SD", selectConvertFloat(32, "CVTSS2SD")]);
   list.push(["MOVSS", selectScalarMove(32)]);
+  return list;
+}
+
+// ---- packed forms and compare predicates ----
+
+const q = (x: Int32Array, n: number, k: number): bigint => u64(x[n * 4 + 2 * k], x[n * 4 + 2 * k + 1]);
+
+/** ADD/SUB/MUL/DIV/MIN/MAX/SQRT PS/PD and CMPPS/PD (imm8 predicate) xmm, xmm/m128 (16-byte aligned). */
+export function selectPacked(
+  op: "add" | "sub" | "mul" | "div" | "min" | "max" | "sqrt" | "cmp",
+  width: 32 | 64,
+  name: string,
+): Handler {
+  return (c, d, o) => {
+    checkSse(c, d, o);
+    const x = c.st.xmm.i32;
+    const dst = xmmOf(d[o + R_OP0]);
+    const src = srcXmm(c, d, o, 1, true);
+    const lane: fp.PackedOp = op === "cmp" ? `cmp${d[o + R_IMM_LO] & 7}` : op;
+    const r = fp.packedOp(
+      lane,
+      [q(x, dst, 0), q(x, dst, 1)],
+      [q(x, src, 0), q(x, src, 1)],
+      fmtOf(width),
+      c.st.mxcsr,
+    );
+    raise(c, r.flags, name);
+    for (let k = 0; k < 2; k++) {
+      x[dst * 4 + 2 * k] = Number(r.value[k] & M32) | 0;
+      x[dst * 4 + 2 * k + 1] = Number(r.value[k] >> 32n) | 0;
+    }
+  };
+}
+
+/** CMPSS/CMPSD xmm, xmm/m32|64, imm8: the low element becomes all ones or zero. */
+export function selectScalarComparePredicate(width: 32 | 64, name: string): Handler {
+  return (c, d, o) => {
+    checkSse(c, d, o);
+    const x = c.st.xmm.i32;
+    const dst = xmmOf(d[o + R_OP0]);
+    const a = width === 64 ? u64(x[dst * 4], x[dst * 4 + 1]) : BigInt(x[dst * 4] >>> 0);
+    const b = scalarSource(c, d, o, 1, width);
+    const r = fp.laneOp(`cmp${d[o + R_IMM_LO] & 7}`, a, b, fmtOf(width), c.st.mxcsr);
+    raise(c, r.flags, name);
+    writeLow(c, dst, r.bits, width);
+  };
+}
+
+/** SHUFPD: imm8 bit 0 picks the destination's qword for the low half, bit 1 the source's for the high half. */
+export const hShufpd: Handler = (c, d, o) => {
+  checkSse(c, d, o);
+  const x = c.st.xmm.i32;
+  const dst = xmmOf(d[o + R_OP0]) * 4;
+  const src = srcXmm(c, d, o, 1, true) * 4;
+  const imm = d[o + R_IMM_LO];
+  const lo = imm & 1 ? 2 : 0;
+  const hi = imm & 2 ? 2 : 0;
+  const a0 = x[dst + lo];
+  const a1 = x[dst + lo + 1];
+  const b0 = x[src + hi];
+  const b1 = x[src + hi + 1];
+  x[dst] = a0;
+  x[dst + 1] = a1;
+  x[dst + 2] = b0;
+  x[dst + 3] = b1;
+};
+
+/**
+ * MOVLPS/MOVLPD/MOVHPS/MOVHPD (load or store the low/high qword through memory), MOVHLPS
+ * (dst.low ← src.high), MOVLHPS (dst.high ← src.low). `high` selects the destination/source half.
+ */
+export function selectHalfMove(high: boolean, regForm: "hl" | "lh" | undefined): Handler {
+  return (c, d, o) => {
+    checkSse(c, d, o);
+    const x = c.st.xmm.i32;
+    const p0 = d[o + R_OP0];
+    const p1 = d[o + R_OP0 + 1];
+    const half = high ? 2 : 0;
+    if ((p0 & 15) === OK_MEM) {
+      const s = xmmOf(p1) * 4 + half;
+      memWrite(c, 8, ea(c, d, o), c.eaHi, x[s], x[s + 1]);
+      return;
+    }
+    const t = xmmOf(p0) * 4;
+    if ((p1 & 15) === OK_MEM) {
+      const v = memRead(c, 8, ea(c, d, o), c.eaHi);
+      x[t + half] = v;
+      x[t + half + 1] = c.hi;
+      return;
+    }
+    const s = xmmOf(p1) * 4;
+    if (regForm === "hl") {
+      x[t] = x[s + 2];
+      x[t + 1] = x[s + 3];
+    } else {
+      x[t + 2] = x[s];
+      x[t + 3] = x[s + 1];
+    }
+  };
+}
+
+/** Registration list of the packed forms, predicates and FP data moves. */
+export function packedFpHandlers(): [string, Handler][] {
+  const list: [string, Handler][] = [];
+  for (const [suffix, width] of [
+    ["PS", 32],
+    ["PD", 64],
+  ] as const) {
+    for (const op of ["add", "sub", "mul", "div", "min", "max", "sqrt", "cmp"] as const) {
+      const name = `${op.toUpperCase()}${suffix}`;
+      list.push([name, selectPacked(op, width, name)]);
+    }
+  }
+  list.push(["CMPSS", selectScalarComparePredicate(32, "CMPSS")]);
+  list.push(["SHUFPD", hShufpd]);
+  list.push(["MOVLPS", selectHalfMove(false, undefined)]);
+  list.push(["MOVLPD", selectHalfMove(false, undefined)]);
+  list.push(["MOVHPS", selectHalfMove(true, undefined)]);
+  list.push(["MOVHPD", selectHalfMove(true, undefined)]);
+  list.push(["MOVHLPS", selectHalfMove(false, "hl")]);
+  list.push(["MOVLHPS", selectHalfMove(true, "lh")]);
   return list;
 }

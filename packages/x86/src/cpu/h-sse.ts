@@ -42,7 +42,7 @@ function mmxUnsupported(): never {
 }
 
 /** XMM number of operand k; a memory operand is loaded into the scratch register. */
-function srcXmm(c: Cpu, d: Int32Array, o: number, k: number, aligned: boolean): number {
+export function srcXmm(c: Cpu, d: Int32Array, o: number, k: number, aligned: boolean): number {
   const p = d[o + R_OP0 + k];
   if ((p & 15) === OK_REG) {
     if (((p >>> 4) & 15) !== CLS_XMM) mmxUnsupported();

@@ -438,3 +438,68 @@ export function convertFloat(aBits: bigint, from: Format, to: Format, mxcsr: num
 export function unmasked(flags: number, mxcsr: number): number {
   return flags & ~(mxcsr >>> MASK_SHIFT) & 0x3f;
 }
+
+/**
+ * CMPSS/SD/PS/PD predicate imm8[2:0]: EQ LT LE UNORD NEQ NLT NLE ORD. LT/LE/NLT/NLE signal IE on
+ * any NaN, the others only on an SNaN. Returns true for an all-ones lane.
+ */
+export function comparePredicate(
+  pred: number,
+  aBits: bigint,
+  bBits: bigint,
+  f: Format,
+  mxcsr: number,
+): { set: boolean; flags: number } {
+  const flags = { v: 0 };
+  const a = operand(aBits, f, mxcsr, flags);
+  const b = operand(bBits, f, mxcsr, flags);
+  const p = pred & 7;
+  if (a.kind === "nan" || b.kind === "nan") {
+    flags.v &= ~MXCSR_DE;
+    const signaling = p === 1 || p === 2 || p === 5 || p === 6;
+    if (signaling || a.snan || b.snan) flags.v |= MXCSR_IE;
+    // unordered: EQ LT LE ORD false; UNORD NEQ NLT NLE true
+    return { set: p === 3 || p === 4 || p === 5 || p === 6, flags: flags.v };
+  }
+  const c = compare(a, b);
+  const results = [c === 0, c < 0, c <= 0, false, c !== 0, !(c < 0), !(c <= 0), true];
+  return { set: results[p], flags: flags.v };
+}
+
+export type PackedOp = BinaryOp | "sqrt" | `cmp${number}`;
+
+/** One lane of a packed op (or of CMPSS/SD): dst lane a, source lane b. */
+export function laneOp(op: PackedOp, a: bigint, b: bigint, f: Format, mxcsr: number): FpResult {
+  if (op === "sqrt") return scalarSqrt(b, f, mxcsr);
+  if (op.startsWith("cmp")) {
+    const r = comparePredicate(Number(op.slice(3)), a, b, f, mxcsr);
+    return { bits: r.set ? (f === F64 ? (1n << 64n) - 1n : 0xffffffffn) : 0n, flags: r.flags };
+  }
+  return scalarBinary(op as BinaryOp, a, b, f, mxcsr);
+}
+
+/**
+ * A packed op over 128 bits given as (lo, hi) qwords: each lane independently, flags ORed. The
+ * caller commits nothing when `unmasked(flags)` is nonzero (the CPU would raise #XM).
+ */
+export function packedOp(
+  op: PackedOp,
+  a: [bigint, bigint],
+  b: [bigint, bigint],
+  f: Format,
+  mxcsr: number,
+): { value: [bigint, bigint]; flags: number } {
+  const w = f === F64 ? 64n : 32n;
+  const mask = (1n << w) - 1n;
+  const n = f === F64 ? 2 : 4;
+  const out: [bigint, bigint] = [0n, 0n];
+  let flags = 0;
+  for (let i = 0; i < n; i++) {
+    const q = f === F64 ? i : i >> 1;
+    const sh = f === F64 ? 0n : BigInt(i & 1) * 32n;
+    const r = laneOp(op, (a[q] >> sh) & mask, (b[q] >> sh) & mask, f, mxcsr);
+    flags |= r.flags;
+    out[q] |= r.bits << sh;
+  }
+  return { value: out, flags };
+}

@@ -104,10 +104,10 @@ describe("decoded but not executed", () => {
   });
 
   it("SSE floating point: #UD without OSFXSR, #NM with TS, else unsupported naming the instruction", () => {
-    const a = guest64("addpd xmm0, xmm1");
+    const a = guest64("haddpd xmm0, xmm1");
     expect(a.cpu.run(100)).toMatchObject({
       reason: "unsupported",
-      message: expect.stringContaining("ADDPD"),
+      message: expect.stringContaining("HADDPD"),
     });
     const b = guest64("mov rax, cr0\nor eax, 8\nmov cr0, rax\nmulps xmm0, xmm1");
     b.cpu.run(100);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeGuestPhysical } from "../../src/index.js";
 import { hostCanBuild } from "./bench-guest.js";
-import { CODE, guest64, reg, STACK } from "./harness.js";
+import { CODE, guest64, peek64, reg, STACK, stubVector } from "./harness.js";
 
 const C_SOURCE = `
 double poly(double x, long n) { double s = 0, p = 1; for (long i = 0; i < n; i++) { s += p / (double)(i + 1); p *= x; } return s; }
@@ -18,13 +18,18 @@ double hyp(double a, double b) { return __builtin_sqrt(a * a + b * b); }
 int less(double a, double b) { return a < b; }
 double scale(int k, double x) { return (double)k * x - 0.25; }
 `;
+/** Built with -O3: vectorized loops (MOVUPD/MULPD/ADDPD/UNPCKLPD, MOVUPS/MULPS/SHUFPS/UNPCKHPS). */
+const C_VECTOR = `
+void axpy(double *y, const double *x, double a, long n) { for (long i = 0; i < n; i++) y[i] += a * x[i]; }
+float dotf(const float *a, const float *b, long n) { float s = 0; for (long i = 0; i < n; i++) s += a[i] * b[i]; return s; }
+`;
 const BASE = 0x300000;
 
-function build(): { bin: Uint8Array; syms: Map<string, number> } {
+function build(source = C_SOURCE, opt = "-O2"): { bin: Uint8Array; syms: Map<string, number> } {
   const dir = mkdtempSync(join(tmpdir(), "tdxsim-fp-"));
-  writeFileSync(join(dir, "f.c"), C_SOURCE);
+  writeFileSync(join(dir, "f.c"), source);
   const flags = [
-    "-O2",
+    opt,
     "-ffreestanding",
     "-fno-pic",
     "-fno-math-errno",
@@ -60,15 +65,23 @@ const f32 = (x: number): number => {
 };
 
 describe.skipIf(hostCanBuild() !== undefined)("SSE scalar floating point in compiled C", () => {
-  const { bin, syms } = build();
+  const scalar = build();
+  const vector = build(C_VECTOR, "-O3");
+  let { bin, syms } = scalar;
 
   /** Calls fn with SysV arguments (integers in RDI/RSI, floating point in XMM0/XMM1); returns the guest after RET. */
-  function call(fn: string, ints: number[], xmm: (number | [number, number])[]) {
+  function call(
+    fn: string,
+    ints: number[],
+    xmm: (number | [number, number])[],
+    setup?: (g: ReturnType<typeof guest64>) => void,
+  ) {
     const g = guest64("hlt"); // CODE: the return address
     writeGuestPhysical(g.map, BASE, bin);
+    setup?.(g);
     const st = g.cpu.st;
     const r = g.cpu.r;
-    [7, 6].forEach((reg, k) => {
+    [7, 6, 2].forEach((reg, k) => {
       if (ints[k] !== undefined) {
         r[reg * 2] = ints[k];
         r[reg * 2 + 1] = ints[k] < 0 ? -1 : 0;
@@ -116,6 +129,38 @@ describe.skipIf(hostCanBuild() !== undefined)("SSE scalar floating point in comp
     expect(reg(call("less", [], [Number.NaN, 2]).cpu, 0)).toBe(0n);
   });
 
+  it("gcc -O3 vectorized loops (packed PD/PS arithmetic, shuffles, unpacks) match", () => {
+    ({ bin, syms } = vector);
+    try {
+      const n = 37;
+      const xs = Array.from({ length: n }, (_, i) => Math.sin(i + 1) * 1e3);
+      const ys = Array.from({ length: n }, (_, i) => 1 / (i + 3));
+      const DATA = 0x400000;
+      const put = (g: ReturnType<typeof guest64>, at: number, a: Float64Array | Float32Array) =>
+        writeGuestPhysical(g.map, at, new Uint8Array(a.buffer));
+      // axpy(y, x, a, n) with y at DATA, x at DATA + 0x1000 (misaligned by 8 to take the unaligned paths)
+      const g1 = call("axpy", [DATA, DATA + 0x1008, n], [1.75], (g) => {
+        put(g, DATA, new Float64Array(ys));
+        put(g, DATA + 0x1008, new Float64Array(xs));
+      });
+      const got = new Float64Array(
+        new BigUint64Array(Array.from({ length: n }, (_, i) => peek64(g1.mem, DATA + 8 * i))).buffer,
+      );
+      expect(Array.from(got)).toEqual(ys.map((v, i) => v + 1.75 * xs[i]));
+      const fa = new Float32Array(xs);
+      const fb = new Float32Array(ys);
+      const g2 = call("dotf", [DATA, DATA + 0x1000, n], [], (g) => {
+        put(g, DATA, fa);
+        put(g, DATA + 0x1000, fb);
+      });
+      let s = 0;
+      for (let i = 0; i < n; i++) s = Math.fround(s + Math.fround(fa[i] * fb[i]));
+      expect(g2.cpu.st.xmm.i32[0]).toBe(f32(s));
+    } finally {
+      ({ bin, syms } = scalar);
+    }
+  });
+
   it("float arithmetic rounds each step to single precision", () => {
     const g = call("mixf", [], [[f32(2.1), 0], 1.1]);
     const a = Math.fround(2.1);
@@ -132,5 +177,52 @@ describe.skipIf(hostCanBuild() !== undefined)("SSE scalar floating point in comp
     const stop = h.cpu.run(100);
     expect(stop).toMatchObject({ reason: "unsupported", message: expect.stringContaining("#XM") });
     expect(h.cpu.st.xmm.i32[1]).toBe(f64(1)[1]); // unchanged
+  });
+});
+
+describe("SSE FP data movement and packed forms in assembled guests", () => {
+  const q = (g: ReturnType<typeof guest64>, n: number, k: number) =>
+    (BigInt(g.cpu.st.xmm.i32[n * 4 + 2 * k + 1] >>> 0) << 32n) |
+    BigInt(g.cpu.st.xmm.i32[n * 4 + 2 * k] >>> 0);
+  const D = (x: number) => new BigUint64Array(new Float64Array([x]).buffer)[0];
+
+  it("SHUFPD, UNPCKLPD/UNPCKHPD, MOVHLPS/MOVLHPS, MOVHPD/MOVLPD, CMPSD/CMPPD, ADDPD", () => {
+    const g = guest64(
+      [
+        "movapd xmm0, [rip + a]", // (1, 2)
+        "movapd xmm1, [rip + b]", // (3, 4)
+        "movapd xmm2, xmm0\nshufpd xmm2, xmm1, 1", // (2, 3)
+        "movapd xmm3, xmm0\nunpckhpd xmm3, xmm1", // (2, 4)
+        "movapd xmm4, xmm0\nmovhlps xmm4, xmm1", // (4, 2)
+        "movapd xmm5, xmm0\nmovlhps xmm5, xmm1", // (1, 3)
+        "movapd xmm6, xmm0\nmovhpd xmm6, [rip + b]", // (1, 3)
+        "movapd xmm7, xmm0\ncmpsd xmm7, xmm1, 1", // 1 < 3: low all ones, high 2
+        "movapd xmm8, xmm0\naddpd xmm8, xmm1", // (4, 6)
+        "movapd xmm9, xmm1\ncmppd xmm9, xmm0, 2", // 3 <= 1? no; 4 <= 2? no
+        "hlt",
+        ".align 16",
+        "a: .quad 0x3ff0000000000000, 0x4000000000000000",
+        "b: .quad 0x4008000000000000, 0x4010000000000000",
+      ].join("\n"),
+    );
+    expect(g.cpu.run(100)).toEqual({ reason: "hlt" });
+    const pair = (n: number) => [q(g, n, 0), q(g, n, 1)];
+    expect(pair(2)).toEqual([D(2), D(3)]);
+    expect(pair(3)).toEqual([D(2), D(4)]);
+    expect(pair(4)).toEqual([D(4), D(2)]);
+    expect(pair(5)).toEqual([D(1), D(3)]);
+    expect(pair(6)).toEqual([D(1), D(3)]);
+    expect(pair(7)).toEqual([(1n << 64n) - 1n, D(2)]);
+    expect(pair(8)).toEqual([D(4), D(6)]);
+    expect(pair(9)).toEqual([0n, 0n]);
+  });
+
+  it("a misaligned 16-byte packed operand is #GP(0); scalar ones may be misaligned", () => {
+    const g = guest64(
+      "movsd xmm1, [rip + a + 1]\naddsd xmm1, [rip + a + 1]\naddpd xmm0, [rip + a + 8]\nhlt\n.align 16\na: .zero 32",
+    );
+    expect(g.cpu.run(100)).toEqual({ reason: "hlt" });
+    expect(q(g, 1, 0)).toBe(0n);
+    expect(stubVector(g.cpu)).toBe(13);
   });
 });

@@ -8,6 +8,9 @@ import {
   F64,
   floatToInt,
   intToFloat,
+  laneOp,
+  type PackedOp,
+  packedOp,
   scalarBinary,
   scalarCompare,
   scalarSqrt,
@@ -191,8 +194,53 @@ export function sseFpFamily(): Family {
     },
     mask: () => all,
   });
+  // Packed forms and compare predicates (lanes independent, flags ORed).
+  for (const [suffix, fmt, gen, width] of [
+    ["pd", F64, double, 64],
+    ["ps", F32, single, 32],
+  ] as const) {
+    const lane = (g: Rng): bigint => (width === 64 ? gen(g) : (gen(g) << 32n) | gen(g));
+    const names: PackedOp[] = ["add", "sub", "mul", "div", "min", "max", "sqrt"];
+    for (let p = 0; p < 8; p++) names.push(`cmp${p}`);
+    for (const op of names) {
+      ops.push({
+        op: op.startsWith("cmp") ? `cmp${suffix}${op.slice(3)}` : `${op}${suffix}`,
+        gen: (g) => {
+          const a0 = lane(g);
+          const a1 = lane(g);
+          const near2 = (x: bigint) => (g.int(3) === 0 ? x : lane(g));
+          return [a0, a1, near2(a0), near2(a1), mxcsr(g)];
+        },
+        ours: ([d0, d1, s0, s1, m]) => {
+          const r = packedOp(op, [d0, d1], [s0, s1], fmt, Number(m));
+          return [r.value[0], r.value[1], flagsOut(m, r.flags)];
+        },
+        mask: () => all,
+      });
+    }
+  }
+  for (const [suffix, fmt, gen, width] of [
+    ["sd", F64, double, 64],
+    ["ss", F32, single, 32],
+  ] as const) {
+    const lowMask = width === 64 ? M64 : M32;
+    for (let p = 0; p < 8; p++) {
+      ops.push({
+        op: `cmp${suffix}${p}`,
+        gen: (g) => {
+          const a = gen(g);
+          return [(g.next() & ~lowMask & M64) | a, g.next(), near(g, a, gen, width), g.next(), mxcsr(g)];
+        },
+        ours: ([d0, d1, s0, , m]) => {
+          const r = laneOp(`cmp${p}`, d0 & lowMask, s0 & lowMask, fmt, Number(m));
+          return [(d0 & ~lowMask & M64) | r.bits, d1, flagsOut(m, r.flags)];
+        },
+        mask: () => all,
+      });
+    }
+  }
   return {
-    name: "SSE scalar FP",
+    name: "SSE floating point",
     rule: "none: result bits, MXCSR flags (all RC/DAZ/FTZ settings) and ZF/PF/CF of (U)COMIS compared",
     ops,
   };

@@ -222,6 +222,18 @@ FP_TOINT(cvtsd2si32, "cvtsd2si %%xmm1, %k[g]") FP_TOINT(cvtsd2si64, "cvtsd2si %%
 FP_TOINT(cvttss2si32, "cvttss2si %%xmm1, %k[g]") FP_TOINT(cvttss2si64, "cvttss2si %%xmm1, %q[g]")
 FP_TOINT(cvtss2si32, "cvtss2si %%xmm1, %k[g]") FP_TOINT(cvtss2si64, "cvtss2si %%xmm1, %q[g]")
 
+FP(addpd, "addpd %%xmm1, %%xmm0") FP(subpd, "subpd %%xmm1, %%xmm0") FP(mulpd, "mulpd %%xmm1, %%xmm0")
+FP(divpd, "divpd %%xmm1, %%xmm0") FP(sqrtpd, "sqrtpd %%xmm1, %%xmm0") FP(minpd, "minpd %%xmm1, %%xmm0")
+FP(maxpd, "maxpd %%xmm1, %%xmm0")
+FP(addps, "addps %%xmm1, %%xmm0") FP(subps, "subps %%xmm1, %%xmm0") FP(mulps, "mulps %%xmm1, %%xmm0")
+FP(divps, "divps %%xmm1, %%xmm0") FP(sqrtps, "sqrtps %%xmm1, %%xmm0") FP(minps, "minps %%xmm1, %%xmm0")
+FP(maxps, "maxps %%xmm1, %%xmm0")
+#define FPCMP(form) FP(form##0, #form " $0, %%xmm1, %%xmm0") FP(form##1, #form " $1, %%xmm1, %%xmm0") \
+  FP(form##2, #form " $2, %%xmm1, %%xmm0") FP(form##3, #form " $3, %%xmm1, %%xmm0") \
+  FP(form##4, #form " $4, %%xmm1, %%xmm0") FP(form##5, #form " $5, %%xmm1, %%xmm0") \
+  FP(form##6, #form " $6, %%xmm1, %%xmm0") FP(form##7, #form " $7, %%xmm1, %%xmm0")
+FPCMP(cmpsd) FPCMP(cmpss) FPCMP(cmppd) FPCMP(cmpps)
+
 /* PMOVMSKB r32, xmm1: out2 = GPR. */
 static void pmovmskb(const u64 *in, u64 *out) {
   u64 s[2] = {in[2], in[3]}, g = 0;
@@ -328,6 +340,10 @@ static const struct { const char *name; op_fn fn; } ops[] = {
   E(cvtsi2sd32) E(cvtsi2sd64) E(cvtsi2ss32) E(cvtsi2ss64)
   E(cvttsd2si32) E(cvttsd2si64) E(cvtsd2si32) E(cvtsd2si64)
   E(cvttss2si32) E(cvttss2si64) E(cvtss2si32) E(cvtss2si64)
+  E(addpd) E(subpd) E(mulpd) E(divpd) E(sqrtpd) E(minpd) E(maxpd)
+  E(addps) E(subps) E(mulps) E(divps) E(sqrtps) E(minps) E(maxps)
+#define ECMP(f) E(f##0) E(f##1) E(f##2) E(f##3) E(f##4) E(f##5) E(f##6) E(f##7)
+  ECMP(cmpsd) ECMP(cmpss) ECMP(cmppd) ECMP(cmpps)
 };
 
 static sigjmp_buf fault_jmp;
