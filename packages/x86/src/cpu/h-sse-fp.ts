@@ -7,6 +7,18 @@ import { OK_MEM, OK_REG, R_IMM_LO, R_OP0 } from "../decoder/record.js";
 import { UnsupportedError } from "../exec/exception.js";
 import { setArithFlags } from "../exec/flags.js";
 import * as fp from "../exec/sse-fp.js";
+import {
+  FAST_ADD,
+  FAST_DIV,
+  FAST_MUL,
+  FAST_SQRT,
+  FAST_SUB,
+  fastCompareDouble,
+  fastDouble,
+  fastIntToDouble,
+  fastOut,
+  fastSingle,
+} from "../exec/sse-fp-fast.js";
 import type { Handler } from "./block.js";
 import type { Cpu } from "./cpu.js";
 import { checkSse, srcXmm } from "./h-sse.js";
@@ -49,14 +61,57 @@ function raise(c: Cpu, flags: number, name: string): void {
 
 const fmtOf = (width: 32 | 64) => (width === 64 ? fp.F64 : fp.F32);
 
+/** The scalar source as int32 bits: the low word returned, the high word (64-bit) in c.hi. */
+function scalarSourceBits(c: Cpu, d: Int32Array, o: number, k: number, width: 32 | 64): number {
+  const p = d[o + R_OP0 + k];
+  if ((p & 15) === OK_REG) {
+    const x = c.st.xmm.i32;
+    const n = xmmOf(p) * 4;
+    c.hi = width === 64 ? x[n + 1] : 0;
+    return x[n];
+  }
+  const lo = ea(c, d, o);
+  const v = memRead(c, width / 8, lo, c.eaHi);
+  if (width === 32) c.hi = 0;
+  return v;
+}
+
+/** The fast (non-BigInt) path of ADD/SUB/MUL/DIV/SQRT SS/SD: true when it applied and the result was written. */
+function tryFast(
+  c: Cpu,
+  kind: number,
+  width: 32 | 64,
+  dst: number,
+  bLo: number,
+  bHi: number,
+  name: string,
+): boolean {
+  const x = c.st.xmm.i32;
+  const ok =
+    width === 64
+      ? fastDouble(kind, x[dst * 4], x[dst * 4 + 1], bLo, bHi, c.st.mxcsr)
+      : fastSingle(kind, x[dst * 4], bLo, c.st.mxcsr);
+  if (!ok) return false;
+  raise(c, fastOut.flags, name);
+  x[dst * 4] = fastOut.lo;
+  if (width === 64) x[dst * 4 + 1] = fastOut.hi;
+  return true;
+}
+
+const FAST_KIND: Record<string, number> = { add: FAST_ADD, sub: FAST_SUB, mul: FAST_MUL, div: FAST_DIV };
+
 /** ADD/SUB/MUL/DIV/MIN/MAX SS/SD xmm, xmm/m. */
 export function selectScalarBinary(op: fp.BinaryOp, width: 32 | 64, name: string): Handler {
+  const kind = FAST_KIND[op] ?? -1;
   return (c, d, o) => {
     checkSse(c);
     const dst = xmmOf(d[o + R_OP0]);
     const x = c.st.xmm.i32;
+    const bLo = scalarSourceBits(c, d, o, 1, width);
+    const bHi = c.hi;
+    if (kind >= 0 && tryFast(c, kind, width, dst, bLo, bHi, name)) return;
     const a = width === 64 ? u64(x[dst * 4], x[dst * 4 + 1]) : BigInt(x[dst * 4] >>> 0);
-    const b = scalarSource(c, d, o, 1, width);
+    const b = width === 64 ? u64(bLo, bHi) : BigInt(bLo >>> 0);
     const r = fp.scalarBinary(op, a, b, fmtOf(width), c.st.mxcsr);
     raise(c, r.flags, name);
     writeLow(c, dst, r.bits, width);
@@ -66,7 +121,10 @@ export function selectScalarBinary(op: fp.BinaryOp, width: 32 | 64, name: string
 export function selectScalarSqrt(width: 32 | 64, name: string): Handler {
   return (c, d, o) => {
     checkSse(c);
-    const b = scalarSource(c, d, o, 1, width);
+    const bLo = scalarSourceBits(c, d, o, 1, width);
+    const bHi = c.hi;
+    if (tryFast(c, FAST_SQRT, width, xmmOf(d[o + R_OP0]), bLo, bHi, name)) return;
+    const b = width === 64 ? u64(bLo, bHi) : BigInt(bLo >>> 0);
     const r = fp.scalarSqrt(b, fmtOf(width), c.st.mxcsr);
     raise(c, r.flags, name);
     writeLow(c, xmmOf(d[o + R_OP0]), r.bits, width);
@@ -79,8 +137,17 @@ export function selectScalarCompare(width: 32 | 64, signaling: boolean, name: st
     checkSse(c);
     const x = c.st.xmm.i32;
     const n = xmmOf(d[o + R_OP0]) * 4;
+    const bLo = scalarSourceBits(c, d, o, 1, width);
+    const bHi = c.hi;
+    if (width === 64) {
+      const image = fastCompareDouble(x[n], x[n + 1], bLo, bHi);
+      if (image >= 0) {
+        setArithFlags(c.r, image);
+        return;
+      }
+    }
     const a = width === 64 ? u64(x[n], x[n + 1]) : BigInt(x[n] >>> 0);
-    const b = scalarSource(c, d, o, 1, width);
+    const b = width === 64 ? u64(bLo, bHi) : BigInt(bLo >>> 0);
     const r = fp.scalarCompare(a, b, fmtOf(width), c.st.mxcsr, signaling);
     raise(c, r.flags, name);
     setArithFlags(c.r, r.eflags);
@@ -93,7 +160,15 @@ export function selectIntToFloat(width: 32 | 64, name: string): Handler {
     checkSse(c);
     const size = d[o + R_OP0 + 1] >>> 16;
     const lo = readOp(c, d, o, 1);
-    const v = size === 8 ? BigInt.asIntN(64, u64(lo, c.hi)) : BigInt(lo | 0);
+    const hi = size === 8 ? c.hi : 0;
+    if (width === 64 && fastIntToDouble(lo, hi, size === 8)) {
+      const x = c.st.xmm.i32;
+      const n = xmmOf(d[o + R_OP0]) * 4;
+      x[n] = fastOut.lo;
+      x[n + 1] = fastOut.hi;
+      return;
+    }
+    const v = size === 8 ? BigInt.asIntN(64, u64(lo, hi)) : BigInt(lo | 0);
     const r = fp.intToFloat(v, fmtOf(width), c.st.mxcsr);
     raise(c, r.flags, name);
     writeLow(c, xmmOf(d[o + R_OP0]), r.bits, width);

@@ -13,8 +13,8 @@ import {
   packedOp,
   scalarBinary,
   scalarCompare,
-  scalarSqrt,
 } from "../../src/exec/sse-fp.js";
+import { fastCompareDouble, fastIntToDouble, fastOut, scalarArith } from "../../src/exec/sse-fp-fast.js";
 import type { Family, OpCase } from "./families.js";
 import type { Rng } from "./rng.js";
 
@@ -80,7 +80,10 @@ function single(g: Rng): bigint {
 /** MXCSR: random RC, DAZ and FTZ; exceptions masked (the harness forces the masks too); no sticky flags. */
 function mxcsr(g: Rng): bigint {
   return (
-    0x1f80n | (BigInt(g.int(4)) << 13n) | (g.int(4) === 0 ? 0x40n : 0n) | (g.int(4) === 0 ? 0x8000n : 0n)
+    0x1f80n |
+    (BigInt(g.int(2) ? 0 : g.int(4)) << 13n) | // nearest half the time: real code's mode and the fast path's
+    (g.int(4) === 0 ? 0x40n : 0n) |
+    (g.int(4) === 0 ? 0x8000n : 0n)
   );
 }
 
@@ -123,7 +126,11 @@ export function sseFpFamily(): Family {
           ];
         },
         ours: ([d0, d1, s0, , m]) => {
-          const r = scalarBinary(op, d0 & lowMask, s0 & lowMask, fmt, Number(m));
+          // add/sub/mul/div as the interpreter runs them: fast path first, exact path otherwise
+          const r =
+            op === "min" || op === "max"
+              ? scalarBinary(op, d0 & lowMask, s0 & lowMask, fmt, Number(m))
+              : scalarArith(op, d0 & lowMask, s0 & lowMask, fmt, Number(m));
           return [merge(d0, r.bits), d1, flagsOut(m, r.flags)];
         },
         mask: () => all,
@@ -133,7 +140,7 @@ export function sseFpFamily(): Family {
       op: `sqrt${suffix}`,
       gen: (g) => [g.next(), g.next(), gen(g) | (g.next() & ~lowMask & M64), g.next(), mxcsr(g)],
       ours: ([d0, d1, s0, , m]) => {
-        const r = scalarSqrt(s0 & lowMask, fmt, Number(m));
+        const r = scalarArith("sqrt", 0n, s0 & lowMask, fmt, Number(m));
         return [merge(d0, r.bits), d1, flagsOut(m, r.flags)];
       },
       mask: () => all,
@@ -146,6 +153,11 @@ export function sseFpFamily(): Family {
           return [a, g.next(), near(g, a, gen, width), g.next(), mxcsr(g)];
         },
         ours: ([d0, d1, s0, , m]) => {
+          if (width === 64) {
+            const lo = (v: bigint) => Number(v & M32) | 0;
+            const image = fastCompareDouble(lo(d0), lo(d0 >> 32n), lo(s0), lo(s0 >> 32n));
+            if (image >= 0) return [d0, d1, flagsOut(m, 0, image)];
+          }
           const r = scalarCompare(d0 & lowMask, s0 & lowMask, fmt, Number(m), signaling);
           return [d0, d1, flagsOut(m, r.flags, r.eflags)];
         },
@@ -157,6 +169,11 @@ export function sseFpFamily(): Family {
         op: `cvtsi2s${suffix[1]}${bits}`,
         gen: (g) => [g.next(), g.next(), g.operand(bits), 0n, mxcsr(g)],
         ours: ([d0, d1, s0, , m]) => {
+          const i32 = (x: bigint) => Number(x & M32) | 0;
+          if (width === 64 && fastIntToDouble(i32(s0), i32(s0 >> 32n), bits === 64)) {
+            const bitsOut = (BigInt(fastOut.hi >>> 0) << 32n) | BigInt(fastOut.lo >>> 0);
+            return [merge(d0, bitsOut), d1, flagsOut(m, 0)];
+          }
           const v = bits === 32 ? BigInt.asIntN(32, s0) : BigInt.asIntN(64, s0);
           const r = intToFloat(v, fmt, Number(m));
           return [merge(d0, r.bits), d1, flagsOut(m, r.flags)];
