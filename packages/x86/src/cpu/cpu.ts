@@ -221,7 +221,7 @@ export class Cpu {
           }
           next = undefined;
           let n = Math.min(blk.count, left);
-          const dbg = this.attention && debugActive(this); // #DB: TF, DR7 breakpoints, RF (debug.ts)
+          const dbg = this.attention && debugActive(this); // per-instruction checks: #DB, CS fetch limit (debug.ts)
           const single = this.attention && (p.shadow > 0 || this.mmu.mmioReplayActive || dbg);
           if (single) n = 1;
           const recs = blk.recs;
