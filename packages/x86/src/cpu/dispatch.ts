@@ -8,7 +8,7 @@ import { MNEMONICS, OPS } from "../isa/forms.js";
 import type { Handler } from "./block.js";
 import { checkGeneralDetect } from "./debug.js";
 import * as F from "./h-flow.js";
-import { guardXsetbv } from "./h-guards.js";
+import { guardXsetbv, hFwait } from "./h-guards.js";
 import * as I from "./h-int.js";
 import * as L from "./h-legacy.js";
 import * as X from "./h-sse.js";
@@ -150,7 +150,8 @@ on(
   ["NOP", "PAUSE", "LFENCE", "SFENCE", "MFENCE", "CLFLUSH", "CLFLUSHOPT", "CLWB", "ENDBR32", "ENDBR64"],
   Y.hNop,
 );
-on(["PREFETCHNTA", "PREFETCHT0", "PREFETCHT1", "PREFETCHT2", "PREFETCHW", "FWAIT", "SERIALIZE"], Y.hNop);
+on(["PREFETCHNTA", "PREFETCHT0", "PREFETCHT1", "PREFETCHT2", "PREFETCHW", "SERIALIZE"], Y.hNop);
+on("FWAIT", hFwait);
 on("CPUID", Y.hCpuid);
 on("RDMSR", Y.hRdmsr);
 on("WRMSR", Y.hWrmsr);

@@ -101,6 +101,12 @@ describe("decoded but not executed", () => {
     const b = guest64("mov rax, cr0\nor eax, 8\nmov cr0, rax\n.byte 0xd9, 0xe8"); // CR0.TS
     b.cpu.run(100);
     expect(stubVector(b.cpu)).toBe(7);
+    const w = guest64(
+      "mov rax, cr0\nor eax, 8\nmov cr0, rax\nfwait\nmov ebx, 1\nor eax, 2\nmov cr0, rax\nfwait\nhlt",
+    );
+    w.cpu.run(100); // FWAIT with TS alone runs; with MP and TS it is #NM
+    expect(reg(w.cpu, 3)).toBe(1n);
+    expect(stubVector(w.cpu)).toBe(7);
   });
 
   it("SSE floating point: #UD without OSFXSR, #NM with TS, else unsupported naming the instruction", () => {
