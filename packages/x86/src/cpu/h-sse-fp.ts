@@ -1,10 +1,10 @@
 // SSE/SSE2 scalar floating-point instructions on exec's sse-fp.ts (checked bit for bit against the
 // host CPU, flags included): MOVSS/MOVSD, ADD/SUB/MUL/DIV/SQRT/MIN/MAX SS/SD, (U)COMISS/SD,
-// CVTSI2SS/SD, CVT(T)SS2SI/SD2SI, CVTSS2SD/CVTSD2SS. A raised exception whose MXCSR mask bit is
-// clear would be a #XM (or #UD without CR4.OSXMMEXCPT): not modelled, so the instruction stops
-// `unsupported` before any state changes.
+// CVTSI2SS/SD, CVT(T)SS2SI/SD2SI, CVTSS2SD/CVTSD2SS, packed arithmetic and compare predicates. A
+// raised exception whose MXCSR mask bit is clear is #XM (#UD without CR4.OSXMMEXCPT) with the
+// destination unchanged and the MXCSR flags the CPU reports (sse-fp-xm.ts).
 import { OK_MEM, OK_REG, R_IMM_LO, R_OP0 } from "../decoder/record.js";
-import { UnsupportedError } from "../exec/exception.js";
+import { raiseUD, Vector, X86Exception } from "../exec/exception.js";
 import { setArithFlags } from "../exec/flags.js";
 import * as fp from "../exec/sse-fp.js";
 import {
@@ -19,6 +19,8 @@ import {
   fastOut,
   fastSingle,
 } from "../exec/sse-fp-fast.js";
+import { xmFlags } from "../exec/sse-fp-xm.js";
+import { CR4_OSXMMEXCPT } from "../exec/state.js";
 import type { Handler } from "./block.js";
 import type { Cpu } from "./cpu.js";
 import { checkSse, srcXmm } from "./h-sse.js";
@@ -48,15 +50,19 @@ function writeLow(c: Cpu, n: number, bits: bigint, width: 32 | 64): void {
 }
 
 /** Commits the raised flags to MXCSR, or stops when one of them is unmasked. */
-function raise(c: Cpu, flags: number, name: string): void {
+function raise(c: Cpu, flags: number, name: string, laneFlags?: number[], laneInexact?: boolean[]): void {
   const st = c.st;
-  const bad = fp.unmasked(flags, st.mxcsr);
-  if (bad) {
-    throw new UnsupportedError(
-      `${name} raised an unmasked SIMD floating-point exception (MXCSR flags 0x${bad.toString(16)}): #XM is not modelled`,
-    );
+  if (fp.unmasked(flags, st.mxcsr) === 0) {
+    st.mxcsr |= flags;
+    return;
   }
-  st.mxcsr |= flags;
+  // Unmasked: MXCSR takes the flags the CPU reports with the fault, the destination stays as it was,
+  // and the exception is #XM with CR4.OSXMMEXCPT (else #UD).
+  const xm = xmFlags(laneFlags ?? [flags], st.mxcsr, laneInexact ?? [fp.roundInfo.unboundedInexact]);
+  st.mxcsr |= xm;
+  if (st.cr4 & CR4_OSXMMEXCPT)
+    throw new X86Exception(Vector.XM, -1, `${name}: unmasked SIMD floating-point exception`);
+  raiseUD(`${name}: unmasked SIMD floating-point exception with CR4.OSXMMEXCPT=0`);
 }
 
 const fmtOf = (width: 32 | 64) => (width === 64 ? fp.F64 : fp.F32);
@@ -277,7 +283,7 @@ export function selectPacked(
       fmtOf(width),
       c.st.mxcsr,
     );
-    raise(c, r.flags, name);
+    raise(c, r.flags, name, r.laneFlags, r.laneInexact);
     for (let k = 0; k < 2; k++) {
       x[dst * 4 + 2 * k] = Number(r.value[k] & M32) | 0;
       x[dst * 4 + 2 * k + 1] = Number(r.value[k] >> 32n) | 0;

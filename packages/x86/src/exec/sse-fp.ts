@@ -6,8 +6,8 @@
 // every rounding mode and flag is bit-exact; this is slower than host doubles, but the
 // operations are off the integer hot path.
 //
-// Unmasked exceptions (#XM) are not modelled: the helpers report them and the caller stops
-// `unsupported` before changing any state.
+// Unmasked exceptions: the helpers report every flag as if masked (plus UE for any tiny result when
+// UM is clear, and roundInfo for PE); sse-fp-xm.ts derives what the CPU reports with #XM.
 //
 // Values cross this module as IEEE bit patterns: a double as (lo, hi) int32, a float as one int32.
 
@@ -164,7 +164,8 @@ export function roundPack(
   const L = bitLength(m);
   const E = e + L - 1; // exponent of the leading bit
   // Tininess after rounding: round to p bits with an unbounded exponent.
-  let [u] = roundAt(m, e, sticky, E - (f.p - 1), rc, neg);
+  let [u, , inexactUnbounded] = roundAt(m, e, sticky, E - (f.p - 1), rc, neg);
+  roundInfo.unboundedInexact = inexactUnbounded;
   let Eu = E;
   if (u === 1n << BigInt(f.p)) {
     u >>= 1n;
@@ -201,8 +202,16 @@ export function roundPack(
   return sign | (expField << BigInt(fracBits(f))) | (sig & ((1n << BigInt(fracBits(f))) - 1n));
 }
 
+/**
+ * Side result of the last rounding: whether the significand rounding (with an unbounded exponent)
+ * was inexact. With OE or UE unmasked the CPU reports PE from this, not from the overflow or
+ * denormalisation (sse-fp-xm.ts). Reset by every operation's operand decoding.
+ */
+export const roundInfo = { unboundedInexact: false };
+
 /** Input checks shared by arithmetic: DAZ, DE. Returns the value to use. */
 function operand(bits: bigint, f: Format, mxcsr: number, flags: { v: number }): Unpacked {
+  roundInfo.unboundedInexact = false;
   const u = unpack(bits, f);
   if (u.denormal) {
     if (mxcsr & MXCSR_DAZ) {
@@ -381,6 +390,7 @@ export function scalarCompare(
 /** CVTSI2SD/SS: a signed 32- or 64-bit integer to format f. */
 export function intToFloat(v: bigint, f: Format, mxcsr: number): FpResult {
   const flags = { v: 0 };
+  roundInfo.unboundedInexact = false;
   if (v === 0n) return { bits: 0n, flags: 0 };
   const neg = v < 0n;
   return { bits: roundPack(neg, neg ? -v : v, 0, false, f, mxcsr, flags), flags: flags.v };
@@ -434,7 +444,7 @@ export function convertFloat(aBits: bigint, from: Format, to: Format, mxcsr: num
   return { bits: roundPack(a.neg, a.m, a.e, false, to, mxcsr, flags), flags: flags.v };
 }
 
-/** Raised flags that are unmasked in the MXCSR (the caller stops instead of delivering #XM). */
+/** Raised flags that are unmasked in the MXCSR (nonzero: the instruction raises #XM instead of completing). */
 export function unmasked(flags: number, mxcsr: number): number {
   return flags & ~(mxcsr >>> MASK_SHIFT) & 0x3f;
 }
@@ -480,7 +490,7 @@ export function laneOp(op: PackedOp, a: bigint, b: bigint, f: Format, mxcsr: num
 
 /**
  * A packed op over 128 bits given as (lo, hi) qwords: each lane independently, flags ORed. The
- * caller commits nothing when `unmasked(flags)` is nonzero (the CPU would raise #XM).
+ * caller commits nothing when `unmasked(flags)` is nonzero (#XM: see sse-fp-xm.ts).
  */
 export function packedOp(
   op: PackedOp,
@@ -488,18 +498,22 @@ export function packedOp(
   b: [bigint, bigint],
   f: Format,
   mxcsr: number,
-): { value: [bigint, bigint]; flags: number } {
+): { value: [bigint, bigint]; flags: number; laneFlags: number[]; laneInexact: boolean[] } {
   const w = f === F64 ? 64n : 32n;
   const mask = (1n << w) - 1n;
   const n = f === F64 ? 2 : 4;
   const out: [bigint, bigint] = [0n, 0n];
   let flags = 0;
+  const laneFlags: number[] = [];
+  const laneInexact: boolean[] = [];
   for (let i = 0; i < n; i++) {
     const q = f === F64 ? i : i >> 1;
     const sh = f === F64 ? 0n : BigInt(i & 1) * 32n;
     const r = laneOp(op, (a[q] >> sh) & mask, (b[q] >> sh) & mask, f, mxcsr);
     flags |= r.flags;
+    laneFlags.push(r.flags);
+    laneInexact.push(roundInfo.unboundedInexact);
     out[q] |= r.bits << sh;
   }
-  return { value: out, flags };
+  return { value: out, flags, laneFlags, laneInexact };
 }

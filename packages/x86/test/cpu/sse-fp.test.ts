@@ -168,15 +168,23 @@ describe.skipIf(hostCanBuild() !== undefined)("SSE scalar floating point in comp
     expect(g.cpu.st.xmm.i32[0]).toBe(f32(want));
   });
 
-  it("MXCSR accumulates flags; an unmasked exception stops unsupported before writing", () => {
+  it("MXCSR accumulates flags; an unmasked exception is #XM (or #UD without OSXMMEXCPT) before writing", () => {
     const g = call("hyp", [], [3e200, 4e200]);
     expect(g.cpu.st.mxcsr & 0x3f).toBe(0x28); // OE + PE
-    const h = guest64("divsd xmm0, xmm1\nhlt");
-    h.cpu.st.mxcsr = 0x1f80 & ~(1 << 9); // ZM clear
-    h.cpu.st.xmm.i32.set([...f64(1), 0, 0, 0, 0, 0, 0], 0);
-    const stop = h.cpu.run(100);
-    expect(stop).toMatchObject({ reason: "unsupported", message: expect.stringContaining("#XM") });
-    expect(h.cpu.st.xmm.i32[1]).toBe(f64(1)[1]); // unchanged
+    for (const [osxmmexcpt, vector] of [
+      [true, 19],
+      [false, 6],
+    ] as const) {
+      const h = guest64("f: divsd xmm0, xmm1\nhlt");
+      if (!osxmmexcpt) h.cpu.st.cr4 &= ~(1 << 10);
+      h.cpu.st.mxcsr = 0x1f80 & ~(1 << 9); // ZM clear
+      h.cpu.st.xmm.i32.set([...f64(1), 0, 0, 0, 0, 0, 0], 0);
+      expect(h.cpu.run(100)).toEqual({ reason: "hlt" });
+      expect(stubVector(h.cpu)).toBe(vector);
+      expect(peek64(h.mem, Number(reg(h.cpu, 4)))).toBe(h.labels.get("f")); // fault: RIP at the DIVSD
+      expect(h.cpu.st.xmm.i32[1]).toBe(f64(1)[1]); // destination unchanged
+      expect(h.cpu.st.mxcsr & 0x3f).toBe(0x04); // ZE
+    }
   });
 });
 

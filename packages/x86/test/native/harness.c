@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 typedef unsigned long long u64;
 typedef void (*op_fn)(const u64 *in, u64 *out);
@@ -234,6 +235,24 @@ FP(maxps, "maxps %%xmm1, %%xmm0")
   FP(form##6, #form " $6, %%xmm1, %%xmm0") FP(form##7, #form " $7, %%xmm1, %%xmm0")
 FPCMP(cmpsd) FPCMP(cmpss) FPCMP(cmppd) FPCMP(cmpps)
 
+/* The same arithmetic with the MXCSR of in4 as given (exceptions may be unmasked): an unmasked
+ * SIMD exception arrives as SIGFPE and the line reads "#XM <mxcsr at the fault>". */
+#define FP_IO_RAW(body)                                                                           \
+    u64 d[2] = {in[0], in[1]}, s[2] = {in[2], in[3]}, fl = 0, g = in[2];                          \
+    unsigned m = (unsigned)in[4], mo = 0;                                                        \
+    __asm__ volatile("ldmxcsr %[m]\n\tmovdqu (%[d]), %%xmm0\n\tmovdqu (%[s]), %%xmm1\n\t" body     \
+                     "\n\tmovdqu %%xmm0, (%[d])\n\tstmxcsr %[mo]\n\tpushfq\n\tpopq %[fl]\n\tldmxcsr %[def]" \
+                     : [mo] "=m"(mo), [fl] "=r"(fl), [g] "+r"(g)                                   \
+                     : [d] "r"(d), [s] "r"(s), [m] "m"(m), [def] "m"(def_mxcsr)                   \
+                     : "xmm0", "xmm1", "memory", "cc");                                           \
+    out[2] = mo | ((fl & 0x8d5) << 32);
+#define FPX(name, insn) static void xm_##name(const u64 *in, u64 *out) { FP_IO_RAW(insn) out[0] = d[0]; out[1] = d[1]; }
+FPX(addsd, "addsd %%xmm1, %%xmm0") FPX(subsd, "subsd %%xmm1, %%xmm0") FPX(mulsd, "mulsd %%xmm1, %%xmm0")
+FPX(divsd, "divsd %%xmm1, %%xmm0") FPX(sqrtsd, "sqrtsd %%xmm1, %%xmm0")
+FPX(addss, "addss %%xmm1, %%xmm0") FPX(mulss, "mulss %%xmm1, %%xmm0") FPX(divss, "divss %%xmm1, %%xmm0")
+FPX(addpd, "addpd %%xmm1, %%xmm0") FPX(mulpd, "mulpd %%xmm1, %%xmm0") FPX(divpd, "divpd %%xmm1, %%xmm0")
+FPX(sqrtpd, "sqrtpd %%xmm1, %%xmm0") FPX(addps, "addps %%xmm1, %%xmm0") FPX(divps, "divps %%xmm1, %%xmm0")
+
 /* PMOVMSKB r32, xmm1: out2 = GPR. */
 static void pmovmskb(const u64 *in, u64 *out) {
   u64 s[2] = {in[2], in[3]}, g = 0;
@@ -344,10 +363,19 @@ static const struct { const char *name; op_fn fn; } ops[] = {
   E(addps) E(subps) E(mulps) E(divps) E(sqrtps) E(minps) E(maxps)
 #define ECMP(f) E(f##0) E(f##1) E(f##2) E(f##3) E(f##4) E(f##5) E(f##6) E(f##7)
   ECMP(cmpsd) ECMP(cmpss) ECMP(cmppd) ECMP(cmpps)
+  E(xm_addsd) E(xm_subsd) E(xm_mulsd) E(xm_divsd) E(xm_sqrtsd) E(xm_addss) E(xm_mulss) E(xm_divss)
+  E(xm_addpd) E(xm_mulpd) E(xm_divpd) E(xm_sqrtpd) E(xm_addps) E(xm_divps)
 };
 
 static sigjmp_buf fault_jmp;
-static void on_fpe(int sig) { (void)sig; siglongjmp(fault_jmp, 1); }
+static volatile int fpe_simd;
+static volatile unsigned fpe_mxcsr;
+static void on_fpe(int sig, siginfo_t *si, void *ctx) {
+  (void)sig;
+  fpe_simd = si->si_code != FPE_INTDIV && si->si_code != FPE_INTOVF;
+  fpe_mxcsr = ((ucontext_t *)ctx)->uc_mcontext.fpregs->mxcsr;
+  siglongjmp(fault_jmp, 1);
+}
 
 static op_fn lookup(const char *name) {
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
@@ -358,7 +386,8 @@ static op_fn lookup(const char *name) {
 int main(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_fpe;
+  sa.sa_sigaction = on_fpe;
+  sa.sa_flags = SA_SIGINFO;
   sigaction(SIGFPE, &sa, 0);
   static char line[512], name[64], last[64];
   op_fn fn = 0;
@@ -373,7 +402,11 @@ int main(void) {
       if (!fn) { fprintf(stderr, "harness: unknown op '%s'\n", name); return 2; }
       strcpy(last, name);
     }
-    if (sigsetjmp(fault_jmp, 1)) { puts("#DE"); continue; }
+    if (sigsetjmp(fault_jmp, 1)) {
+      __asm__ volatile("ldmxcsr %0" : : "m"(def_mxcsr));
+      if (fpe_simd) printf("#XM %x\n", fpe_mxcsr); else puts("#DE");
+      continue;
+    }
     fn(in, out);
     printf("%llx %llx %llx\n", out[0], out[1], out[2]);
   }
