@@ -358,6 +358,22 @@ export function selectHalfMove(high: boolean, regForm: "hl" | "lh" | undefined):
   };
 }
 
+/** CVTDQ2PD/PS, CVTPS2PD, CVTPD2PS, CVT(T)PD2DQ, CVT(T)PS2DQ xmm, xmm/m64|m128 (128-bit memory aligned). */
+export function selectPackedConvert(op: fp.PackedConversion, name: string): Handler {
+  return (c, d, o) => {
+    checkSse(c, d, o);
+    const x = c.st.xmm.i32;
+    const dst = xmmOf(d[o + R_OP0]);
+    const src = srcXmm(c, d, o, 1, true);
+    const r = fp.packedConvert(op, [q(x, src, 0), q(x, src, 1)], c.st.mxcsr);
+    raise(c, r.flags, name, r.laneFlags, r.laneInexact);
+    for (let k = 0; k < 2; k++) {
+      x[dst * 4 + 2 * k] = Number(r.value[k] & M32) | 0;
+      x[dst * 4 + 2 * k + 1] = Number(r.value[k] >> 32n) | 0;
+    }
+  };
+}
+
 /** Registration list of the packed forms, predicates and FP data moves. */
 export function packedFpHandlers(): [string, Handler][] {
   const list: [string, Handler][] = [];
@@ -371,6 +387,17 @@ export function packedFpHandlers(): [string, Handler][] {
     }
   }
   list.push(["CMPSS", selectScalarComparePredicate(32, "CMPSS")]);
+  for (const op of [
+    "cvtdq2pd",
+    "cvtdq2ps",
+    "cvtps2pd",
+    "cvtpd2ps",
+    "cvtpd2dq",
+    "cvttpd2dq",
+    "cvtps2dq",
+    "cvttps2dq",
+  ] as const)
+    list.push([op.toUpperCase(), selectPackedConvert(op, op.toUpperCase())]);
   list.push(["SHUFPD", hShufpd]);
   list.push(["MOVLPS", selectHalfMove(false, undefined)]);
   list.push(["MOVLPD", selectHalfMove(false, undefined)]);

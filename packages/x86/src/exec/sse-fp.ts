@@ -517,3 +517,60 @@ export function packedOp(
   }
   return { value: out, flags, laneFlags, laneInexact };
 }
+
+export type PackedConversion =
+  | "cvtdq2pd"
+  | "cvtdq2ps"
+  | "cvtps2pd"
+  | "cvtpd2ps"
+  | "cvtpd2dq"
+  | "cvttpd2dq"
+  | "cvtps2dq"
+  | "cvttps2dq";
+
+/**
+ * Packed conversions over 128 bits (lo, hi qwords) of the source: results per lane, flags ORed;
+ * narrowing forms (PD→PS, PD→DQ) zero the destination's upper 64 bits.
+ */
+export function packedConvert(
+  op: PackedConversion,
+  src: [bigint, bigint],
+  mxcsr: number,
+): { value: [bigint, bigint]; flags: number; laneFlags: number[]; laneInexact: boolean[] } {
+  const d32 = (i: number) => (src[i >> 1] >> BigInt((i & 1) * 32)) & 0xffffffffn;
+  const laneFlags: number[] = [];
+  const laneInexact: boolean[] = [];
+  const lanes: bigint[] = [];
+  const push = (r: FpResult | { value: bigint; flags: number }) => {
+    lanes.push("bits" in r ? r.bits : r.value);
+    laneFlags.push(r.flags);
+    laneInexact.push(roundInfo.unboundedInexact);
+  };
+  switch (op) {
+    case "cvtdq2pd":
+      for (let i = 0; i < 2; i++) push(intToFloat(BigInt.asIntN(32, d32(i)), F64, mxcsr));
+      break;
+    case "cvtdq2ps":
+      for (let i = 0; i < 4; i++) push(intToFloat(BigInt.asIntN(32, d32(i)), F32, mxcsr));
+      break;
+    case "cvtps2pd":
+      for (let i = 0; i < 2; i++) push(convertFloat(d32(i), F32, F64, mxcsr));
+      break;
+    case "cvtpd2ps":
+      for (let i = 0; i < 2; i++) push(convertFloat(src[i], F64, F32, mxcsr));
+      break;
+    case "cvtpd2dq":
+    case "cvttpd2dq":
+      for (let i = 0; i < 2; i++) push(floatToInt(src[i], F64, mxcsr, op === "cvttpd2dq", 32));
+      break;
+    default:
+      for (let i = 0; i < 4; i++) push(floatToInt(d32(i), F32, mxcsr, op === "cvttps2dq", 32));
+  }
+  const wide = op === "cvtdq2pd" || op === "cvtps2pd";
+  const value: [bigint, bigint] = wide
+    ? [lanes[0], lanes[1]]
+    : lanes.length === 2
+      ? [lanes[0] | (lanes[1] << 32n), 0n]
+      : [lanes[0] | (lanes[1] << 32n), lanes[2] | (lanes[3] << 32n)];
+  return { value, flags: laneFlags.reduce((a, b) => a | b, 0), laneFlags, laneInexact };
+}

@@ -207,6 +207,7 @@ describe("SSE FP data movement and packed forms in assembled guests", () => {
         "movapd xmm7, xmm0\ncmpsd xmm7, xmm1, 1", // 1 < 3: low all ones, high 2
         "movapd xmm8, xmm0\naddpd xmm8, xmm1", // (4, 6)
         "movapd xmm9, xmm1\ncmppd xmm9, xmm0, 2", // 3 <= 1? no; 4 <= 2? no
+        "cvttpd2dq xmm10, xmm1\ncvtdq2pd xmm11, xmm10", // (3, 4) → ints → (3, 4)
         "hlt",
         ".align 16",
         "a: .quad 0x3ff0000000000000, 0x4000000000000000",
@@ -223,6 +224,8 @@ describe("SSE FP data movement and packed forms in assembled guests", () => {
     expect(pair(7)).toEqual([(1n << 64n) - 1n, D(2)]);
     expect(pair(8)).toEqual([D(4), D(6)]);
     expect(pair(9)).toEqual([0n, 0n]);
+    expect(pair(10)).toEqual([0x0000000400000003n, 0n]);
+    expect(pair(11)).toEqual([D(3), D(4)]);
   });
 
   it("a misaligned 16-byte packed operand is #GP(0); scalar ones may be misaligned", () => {

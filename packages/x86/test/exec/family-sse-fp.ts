@@ -9,7 +9,9 @@ import {
   floatToInt,
   intToFloat,
   laneOp,
+  type PackedConversion,
   type PackedOp,
+  packedConvert,
   packedOp,
   scalarBinary,
   scalarCompare,
@@ -255,6 +257,28 @@ export function sseFpFamily(): Family {
         mask: () => all,
       });
     }
+  }
+  // Packed conversions: sources mix integers, doubles and floats per form.
+  const conversions: [PackedConversion, (g: Rng) => bigint][] = [
+    ["cvtdq2pd", (g) => g.operand(64)],
+    ["cvtdq2ps", (g) => g.operand(64)],
+    ["cvtps2pd", (g) => (single(g) << 32n) | single(g)],
+    ["cvtpd2ps", double],
+    ["cvtpd2dq", double],
+    ["cvttpd2dq", double],
+    ["cvtps2dq", (g) => (single(g) << 32n) | single(g)],
+    ["cvttps2dq", (g) => (single(g) << 32n) | single(g)],
+  ];
+  for (const [op, gen] of conversions) {
+    ops.push({
+      op,
+      gen: (g) => [g.next(), g.next(), gen(g), gen(g), mxcsr(g)],
+      ours: ([, , s0, s1, m]) => {
+        const r = packedConvert(op, [s0, s1], Number(m));
+        return [r.value[0], r.value[1], flagsOut(m, r.flags)];
+      },
+      mask: () => all,
+    });
   }
   return {
     name: "SSE floating point",

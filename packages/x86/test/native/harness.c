@@ -235,6 +235,10 @@ FP(maxps, "maxps %%xmm1, %%xmm0")
   FP(form##6, #form " $6, %%xmm1, %%xmm0") FP(form##7, #form " $7, %%xmm1, %%xmm0")
 FPCMP(cmpsd) FPCMP(cmpss) FPCMP(cmppd) FPCMP(cmpps)
 
+FP(cvtdq2pd, "cvtdq2pd %%xmm1, %%xmm0") FP(cvtdq2ps, "cvtdq2ps %%xmm1, %%xmm0") FP(cvtps2pd, "cvtps2pd %%xmm1, %%xmm0")
+FP(cvtpd2ps, "cvtpd2ps %%xmm1, %%xmm0") FP(cvtpd2dq, "cvtpd2dq %%xmm1, %%xmm0") FP(cvttpd2dq, "cvttpd2dq %%xmm1, %%xmm0")
+FP(cvtps2dq, "cvtps2dq %%xmm1, %%xmm0") FP(cvttps2dq, "cvttps2dq %%xmm1, %%xmm0")
+
 /* The same arithmetic with the MXCSR of in4 as given (exceptions may be unmasked): an unmasked
  * SIMD exception arrives as SIGFPE and the line reads "#XM <mxcsr at the fault>". */
 #define FP_IO_RAW(body)                                                                           \
@@ -363,6 +367,7 @@ static const struct { const char *name; op_fn fn; } ops[] = {
   E(addps) E(subps) E(mulps) E(divps) E(sqrtps) E(minps) E(maxps)
 #define ECMP(f) E(f##0) E(f##1) E(f##2) E(f##3) E(f##4) E(f##5) E(f##6) E(f##7)
   ECMP(cmpsd) ECMP(cmpss) ECMP(cmppd) ECMP(cmpps)
+  E(cvtdq2pd) E(cvtdq2ps) E(cvtps2pd) E(cvtpd2ps) E(cvtpd2dq) E(cvttpd2dq) E(cvtps2dq) E(cvttps2dq)
   E(xm_addsd) E(xm_subsd) E(xm_mulsd) E(xm_divsd) E(xm_sqrtsd) E(xm_addss) E(xm_mulss) E(xm_divss)
   E(xm_addpd) E(xm_mulpd) E(xm_divpd) E(xm_sqrtpd) E(xm_addps) E(xm_divps)
 };
