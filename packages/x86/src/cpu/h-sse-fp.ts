@@ -374,6 +374,21 @@ export function selectPackedConvert(op: fp.PackedConversion, name: string): Hand
   };
 }
 
+/** MOVMSKPS/MOVMSKPD r32|64, xmm: the element sign bits into the low bits of the GPR (zero-extended). */
+export function selectMoveMask(width: 32 | 64): Handler {
+  return (c, d, o) => {
+    checkSse(c, d, o);
+    const x = c.st.xmm.i32;
+    const s = xmmOf(d[o + R_OP0 + 1]) * 4;
+    const p0 = d[o + R_OP0];
+    const v =
+      width === 64
+        ? (x[s + 1] >>> 31) | ((x[s + 3] >>> 31) << 1)
+        : (x[s] >>> 31) | ((x[s + 1] >>> 31) << 1) | ((x[s + 2] >>> 31) << 2) | ((x[s + 3] >>> 31) << 3);
+    regWrite(c, 1, (p0 >>> 8) & 255, p0 >>> 16 === 8 ? 8 : 4, v, 0);
+  };
+}
+
 /** Registration list of the packed forms, predicates and FP data moves. */
 export function packedFpHandlers(): [string, Handler][] {
   const list: [string, Handler][] = [];
@@ -399,6 +414,8 @@ export function packedFpHandlers(): [string, Handler][] {
   ] as const)
     list.push([op.toUpperCase(), selectPackedConvert(op, op.toUpperCase())]);
   list.push(["SHUFPD", hShufpd]);
+  list.push(["MOVMSKPS", selectMoveMask(32)]);
+  list.push(["MOVMSKPD", selectMoveMask(64)]);
   list.push(["MOVLPS", selectHalfMove(false, undefined)]);
   list.push(["MOVLPD", selectHalfMove(false, undefined)]);
   list.push(["MOVHPS", selectHalfMove(true, undefined)]);

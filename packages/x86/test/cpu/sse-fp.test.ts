@@ -208,10 +208,12 @@ describe("SSE FP data movement and packed forms in assembled guests", () => {
         "movapd xmm8, xmm0\naddpd xmm8, xmm1", // (4, 6)
         "movapd xmm9, xmm1\ncmppd xmm9, xmm0, 2", // 3 <= 1? no; 4 <= 2? no
         "cvttpd2dq xmm10, xmm1\ncvtdq2pd xmm11, xmm10", // (3, 4) → ints → (3, 4)
+        "movapd xmm12, [rip + c]\nmovmskpd eax, xmm12\nmovmskps rbx, xmm12", // signs: pd 0b11, ps 0b1010
         "hlt",
         ".align 16",
         "a: .quad 0x3ff0000000000000, 0x4000000000000000",
         "b: .quad 0x4008000000000000, 0x4010000000000000",
+        "c: .quad 0x8000000000000001, 0xc000000000000000",
       ].join("\n"),
     );
     expect(g.cpu.run(100)).toEqual({ reason: "hlt" });
@@ -226,6 +228,8 @@ describe("SSE FP data movement and packed forms in assembled guests", () => {
     expect(pair(9)).toEqual([0n, 0n]);
     expect(pair(10)).toEqual([0x0000000400000003n, 0n]);
     expect(pair(11)).toEqual([D(3), D(4)]);
+    expect(reg(g.cpu, 0)).toBe(0b11n);
+    expect(reg(g.cpu, 3)).toBe(0b1010n);
   });
 
   it("a misaligned 16-byte packed operand is #GP(0); scalar ones may be misaligned", () => {
