@@ -46,8 +46,11 @@ import {
   X_STRIDE,
 } from "./block.js";
 import { type CompiledBlock, compileBlock } from "./block-compiler.js";
+import { afterStep, beforeStep, debugActive } from "./debug.js";
 import { ENDS_BLOCK, SELECTORS } from "./dispatch.js";
+import { fixupFault } from "./fault-fixup.js";
 import { countZero, decCount, dstAddr, rewind } from "./h-string.js";
+import { unsupportedEncoding } from "./h-unsupported.js";
 import { memWrite, regWrite } from "./operands.js";
 import { type CpuStop, DEFAULT_EXITS, type ExitControls, StopSignal } from "./stops.js";
 
@@ -95,9 +98,6 @@ const hDecodeUd: Handler = () => {
 };
 const hDecodeGp: Handler = () => {
   throw new X86Exception(Vector.GP, 0, "instruction longer than 15 bytes");
-};
-const hDecodeUnsupported: Handler = () => {
-  throw new UnsupportedError("VEX/EVEX/XOP, x87 or another encoding this CPU does not execute");
 };
 
 export class Cpu {
@@ -230,7 +230,13 @@ export class Cpu {
             if (s !== undefined) return s;
             next = undefined;
             // Stay attentive while something may need the next instruction boundary.
-            this.attention = st.halted || p.nmi || p.irq >= 0 || p.shadow > 0 || this.mmu.mmioReplayActive;
+            this.attention =
+              st.halted ||
+              p.nmi ||
+              p.irq >= 0 ||
+              p.shadow > 0 ||
+              this.mmu.mmioReplayActive ||
+              debugActive(this);
           }
           const left = stopAt - st.retired;
           if (left <= 0) return { reason: "budget-exhausted" };
@@ -241,7 +247,8 @@ export class Cpu {
           }
           next = undefined;
           let n = Math.min(blk.count, left);
-          const single = this.attention && (p.shadow > 0 || this.mmu.mmioReplayActive);
+          const dbg = this.attention && debugActive(this); // per-instruction checks: #DB, CS fetch limit (debug.ts)
+          const single = this.attention && (p.shadow > 0 || this.mmu.mmioReplayActive || dbg);
           if (single) n = 1;
           const recs = blk.recs;
           const fns = blk.fns;
@@ -249,10 +256,14 @@ export class Cpu {
           this.retiredBase = st.retired;
           this.breakBlock = false;
           this.taken = false;
+          i = 0;
+          if (dbg) beforeStep(this, recs, 0, pageLo); // may throw a #DB fault for instruction 0
+          // Compiled blocks run whole blocks only: never when single-stepping (#DB, shadows, MMIO replay).
+          const whole = n === blk.count && !single;
           let compiled = blk.compiled;
-          if (compiled === undefined && n === blk.count && ++blk.hits === this.compileThreshold && blk.valid)
+          if (compiled === undefined && whole && ++blk.hits === this.compileThreshold && blk.valid)
             compiled = this.compile(blk);
-          if (compiled !== undefined && n === blk.count) {
+          if (compiled !== undefined && whole) {
             i = compiled(this, recs, stopAt);
             if (i < 0) {
               // A handler threw (a fault or a stop): the compiled block caught it, no second unwind.
@@ -290,6 +301,7 @@ export class Cpu {
             p.retire();
             if (this.mmu.mmioReplayActive) this.mmu.endMmioReplay();
           }
+          if (dbg && i === 1) afterStep(this, cur.recs, 0, pageLo);
           // Chain to the next block when it starts in the same linear (hence physical) page.
           const nlo = r[RIP_LO];
           if (
@@ -328,7 +340,8 @@ export class Cpu {
   }
 
   /** After instruction i of blk threw e (a fault, a stop): RIP back at it, then deliver or stop. */
-  private unwound(e: unknown, blk: Block | undefined, i: number): CpuStop | undefined {
+  private unwound(thrown: unknown, blk: Block | undefined, i: number): CpuStop | undefined {
+    let e = thrown;
     if (blk !== undefined) {
       // Instruction i did not retire.
       const r = this.r;
@@ -336,6 +349,7 @@ export class Cpu {
       r[RIP_LO] = this.pageLo + blk.recs[(i << X_SHIFT) + X_START];
       r[RIP_HI] = this.pageHi;
       if (e instanceof StopSignal && e.exit) this.exitLen = blk.recs[(i << X_SHIFT) + R_LEN];
+      else e = fixupFault(this, blk.recs, i << X_SHIFT, e);
     }
     if (this.mmu.mmioReplayActive && !(e instanceof MemoryFault && e.isStop)) this.mmu.endMmioReplay();
     return this.onThrow(e);
@@ -397,7 +411,7 @@ export class Cpu {
         const sel = SELECTORS[op];
         fn = sel === undefined ? hUnsupportedOp(opNameOf(op)) : sel(out, o);
         end = ENDS_BLOCK[op] === 1 || sel === undefined;
-      } else fn = status === ST_UD ? hDecodeUd : status === ST_GP ? hDecodeGp : hDecodeUnsupported;
+      } else fn = status === ST_UD ? hDecodeUd : status === ST_GP ? hDecodeGp : unsupportedEncoding(out, o);
       fns.push(fn);
       count++;
       pos += len;
@@ -671,7 +685,7 @@ export class Cpu {
       if (io.string) {
         this.syncMode();
         try {
-          const t = dstAddr(this, io.asz);
+          const t = dstAddr(this, io.asz, io.size);
           memWrite(this, io.size, t, this.eaHi, value, 0);
         } catch (e) {
           // INS whose destination faults: the instruction faults (RIP stays at it); delivered by the next run().

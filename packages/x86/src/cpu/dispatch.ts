@@ -2,16 +2,20 @@
 // instruction (so hot shapes get specialised closures at decode time), and which operations end
 // a decoded block (every control transfer).
 import { loadDataSegment } from "../exec/descriptor.js";
-import { UnsupportedError } from "../exec/exception.js";
 import { SEG_SS } from "../exec/segment.js";
 import * as sse from "../exec/sse-int.js";
 import { MNEMONICS, OPS } from "../isa/forms.js";
 import type { Handler } from "./block.js";
+import { checkGeneralDetect } from "./debug.js";
 import * as F from "./h-flow.js";
+import { guardXsetbv, hFwait } from "./h-guards.js";
 import * as I from "./h-int.js";
+import * as L from "./h-legacy.js";
 import * as X from "./h-sse.js";
+import * as FP from "./h-sse-fp.js";
 import * as S from "./h-string.js";
 import * as Y from "./h-system.js";
+import { SSE_MNEMONICS, unsupportedSse } from "./h-unsupported.js";
 import { readOp } from "./operands.js";
 
 export type Selector = (d: Int32Array, o: number) => Handler;
@@ -47,7 +51,8 @@ sel("MOV", (d, o) => {
   const p1 = d[o + 10];
   const c0 = (p0 >>> 4) & 15;
   const c1 = (p1 >>> 4) & 15;
-  if (c0 === 4 || c0 === 5 || c1 === 4 || c1 === 5) return Y.hMovCrDr;
+  if (c0 === 5 || c1 === 5) return movDr;
+  if (c0 === 4 || c1 === 4) return Y.hMovCrDr;
   if (c0 === 3 && (p0 & 15) === 1) return hMovToSreg;
   return I.selectMov(d, o);
 });
@@ -136,18 +141,17 @@ on(["SCASB", "SCASW", "SCASD", "SCASQ"], S.selectString(S.STR_SCAS));
 // MOVSD/CMPSD are also SSE2 scalar-double mnemonics: the string forms have OK_STR operands.
 const MOVS_STR = S.selectString(S.STR_MOVS);
 const CMPS_STR = S.selectString(S.STR_CMPS);
-const sse2Double: Handler = () => {
-  throw new UnsupportedError("SSE2 floating-point MOVSD/CMPSD");
-};
-sel("MOVSD", (d, o) => ((d[o + 9] & 15) === 7 ? MOVS_STR : sse2Double));
-sel("CMPSD", (d, o) => ((d[o + 9] & 15) === 7 ? CMPS_STR : sse2Double));
+const sse2Movsd = FP.selectScalarMove(64);
+sel("MOVSD", (d, o) => ((d[o + 9] & 15) === 7 ? MOVS_STR : sse2Movsd));
+sel("CMPSD", (d, o) => ((d[o + 9] & 15) === 7 ? CMPS_STR : sse2Cmpsd));
 
 // system
 on(
   ["NOP", "PAUSE", "LFENCE", "SFENCE", "MFENCE", "CLFLUSH", "CLFLUSHOPT", "CLWB", "ENDBR32", "ENDBR64"],
   Y.hNop,
 );
-on(["PREFETCHNTA", "PREFETCHT0", "PREFETCHT1", "PREFETCHT2", "PREFETCHW", "FWAIT", "SERIALIZE"], Y.hNop);
+on(["PREFETCHNTA", "PREFETCHT0", "PREFETCHT1", "PREFETCHT2", "PREFETCHW", "SERIALIZE"], Y.hNop);
+on("FWAIT", hFwait);
 on("CPUID", Y.hCpuid);
 on("RDMSR", Y.hRdmsr);
 on("WRMSR", Y.hWrmsr);
@@ -181,7 +185,7 @@ on(["FXRSTOR", "FXRSTOR64"], Y.hFxrstor);
 on(["XSAVE", "XSAVE64"], Y.hXsave);
 on(["XRSTOR", "XRSTOR64"], Y.hXrstor);
 on("XGETBV", Y.hXgetbv);
-on("XSETBV", Y.hXsetbv);
+on("XSETBV", guardXsetbv(Y.hXsetbv));
 on("LDMXCSR", Y.hLdmxcsr);
 on("STMXCSR", Y.hStmxcsr);
 on("RDFSBASE", Y.selectFsGsBase(false, false));
@@ -299,6 +303,34 @@ on("PSRLDQ", X.selectByteShift(sse.psrldq));
 on("PMOVMSKB", X.hPmovmskb);
 on("PEXTRW", X.hPextrw);
 on("PINSRW", X.hPinsrw);
+
+// legacy instructions (h-legacy.ts)
+on(["PUSHA", "PUSHAD"], L.hPusha);
+on(["POPA", "POPAD"], L.hPopa);
+for (const [m, seg] of L.LOAD_FAR_POINTER) on(m, L.selectLoadFarPointer(seg));
+on("SYSENTER", L.hSysenter);
+on(["SYSEXIT", "SYSEXITQ"], L.hSysexit);
+ends("SYSENTER", "SYSEXIT", "SYSEXITQ", "LSS");
+
+// SSE scalar floating point (h-sse-fp.ts)
+for (const [m, h] of FP.scalarFpHandlers()) on(m, h);
+for (const [m, h] of FP.packedFpHandlers()) on(m, h);
+const sse2Cmpsd = FP.selectScalarComparePredicate(64, "CMPSD");
+on("UNPCKLPD", X.selectSseBinary(sse.punpcklqdq));
+on("UNPCKHPD", X.selectSseBinary(sse.punpckhqdq));
+on("UNPCKLPS", X.selectSseBinary(sse.punpckldq));
+on("UNPCKHPS", X.selectSseBinary(sse.punpckhdq));
+
+// SSE instructions without a handler (floating point): #UD/#NM checks, then an unsupported stop naming them.
+for (const m of SSE_MNEMONICS) if (SELECTORS[OPS[m]] === undefined) on(m, unsupportedSse(m));
+
+/** MOV to/from DRn: DR7.GD's #DB first; a DR7 write may arm breakpoints, so the run loop looks again. */
+const movDr: Handler = (c, d, o) => {
+  checkGeneralDetect(c);
+  Y.hMovCrDr(c, d, o);
+  c.attention = true;
+  c.breakBlock = true;
+};
 
 /** MOV Sreg, r/m16 (CS is #UD in the decoder). MOV SS opens the interrupt shadow. */
 const hMovToSreg: Handler = (c, d, o) => {

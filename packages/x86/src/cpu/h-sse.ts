@@ -2,7 +2,7 @@
 // A memory source is loaded into the scratch register XMM_SCRATCH (16). Legacy-SSE 128-bit memory
 // operands must be 16-byte aligned (#GP(0)) except for the unaligned moves; CR0.EM or
 // CR4.OSFXSR=0 → #UD, CR0.TS → #NM. MMX (mm register) forms stop as unsupported.
-import { OK_MEM, OK_REG, R_IMM_LO, R_OP0 } from "../decoder/record.js";
+import { OK_MEM, OK_REG, R_IMM_LO, R_NOPS, R_OP0 } from "../decoder/record.js";
 import { raiseGP, raiseUD, UnsupportedError, X86Exception } from "../exec/exception.js";
 import * as sse from "../exec/sse-int.js";
 import { CR0_EM, CR0_TS, CR4_OSFXSR } from "../exec/state.js";
@@ -13,18 +13,36 @@ import { ea, memWrite, readOp, regWrite, writeOp } from "./operands.js";
 
 const SCRATCH = 16;
 
-export function checkSse(c: Cpu): void {
+/**
+ * SSE availability: CR0.EM=1 or CR4.OSFXSR=0 → #UD, CR0.TS=1 → #NM. With the record (d, o), an
+ * MMX register form gets the MMX rules instead (CR0.EM → #UD, CR0.TS → #NM; OSFXSR not needed)
+ * and then stops unsupported: MMX is not executed.
+ */
+export function checkSse(c: Cpu, d?: Int32Array, o = 0): void {
   const st = c.st;
+  if (d !== undefined && usesMmx(d, o)) {
+    if (st.cr0 & CR0_EM) raiseUD("MMX with CR0.EM=1");
+    if (st.cr0 & CR0_TS) throw new X86Exception(7, -1, "MMX with CR0.TS=1");
+    mmxUnsupported();
+  }
   if (st.cr0 & CR0_EM || !(st.cr4 & CR4_OSFXSR)) raiseUD("SSE with CR0.EM=1 or CR4.OSFXSR=0");
   if (st.cr0 & CR0_TS) throw new X86Exception(7, -1, "SSE with CR0.TS=1");
 }
 
+function usesMmx(d: Int32Array, o: number): boolean {
+  for (let k = 0; k < d[o + R_NOPS]; k++) {
+    const p = d[o + R_OP0 + k];
+    if ((p & 15) === OK_REG && ((p >>> 4) & 15) === CLS_MM) return true;
+  }
+  return false;
+}
+
 function mmxUnsupported(): never {
-  throw new UnsupportedError("MMX register forms");
+  throw new UnsupportedError("MMX register forms are not executed by this CPU");
 }
 
 /** XMM number of operand k; a memory operand is loaded into the scratch register. */
-function srcXmm(c: Cpu, d: Int32Array, o: number, k: number, aligned: boolean): number {
+export function srcXmm(c: Cpu, d: Int32Array, o: number, k: number, aligned: boolean): number {
   const p = d[o + R_OP0 + k];
   if ((p & 15) === OK_REG) {
     if (((p >>> 4) & 15) !== CLS_XMM) mmxUnsupported();
@@ -63,7 +81,7 @@ type Bin = (x: sse.XmmFile, d: number, s: number) => void;
 /** dst xmm ← op(dst, src xmm/m128). */
 export function selectSseBinary(fn: Bin): Handler {
   return (c, d, o) => {
-    checkSse(c);
+    checkSse(c, d, o);
     const dst = dstXmm(d, o);
     const s = srcXmm(c, d, o, 1, true);
     fn(c.st.xmm, dst, s);
@@ -72,7 +90,7 @@ export function selectSseBinary(fn: Bin): Handler {
 
 export function selectSseShuffle(fn: (x: sse.XmmFile, d: number, s: number, imm: number) => void): Handler {
   return (c, d, o) => {
-    checkSse(c);
+    checkSse(c, d, o);
     const dst = dstXmm(d, o);
     const s = srcXmm(c, d, o, 1, true);
     fn(c.st.xmm, dst, s, d[o + R_IMM_LO] & 0xff);
@@ -82,7 +100,7 @@ export function selectSseShuffle(fn: (x: sse.XmmFile, d: number, s: number, imm:
 /** PSxx xmm, imm8 or xmm/m128 (count). */
 export function selectSseShift(fn: (x: sse.XmmFile, d: number, count: number) => void): Handler {
   return (c, d, o) => {
-    checkSse(c);
+    checkSse(c, d, o);
     const dst = dstXmm(d, o);
     const p1 = d[o + R_OP0 + 1];
     let count: number;
@@ -94,7 +112,7 @@ export function selectSseShift(fn: (x: sse.XmmFile, d: number, count: number) =>
 
 export function selectByteShift(fn: (x: sse.XmmFile, d: number, imm: number) => void): Handler {
   return (c, d, o) => {
-    checkSse(c);
+    checkSse(c, d, o);
     fn(c.st.xmm, dstXmm(d, o), d[o + R_IMM_LO] & 0xff);
   };
 }
@@ -102,7 +120,7 @@ export function selectByteShift(fn: (x: sse.XmmFile, d: number, imm: number) => 
 /** 128-bit moves (MOVDQA/MOVDQU/MOVAPS/MOVUPS/MOVAPD/MOVUPD/MOVNTDQ/MOVNTPS/LDDQU). */
 export function selectMov128(aligned: boolean): Handler {
   return (c, d, o) => {
-    checkSse(c);
+    checkSse(c, d, o);
     const x = c.st.xmm.i32;
     const p0 = d[o + R_OP0];
     if ((p0 & 15) === OK_REG) {
@@ -129,8 +147,7 @@ export const hMovdq: Handler = (c, d, o) => {
   const p1 = d[o + R_OP0 + 1];
   const cls0 = (p0 >>> 4) & 15;
   const cls1 = (p1 >>> 4) & 15;
-  if (cls0 === CLS_MM || cls1 === CLS_MM) mmxUnsupported();
-  checkSse(c);
+  checkSse(c, d, o);
   const xf = c.st.xmm;
   const x = xf.i32;
   const k0 = p0 & 15;
@@ -159,7 +176,7 @@ export const hMovdq: Handler = (c, d, o) => {
 };
 
 export const hPmovmskb: Handler = (c, d, o) => {
-  checkSse(c);
+  checkSse(c, d, o);
   const p1 = d[o + R_OP0 + 1];
   if (((p1 >>> 4) & 15) !== CLS_XMM) mmxUnsupported();
   const v = sse.pmovmskb(c.st.xmm, (p1 >>> 8) & 255);
@@ -168,7 +185,7 @@ export const hPmovmskb: Handler = (c, d, o) => {
 };
 
 export const hPextrw: Handler = (c, d, o) => {
-  checkSse(c);
+  checkSse(c, d, o);
   const p1 = d[o + R_OP0 + 1];
   if (((p1 >>> 4) & 15) !== CLS_XMM) mmxUnsupported();
   const v = sse.pextrw(c.st.xmm, (p1 >>> 8) & 255, d[o + R_IMM_LO] & 0xff);
@@ -176,7 +193,7 @@ export const hPextrw: Handler = (c, d, o) => {
 };
 
 export const hPinsrw: Handler = (c, d, o) => {
-  checkSse(c);
+  checkSse(c, d, o);
   const dst = dstXmm(d, o);
   const v = readOp(c, d, o, 1);
   sse.pinsrw(c.st.xmm, dst, v, d[o + R_IMM_LO] & 0xff);

@@ -9,6 +9,7 @@ import { FLAGS_REST, RAX, RCX, RDI, RIP_HI, RIP_LO, RSI } from "../exec/regs.js"
 import type { Handler } from "./block.js";
 import type { Cpu } from "./cpu.js";
 import { memRead, memWrite, regWrite, segAddr } from "./operands.js";
+import { segmentedLinear } from "./segment-limits.js";
 
 const CHUNK = 4096;
 const SEG_ES = 0;
@@ -51,16 +52,21 @@ export function decCount(c: Cpu, asz: number): void {
   advance(c, RCX, asz, -1);
 }
 
-/** Source address seg:rSI (override honoured) for the element; high word in c.eaHi. */
-export function srcAddr(c: Cpu, d: Int32Array, o: number, asz: number): number {
+/** Source address seg:rSI (override honoured) for a `size`-byte element; high word in c.eaHi. */
+export function srcAddr(c: Cpu, d: Int32Array, o: number, asz: number, size = 1): number {
   const off = idx(c, RSI, asz);
   const seg = d[o + R_SEG] >= 0 ? d[o + R_SEG] : SEG_DS;
-  return segAddr(c, seg, off, c.hi);
+  if (c.mode64) return segAddr(c, seg, off, c.hi);
+  c.eaHi = 0;
+  return segmentedLinear(c, seg, off, size, false);
 }
 
-export function dstAddr(c: Cpu, asz: number): number {
+/** Destination address ES:rDI (written by MOVS/STOS/INS, read by CMPS/SCAS). */
+export function dstAddr(c: Cpu, asz: number, size = 1, write = true): number {
   const off = idx(c, RDI, asz);
-  return segAddr(c, SEG_ES, off, c.hi);
+  if (c.mode64) return segAddr(c, SEG_ES, off, c.hi);
+  c.eaHi = 0;
+  return segmentedLinear(c, SEG_ES, off, size, write);
 }
 
 /** Puts RIP back at the current instruction (so it runs again) and ends the block. */
@@ -92,33 +98,33 @@ export function selectString(kind: number): Handler {
       }
       switch (kind) {
         case STR_MOVS: {
-          const s = srcAddr(c, d, o, asz);
+          const s = srcAddr(c, d, o, asz, size);
           const v = memRead(c, size, s, c.eaHi);
           const vHi = c.hi;
-          const t = dstAddr(c, asz);
+          const t = dstAddr(c, asz, size);
           memWrite(c, size, t, c.eaHi, v, vHi);
           advance(c, RSI, asz, delta);
           advance(c, RDI, asz, delta);
           break;
         }
         case STR_STOS: {
-          const t = dstAddr(c, asz);
+          const t = dstAddr(c, asz, size);
           memWrite(c, size, t, c.eaHi, r[RAX << 1], r[(RAX << 1) | 1]);
           advance(c, RDI, asz, delta);
           break;
         }
         case STR_LODS: {
-          const s = srcAddr(c, d, o, asz);
+          const s = srcAddr(c, d, o, asz, size);
           const v = memRead(c, size, s, c.eaHi);
           regWrite(c, 1, RAX, size, v, c.hi);
           advance(c, RSI, asz, delta);
           break;
         }
         case STR_CMPS: {
-          const s = srcAddr(c, d, o, asz);
+          const s = srcAddr(c, d, o, asz, size);
           const a = memRead(c, size, s, c.eaHi);
           const aHi = c.hi;
-          const t = dstAddr(c, asz);
+          const t = dstAddr(c, asz, size, false);
           const b = memRead(c, size, t, c.eaHi);
           compare(c, size, a, aHi, b, c.hi);
           advance(c, RSI, asz, delta);
@@ -126,7 +132,7 @@ export function selectString(kind: number): Handler {
           break;
         }
         default: {
-          const t = dstAddr(c, asz);
+          const t = dstAddr(c, asz, size, false);
           const b = memRead(c, size, t, c.eaHi);
           compare(c, size, r[RAX << 1], r[(RAX << 1) | 1], b, c.hi);
           advance(c, RDI, asz, delta);

@@ -10,6 +10,7 @@ import { clc, cld, cli, cmc, lahf, sahf, stc, std, sti } from "../exec/flag-insn
 import { AC, arithFlags, IOPL, setArithFlags, setCF } from "../exec/flags.js";
 import { readDr, writeDr, writeMxcsr } from "../exec/fpu-debug.js";
 import { fxrstor, fxsave } from "../exec/fxsave.js";
+import { checkIoPermission } from "../exec/io-permission.js";
 import { isMsrHandled, readMsr, writeMsr } from "../exec/msr.js";
 import { clts, lmsw, movFromCr, movToCr, rdtsc, smsw, tscAux } from "../exec/privileged.js";
 import { FLAGS_REST, OUT_HI, RAX, RCX, RDX, RSI } from "../exec/regs.js";
@@ -105,19 +106,19 @@ export const hRdpid: Handler = (c, d, o) => {
 
 // ---- I/O ----
 
-/** #GP(0) when CPL > IOPL in protected mode (the TSS I/O permission bitmap is not consulted). */
-function checkIo(c: Cpu): void {
-  if (cpl(c.st) > (c.r[FLAGS_REST] & IOPL) >>> 12) raiseGP(0, "I/O with CPL > IOPL (no I/O bitmap support)");
+/** With CPL > IOPL the TSS I/O permission bitmap decides (#GP(0) when a port's bit is set). */
+function checkIo(c: Cpu, port: number, size: number): void {
+  if (cpl(c.st) > (c.r[FLAGS_REST] & IOPL) >>> 12) checkIoPermission(c.st, c.sys, port, size as 1 | 2 | 4);
 }
 
 /** IN / OUT: operands (AL|eAX, ib|DX) or (ib|DX, AL|eAX). */
 export function selectInOut(out: boolean): Handler {
   return (c, d, o) => {
-    checkIo(c);
     const pk = out ? 0 : 1;
     const pd = out ? 1 : 0;
     const port = readOp(c, d, o, pk) & 0xffff;
     const size = d[o + R_OP0 + pd] >>> 16;
+    checkIo(c, port, size);
     const data = out ? readOp(c, d, o, pd) : 0;
     c.exitIo = { size, string: false, rep: false, asz: 0, dir: out ? 1 : 0 };
     throw new StopSignal(
@@ -130,16 +131,16 @@ export function selectInOut(out: boolean): Handler {
 /** INS (out = false) / OUTS (out = true): one element per stop. */
 export function selectInsOuts(out: boolean): Handler {
   return (c, d, o) => {
-    checkIo(c);
     const r = c.r;
     const asz = d[o + R_ASZ];
-    const rep = (d[o + R_PFX] & (PFX_REP | PFX_REPNE)) !== 0;
-    if (rep && countZero(c, asz)) return;
     const size = d[o + R_OP0 + (out ? 1 : 0)] >>> 16;
     const port = r[RDX << 1] & 0xffff;
+    const rep = (d[o + R_PFX] & (PFX_REP | PFX_REPNE)) !== 0;
+    if (rep && countZero(c, asz)) return; // REP with rCX = 0 runs no iteration, so no check either
+    checkIo(c, port, size);
     let data = 0;
     if (out) {
-      const a = srcAddr(c, d, o, asz);
+      const a = srcAddr(c, d, o, asz, size);
       data = memRead(c, size, a, c.eaHi);
     }
     const count = rep ? (asz === 2 ? r[RCX << 1] & 0xffff : r[RCX << 1] >>> 0) : 1;

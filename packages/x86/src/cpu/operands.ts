@@ -25,6 +25,7 @@ import { RIP_HI, RIP_LO, RSP } from "../exec/regs.js";
 import { S_BASE_HI, S_BASE_LO, S_SEL, SEG_STRIDE } from "../exec/segment.js";
 import { CLS_GPR, CLS_GPR8H, CLS_SEG, CLS_XMM } from "../isa/operand-kinds.js";
 import { EA_BASE_DISP, EA_BASE_INDEX, EA_INDEX_DISP, X_EA } from "./block.js";
+import { segmentedEa, segmentedLinear } from "./segment-limits.js";
 
 const SCALE_SHIFT = [0, 0, 1, 0, 2, 0, 0, 0, 3];
 
@@ -161,7 +162,7 @@ function eaGeneric(c: Cpu, d: Int32Array, o: number): number {
       lo = s | 0;
     }
   } else {
-    lo = (lo + c.st.seg[seg * SEG_STRIDE + S_BASE_LO]) | 0;
+    lo = segmentedEa(c, d, o, seg, lo);
   }
   c.eaHi = hi;
   return lo;
@@ -346,17 +347,16 @@ function setSp(c: Cpu, lo: number): void {
   if (c.mode64) r[(RSP << 1) | 1] = c.spHi;
 }
 
-/** Linear address of the stack slot at SP (address size applied) + the SS base outside 64-bit mode. */
-function stackLinear(c: Cpu, sp: number): number {
+/** Linear address of the stack slot at SP (address size applied) + the SS base outside 64-bit mode (limit-checked). */
+function stackLinear(c: Cpu, sp: number, size: number): number {
   if (c.mode64) return sp;
-  const off = c.stack32 ? sp : sp & 0xffff;
-  return (off + c.st.seg[2 * SEG_STRIDE + S_BASE_LO]) | 0;
+  return segmentedLinear(c, 2, c.stack32 ? sp : sp & 0xffff, size, true);
 }
 
 export function push(c: Cpu, size: number, v: number, vHi: number): void {
   const sp = stackPointer(c, -size);
   const hi = c.spHi;
-  const lin = stackLinear(c, sp);
+  const lin = stackLinear(c, sp, size);
   const m = c.mmu;
   if (size === 8) m.writeStack64(lin, hi, v, vHi);
   else if (size === 4) m.writeStack32(lin, hi, v);
@@ -369,7 +369,7 @@ export function pop(c: Cpu, size: number): number {
   const r = c.r;
   const cur = r[RSP << 1];
   const curHi = c.mode64 ? r[(RSP << 1) | 1] : 0;
-  const lin = stackLinear(c, cur);
+  const lin = stackLinear(c, cur, size);
   const m = c.mmu;
   let v: number;
   if (size === 8) {

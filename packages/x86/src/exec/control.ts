@@ -3,7 +3,7 @@
 // the TLB or the decoded-block cache: a bitmask of CrEffect values.
 // Privilege (CPL 0) is checked by the instruction layer before calling these.
 
-import { raiseGP } from "./exception.js";
+import { raiseGP, raiseUD } from "./exception.js";
 import { EFER_LMA, EFER_LME } from "./msr.js";
 import { AR_L, SEG_CS, segAttr } from "./segment.js";
 import {
@@ -16,6 +16,7 @@ import {
   CR0_WP,
   CR4_CET,
   CR4_LA57,
+  CR4_OSXSAVE,
   CR4_PAE,
   CR4_PCIDE,
   CR4_PGE,
@@ -115,6 +116,7 @@ export function writeCr8(cpu: CpuState, lo: number, hi: number): number {
 
 /** XSETBV: ECX selects the XCR (only XCR0 exists), EDX:EAX the value. */
 export function xsetbv(cpu: CpuState, ecx: number, eax: number, edx: number): void {
+  if (!(cpu.cr4 & CR4_OSXSAVE)) raiseUD("XSETBV with CR4.OSXSAVE=0");
   if (ecx !== 0) raiseGP(0, `XSETBV: XCR${ecx >>> 0} does not exist`);
   if (edx !== 0 || eax & ~cpu.config.xcr0Supported) raiseGP(0, "XSETBV: unsupported state component");
   if (!(eax & 1)) raiseGP(0, "XSETBV: XCR0.X87 must be 1");

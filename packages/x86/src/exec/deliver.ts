@@ -16,7 +16,7 @@ import {
 } from "./descriptor.js";
 import { FaultClass, faultClass, hasErrorCode, UnsupportedError, Vector, X86Exception } from "./exception.js";
 import { IF, NT, RF, readRflags, TF, VM, writeRflags } from "./flags.js";
-import { EFER_LMA, isCanonical } from "./msr.js";
+import { EFER_LMA, isCanonicalForMode } from "./msr.js";
 import { hi as hiSlot, lo as loSlot, RIP_HI, RIP_LO, RSP } from "./regs.js";
 import {
   AR_DB,
@@ -179,7 +179,7 @@ function deliverOnce(cpu: CpuState, mem: SystemMemory, ev: X86Event): void {
   if (!(code.attr & AR_P)) throw new X86Exception(Vector.NP, selCode, "gate target code segment not present");
   const newCpl = isConforming(code.attr) ? cur : dpl;
   const privChange = newCpl < cur;
-  if (long && !isCanonical(gate.offHi, cpu.config.linearAddressBits)) {
+  if (long && !isCanonicalForMode(cpu, gate.offHi)) {
     throw new X86Exception(Vector.GP, ext, "handler RIP is not canonical");
   }
   if (!long && gate.offLo >>> 0 > code.limit)
@@ -208,7 +208,7 @@ function deliverOnce(cpu: CpuState, mem: SystemMemory, ev: X86Event): void {
       spLo = readTss(cpu, mem, 4 + newCpl * 8, ext, true);
       spHi = readTss(cpu, mem, 8 + newCpl * 8, ext, true);
     }
-    if (!isCanonical(spHi, cpu.config.linearAddressBits)) {
+    if (!isCanonicalForMode(cpu, spHi)) {
       throw new X86Exception(Vector.SS, ext, "new stack pointer is not canonical");
     }
     spLo &= ~0xf; // the 64-bit frame starts 16-byte aligned

@@ -15,7 +15,7 @@ import {
   readDescriptor,
 } from "./descriptor.js";
 import { raiseGP, UnsupportedError, Vector, X86Exception } from "./exception.js";
-import { EFER_LMA, isCanonical } from "./msr.js";
+import { EFER_LMA, isCanonical, isCanonicalForMode } from "./msr.js";
 import { hi, lo, RIP_HI, RIP_LO, RSP } from "./regs.js";
 import {
   AR_DB,
@@ -70,7 +70,7 @@ function checkDirectTarget(
   const long = (cpu.efer & EFER_LMA) !== 0;
   if (long && d.attr & AR_L && d.attr & AR_DB) raiseGP(code, "target has L=1 and D=1");
   if (long && isLongCode(d.attr)) {
-    if (!isCanonical(offHi, cpu.config.linearAddressBits)) raiseGP(0, "target RIP not canonical");
+    if (!isCanonicalForMode(cpu, offHi)) raiseGP(0, "target RIP not canonical");
   } else if (offHi !== 0 || offLo >>> 0 > d.limit) {
     raiseGP(0, "target EIP beyond the CS limit");
   }
@@ -180,7 +180,7 @@ export function farReturn(cpu: CpuState, mem: SystemMemory, operandBits: 32 | 64
   if (!(d.attr & AR_P)) throw new X86Exception(Vector.NP, code, "far return code segment not present");
   const long = (cpu.efer & EFER_LMA) !== 0;
   const toLong = long && isLongCode(d.attr);
-  if (toLong ? !isCanonical(ripHi, cpu.config.linearAddressBits) : ripLo >>> 0 > d.limit) {
+  if (toLong ? !isCanonicalForMode(cpu, ripHi) : ripLo >>> 0 > d.limit) {
     raiseGP(0, "far return RIP not canonical or beyond CS limit");
   }
   if (rpl === level) {

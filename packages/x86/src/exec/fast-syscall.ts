@@ -3,7 +3,7 @@
 
 import { raiseGP, raiseUD } from "./exception.js";
 import { RF, readRflags, writeRflags } from "./flags.js";
-import { EFER_LMA, EFER_SCE, isCanonical, MSR, msrSlot } from "./msr.js";
+import { EFER_LMA, EFER_SCE, isCanonicalForMode, MSR, msrSlot } from "./msr.js";
 import { hi, lo, R11, RCX, RIP_HI, RIP_LO } from "./regs.js";
 import {
   AR_DB,
@@ -59,8 +59,7 @@ export function sysret(cpu: CpuState, rexW: boolean): void {
   if (!in64BitMode(cpu) || !(cpu.efer & EFER_SCE)) raiseUD("SYSRET outside 64-bit mode or with EFER.SCE=0");
   if (cpl(cpu) !== 0) raiseGP(0, "SYSRET at CPL != 0");
   const r = cpu.r;
-  if (rexW && !isCanonical(r[hi(RCX)], cpu.config.linearAddressBits))
-    raiseGP(0, "SYSRET to a non-canonical RCX");
+  if (rexW && !isCanonicalForMode(cpu, r[hi(RCX)])) raiseGP(0, "SYSRET to a non-canonical RCX");
   r[RIP_LO] = r[lo(RCX)];
   r[RIP_HI] = rexW ? r[hi(RCX)] : 0;
   writeRflags(r, (r[lo(R11)] & 0x3c7fd7) | 2);

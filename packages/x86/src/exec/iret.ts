@@ -30,7 +30,7 @@ import {
   VM,
   writeRflags,
 } from "./flags.js";
-import { EFER_LMA, isCanonical } from "./msr.js";
+import { EFER_LMA, isCanonicalForMode } from "./msr.js";
 import { hi, lo, RIP_HI, RIP_LO, RSP } from "./regs.js";
 import {
   AR_DB,
@@ -102,7 +102,7 @@ export function iret(cpu: CpuState, mem: SystemMemory, operandBits: 32 | 64): vo
   if (isConforming(cs.attr) ? dpl > rpl : dpl !== rpl) raiseGP(csCode, "IRET CS DPL does not match RPL");
   if (!(cs.attr & AR_P)) throw new X86Exception(Vector.NP, csCode, "IRET CS not present");
   const toLong = long && isLongCode(cs.attr);
-  if (toLong ? !isCanonical(ripHi, cpu.config.linearAddressBits) : ripLo >>> 0 > cs.limit) {
+  if (toLong ? !isCanonicalForMode(cpu, ripHi) : ripLo >>> 0 > cs.limit) {
     raiseGP(0, "IRET target RIP not canonical or beyond CS limit");
   }
 

@@ -6,7 +6,7 @@
 import { raiseGP } from "./exception.js";
 import { OUT_HI } from "./regs.js";
 import { S_BASE_HI, S_BASE_LO, SEG_FS, SEG_GS, SEG_STRIDE } from "./segment.js";
-import type { CpuState } from "./state.js";
+import { type CpuState, CR4_LA57 } from "./state.js";
 
 export const MSR = {
   IA32_TIME_STAMP_COUNTER: 0x10,
@@ -112,6 +112,16 @@ function setTsc(cpu: CpuState, lo: number, hi: number): void {
 export function isCanonical(hi: number, bits: number): boolean {
   const s = 64 - bits;
   return (hi << s) >> s === hi;
+}
+
+/**
+ * Is lo/hi canonical for the paging mode in use: 57 bits with CR4.LA57, else 48. RIP loads
+ * (far JMP/CALL/RET, IRET, SYSRET, gate targets) and stack pointers use this; addresses written to
+ * MSRs and descriptor-table registers are checked against the CPU's maximum width instead
+ * (`isCanonical(hi, config.linearAddressBits)`; SDM Vol. 3A 4.1.1 on 5-level-paging processors).
+ */
+export function isCanonicalForMode(cpu: CpuState, hi: number): boolean {
+  return isCanonical(hi, cpu.cr4 & CR4_LA57 ? 57 : 48);
 }
 
 /** RDMSR of a handled MSR: returns lo, hi in r[OUT_HI]. #GP(0) for write-only MSRs. */

@@ -22,7 +22,7 @@ import {
   SEG_SS,
   SEG_STRIDE,
 } from "./segment.js";
-import type { CpuState } from "./state.js";
+import { type CpuState, CR4_LA57 } from "./state.js";
 
 export const Access = { READ: 0, WRITE: 1, EXECUTE: 2 } as const;
 
@@ -53,7 +53,7 @@ export function linearAddress(
       lo = sum | 0;
       hi = (offHi + s[i + S_BASE_HI] + (sum > 0xffffffff ? 1 : 0)) | 0;
     }
-    const bits = cpu.config.linearAddressBits;
+    const bits = cpu.cr4 & CR4_LA57 ? 57 : 48; // the paging mode in use (48-bit with 4-level paging)
     const lastLo = (lo >>> 0) + size - 1;
     const lastHi = lastLo > 0xffffffff ? (hi + 1) | 0 : hi;
     if (!isCanonical(hi, bits) || !isCanonical(lastHi, bits)) fault(seg, "non-canonical address");

@@ -5,7 +5,7 @@
 
 import type { DataMemory } from "./data-memory.js";
 import { raiseGP } from "./exception.js";
-import { EFER_LMA, isCanonical } from "./msr.js";
+import { EFER_LMA, isCanonicalForMode } from "./msr.js";
 import { hi, lo, OUT_HI, RBP, type RegFile, RIP_HI, RIP_LO, RSP } from "./regs.js";
 import { AR_DB, AR_L, S_ATTR, S_LIMIT, SEG_CS, SEG_SS, SEG_STRIDE } from "./segment.js";
 import type { CpuState } from "./state.js";
@@ -92,7 +92,7 @@ export function pop(cpu: CpuState, mem: DataMemory, bytes: 2 | 4 | 8): number {
 
 function checkNearTarget(cpu: CpuState, tLo: number, tHi: number): void {
   if (cpu.efer & EFER_LMA && cpu.seg[SEG_CS * SEG_STRIDE + S_ATTR] & AR_L) {
-    if (!isCanonical(tHi, cpu.config.linearAddressBits)) raiseGP(0, "near branch to a non-canonical address");
+    if (!isCanonicalForMode(cpu, tHi)) raiseGP(0, "near branch to a non-canonical address");
   } else if (tLo >>> 0 > cpu.seg[SEG_CS * SEG_STRIDE + S_LIMIT] >>> 0) {
     raiseGP(0, "near branch beyond the CS limit");
   }

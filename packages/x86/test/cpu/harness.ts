@@ -78,6 +78,7 @@ export function guest64(
   w(GDT + 40, u64(tssDesc));
   w(GDT + 48, u64(0n));
   w(TSS + 4, u64(BigInt(RSP0)));
+  w(TSS + 102, new Uint8Array([0x68, 0])); // I/O map base beyond the limit: no bitmap, CPL > IOPL I/O is #GP(0)
   for (let v = 0; v < 256; v++) {
     const target = BigInt(STUBS + v * 16);
     const lo = (target & 0xffffn) | (0x08n << 16n) | (0x8en << 40n) | (((target >> 16n) & 0xffffn) << 48n);

@@ -180,7 +180,9 @@ describe("exit controls for a TD's instruction rules", () => {
   });
 
   it("xcr0Allowed narrows XSETBV: other XCR0 bits are #GP(0); allowed ones are written", () => {
-    const src = "xor ecx, ecx\nxor edx, edx\nmov eax, 3\nxsetbv\nhlt";
+    // CR4.OSXSAVE first: without it XSETBV is #UD before any XCR0 check
+    const src =
+      "mov rax, cr4\nor eax, 0x40000\nmov cr4, rax\nxor ecx, ecx\nxor edx, edx\nmov eax, 3\nxsetbv\nhlt";
     const allowed = guest64(src, { exits: { xcr0Allowed: 3 } }).cpu;
     expect(allowed.run()).toEqual({ reason: "hlt" });
     expect(allowed.st.xcr0).toBe(3);

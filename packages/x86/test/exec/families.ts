@@ -25,6 +25,7 @@ import * as shift from "../../src/exec/shift.js";
 import * as sse from "../../src/exec/sse-int.js";
 import { CpuState, CR0_PE } from "../../src/exec/state.js";
 import { RepPrefix, StringOp, stringOp } from "../../src/exec/string.js";
+import { sseFpFamily } from "./family-sse-fp.js";
 import type { NativeResult, NativeVector } from "./native-harness.js";
 import type { Rng } from "./rng.js";
 
@@ -823,7 +824,16 @@ function stringFamily(): Family {
 }
 
 export function families(): Family[] {
-  return [aluFamily(), shiftFamily(), mulDivFamily(), bitFamily(), miscFamily(), sseFamily(), stringFamily()];
+  return [
+    aluFamily(),
+    shiftFamily(),
+    mulDivFamily(),
+    bitFamily(),
+    miscFamily(),
+    sseFamily(),
+    stringFamily(),
+    sseFpFamily(),
+  ];
 }
 
 export interface FamilyResult {

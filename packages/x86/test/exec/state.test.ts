@@ -175,6 +175,8 @@ describe("control registers", () => {
 
   it("checks XSETBV", () => {
     const cpu = new CpuState();
+    expect(() => xsetbv(cpu, 0, 3, 0)).toThrow(/#UD/); // CR4.OSXSAVE=0
+    cpu.cr4 |= 1 << 18;
     expect(gp(() => xsetbv(cpu, 1, 3, 0))).toBe(0);
     expect(gp(() => xsetbv(cpu, 0, 2, 0))).toBe(0);
     expect(gp(() => xsetbv(cpu, 0, 7, 0))).toBe(0); // AVX not supported by default

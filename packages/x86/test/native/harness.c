@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 typedef unsigned long long u64;
 typedef void (*op_fn)(const u64 *in, u64 *out);
@@ -191,6 +192,71 @@ SSE(paddusb) SSE(paddusw) SSE(psubusb) SSE(psubusw) SSE(paddsb) SSE(paddsw) SSE(
 SSE(pminub) SSE(pmaxub) SSE(pminsw) SSE(pmaxsw) SSE(pavgb) SSE(pavgw)
 SSE(packsswb) SSE(packuswb) SSE(packssdw) SSE(pmullw) SSE(pmulhw) SSE(pmulhuw) SSE(pmaddwd) SSE(psadbw)
 
+/* SSE scalar floating point: in0:in1 = xmm0 (destination), in2:in3 = xmm1 (source) or the GPR
+ * source of CVTSI2Sx (in2), in4 = MXCSR (all exceptions forced masked); out0:out1 = xmm0 (or
+ * out0 = the GPR result of CVT(T)Sx2SI), out2 = MXCSR after | (RFLAGS & 0x8d5) << 32. */
+static const unsigned def_mxcsr = 0x1f80;
+#define FP_IO(body)                                                                               \
+    u64 d[2] = {in[0], in[1]}, s[2] = {in[2], in[3]}, fl = 0, g = in[2];                          \
+    unsigned m = (unsigned)in[4] | 0x1f80, mo = 0;                                               \
+    __asm__ volatile("ldmxcsr %[m]\n\tmovdqu (%[d]), %%xmm0\n\tmovdqu (%[s]), %%xmm1\n\t" body     \
+                     "\n\tmovdqu %%xmm0, (%[d])\n\tstmxcsr %[mo]\n\tpushfq\n\tpopq %[fl]\n\tldmxcsr %[def]" \
+                     : [mo] "=m"(mo), [fl] "=r"(fl), [g] "+r"(g)                                   \
+                     : [d] "r"(d), [s] "r"(s), [m] "m"(m), [def] "m"(def_mxcsr)                   \
+                     : "xmm0", "xmm1", "memory", "cc");                                           \
+    out[2] = mo | ((fl & 0x8d5) << 32);
+#define FP(name, insn) static void name(const u64 *in, u64 *out) { FP_IO(insn) out[0] = d[0]; out[1] = d[1]; }
+#define FP_TOINT(name, insn) static void name(const u64 *in, u64 *out) { FP_IO(insn) out[0] = g; out[1] = 0; }
+FP(addsd, "addsd %%xmm1, %%xmm0") FP(subsd, "subsd %%xmm1, %%xmm0") FP(mulsd, "mulsd %%xmm1, %%xmm0")
+FP(divsd, "divsd %%xmm1, %%xmm0") FP(sqrtsd, "sqrtsd %%xmm1, %%xmm0") FP(minsd, "minsd %%xmm1, %%xmm0")
+FP(maxsd, "maxsd %%xmm1, %%xmm0")
+FP(addss, "addss %%xmm1, %%xmm0") FP(subss, "subss %%xmm1, %%xmm0") FP(mulss, "mulss %%xmm1, %%xmm0")
+FP(divss, "divss %%xmm1, %%xmm0") FP(sqrtss, "sqrtss %%xmm1, %%xmm0") FP(minss, "minss %%xmm1, %%xmm0")
+FP(maxss, "maxss %%xmm1, %%xmm0")
+FP(ucomisd, "ucomisd %%xmm1, %%xmm0") FP(comisd, "comisd %%xmm1, %%xmm0")
+FP(ucomiss, "ucomiss %%xmm1, %%xmm0") FP(comiss, "comiss %%xmm1, %%xmm0")
+FP(cvtsd2ss, "cvtsd2ss %%xmm1, %%xmm0") FP(cvtss2sd, "cvtss2sd %%xmm1, %%xmm0")
+FP(cvtsi2sd32, "cvtsi2sdl %k[g], %%xmm0") FP(cvtsi2sd64, "cvtsi2sdq %q[g], %%xmm0")
+FP(cvtsi2ss32, "cvtsi2ssl %k[g], %%xmm0") FP(cvtsi2ss64, "cvtsi2ssq %q[g], %%xmm0")
+FP_TOINT(cvttsd2si32, "cvttsd2si %%xmm1, %k[g]") FP_TOINT(cvttsd2si64, "cvttsd2si %%xmm1, %q[g]")
+FP_TOINT(cvtsd2si32, "cvtsd2si %%xmm1, %k[g]") FP_TOINT(cvtsd2si64, "cvtsd2si %%xmm1, %q[g]")
+FP_TOINT(cvttss2si32, "cvttss2si %%xmm1, %k[g]") FP_TOINT(cvttss2si64, "cvttss2si %%xmm1, %q[g]")
+FP_TOINT(cvtss2si32, "cvtss2si %%xmm1, %k[g]") FP_TOINT(cvtss2si64, "cvtss2si %%xmm1, %q[g]")
+
+FP(addpd, "addpd %%xmm1, %%xmm0") FP(subpd, "subpd %%xmm1, %%xmm0") FP(mulpd, "mulpd %%xmm1, %%xmm0")
+FP(divpd, "divpd %%xmm1, %%xmm0") FP(sqrtpd, "sqrtpd %%xmm1, %%xmm0") FP(minpd, "minpd %%xmm1, %%xmm0")
+FP(maxpd, "maxpd %%xmm1, %%xmm0")
+FP(addps, "addps %%xmm1, %%xmm0") FP(subps, "subps %%xmm1, %%xmm0") FP(mulps, "mulps %%xmm1, %%xmm0")
+FP(divps, "divps %%xmm1, %%xmm0") FP(sqrtps, "sqrtps %%xmm1, %%xmm0") FP(minps, "minps %%xmm1, %%xmm0")
+FP(maxps, "maxps %%xmm1, %%xmm0")
+#define FPCMP(form) FP(form##0, #form " $0, %%xmm1, %%xmm0") FP(form##1, #form " $1, %%xmm1, %%xmm0") \
+  FP(form##2, #form " $2, %%xmm1, %%xmm0") FP(form##3, #form " $3, %%xmm1, %%xmm0") \
+  FP(form##4, #form " $4, %%xmm1, %%xmm0") FP(form##5, #form " $5, %%xmm1, %%xmm0") \
+  FP(form##6, #form " $6, %%xmm1, %%xmm0") FP(form##7, #form " $7, %%xmm1, %%xmm0")
+FPCMP(cmpsd) FPCMP(cmpss) FPCMP(cmppd) FPCMP(cmpps)
+
+FP(cvtdq2pd, "cvtdq2pd %%xmm1, %%xmm0") FP(cvtdq2ps, "cvtdq2ps %%xmm1, %%xmm0") FP(cvtps2pd, "cvtps2pd %%xmm1, %%xmm0")
+FP(cvtpd2ps, "cvtpd2ps %%xmm1, %%xmm0") FP(cvtpd2dq, "cvtpd2dq %%xmm1, %%xmm0") FP(cvttpd2dq, "cvttpd2dq %%xmm1, %%xmm0")
+FP(cvtps2dq, "cvtps2dq %%xmm1, %%xmm0") FP(cvttps2dq, "cvttps2dq %%xmm1, %%xmm0")
+
+/* The same arithmetic with the MXCSR of in4 as given (exceptions may be unmasked): an unmasked
+ * SIMD exception arrives as SIGFPE and the line reads "#XM <mxcsr at the fault>". */
+#define FP_IO_RAW(body)                                                                           \
+    u64 d[2] = {in[0], in[1]}, s[2] = {in[2], in[3]}, fl = 0, g = in[2];                          \
+    unsigned m = (unsigned)in[4], mo = 0;                                                        \
+    __asm__ volatile("ldmxcsr %[m]\n\tmovdqu (%[d]), %%xmm0\n\tmovdqu (%[s]), %%xmm1\n\t" body     \
+                     "\n\tmovdqu %%xmm0, (%[d])\n\tstmxcsr %[mo]\n\tpushfq\n\tpopq %[fl]\n\tldmxcsr %[def]" \
+                     : [mo] "=m"(mo), [fl] "=r"(fl), [g] "+r"(g)                                   \
+                     : [d] "r"(d), [s] "r"(s), [m] "m"(m), [def] "m"(def_mxcsr)                   \
+                     : "xmm0", "xmm1", "memory", "cc");                                           \
+    out[2] = mo | ((fl & 0x8d5) << 32);
+#define FPX(name, insn) static void xm_##name(const u64 *in, u64 *out) { FP_IO_RAW(insn) out[0] = d[0]; out[1] = d[1]; }
+FPX(addsd, "addsd %%xmm1, %%xmm0") FPX(subsd, "subsd %%xmm1, %%xmm0") FPX(mulsd, "mulsd %%xmm1, %%xmm0")
+FPX(divsd, "divsd %%xmm1, %%xmm0") FPX(sqrtsd, "sqrtsd %%xmm1, %%xmm0")
+FPX(addss, "addss %%xmm1, %%xmm0") FPX(mulss, "mulss %%xmm1, %%xmm0") FPX(divss, "divss %%xmm1, %%xmm0")
+FPX(addpd, "addpd %%xmm1, %%xmm0") FPX(mulpd, "mulpd %%xmm1, %%xmm0") FPX(divpd, "divpd %%xmm1, %%xmm0")
+FPX(sqrtpd, "sqrtpd %%xmm1, %%xmm0") FPX(addps, "addps %%xmm1, %%xmm0") FPX(divps, "divps %%xmm1, %%xmm0")
+
 /* PMOVMSKB r32, xmm1: out2 = GPR. */
 static void pmovmskb(const u64 *in, u64 *out) {
   u64 s[2] = {in[2], in[3]}, g = 0;
@@ -291,10 +357,35 @@ static const struct { const char *name; op_fn fn; } ops[] = {
   E(packsswb) E(packuswb) E(packssdw) E(pmullw) E(pmulhw) E(pmulhuw) E(pmaddwd) E(psadbw)
   E(pextrw) E(pinsrw)
   E(movd_to_xmm) E(movq_to_xmm) E(movd_from_xmm) E(movq_from_xmm) E(movq_xmm_xmm)
+  E(addsd) E(subsd) E(mulsd) E(divsd) E(sqrtsd) E(minsd) E(maxsd)
+  E(addss) E(subss) E(mulss) E(divss) E(sqrtss) E(minss) E(maxss)
+  E(ucomisd) E(comisd) E(ucomiss) E(comiss) E(cvtsd2ss) E(cvtss2sd)
+  E(cvtsi2sd32) E(cvtsi2sd64) E(cvtsi2ss32) E(cvtsi2ss64)
+  E(cvttsd2si32) E(cvttsd2si64) E(cvtsd2si32) E(cvtsd2si64)
+  E(cvttss2si32) E(cvttss2si64) E(cvtss2si32) E(cvtss2si64)
+  E(addpd) E(subpd) E(mulpd) E(divpd) E(sqrtpd) E(minpd) E(maxpd)
+  E(addps) E(subps) E(mulps) E(divps) E(sqrtps) E(minps) E(maxps)
+#define ECMP(f) E(f##0) E(f##1) E(f##2) E(f##3) E(f##4) E(f##5) E(f##6) E(f##7)
+  ECMP(cmpsd) ECMP(cmpss) ECMP(cmppd) ECMP(cmpps)
+  E(cvtdq2pd) E(cvtdq2ps) E(cvtps2pd) E(cvtpd2ps) E(cvtpd2dq) E(cvttpd2dq) E(cvtps2dq) E(cvttps2dq)
+  E(xm_addsd) E(xm_subsd) E(xm_mulsd) E(xm_divsd) E(xm_sqrtsd) E(xm_addss) E(xm_mulss) E(xm_divss)
+  E(xm_addpd) E(xm_mulpd) E(xm_divpd) E(xm_sqrtpd) E(xm_addps) E(xm_divps)
 };
 
 static sigjmp_buf fault_jmp;
-static void on_fpe(int sig) { (void)sig; siglongjmp(fault_jmp, 1); }
+static volatile int fpe_simd;
+static volatile unsigned fpe_mxcsr;
+static void on_fpe(int sig, siginfo_t *si, void *ctx) {
+  (void)sig;
+  fpe_simd = si->si_code != FPE_INTDIV && si->si_code != FPE_INTOVF;
+#ifdef __linux__
+  fpe_mxcsr = ((ucontext_t *)ctx)->uc_mcontext.fpregs->mxcsr;
+#else
+  (void)ctx;
+  fpe_mxcsr = 0; /* the #XM flags are read from the Linux signal context only (xm.test.ts skips elsewhere) */
+#endif
+  siglongjmp(fault_jmp, 1);
+}
 
 static op_fn lookup(const char *name) {
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
@@ -305,7 +396,8 @@ static op_fn lookup(const char *name) {
 int main(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_fpe;
+  sa.sa_sigaction = on_fpe;
+  sa.sa_flags = SA_SIGINFO;
   sigaction(SIGFPE, &sa, 0);
   static char line[512], name[64], last[64];
   op_fn fn = 0;
@@ -320,7 +412,11 @@ int main(void) {
       if (!fn) { fprintf(stderr, "harness: unknown op '%s'\n", name); return 2; }
       strcpy(last, name);
     }
-    if (sigsetjmp(fault_jmp, 1)) { puts("#DE"); continue; }
+    if (sigsetjmp(fault_jmp, 1)) {
+      __asm__ volatile("ldmxcsr %0" : : "m"(def_mxcsr));
+      if (fpe_simd) printf("#XM %x\n", fpe_mxcsr); else puts("#DE");
+      continue;
+    }
     fn(in, out);
     printf("%llx %llx %llx\n", out[0], out[1], out[2]);
   }
