@@ -52,14 +52,14 @@ describe("normal VM, typed face", () => {
     expect(b.vcpu.kvmRun()).toEqual({ kind: "failEntry", hardwareEntryFailureReason: 0x80000021n, cpu: 0 });
     expect(b.vcpu.normal.lastExitDetail).toMatch(/tr.type 9/);
 
-    const c = typed("addps xmm0, xmm1");
+    const c = typed("paddb mm0, mm1"); // MMX: not executed by the core
     const e = c.vcpu.kvmRun();
     expect(e.kind).toBe("internalError");
     if (e.kind === "internalError") {
       expect(e.suberror).toBe(1);
       expect(e.data).toHaveLength(8);
     }
-    expect(c.vcpu.normal.lastExitDetail).toMatch(/ADDPS|not executed|unsupported/i);
+    expect(c.vcpu.normal.lastExitDetail).toMatch(/PADDB|MMX|not executed|unsupported/i);
   });
 
   it("MSR exits and hypercalls through enableCap / setMsrFilter-free defaults", () => {
