@@ -108,6 +108,23 @@ export function finalize(host: Host, td: TdHandle): void {
   expectStatus(host.tdx.tdhMrFinalize(td.tdr), OK);
 }
 
+/** Where runnableTd's private page goes, and what it holds (default: GPA 0x1000, zeros). */
+export interface RunnablePage {
+  readonly gpa?: number;
+  readonly data?: Uint8Array;
+}
+
+/**
+ * The TD most guest-side tests start from: buildTd(params), one private page (PAGE.ADD), MR.FINALIZE,
+ * and the guest handle of its vCPU in 64-bit mode at CPL 0.
+ */
+export function runnableTd(host: Host, params: Parameters<typeof buildTd>[1] = {}, page: RunnablePage = {}) {
+  const td = buildTd(host, params);
+  addPage(host, td, page.gpa ?? 0x1000, page.data);
+  finalize(host, td);
+  return { td, v: guest(host, td.vcpus[0]) };
+}
+
 export function hex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
 }
