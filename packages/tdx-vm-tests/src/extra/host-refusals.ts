@@ -42,6 +42,16 @@ function lifecycleGuest(): GuestProgram {
   });
 }
 
+/** The CPUID a VMM passes to KVM_TDX_INIT_VM: the supported CPUID filtered and restricted as td_initialize does. */
+function initVmCpuid(): KvmCpuidEntry2[] {
+  return tdxApplyCpuidRestrictions(
+    tdxFilterCpuid(tdTestSupportedCpuid(), hostTdxCapabilities().cpuid),
+  ) as KvmCpuidEntry2[];
+}
+
+/** A created (not yet initialized) TD in a fresh VMM process. */
+const newTd = () => tdCreate({ process: newTdProcess() });
+
 export const verifyInitVmUnsupportedAttributes: TdxVmTestCase = {
   name: "verify_init_vm_unsupported_attributes",
   run() {
@@ -49,11 +59,7 @@ export const verifyInitVmUnsupportedAttributes: TdxVmTestCase = {
       (hostTdxCapabilities().supportedAttrs & TDX_TD_ATTRIBUTES.PKS) === 0n,
       "KVM_TDX_CAPABILITIES reports PKS as supported; 6.16 does not",
     );
-    const caps = hostTdxCapabilities();
-    const cpuid = tdxApplyCpuidRestrictions(
-      tdxFilterCpuid(tdTestSupportedCpuid(), caps.cpuid),
-    ) as KvmCpuidEntry2[];
-    const newTd = () => tdCreate({ process: newTdProcess() });
+    const cpuid = initVmCpuid();
     expectErrno("EINVAL", "KVM_TDX_INIT_VM with ATTRIBUTES.PKS", () =>
       newTd().vm.tdxInitVm({ attributes: TDX_TD_ATTRIBUTES.PKS, xfam: 0x3n, cpuid }),
     );
@@ -66,13 +72,10 @@ export const verifyInitVmUnsupportedXfam: TdxVmTestCase = {
   name: "verify_init_vm_unsupported_xfam",
   run() {
     const caps = hostTdxCapabilities();
-    const cpuid = tdxApplyCpuidRestrictions(
-      tdxFilterCpuid(tdTestSupportedCpuid(), caps.cpuid),
-    ) as KvmCpuidEntry2[];
+    const cpuid = initVmCpuid();
     let unsupported = 1n;
     while (unsupported !== 1n << 63n && (caps.supportedXfam & unsupported) !== 0n) unsupported <<= 1n;
     testAssert((caps.supportedXfam & unsupported) === 0n, "every XFAM bit is supported");
-    const newTd = () => tdCreate({ process: newTdProcess() });
     expectErrno("EINVAL", `KVM_TDX_INIT_VM with XFAM bit 0x${unsupported.toString(16)}`, () =>
       newTd().vm.tdxInitVm({ attributes: 0n, xfam: 0x3n | unsupported, cpuid }),
     );
