@@ -1,6 +1,7 @@
 // Test fixtures: a host with memory and a TDX module, and a builder that takes a TD through the
 // KVM-style lifecycle step by step.
 import { HostPhysicalMemory } from "@tdxsim/memory";
+import { GPR_NAMES } from "@tdxsim/x86";
 import { expect } from "vitest";
 import { MIN_NUM_TDCS_PAGES, MIN_NUM_TDVPS_PAGES } from "../src/abi/pages.js";
 import { decodeTdxStatus, TdxStatus } from "../src/abi/status.js";
@@ -148,24 +149,8 @@ export interface CallRegs {
   r9?: bigint;
   [reg: string]: bigint | undefined;
 }
-const REG_INDEX: Record<string, number> = {
-  rax: 0,
-  rcx: 1,
-  rdx: 2,
-  rbx: 3,
-  rsp: 4,
-  rbp: 5,
-  rsi: 6,
-  rdi: 7,
-  r8: 8,
-  r9: 9,
-  r10: 10,
-  r11: 11,
-  r12: 12,
-  r13: 13,
-  r14: 14,
-  r15: 15,
-};
+/** GPR numbers by lower-case name, from x86's GPR_NAMES. */
+const REG_INDEX: Record<string, number> = Object.fromEntries(GPR_NAMES.map((name, n) => [name, n]));
 
 /** Runs TDCALL `rax` with the given registers; returns the outcome and a register reader. */
 export function tdcall(v: TdVcpu, rax: bigint, regs: CallRegs = {}) {
