@@ -208,14 +208,19 @@ export class TdFixture {
     return { ...r, region: kvmTdxInitMemRegion.decode(mem.readBytes(STRUCT_AT, kvmTdxInitMemRegion.size)) };
   }
 
+  /** KVM_TDX_INIT_VM (default CPUID), then KVM_CREATE_VCPU + KVM_TDX_INIT_VCPU for each of `vcpus`. */
+  initVmWithVcpus(vcpus = 1): void {
+    expect(this.initVm().ret).toBe(0);
+    for (let i = 0; i < vcpus; i++) {
+      expect(this.createVcpu()).toBeGreaterThan(0);
+      expect(this.initVcpu(i).ret).toBe(0);
+    }
+  }
+
   /** INIT_VM, one vCPU, INIT_VCPU, private memory, an image, FINALIZE: a runnable TD. */
   static runnable(image = new Uint8Array(4096).fill(0x90), o: { vcpus?: number } = {}): TdFixture {
     const t = new TdFixture();
-    expect(t.initVm().ret).toBe(0);
-    for (let i = 0; i < (o.vcpus ?? 1); i++) {
-      expect(t.createVcpu()).toBeGreaterThan(0);
-      expect(t.initVcpu(i).ret).toBe(0);
-    }
+    t.initVmWithVcpus(o.vcpus);
     t.addPrivateMemory();
     expect(t.initMemRegion(0xf_0000, image, true).ret).toBe(0);
     expect(t.op(t.vmFd, KvmTdx.FINALIZE_VM).ret).toBe(0);

@@ -9,9 +9,7 @@ import { GUEST_RAM_AT, MiB, TdFixture } from "./td-fixture.js";
 describe("MMIO through a real #VE", () => {
   it("load from an unbacked shared GPA → #VE → RequestMMIO → KVM_EXIT_MMIO; a page-crossing shared request exits too, a private one is refused", () => {
     const t = new TdFixture({ realCpu: true });
-    expect(t.initVm().ret).toBe(0);
-    expect(t.createVcpu()).toBeGreaterThan(0);
-    expect(t.initVcpu(0).ret).toBe(0);
+    t.initVmWithVcpus();
     // shared RAM only in the first 1 MiB: canonical 0x180000 is MMIO
     t.vm.setUserMemoryRegion({
       slot: 0,

@@ -376,9 +376,7 @@ describe("KVM_GET_MSRS / KVM_SET_MSRS on a TD vCPU", () => {
 describe("on the x86 core", () => {
   it("an assembled guest's RDMSR/WRMSR TDVMCALLs: APICBASE read, EFER write refused, ICR written and read back", () => {
     const t = new TdFixture({ realCpu: true });
-    expect(t.initVm().ret).toBe(0);
-    expect(t.createVcpu()).toBeGreaterThan(0);
-    expect(t.initVcpu(0).ret).toBe(0);
+    t.initVmWithVcpus();
     t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: 0xffe0_0000, userAddr: 0x8000_0000 });
     const tdvmcall = (leaf: number, r12: number, r13 = 0) => `
   xor eax, eax ; mov ecx, 0xfc00

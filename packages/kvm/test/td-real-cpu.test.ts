@@ -12,9 +12,7 @@ const TOP_2M = 0xffe0_0000;
 describe("KVM_RUN of a TD on the x86 core", () => {
   it("an assembled guest does TDG.VP.INFO and TDVMCALL IO: KVM_EXIT_IO out, then in, with data both ways", () => {
     const t = new TdFixture({ realCpu: true });
-    expect(t.initVm().ret).toBe(0);
-    expect(t.createVcpu()).toBeGreaterThan(0);
-    expect(t.initVcpu(0).ret).toBe(0);
+    t.initVmWithVcpus();
     t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: TOP_2M, userAddr: 0x8000_0000 });
     const image = longModeGuest(`
   mov eax, 1 ; tdcall                # TDG.VP.INFO: RCX = GPAW
@@ -57,9 +55,7 @@ ve_handler: gp_handler: ud_handler:
 
   it("lazy private memory: the guest's first touch is an EPT violation KVM fixes with PAGE.AUG; the guest ACCEPTs from its #VE handler", () => {
     const t = new TdFixture({ realCpu: true });
-    expect(t.initVm().ret).toBe(0);
-    expect(t.createVcpu()).toBeGreaterThan(0);
-    expect(t.initVcpu(0).ret).toBe(0);
+    t.initVmWithVcpus();
     t.addPrivateMemory(2 * MiB);
     t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: TOP_2M, userAddr: 0x8000_0000 });
     const image = longModeGuest(`

@@ -18,9 +18,7 @@ const EFAULT = 14;
 function sharedTd(body: string, hypercallExit = false) {
   const t = new TdFixture({ realCpu: true });
   if (hypercallExit) t.vm.enableCap({ cap: KvmCap.EXIT_HYPERCALL, args: [1n << 12n] });
-  expect(t.initVm().ret).toBe(0);
-  expect(t.createVcpu()).toBeGreaterThan(0);
-  expect(t.initVcpu(0).ret).toBe(0);
+  t.initVmWithVcpus();
   t.addPrivateMemory(2 * MiB, false); // slot 0: GPA 0..2 MiB, shared, host memory at GUEST_RAM_AT
   t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: TOP_2M, userAddr: 0x8000_0000 });
   expect(t.initMemRegion(GUEST_IMAGE_BASE, longModeGuest(body), true).ret).toBe(0);
@@ -150,9 +148,7 @@ ve_handler: gp_handler: ud_handler:
 
   it("a shared slot logging dirty pages: a mapped page is dirty; KVM_GET_DIRTY_LOG drops the mappings so the next touch logs again", () => {
     const t = new TdFixture({ realCpu: true });
-    expect(t.initVm().ret).toBe(0);
-    expect(t.createVcpu()).toBeGreaterThan(0);
-    expect(t.initVcpu(0).ret).toBe(0);
+    t.initVmWithVcpus();
     // slot 0: plain shared memory (no guest_memfd) with KVM_MEM_LOG_DIRTY_PAGES
     t.vm.setUserMemoryRegion({
       slot: 0,
@@ -196,9 +192,7 @@ ve_handler: gp_handler: ud_handler:
   ${tdvmcallOut(0x3f0, "rbx", 4)}`;
     const t = new TdFixture({ realCpu: true });
     t.vm.enableCap({ cap: KvmCap.EXIT_HYPERCALL, args: [1n << 12n] });
-    expect(t.initVm().ret).toBe(0);
-    expect(t.createVcpu()).toBeGreaterThan(0);
-    expect(t.initVcpu(0).ret).toBe(0);
+    t.initVmWithVcpus();
     t.addPrivateMemory(2 * MiB, true); // slot 0: guest_memfd + user memory at GUEST_RAM_AT, private
     t.addPrivateMemory(2 * MiB, true, { slot: 1, gpa: TOP_2M, userAddr: 0x8000_0000 });
     const image = longModeGuest(`

@@ -19,11 +19,11 @@ import {
   buildTd,
   expectStatus,
   finalize,
-  guest,
   type Host,
   makeHost,
   mapSeptFor,
   OK,
+  runnableTd,
   tdcall,
 } from "./helpers.js";
 
@@ -32,10 +32,7 @@ const HPA = 0x30000000;
 const ACCEPT_2M = BigInt(GPA) | 1n;
 
 function pending2m(host: Host) {
-  const td = buildTd(host);
-  addPage(host, td, 0x1000);
-  finalize(host, td);
-  const v = guest(host, td.vcpus[0]);
+  const { td, v } = runnableTd(host);
   mapSeptFor(host, td, GPA, 2);
   expectStatus(host.tdx.tdhMemPageAug(GPA, 1, td.tdr, HPA), OK);
   const state = () => Number(host.tdx.tdhMemSeptRd(GPA, 1, td.tdr).rdx! >> 8n);
@@ -110,10 +107,7 @@ describe("interruptible 2 MiB TDG.MEM.PAGE.ACCEPT", () => {
 
   it("4 KiB ACCEPT is not interruptible", () => {
     const host = makeHost();
-    const td = buildTd(host);
-    addPage(host, td, 0x1000);
-    finalize(host, td);
-    const v = guest(host, td.vcpus[0]);
+    const { td, v } = runnableTd(host);
     mapSeptFor(host, td, 0x8000);
     expectStatus(host.tdx.tdhMemPageAug(0x8000, 0, td.tdr, host.memory.allocPage()), OK);
     v.setInterruptCheck(() => true);

@@ -1,6 +1,7 @@
 // Test fixtures: a host with memory and a TDX module, and a builder that takes a TD through the
 // KVM-style lifecycle step by step.
 import { HostPhysicalMemory } from "@tdxsim/memory";
+import { GPR_NAMES } from "@tdxsim/x86";
 import { expect } from "vitest";
 import { MIN_NUM_TDCS_PAGES, MIN_NUM_TDVPS_PAGES } from "../src/abi/pages.js";
 import { decodeTdxStatus, TdxStatus } from "../src/abi/status.js";
@@ -108,6 +109,23 @@ export function finalize(host: Host, td: TdHandle): void {
   expectStatus(host.tdx.tdhMrFinalize(td.tdr), OK);
 }
 
+/** Where runnableTd's private page goes, and what it holds (default: GPA 0x1000, zeros). */
+export interface RunnablePage {
+  readonly gpa?: number;
+  readonly data?: Uint8Array;
+}
+
+/**
+ * The TD most guest-side tests start from: buildTd(params), one private page (PAGE.ADD), MR.FINALIZE,
+ * and the guest handle of its vCPU in 64-bit mode at CPL 0.
+ */
+export function runnableTd(host: Host, params: Parameters<typeof buildTd>[1] = {}, page: RunnablePage = {}) {
+  const td = buildTd(host, params);
+  addPage(host, td, page.gpa ?? 0x1000, page.data);
+  finalize(host, td);
+  return { td, v: guest(host, td.vcpus[0]) };
+}
+
 export function hex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
 }
@@ -131,24 +149,8 @@ export interface CallRegs {
   r9?: bigint;
   [reg: string]: bigint | undefined;
 }
-const REG_INDEX: Record<string, number> = {
-  rax: 0,
-  rcx: 1,
-  rdx: 2,
-  rbx: 3,
-  rsp: 4,
-  rbp: 5,
-  rsi: 6,
-  rdi: 7,
-  r8: 8,
-  r9: 9,
-  r10: 10,
-  r11: 11,
-  r12: 12,
-  r13: 13,
-  r14: 14,
-  r15: 15,
-};
+/** GPR numbers by lower-case name, from x86's GPR_NAMES. */
+const REG_INDEX: Record<string, number> = Object.fromEntries(GPR_NAMES.map((name, n) => [name, n]));
 
 /** Runs TDCALL `rax` with the given registers; returns the outcome and a register reader. */
 export function tdcall(v: TdVcpu, rax: bigint, regs: CallRegs = {}) {

@@ -20,6 +20,7 @@ import {
   makeHost,
   mapSeptFor,
   OK,
+  runnableTd,
   tdcall,
 } from "./helpers.js";
 
@@ -208,10 +209,7 @@ describe("RTMR and TDREPORT (TDG.MR.RTMR.EXTEND, TDG.MR.REPORT)", () => {
 
   it("TDG.MR.VERIFYREPORT accepts this simulator's reports and refuses tampered ones", () => {
     const host = makeHost();
-    const td = buildTd(host);
-    addPage(host, td, 0x2000);
-    finalize(host, td);
-    const v = guest(host, td.vcpus[0]);
+    const { v } = runnableTd(host, {}, { gpa: 0x2000 });
     expectStatus(tdcall(v, 4n, { rcx: 0x2000n, rdx: 0x2c00n, r8: 0n }).rax, OK);
     expectStatus(tdcall(v, 22n, { rcx: 0x2000n }).rax, OK);
     const page = v.translate(0x2000, 2)!;
@@ -225,10 +223,7 @@ describe("RTMR and TDREPORT (TDG.MR.RTMR.EXTEND, TDG.MR.REPORT)", () => {
 
   it("error paths: alignment, index, subtype", () => {
     const host = makeHost();
-    const td = buildTd(host);
-    addPage(host, td, 0x2000);
-    finalize(host, td);
-    const v = guest(host, td.vcpus[0]);
+    const { v } = runnableTd(host, {}, { gpa: 0x2000 });
     const E = 0xc000010000000000n;
     expect(tdcall(v, 2n, { rcx: 0x2010n, rdx: 0n }).rax).toBe(E + 1n);
     expect(tdcall(v, 2n, { rcx: 0x2000n, rdx: 4n }).rax).toBe(E + 2n);

@@ -11,27 +11,9 @@ import {
   TdFieldId,
   Vector,
 } from "../src/index.js";
-import {
-  addPage,
-  buildTd,
-  expectStatus,
-  finalize,
-  guest,
-  type Host,
-  makeHost,
-  mapSeptFor,
-  OK,
-  tdcall,
-} from "./helpers.js";
+import { expectStatus, makeHost, mapSeptFor, OK, runnableTd, tdcall } from "./helpers.js";
 
 const INVALID = T.TDX_OPERAND_INVALID;
-
-function runnableTd(host: Host, params = {}) {
-  const td = buildTd(host, params);
-  addPage(host, td, 0x1000);
-  finalize(host, td);
-  return { td, v: guest(host, td.vcpus[0]) };
-}
 
 describe("TDCALL dispatch", () => {
   it("unknown leaf, reserved RAX bits, bad version → TDX_OPERAND_INVALID (RAX)", () => {

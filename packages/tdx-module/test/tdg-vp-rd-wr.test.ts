@@ -1,32 +1,15 @@
 // TDG.VP.RD / TDG.VP.WR (leaves 9, 10): the TDVPS fields a guest may read and write, every status.
 import { describe, expect, it } from "vitest";
 import { TdvpsFieldId as F, TdxStatus as T } from "../src/index.js";
-import {
-  addPage,
-  buildTd,
-  expectStatus,
-  finalize,
-  guest,
-  type Host,
-  makeHost,
-  OK,
-  tdcall,
-} from "./helpers.js";
+import { expectStatus, makeHost, OK, runnableTd, tdcall } from "./helpers.js";
 
 const VP_RD = 9n;
 const VP_WR = 10n;
 const NONE = 0xffff_ffff_ffff_ffffn;
 
-function runnable(host: Host) {
-  const td = buildTd(host);
-  addPage(host, td, 0x1000);
-  finalize(host, td);
-  return guest(host, td.vcpus[0]);
-}
-
 describe("TDG.VP.RD", () => {
   it("reads VCPU_INDEX and returns the next guest-readable field in RDX", () => {
-    const v = runnable(makeHost());
+    const { v } = runnableTd(makeHost());
     const r = tdcall(v, VP_RD, { rcx: 0n, rdx: F.VCPU_INDEX });
     expectStatus(r.rax, OK);
     expect(r.reg("r8")).toBe(0n);
@@ -37,13 +20,13 @@ describe("TDG.VP.RD", () => {
   });
 
   it("the context code of the id is ignored (forced to VP)", () => {
-    const v = runnable(makeHost());
+    const { v } = runnableTd(makeHost());
     const otherContext = (F.VCPU_INDEX & ~(7n << 52n)) | (1n << 52n);
     expectStatus(tdcall(v, VP_RD, { rcx: 0n, rdx: otherContext }).rax, OK);
   });
 
   it("a null field id gives TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT with the first field", () => {
-    const v = runnable(makeHost());
+    const { v } = runnableTd(makeHost());
     const r = tdcall(v, VP_RD, { rcx: 0n, rdx: NONE });
     expectStatus(r.rax, T.TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT);
     expect(r.reg("rdx")).toBe(F.VCPU_INDEX);
@@ -51,7 +34,7 @@ describe("TDG.VP.RD", () => {
   });
 
   it("errors: RCX ≠ 0, unknown or malformed id, field without guest read access; R8 = 0, RDX = −1", () => {
-    const v = runnable(makeHost());
+    const { v } = runnableTd(makeHost());
     const cases: [bigint, bigint, bigint][] = [
       [1n, F.VCPU_INDEX, T.TDX_OPERAND_INVALID + 1n],
       [0n, 0xa020000200000077n, T.TDX_METADATA_FIELD_ID_INCORRECT],
@@ -69,14 +52,14 @@ describe("TDG.VP.RD", () => {
   });
 
   it("version 1 is TDX_OPERAND_INVALID (RAX)", () => {
-    const v = runnable(makeHost());
+    const { v } = runnableTd(makeHost());
     expectStatus(tdcall(v, (1n << 16n) | VP_RD, { rcx: 0n, rdx: F.VCPU_INDEX }).rax, T.TDX_OPERAND_INVALID);
   });
 });
 
 describe("TDG.VP.WR", () => {
   it("CPUID_SUPERVISOR_VE: writes the byte (old value in R8) and turns CPUID #VE on at CPL 0", () => {
-    const v = runnable(makeHost());
+    const { v } = runnableTd(makeHost());
     const out = new Uint32Array(4);
     expect(v.cpuid(0, 0, 0, false, out)).toBe(true);
     const w = tdcall(v, VP_WR, { rcx: 0n, rdx: F.CPUID_SUPERVISOR_VE, r8: 5n, r9: 0xffn });
@@ -91,7 +74,7 @@ describe("TDG.VP.WR", () => {
   });
 
   it("TDG.VP.CPUIDVE.SET and CPUID_USER_VE are the same state", () => {
-    const v = runnable(makeHost());
+    const { v } = runnableTd(makeHost());
     expectStatus(tdcall(v, 5n, { rcx: 2n }).rax, OK); // user #VE
     expect(tdcall(v, VP_RD, { rcx: 0n, rdx: F.CPUID_USER_VE }).reg("r8")).toBe(1n);
     expectStatus(tdcall(v, VP_WR, { rcx: 0n, rdx: F.CPUID_USER_VE, r8: 0n, r9: 1n }).rax, OK);
@@ -99,7 +82,7 @@ describe("TDG.VP.WR", () => {
   });
 
   it("errors: RCX ≠ 0, unknown id, read-only or hidden field, mask outside the field, bits outside the byte", () => {
-    const v = runnable(makeHost());
+    const { v } = runnableTd(makeHost());
     const cases: [bigint, bigint, bigint, bigint, bigint][] = [
       [1n, F.CPUID_USER_VE, 1n, 0xffn, T.TDX_OPERAND_INVALID + 1n],
       [0n, 0xa020000200000077n, 1n, 0xffn, T.TDX_METADATA_FIELD_ID_INCORRECT],

@@ -10,23 +10,20 @@ import {
   Vector,
 } from "../src/index.js";
 import {
-  addPage,
   buildTd,
   expectStatus,
-  finalize,
   guest,
   type Host,
   makeHost,
   mapSeptFor,
   OK,
+  runnableTd,
   tdcall,
 } from "./helpers.js";
 
+/** runnableTd with its page at GPA 0x1000 filled with 0x11, so reads through translate() are recognisable. */
 function runnable(host: Host, params = {}) {
-  const td = buildTd(host, params);
-  addPage(host, td, 0x1000, new Uint8Array(4096).fill(0x11));
-  finalize(host, td);
-  return { td, v: guest(host, td.vcpus[0]) };
+  return runnableTd(host, params, { data: new Uint8Array(4096).fill(0x11) });
 }
 
 describe("translate()", () => {

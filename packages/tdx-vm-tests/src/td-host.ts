@@ -1,29 +1,14 @@
 // The simulated host every test's TD runs on: one KvmProcess per TD, with the CPU model
 // KVM_GET_SUPPORTED_CPUID reports and, while a caller measures, an instruction-counting executor.
-import { type KvmCpuidEntry2, KvmProcess, type TdxCapabilities } from "@tdxsim/kvm";
+import type { KvmProcess } from "@tdxsim/kvm";
+import { tdTestProcess } from "@tdxsim/tdx-lib";
 import { CountingTdExecutor } from "./instruction-counter.js";
-
-/**
- * KVM_GET_SUPPORTED_CPUID as the host VMM hands it to KVM_TDX_INIT_VM: the configurable leaves of
- * KVM_TDX_CAPABILITIES with native family/model/stepping (leaf 1 EAX 0) and GPAW 48.
- */
-export function supportedCpuid(): KvmCpuidEntry2[] {
-  return tdxCapabilities().cpuid.map((e) => ({
-    ...e,
-    eax: e.function === 1 ? 0 : e.function === 0x80000008 ? 48 << 16 : e.eax,
-  }));
-}
-
-/** KVM_TDX_CAPABILITIES of this simulated host, read from a throw-away TDX VM (type 5). */
-export function tdxCapabilities(): TdxCapabilities {
-  return new KvmProcess().openKvm().createVm(5).tdxCapabilities();
-}
 
 let measuring: CountingTdExecutor | undefined;
 
-/** A fresh VMM process for one TD (what each upstream test's process is). */
+/** A fresh VMM process for one TD (what each upstream test's process is): tdx-lib's tdTestProcess. */
 export function newTdProcess(): KvmProcess {
-  return new KvmProcess({ supportedCpuid: supportedCpuid(), tdGuestExecutor: measuring });
+  return tdTestProcess({ tdGuestExecutor: measuring });
 }
 
 /**

@@ -37,7 +37,6 @@ import {
 } from "@tdxsim/kvm";
 import { HostPhysicalMemory } from "@tdxsim/memory";
 import {
-  buildTdParams,
   GUEST_IMAGE_BASE,
   longModeGuest,
   setReg,
@@ -48,6 +47,7 @@ import {
   TdxModule,
   tdvmcallOut,
 } from "@tdxsim/tdx-module";
+import { createModuleTd } from "./module-td.js";
 
 /** A guest that does TDVMCALL<IO> OUT 0x80 forever. */
 const ioGuest: TdGuestExecutor = {
@@ -224,17 +224,7 @@ function moduleBuildSeconds(): number {
     sources.push(s);
   }
   const t0 = performance.now();
-  const tdr = memory.allocPage();
-  tdx.tdhMngCreate(tdr, 2);
-  tdx.tdhMngKeyConfig(tdr);
-  for (let i = 0; i < 6; i++) tdx.tdhMngAddcx(memory.allocPage(), tdr);
-  const params = memory.allocPage();
-  memory.host.writeBytes(params, buildTdParams({ maxVcpus: 1 }));
-  tdx.tdhMngInit(tdr, params);
-  const tdvpr = memory.allocPage();
-  tdx.tdhVpCreate(tdvpr, tdr);
-  for (let i = 0; i < 5; i++) tdx.tdhVpAddcx(memory.allocPage(), tdvpr);
-  tdx.tdhVpInit(tdvpr, 0n);
+  const { tdr } = createModuleTd(tdx, memory);
   tdx.tdhMemSeptAdd(0, 3, tdr, memory.allocPage());
   tdx.tdhMemSeptAdd(0, 2, tdr, memory.allocPage());
   for (let gpa = 0, i = 0; gpa < IMAGE; gpa += 4096, i++) {

@@ -3,7 +3,6 @@
 import { createHash } from "node:crypto";
 import { HostPhysicalMemory } from "@tdxsim/memory";
 import {
-  buildTdParams,
   GUEST_IMAGE_BASE,
   GUEST_IMAGE_PAGES,
   type HashProvider,
@@ -15,6 +14,7 @@ import {
   tdvmcallOut,
 } from "@tdxsim/tdx-module";
 import { measure, report } from "./measure.js";
+import { createModuleTd } from "./module-td.js";
 
 const MiB = 1024 * 1024;
 const IMAGE = 64 * MiB;
@@ -43,17 +43,7 @@ function buildTd(hash: HashProvider): {
 } {
   const memory = new HostPhysicalMemory(512 * MiB);
   const tdx = new TdxModule(memory, { hash });
-  const tdr = memory.allocPage();
-  tdx.tdhMngCreate(tdr, 2);
-  tdx.tdhMngKeyConfig(tdr);
-  for (let i = 0; i < 6; i++) tdx.tdhMngAddcx(memory.allocPage(), tdr);
-  const params = memory.allocPage();
-  memory.host.writeBytes(params, buildTdParams({ maxVcpus: 1 }));
-  tdx.tdhMngInit(tdr, params);
-  const tdvpr = memory.allocPage();
-  tdx.tdhVpCreate(tdvpr, tdr);
-  for (let i = 0; i < 5; i++) tdx.tdhVpAddcx(memory.allocPage(), tdvpr);
-  tdx.tdhVpInit(tdvpr, 0n);
+  const { tdr, tdvpr } = createModuleTd(tdx, memory);
   tdx.tdhMemSeptAdd(0, 3, tdr, memory.allocPage());
   tdx.tdhMemSeptAdd(0, 2, tdr, memory.allocPage());
   for (let gpa = 0; gpa < IMAGE; gpa += 2 * MiB) tdx.tdhMemSeptAdd(gpa, 1, tdr, memory.allocPage());

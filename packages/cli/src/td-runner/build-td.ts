@@ -1,6 +1,5 @@
 // td_create … td_finalize around a loaded ELF image, the way the selftest library builds a TD:
 // memslots and page tables from tdInitialize, one vCPU per --vcpus entering at e_entry.
-import { KvmProcess } from "@tdxsim/kvm";
 import {
   DEFAULT_TD_MEMORY_SIZE,
   type LoadedElf,
@@ -8,9 +7,10 @@ import {
   tdCreate,
   tdFinalize,
   tdInitialize,
+  tdTestProcess,
   tdVcpuAdd,
 } from "@tdxsim/tdx-lib";
-import { CountingTdExecutor, supportedCpuid } from "@tdxsim/tdx-vm-tests";
+import { CountingTdExecutor } from "@tdxsim/tdx-vm-tests";
 
 export interface BuiltTd {
   readonly td: TdVm;
@@ -49,8 +49,7 @@ function step<T>(name: string, body: () => T): T {
 /** Builds and finalizes a TD running `image` on `vcpus` vCPUs. */
 export function buildTd(image: LoadedElf, vcpus: number): BuiltTd {
   const executor = new CountingTdExecutor();
-  const process = new KvmProcess({ supportedCpuid: supportedCpuid(), tdGuestExecutor: executor });
-  const td = step("td_create", () => tdCreate({ process }));
+  const td = step("td_create", () => tdCreate({ process: tdTestProcess({ tdGuestExecutor: executor }) }));
   step("td_initialize", () =>
     tdInitialize(td, { image: image.chunks, memorySize: tdMemorySizeFor(image), maxVcpus: vcpus }),
   );

@@ -3,7 +3,13 @@
 // at GUEST_IMAGE_GVA, and td_create → td_initialize → td_vcpu_add (one vCPU per entry symbol) →
 // td_finalize — upstream's td_setup pattern (vm_tdx_create_with_one_vcpu and friends) — plus the
 // MMIO request GPA the MMIO tests use and the host's answer to an MMIO read.
-import { type KvmCpuidEntry2, KvmProcess, KvmVmType, type TdxCapabilities } from "@tdxsim/kvm";
+import {
+  type KvmCpuidEntry2,
+  type KvmHostOptions,
+  KvmProcess,
+  KvmVmType,
+  type TdxCapabilities,
+} from "@tdxsim/kvm";
 import type { GuestProgram } from "../guest/builder/guest-program.js";
 import { assembleGuestImage, type GuestImage } from "../guest/guest-image.js";
 import { TdxTestAssertionError } from "../report/assertions.js";
@@ -46,9 +52,19 @@ export function tdTestSupportedCpuid(): KvmCpuidEntry2[] {
   }));
 }
 
-/** A VMM process (its /dev/kvm and user memory) whose KVM_GET_SUPPORTED_CPUID is tdTestSupportedCpuid(). */
-export function tdTestProcess(): KvmProcess {
-  return new KvmProcess({ supportedCpuid: tdTestSupportedCpuid() });
+/**
+ * A VMM process (its /dev/kvm and user memory) whose KVM_GET_SUPPORTED_CPUID is
+ * tdTestSupportedCpuid(); `host` adds to or overrides the host's options (e.g. a tdGuestExecutor
+ * that counts the guest's instructions).
+ */
+export function tdTestProcess(host: KvmHostOptions = {}): KvmProcess {
+  return new KvmProcess({ supportedCpuid: tdTestSupportedCpuid(), ...host });
+}
+
+/** One more IDT gate for the guest image: `vector` enters the guest symbol `handler`. */
+export interface TdExceptionHandler {
+  readonly vector: number;
+  readonly handler: string;
 }
 
 export interface TdBootOptions {
@@ -66,6 +82,8 @@ export interface TdBootOptions {
   readonly maxVcpus?: number;
   /** Where the image is linked (default GUEST_IMAGE_GVA). */
   readonly origin?: number;
+  /** More IDT gates (vector → guest symbol), next to the image's own (#VE → guest_ve_entry). */
+  readonly exceptionHandlers?: readonly TdExceptionHandler[];
   /** The VMM process (default tdTestProcess()). */
   readonly process?: KvmProcess;
   /** Runs after the vCPUs are added, before td_finalize (vm_vaddr_alloc, virt_map_shared, sync_global_to_guest, ...). */
@@ -82,7 +100,13 @@ export function buildTd(program: GuestProgram, options: TdBootOptions = {}): { t
   const td = tdCreate({ process: options.process ?? tdTestProcess() });
   tdInitialize(td, {
     image: image.chunks,
-    idtEntries: image.idtEntries,
+    idtEntries: [
+      ...image.idtEntries,
+      ...(options.exceptionHandlers ?? []).map((h) => ({
+        vector: h.vector,
+        handler: image.symbol(h.handler),
+      })),
+    ],
     attributes: options.attributes,
     xfam: options.xfam,
     cpuid: options.cpuid,

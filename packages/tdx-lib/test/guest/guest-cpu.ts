@@ -17,6 +17,7 @@ import {
   Cpu,
   type CpuStop,
   FlatGuestPhysicalMap,
+  GPR_NAMES,
   SEG_CS,
   setSegment,
   writeRflags,
@@ -34,25 +35,10 @@ import {
   TD_RESET_EFER,
 } from "../../src/index.js";
 
-/** GPR numbers by name (the order of the CPU's register file). */
-export const GPR = {
-  rax: 0,
-  rcx: 1,
-  rdx: 2,
-  rbx: 3,
-  rsp: 4,
-  rbp: 5,
-  rsi: 6,
-  rdi: 7,
-  r8: 8,
-  r9: 9,
-  r10: 10,
-  r11: 11,
-  r12: 12,
-  r13: 13,
-  r14: 14,
-  r15: 15,
-} as const;
+/** GPR numbers by lower-case name (the order of the CPU's register file, x86's GPR_NAMES). */
+export const GPR = Object.fromEntries(GPR_NAMES.map((name, n) => [name, n])) as {
+  readonly [name in (typeof GPR_NAMES)[number]]: number;
+};
 
 const MASK64 = (1n << 64n) - 1n;
 const RIP_LO = 32;

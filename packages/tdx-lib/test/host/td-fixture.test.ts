@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import {
   bootTd,
+  buildIdtPage,
   buildTd,
   decodeRunExit,
   GUEST_IMAGE_GVA,
@@ -66,6 +67,28 @@ describe("the TD fixture", () => {
     tdxTestAssertSuccess(tdxRun(td, 1));
     tdxTestAssertSuccess(tdxRun(td, 0));
     expect(() => bootTd(program, { entries: ["guest_c"] })).toThrow(/no symbol "guest_c"/);
+  });
+
+  it("exceptionHandlers adds IDT gates to the image's own; an unknown symbol or a taken vector is refused", () => {
+    const program = new GuestProgram()
+      .fn("guest_code", (f) => f.call("tdx_test_success"))
+      .fn("guest_ud_handler", (f) => f.call("tdx_test_success"));
+    const UD_VECTOR = 6;
+    const { td, image } = buildTd(program, {
+      exceptionHandlers: [{ vector: UD_VECTOR, handler: "guest_ud_handler" }],
+    });
+    const expected = buildIdtPage([
+      ...image.idtEntries,
+      { vector: UD_VECTOR, handler: image.symbol("guest_ud_handler") },
+    ]);
+    expect(td.readStaging(td.plan!.idt, expected.length, "IDT")).toEqual(expected);
+    expect(() => buildTd(program, { exceptionHandlers: [{ vector: UD_VECTOR, handler: "nope" }] })).toThrow(
+      /no symbol "nope"/,
+    );
+    const ve = image.idtEntries[0]!.vector;
+    expect(() =>
+      buildTd(program, { exceptionHandlers: [{ vector: ve, handler: "guest_ud_handler" }] }),
+    ).toThrow(`vector ${ve} is given twice`);
   });
 
   it("setMmioReadData answers an MMIO read with the value little-endian, and refuses anything else", () => {

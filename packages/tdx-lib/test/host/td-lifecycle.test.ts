@@ -1,6 +1,5 @@
 // The host half over @tdxsim/kvm: a TD built, loaded (measured) and finalized through
 // tdCreate → tdInitialize → tdVcpuAdd → tdFinalize (refusals of bad use: host-misuse.test.ts).
-import { KvmProcess } from "@tdxsim/kvm";
 import { describe, expect, it } from "vitest";
 import {
   assembleGuestImage,
@@ -9,16 +8,13 @@ import {
   tdCreate,
   tdFinalize,
   tdInitialize,
-  tdTestSupportedCpuid,
+  tdTestProcess,
   tdVcpuAdd,
 } from "../../src/index.js";
 import { GPR } from "../guest/guest-cpu.js";
 import { bootLoadedPages } from "./td-fixture.js";
 
 const MiB = 1 << 20;
-
-/** The CPU model KVM_GET_SUPPORTED_CPUID reports: the configurable leaves, native F/M/S, x2APIC, GPAW 48. */
-const CPUID = tdTestSupportedCpuid();
 
 function guestImage() {
   const g = new GuestProgram().fn("guest_code", (f) => {
@@ -39,7 +35,7 @@ function mrtd(td: TdVm): string {
 }
 
 function buildTd(program = guestImage()) {
-  const td = tdCreate({ process: new KvmProcess({ supportedCpuid: CPUID }) });
+  const td = tdCreate({ process: tdTestProcess() });
   tdInitialize(td, { image: program.chunks, idtEntries: program.idtEntries, memorySize: 16 * MiB });
   tdVcpuAdd(td, 0, program.symbol("guest_code"));
   return { td, program };

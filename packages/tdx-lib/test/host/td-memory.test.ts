@@ -11,15 +11,13 @@ import {
   tdCreate,
   tdFinalize,
   tdInitialize,
-  tdTestSupportedCpuid,
+  tdTestProcess,
   tdVcpuAdd,
   virtMapShared,
   vmVaddrAlloc,
   vmVaddrAllocShared,
   writeGuestMemory,
 } from "../../src/index.js";
-
-const CPUID = tdTestSupportedCpuid();
 
 function initializedTd(): { td: TdVm; entry: bigint } {
   const program = assembleGuestImage({
@@ -28,7 +26,7 @@ function initializedTd(): { td: TdVm; entry: bigint } {
       f.call("tdx_test_success");
     }),
   });
-  const td = tdCreate({ process: new KvmProcess({ supportedCpuid: CPUID }) });
+  const td = tdCreate({ process: tdTestProcess() });
   tdInitialize(td, { image: program.chunks, idtEntries: program.idtEntries, memorySize: 16 << 20 });
   return { td, entry: program.symbol("guest_code") };
 }

@@ -6,6 +6,7 @@
 import { KvmExit } from "@tdxsim/kvm";
 import {
   GuestProgram,
+  hostTdxCapabilities,
   type RunExit,
   TDG_VP_VMCALL_GET_TD_VM_CALL_INFO,
   TDX_HCALL_HAS_OUTPUT,
@@ -17,7 +18,6 @@ import {
 } from "@tdxsim/tdx-lib";
 import { testAssert, testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { tdxCapabilities } from "../td-host.js";
 import { bootTd } from "../td-setup.js";
 
 const OUTPUTS = ["r11", "r12", "r13", "r14"] as const;
@@ -43,7 +43,7 @@ export const verifyGetTdVmcallInfoLeaf1: TdxVmTestCase = {
       f.call("tdx_test_success");
     });
     const { td } = bootTd(guest, { entries: ["guest_get_td_vmcall_info_leaf1"] });
-    const filled = [tdxCapabilities().userTdvmcallinfo1R11, 0x12n, 0x13n, 0x14n];
+    const filled = [hostTdxCapabilities().userTdvmcallinfo1R11, 0x12n, 0x13n, 0x14n];
 
     const exit = tdxRun(td);
     testAssert(

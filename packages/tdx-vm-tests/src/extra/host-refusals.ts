@@ -4,18 +4,22 @@
 import { type KvmCpuidEntry2, KvmError } from "@tdxsim/kvm";
 import {
   assembleGuestImage,
+  GUEST_IMAGE_GVA,
   GuestProgram,
+  hostTdxCapabilities,
+  TD_TEST_MEMORY_SIZE,
   TDX_TD_ATTRIBUTES,
   tdCreate,
   tdInitialize,
+  tdTestSupportedCpuid,
   tdVcpuAdd,
   tdxApplyCpuidRestrictions,
   tdxFilterCpuid,
 } from "@tdxsim/tdx-lib";
 import { testAssert } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { newTdProcess, supportedCpuid, tdxCapabilities } from "../td-host.js";
-import { bootTd, GUEST_IMAGE_GVA, TD_MEMORY_SIZE } from "../td-setup.js";
+import { newTdProcess } from "../td-host.js";
+import { bootTd } from "../td-setup.js";
 
 /** Runs `ioctl` and asserts it fails with KvmError `errno`. */
 function expectErrno(errno: string, what: string, ioctl: () => unknown): void {
@@ -38,16 +42,24 @@ function lifecycleGuest(): GuestProgram {
   });
 }
 
+/** The CPUID a VMM passes to KVM_TDX_INIT_VM: the supported CPUID filtered and restricted as td_initialize does. */
+function initVmCpuid(): KvmCpuidEntry2[] {
+  return tdxApplyCpuidRestrictions(
+    tdxFilterCpuid(tdTestSupportedCpuid(), hostTdxCapabilities().cpuid),
+  ) as KvmCpuidEntry2[];
+}
+
+/** A created (not yet initialized) TD in a fresh VMM process. */
+const newTd = () => tdCreate({ process: newTdProcess() });
+
 export const verifyInitVmUnsupportedAttributes: TdxVmTestCase = {
   name: "verify_init_vm_unsupported_attributes",
   run() {
     testAssert(
-      (tdxCapabilities().supportedAttrs & TDX_TD_ATTRIBUTES.PKS) === 0n,
+      (hostTdxCapabilities().supportedAttrs & TDX_TD_ATTRIBUTES.PKS) === 0n,
       "KVM_TDX_CAPABILITIES reports PKS as supported; 6.16 does not",
     );
-    const caps = tdxCapabilities();
-    const cpuid = tdxApplyCpuidRestrictions(tdxFilterCpuid(supportedCpuid(), caps.cpuid)) as KvmCpuidEntry2[];
-    const newTd = () => tdCreate({ process: newTdProcess() });
+    const cpuid = initVmCpuid();
     expectErrno("EINVAL", "KVM_TDX_INIT_VM with ATTRIBUTES.PKS", () =>
       newTd().vm.tdxInitVm({ attributes: TDX_TD_ATTRIBUTES.PKS, xfam: 0x3n, cpuid }),
     );
@@ -59,12 +71,11 @@ export const verifyInitVmUnsupportedAttributes: TdxVmTestCase = {
 export const verifyInitVmUnsupportedXfam: TdxVmTestCase = {
   name: "verify_init_vm_unsupported_xfam",
   run() {
-    const caps = tdxCapabilities();
-    const cpuid = tdxApplyCpuidRestrictions(tdxFilterCpuid(supportedCpuid(), caps.cpuid)) as KvmCpuidEntry2[];
+    const caps = hostTdxCapabilities();
+    const cpuid = initVmCpuid();
     let unsupported = 1n;
     while (unsupported !== 1n << 63n && (caps.supportedXfam & unsupported) !== 0n) unsupported <<= 1n;
     testAssert((caps.supportedXfam & unsupported) === 0n, "every XFAM bit is supported");
-    const newTd = () => tdCreate({ process: newTdProcess() });
     expectErrno("EINVAL", `KVM_TDX_INIT_VM with XFAM bit 0x${unsupported.toString(16)}`, () =>
       newTd().vm.tdxInitVm({ attributes: 0n, xfam: 0x3n | unsupported, cpuid }),
     );
@@ -78,7 +89,7 @@ export const verifyRunBeforeFinalize: TdxVmTestCase = {
   run() {
     const image = assembleGuestImage({ origin: GUEST_IMAGE_GVA, program: lifecycleGuest() });
     const td = tdCreate({ process: newTdProcess() });
-    tdInitialize(td, { image: image.chunks, idtEntries: image.idtEntries, memorySize: TD_MEMORY_SIZE });
+    tdInitialize(td, { image: image.chunks, idtEntries: image.idtEntries, memorySize: TD_TEST_MEMORY_SIZE });
     tdVcpuAdd(td, 0, image.symbol("guest_code"));
     expectErrno("EINVAL", "KVM_RUN before KVM_TDX_FINALIZE_VM", () => td.vcpus[0]!.vcpu.kvmRun());
   },
@@ -88,7 +99,7 @@ export const verifyInitMemRegionAfterFinalize: TdxVmTestCase = {
   name: "verify_init_mem_region_after_finalize",
   run() {
     const { td } = bootTd(lifecycleGuest(), { entries: ["guest_code"] });
-    const spare = TD_MEMORY_SIZE - 0x1000;
+    const spare = TD_TEST_MEMORY_SIZE - 0x1000;
     expectErrno("EINVAL", "KVM_TDX_INIT_MEM_REGION after finalize", () =>
       td.vcpus[0]!.vcpu.tdxInitMemRegion({ gpa: spare, source: new Uint8Array(4096), measure: true }),
     );

@@ -3,10 +3,16 @@
 //   page (SEPT.ADD + PAGE.AUG), and the re-executed TDCALL succeeds;
 // - the same page twice: the second returns TDX_PAGE_ALREADY_ACCEPTED;
 // - a GPA that is not 4 KiB aligned: TDX_OPERAND_INVALID (RCX).
-import { GuestProgram, tdxRun, tdxTestAssertSuccess, tdxTestRead64bitReportFromGuest } from "@tdxsim/tdx-lib";
+import {
+  GuestProgram,
+  TD_TEST_MEMORY_SIZE,
+  tdxRun,
+  tdxTestAssertSuccess,
+  tdxTestRead64bitReportFromGuest,
+} from "@tdxsim/tdx-lib";
 import { testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, TD_MEMORY_SIZE } from "../td-setup.js";
+import { bootTd } from "../td-setup.js";
 import {
   TDX_OPERAND_INVALID_RCX,
   TDX_PAGE_ALREADY_ACCEPTED,
@@ -15,7 +21,7 @@ import {
 } from "./tdx-status.js";
 
 /** Last page of memslot 0: private, never loaded by td_finalize. */
-const SPARE_PRIVATE_GPA = TD_MEMORY_SIZE - 0x1000;
+const SPARE_PRIVATE_GPA = TD_TEST_MEMORY_SIZE - 0x1000;
 
 interface Accept {
   gpa: number | bigint;

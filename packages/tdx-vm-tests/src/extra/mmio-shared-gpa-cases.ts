@@ -12,7 +12,9 @@
 // (The shared-bit GPA itself is what verify_mmio_reads/writes use; the private GPA is
 // verify_mmio_private_gpa.)
 import {
+  GUEST_IMAGE_GVA,
   GuestProgram,
+  setMmioReadData,
   TDX_MMIO_TEST_ADDR,
   tdxRun,
   tdxTestAssertMmio,
@@ -22,7 +24,7 @@ import {
 } from "@tdxsim/tdx-lib";
 import { testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, GUEST_IMAGE_GVA, setMmioReadData } from "../td-setup.js";
+import { bootTd } from "../td-setup.js";
 
 /** GPAW 48: the shared bit the request carries. */
 const SHARED_BIT = 1n << 47n;

@@ -6,6 +6,7 @@
 // stored values, then the guest's success.
 import {
   GuestProgram,
+  setMmioReadData,
   TDX_MMIO_TEST_ADDR,
   tdxRun,
   tdxTestAssertMmio,
@@ -15,7 +16,7 @@ import {
 } from "@tdxsim/tdx-lib";
 import { testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, setMmioReadData } from "../td-setup.js";
+import { bootTd } from "../td-setup.js";
 
 const HOST_VALUE = 0xcafe_f00dn;
 

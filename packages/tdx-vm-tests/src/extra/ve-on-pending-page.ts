@@ -6,6 +6,7 @@
 // VE_INFO.GPA, the ACCEPT status and the loaded value; the host checks all three.
 import {
   GuestProgram,
+  TD_TEST_MEMORY_SIZE,
   tdxRun,
   tdxTestAssertSuccess,
   tdxTestRead64bitReportFromGuest,
@@ -14,11 +15,11 @@ import {
 } from "@tdxsim/tdx-lib";
 import { testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, TD_MEMORY_SIZE } from "../td-setup.js";
+import { bootTd } from "../td-setup.js";
 import { TDX_SUCCESS } from "./tdx-status.js";
 
 /** Last page of memslot 0: private, never loaded by td_finalize; mapped at the same GVA. */
-const PENDING_GPA = TD_MEMORY_SIZE - 0x1000;
+const PENDING_GPA = TD_TEST_MEMORY_SIZE - 0x1000;
 const OFFSET = 0x123;
 const EXIT_REASON_EPT_VIOLATION = 48;
 const PAGE_MASK = ~0xfffn;

@@ -3,6 +3,8 @@
 // shared bit: see MMIO_REQUEST_GPA.)
 import {
   GuestProgram,
+  MMIO_REQUEST_GPA,
+  setMmioReadData,
   TDG_VP_VMCALL_INVALID_OPERAND,
   TDX_MMIO_TEST_ADDR,
   tdVcpuRun,
@@ -12,7 +14,7 @@ import {
   tdxTestAssertSuccess,
 } from "@tdxsim/tdx-lib";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, MMIO_REQUEST_GPA, setMmioReadData } from "../td-setup.js";
+import { bootTd } from "../td-setup.js";
 
 const READS = [
   [1, 0x12n],

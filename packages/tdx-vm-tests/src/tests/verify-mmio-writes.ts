@@ -8,6 +8,7 @@
 // verify_mmio_write_crossing_page in src/extra/mmio-shared-gpa-cases.ts).
 import {
   GuestProgram,
+  MMIO_REQUEST_GPA,
   TDG_VP_VMCALL_INVALID_OPERAND,
   TDX_MMIO_TEST_ADDR,
   tdVcpuRun,
@@ -19,7 +20,7 @@ import {
 } from "@tdxsim/tdx-lib";
 import { testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { bootTd, MMIO_REQUEST_GPA } from "../td-setup.js";
+import { bootTd } from "../td-setup.js";
 
 const WRITES = [
   [1, 0x12n],

@@ -5,14 +5,15 @@
 import { KvmCap } from "@tdxsim/kvm";
 import {
   GuestProgram,
+  hostTdxCapabilities,
   TDX_TD_ATTRIBUTES,
+  tdTestSupportedCpuid,
   tdxRun,
   tdxTestAssertSuccess,
   tdxTestRead64bitReportFromGuest,
 } from "@tdxsim/tdx-lib";
 import { testAssert, testAssertEq } from "../assert.js";
 import type { TdxVmTestCase } from "../selftest-case.js";
-import { supportedCpuid, tdxCapabilities } from "../td-host.js";
 import { bootTd } from "../td-setup.js";
 
 const VCPUS = 2;
@@ -22,7 +23,7 @@ const VCPUS = 2;
  * (EAX[7:0] when that is 0) as passed to KVM_TDX_INIT_VM, which selects GPAW 48 or 52.
  */
 function expectedGpaw(): number {
-  const entry = supportedCpuid().find((e) => e.function === 0x8000_0008 && e.index === 0);
+  const entry = tdTestSupportedCpuid().find((e) => e.function === 0x8000_0008 && e.index === 0);
   testAssert(entry !== undefined, "CPUID entry 0x80000008 missing");
   const guestPhysBits = (entry!.eax >>> 16) & 0xff;
   return guestPhysBits !== 0 ? guestPhysBits : entry!.eax & 0xff;
@@ -39,7 +40,7 @@ export const verifyTdcallVpInfo: TdxVmTestCase = {
       f.call("tdx_test_success");
     });
     const attributes =
-      (TDX_TD_ATTRIBUTES.SEPT_VE_DISABLE | TDX_TD_ATTRIBUTES.PKS) & tdxCapabilities().supportedAttrs;
+      (TDX_TD_ATTRIBUTES.SEPT_VE_DISABLE | TDX_TD_ATTRIBUTES.PKS) & hostTdxCapabilities().supportedAttrs;
     const { td } = bootTd(guest, {
       entries: Array.from({ length: VCPUS }, () => "guest_tdcall_vp_info"),
       attributes,

@@ -29,7 +29,7 @@ import {
   TDG_VP_INFO,
   TDG_VP_VEINFO_GET,
 } from "../tdcall-leaves.js";
-import { type GuestRoutine, localLabel } from "./routines.js";
+import { type GuestRoutine, localLabel, storeIfPointerSet } from "./routines.js";
 
 // __tdx_module_call(u64 fn, u64 rcx, u64 rdx, u64 r8, u64 r9, struct tdx_module_output *out):
 // TDCALL leaf `fn` with RCX/RDX/R8/R9 as given; RAX (the completion status) is returned and,
@@ -139,12 +139,7 @@ export const tdgVpInfo: GuestRoutine = {
     });
     callModuleWithOutput(a, TDG_VP_INFO);
     names.forEach((name, i) => {
-      const skip = localLabel(a, `vp_info_skip_${name}`);
-      a.mov(rcx, qword(rbp, OUT - 8 * (i + 1)));
-      a.test(rcx, rcx).jz(skip);
-      a.mov(rdx, qword(rbp, outField(name)));
-      a.mov(qword(rcx, 0), rdx);
-      a.bind(skip);
+      storeIfPointerSet(a, `vp_info_skip_${name}`, qword(rbp, OUT - 8 * (i + 1)), qword(rbp, outField(name)));
     });
     a.leave().ret();
   },

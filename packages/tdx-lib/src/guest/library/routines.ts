@@ -1,4 +1,4 @@
-import { type Assembler, r8, r9, rcx, rdi, rdx, rsi } from "@tdxsim/x86/asm";
+import { type Assembler, dword, edx, type Mem, qword, r8, r9, rcx, rdi, rdx, rsi } from "@tdxsim/x86/asm";
 
 /** SysV integer argument registers, in order. */
 export const SYSV_ARG_REGS = [rdi, rsi, rdx, rcx, r8, r9] as const;
@@ -29,4 +29,25 @@ let counter = 0;
 export function localLabel(a: Assembler, hint: string) {
   counter += 1;
   return a.label(`${LOCAL_LABEL_PREFIX}${hint}.${counter}`);
+}
+
+/**
+ * `if (ptr) *ptr = value` for a routine's optional output argument: the pointer is loaded from
+ * `pointerSlot` into RCX, the value from `valueSlot` into RDX (both clobbered), and stored as a
+ * uint64_t (or, with `size` 4, a uint32_t) when the pointer is not NULL.
+ */
+export function storeIfPointerSet(
+  a: Assembler,
+  hint: string,
+  pointerSlot: Mem,
+  valueSlot: Mem,
+  size: 4 | 8 = 8,
+): void {
+  const skip = localLabel(a, hint);
+  a.mov(rcx, pointerSlot);
+  a.test(rcx, rcx).jz(skip);
+  a.mov(rdx, valueSlot);
+  if (size === 4) a.mov(dword(rcx, 0), edx);
+  else a.mov(qword(rcx, 0), rdx);
+  a.bind(skip);
 }

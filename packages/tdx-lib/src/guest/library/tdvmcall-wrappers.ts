@@ -1,18 +1,4 @@
-import {
-  type Assembler,
-  dword,
-  eax,
-  edx,
-  esi,
-  qword,
-  rax,
-  rbp,
-  rcx,
-  rdi,
-  rdx,
-  rsi,
-  rsp,
-} from "@tdxsim/x86/asm";
+import { type Assembler, dword, eax, esi, qword, rax, rbp, rcx, rdi, rdx, rsi, rsp } from "@tdxsim/x86/asm";
 import { TDG_VP_VMCALL_REPORT_FATAL_ERROR } from "../../report/fatal-error.js";
 import { TDX_HCALL_HAS_OUTPUT, TDX_HYPERCALL_ARGS, TDX_HYPERCALL_STANDARD } from "../library-abi.js";
 import {
@@ -27,7 +13,7 @@ import {
   TDG_VP_VMCALL_VE_REQUEST_MMIO_READ,
   TDG_VP_VMCALL_VE_REQUEST_MMIO_WRITE,
 } from "../tdcall-leaves.js";
-import { type GuestRoutine, localLabel, SYSV_ARG_REGS } from "./routines.js";
+import { type GuestRoutine, localLabel, SYSV_ARG_REGS, storeIfPointerSet } from "./routines.js";
 
 // tdx.c's TDG.VP.VMCALL wrappers. Each builds a struct tdx_hypercall_args on its stack frame
 // (R10 = TDX_HYPERCALL_STANDARD, R11 = sub-function, R12–R15 from its arguments), calls
@@ -94,13 +80,13 @@ function hypercallWrapper(spec: HypercallWrapperSpec): GuestRoutine {
       callHypercall(a, outputs.length > 0 ? TDX_HCALL_HAS_OUTPUT : 0);
       // RAX holds the status from here on: only RCX/RDX are used to copy the outputs.
       for (const [reg, out] of outputs) {
-        const skip = localLabel(a, `${spec.name}_skip_${reg}`);
-        a.mov(rcx, qword(rbp, argSlot(out.arg)));
-        a.test(rcx, rcx).jz(skip);
-        a.mov(rdx, qword(rbp, field(reg)));
-        if (out.size === 4) a.mov(dword(rcx, 0), edx);
-        else a.mov(qword(rcx, 0), rdx);
-        a.bind(skip);
+        storeIfPointerSet(
+          a,
+          `${spec.name}_skip_${reg}`,
+          qword(rbp, argSlot(out.arg)),
+          qword(rbp, field(reg)),
+          out.size,
+        );
       }
       a.leave().ret();
     },
