@@ -53,10 +53,9 @@ const SOURCE = 0x1000_0000;
 /** Guest instructions per timed sample, each side. */
 const SAMPLE = Number(process.env.TD_GUEST_BENCH_INSNS ?? 20e6);
 
-function guestLoop(iterations: number): Uint8Array {
-  return longModeGuest(`
-  xor ebx, ebx
-outer:
+/** ALU + load/store + branch over a 2 KiB stack array, registers for the loop state. */
+function registerLoop(iterations: number): string {
+  return `
   mov ecx, ${iterations}
   mov rsi, rsp
   sub rsi, 2048
@@ -69,7 +68,61 @@ inner:
   mov QWORD PTR [rsi+rax*8], rdx
   add rbx, rdx
   dec ecx
-  jnz inner
+  jnz inner`;
+}
+
+/**
+ * The shape @tdxsim/tdx-lib's guest builder emits for upm_fill (every value in a stack slot: 14 of
+ * 22 instructions touch memory), storing the pattern over a 1 KiB stack array.
+ */
+function stackSlotLoop(iterations: number): string {
+  return `
+  push rbp
+  mov rbp, rsp
+  sub rsp, 0x40
+  lea rdi, [rbp-0x800]
+  mov QWORD PTR [rbp-0x8], rdi
+  mov esi, ${iterations * 8}
+  mov QWORD PTR [rbp-0x10], rsi
+  mov QWORD PTR [rbp-0x18], rbx
+  xor rax, rax
+  mov QWORD PTR [rbp-0x20], rax
+cond:
+  mov rax, QWORD PTR [rbp-0x20]
+  mov rcx, QWORD PTR [rbp-0x10]
+  cmp rax, rcx
+  setb cl
+  movzx eax, cl
+  mov QWORD PTR [rbp-0x28], rax
+  mov rax, QWORD PTR [rbp-0x28]
+  test rax, rax
+  je done
+  mov rax, QWORD PTR [rbp-0x8]
+  mov rcx, QWORD PTR [rbp-0x20]
+  and rcx, 0x3f8
+  add rax, rcx
+  mov QWORD PTR [rbp-0x30], rax
+  mov rcx, QWORD PTR [rbp-0x30]
+  mov rax, QWORD PTR [rbp-0x18]
+  mov QWORD PTR [rcx], rax
+  mov rax, QWORD PTR [rbp-0x20]
+  mov rcx, 8
+  add rax, rcx
+  mov QWORD PTR [rbp-0x38], rax
+  mov rax, QWORD PTR [rbp-0x38]
+  mov QWORD PTR [rbp-0x20], rax
+  jmp cond
+done:
+  leave
+  inc rbx`;
+}
+
+/** `body` forever, a TDVMCALL<IO> OUT 0x80 of RBX after each pass. */
+function guestLoop(body: string): Uint8Array {
+  return longModeGuest(`
+  xor ebx, ebx
+outer:
+  ${body}
   ${tdvmcallOut(0x80, "rbx", 4)}
   jmp outer
 ve_handler: gp_handler: ud_handler:
@@ -220,8 +273,8 @@ function sample(side: Side): Rate {
   return { wall: n / wall / 1e6, cpu: n / ((u.user + u.system) / 1e6) / 1e6 };
 }
 
-function compare(label: string, iterations: number): void {
-  const image = guestLoop(iterations);
+function compare(label: string, body: string): void {
+  const image = guestLoop(body);
   const td = tdSide(image);
   const bare = bareSide(image);
   td.run(SAMPLE / 4); // warm-up: hot blocks compiled on both
@@ -245,5 +298,7 @@ function compare(label: string, iterations: number): void {
   );
 }
 
-compare("TDVMCALL exit every 4096 iterations", 4096);
-compare("exit every 2^20 iterations, KVM_RUN budget slices", 1 << 20);
+compare("register loop, TDVMCALL exit every 4096 iterations", registerLoop(4096));
+compare("register loop, exit every 2^20 iterations: KVM_RUN budget slices", registerLoop(1 << 20));
+compare("stack-slot loop (guest builder's shape), exit every 4096 iterations", stackSlotLoop(4096));
+compare("stack-slot loop, exit every 2^20 iterations", stackSlotLoop(1 << 20));
