@@ -4,9 +4,12 @@
 //
 // Layout: [general area 0 | focus area: 40 KiB | general area 1]. Only the focus area is converted;
 // the general areas are controls that must never change. Upstream's area is 2 MiB (general area 0
-// 1 MiB); here it is 128 KiB (40 KiB + 40 KiB + 48 KiB): guest code runs at about 3 MIPS inside a
-// simulated TD and the area is filled or checked ~6 times, so 2 MiB costs ~15 s per test. The
-// GPAs, GVAs, memslot, focus area and every conversion are upstream's.
+// 1 MiB); here it is 128 KiB (40 KiB + 40 KiB + 48 KiB). Guest code in a TD runs as fast as on the
+// bare core (bench td-guest), but the area is filled or checked ~6 times: at 2 MiB that is ~17 M
+// guest instructions per test, +1.1-1.4 s CPU for the two tests and a suite total of 3.4-3.6 s
+// (1.3-2.3 s at 128 KiB, load ~5; over 5 s at load ~12). To restore upstream's size set
+// TEST_AREA_SIZE = 2 << 20 and GENERAL_AREA_0_SIZE = 1 << 20. The GPAs, GVAs, memslot, focus area
+// and every conversion are upstream's.
 import { KvmExit, KvmMpState } from "@tdxsim/kvm";
 import {
   addrGva2Gpa,
