@@ -1,13 +1,18 @@
 // Guest speed inside a TD against the bare x86 core, run with:
-//   pnpm --filter @tdxsim/bench bench td-guest
-// The same 64-bit guest loop (ALU + load/store + branch over a 2 KiB stack array, ITER iterations,
-// then TDVMCALL<IO> OUT 0x80 of its checksum, forever) runs
-//   (a) on a bare `Cpu` over a flat 4 GiB map (TDCALL stops are skipped), and
+//   pnpm --filter @tdxsim/bench bench td-guest     (TD_GUEST_BENCH_INSNS: instructions per sample, 20 M)
+// The same 64-bit guest code, forever with a TDVMCALL<IO> OUT 0x80 after each pass, runs
+//   (a) on a bare `Cpu` over a flat 4 GiB map from the TD's reset state (TDCALL stops are skipped), and
 //   (b) inside a TD built through @tdxsim/kvm's raw face (ioctl + kvm_run bytes), KVM_RUN with the
 //       real executor (TdCpuExecutor) and KVM's 1 M-instruction budget per KVM_RUN (-EINTR re-run),
 // in the same process, alternating rounds (best of 5). Printed: guest MIPS by wall clock and by
-// process CPU time, and TD/bare. Two TD shapes: an exit every 4096 iterations (~33 k instructions,
-// a TDVMCALL round trip each) and every 2^20 iterations (the budget slices the run).
+// process CPU time, and TD/bare. Guests: a register loop (ALU + load/store + branch over a 2 KiB
+// stack array) with a TDVMCALL every 4096 iterations or every 2^20 (the budget slices the run); the
+// same with every value in a stack slot (the shape @tdxsim/tdx-lib's guest builder emits); ACCEPT +
+// fill of 256 pages per pass.
+//
+// Measured 2026-11-25 (2-core machine, load 3-5), TD/bare by CPU time: register loop 0.98-0.99
+// (~120 MIPS), stack-slot loop 0.95-0.98 (~87 MIPS), ACCEPT + fill 0.95 (~300 MIPS; 0.04, ~10 MIPS,
+// before the executor stopped dropping every decoded block at each ACCEPT).
 import {
   KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU,
@@ -115,6 +120,31 @@ cond:
 done:
   leave
   inc rbx`;
+}
+
+/**
+ * ACCEPT-heavy: TDG.MEM.PAGE.ACCEPT of each 4 KiB page of the TD's first MiB of the top 2 MiB
+ * (KVM AUGs them on the first pass; PAGE_ALREADY_ACCEPTED after), each page then filled by a store
+ * loop. On the bare Cpu the TDCALL is skipped.
+ */
+function acceptFillLoop(): string {
+  return `
+  mov r8, 0xffe00000
+accept_next:
+  mov rcx, r8
+  mov eax, 6
+  tdcall
+  mov rdi, r8
+  mov ecx, 512
+fill:
+  mov QWORD PTR [rdi], rcx
+  add rdi, 8
+  dec ecx
+  jnz fill
+  add r8, 0x1000
+  mov r9, 0xfff00000
+  cmp r8, r9
+  jb accept_next`;
 }
 
 /** `body` forever, a TDVMCALL<IO> OUT 0x80 of RBX after each pass. */
@@ -302,3 +332,4 @@ compare("register loop, TDVMCALL exit every 4096 iterations", registerLoop(4096)
 compare("register loop, exit every 2^20 iterations: KVM_RUN budget slices", registerLoop(1 << 20));
 compare("stack-slot loop (guest builder's shape), exit every 4096 iterations", stackSlotLoop(4096));
 compare("stack-slot loop, exit every 2^20 iterations", stackSlotLoop(1 << 20));
+compare("ACCEPT + fill of 256 pages per exit", acceptFillLoop());
