@@ -236,14 +236,14 @@ export class TdVcpuCpu {
     const vcpu = this.vcpu;
     const leaf = cpu.r[0];
     const leafHi = cpu.r[1];
+    const accept = (leaf & 0xffff) === TDG_MEM_PAGE_ACCEPT && leafHi === 0;
+    // ACCEPT's operand (RCX: GPA | level), read before the call writes its outputs.
+    const acceptLo = cpu.r[2];
+    const acceptHi = cpu.r[3];
     const outcome = vcpu.tdcall(this.regs);
     if (outcome === TdcallOutcome.COMPLETE) {
       cpu.skipInstruction();
-      if ((leaf & 0xffff) === TDG_MEM_PAGE_ACCEPT && leafHi === 0) {
-        // ACCEPT zeroed the page behind the CPU: drop decoded code and cached translations.
-        cpu.flushDecodedBlocks();
-        this.map.flush();
-      }
+      if (accept && cpu.r[0] === 0 && cpu.r[1] === 0) this.accepted(acceptLo, acceptHi);
       return undefined;
     }
     if (outcome === TdcallOutcome.INTERRUPTED) {
@@ -258,6 +258,21 @@ export class TdVcpuCpu {
       return TdRunResult.TD_EXIT;
     }
     return this.inject(e.vector);
+  }
+
+  /**
+   * ACCEPT zeroed the page(s) behind the CPU: decoded code from them (left from an earlier life of
+   * the GPA, before the host removed and re-added it) is dropped page by page — a store the CPU
+   * itself made would have done the same. Translations need no flush: a PENDING page never had one
+   * (refusals are not cached), and the host's remove/AUG already bumped the SEPT generation.
+   */
+  private accepted(rcxLo: number, rcxHi: number): void {
+    const level = rcxLo & 7;
+    const bytes = level === 0 ? 0x1000 : level === 1 ? 0x20_0000 : 0;
+    const gpa = (rcxHi >>> 0) * 0x1_0000_0000 + ((rcxLo & ~0xfff) >>> 0);
+    const codePages = this.cpu.mmu.codePages;
+    if (codePages.size === 0) return;
+    for (let off = 0; off < bytes; off += 0x1000) codePages.noteStore(gpa + off);
   }
 
   /** Length of the instruction that stopped (VE_INFO's instruction length): the CPU knows it for a

@@ -184,6 +184,44 @@ ve_handler: gp_handler: ud_handler:
     expect(b.reg(R.R15) >> 32n).toBe(T.TDX_PAGE_ALREADY_ACCEPTED >> 32n);
   });
 
+  it("code decoded from a page is gone after the host replaces the page and the guest ACCEPTs it (zeroed)", () => {
+    const b = boot(
+      longModeGuest(`
+  mov eax, 6 ; mov ecx, 0x1000 ; tdcall
+  mov rax, 0xc300001111bb        # mov ebx, 0x1111 ; ret
+  mov QWORD PTR [0x1000], rax
+  mov eax, 0x1000 ; call rax     # decoded (and cached) from GPA 0x1000
+  ${tdvmcallOut(0x50, "rbx")}
+  mov eax, 6 ; mov ecx, 0x1000 ; tdcall
+  mov rbx, rax
+  ${tdvmcallOut(0x51, "rbx")}
+  xor ebx, ebx
+  mov eax, 0x1000 ; call rax     # now zeros: ADD [RAX], AL up to 0x2000, where no page is mapped
+  ${tdvmcallOut(0x52, "rbx")}
+ve_handler: gp_handler: ud_handler:
+  jmp ve_handler`),
+      (host, td) => {
+        mapSeptFor(host, td, 0x1000);
+        expectStatus(host.tdx.tdhMemPageAug(0x1000, 0, td.tdr, host.memory.allocPage()), OK);
+      },
+    );
+    expect(b.enter()).toBe(ExitReason.TDCALL);
+    expect(b.reg(R.R14)).toBe(0x50n);
+    expect(b.reg(R.R15)).toBe(0x1111n);
+    // The host replaces the page: BLOCK, TRACK, REMOVE, then AUG a fresh (PENDING) one.
+    const { tdx } = b.host;
+    expectStatus(tdx.tdhMemRangeBlock(0x1000, 0, b.td.tdr), OK);
+    expectStatus(tdx.tdhMemTrack(b.td.tdr), OK);
+    expectStatus(tdx.tdhMemPageRemove(0x1000, 0, b.td.tdr), OK);
+    expectStatus(tdx.tdhMemPageAug(0x1000, 0, b.td.tdr, b.host.memory.allocPage()), OK);
+    expect(b.enter(hostAnswer())).toBe(ExitReason.TDCALL);
+    expect(b.reg(R.R14)).toBe(0x51n);
+    expect(b.reg(R.R15)).toBe(0n); // ACCEPT succeeded
+    // A stale block would report 0x1111 on port 0x52; the zeroed page runs into unmapped 0x2000.
+    expect(b.enter(hostAnswer())).toBe(ExitReason.EPT_VIOLATION);
+    expect(b.reg(8)).toBe(0x2000n); // R8: the faulting GPA
+  });
+
   it("a PENDING page touched before ACCEPT is a #VE with exit reason 48 and the GPA", () => {
     const b = boot(
       longModeGuest(`
