@@ -89,8 +89,6 @@ const EXIT_REASON_BY_OP = new Map<number, number>(
       ["VMFUNC", 59],
       ["ENCLS", 60],
       ["ENCLV", 75],
-      // PCONFIG (#VE 65): takes effect once the x86 decoder has its row (NP 0F 01 C5); until then
-      // the name is not in OPS and the filter below drops it (the guest gets #UD).
       ["PCONFIG", 65],
     ] as const
   )

@@ -18,6 +18,7 @@ describe("TD rules: instructions the module turns into #VE", () => {
     ["WBNOINVD", "wbnoinvd", 54n, 3n],
     ["INVD", "invd", 13n, 2n],
     ["MONITOR", "mov rax, rsp ; xor ecx, ecx ; xor edx, edx ; monitor", 39n, 3n],
+    ["PCONFIG", "pconfig", 65n, 3n],
   ])("%s is a #VE with VE_INFO (reason, qualification 0, length)", (_name, code, reason, len) => {
     expect(veInfo(run(code).reports)).toEqual([reason, 0n, len]);
   });

@@ -345,6 +345,7 @@ export type MnemonicName =
   | "pcmpgtw"
   | "pcmpistri"
   | "pcmpistrm"
+  | "pconfig"
   | "pextrb"
   | "pextrd"
   | "pextrq"

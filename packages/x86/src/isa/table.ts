@@ -650,6 +650,7 @@ function systemRows(): string[] {
     "VMLAUNCH|NP 0F 01 !C2||",
     "VMRESUME|NP 0F 01 !C3||",
     "VMXOFF|NP 0F 01 !C4||",
+    "PCONFIG|NP 0F 01 !C5||",
     "MONITOR|NP 0F 01 !C8||",
     "MWAIT|NP 0F 01 !C9||",
     "CLAC|NP 0F 01 !CA||",
