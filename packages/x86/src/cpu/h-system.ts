@@ -121,7 +121,8 @@ export function selectInOut(out: boolean): Handler {
     checkIo(c, port, size);
     const data = out ? readOp(c, d, o, pd) : 0;
     c.exitIo = { size, string: false, rep: false, asz: 0, dir: out ? 1 : 0 };
-    throw new StopSignal(
+    // requestStop, not a throw: port I/O is the common exit of normal-VM guests
+    c.requestStop(
       { reason: "io", port, size, direction: out ? "out" : "in", data, string: false, rep: false, count: 1 },
       true,
     );
