@@ -1,9 +1,23 @@
 // An instruction that crosses a 4 KiB page boundary is decoded once and served from the block
 // cache, yet a store to either page, a remap of the second page (PTE change + INVLPG) and a
 // not-present second page (#PF, CR2 = that page) are all seen as on the CPU.
+import { SparseMemory } from "@tdxsim/memory";
 import { describe, expect, it } from "vitest";
 import { assembleText } from "../../src/asm/index.js";
-import { writeGuestPhysical } from "../../src/index.js";
+import {
+  AR_DB,
+  AR_G,
+  AR_P,
+  AR_S,
+  Cpu,
+  CR0_ET,
+  CR0_PE,
+  FlatGuestPhysicalMap,
+  SEG_CS,
+  setSegment,
+  writeGuestPhysical,
+  writeRflags,
+} from "../../src/index.js";
 import { guest64, peek64, STACK, stubVector } from "./harness.js";
 
 const PD = 0x3000; // the harness's page directory (2 MiB pages)
@@ -134,4 +148,39 @@ describe("a page-crossing instruction in a hot loop", () => {
     }
     expect(warm).toEqual(cold);
   });
+});
+
+describe("a page-crossing instruction that wraps EIP past 4 GiB (32-bit code, paging off)", () => {
+  for (const threshold of [0, 5]) {
+    it(`is served from the cache and wraps (compileThreshold ${threshold})`, () => {
+      const GIB4 = 2 ** 32;
+      const mem = new SparseMemory(GIB4);
+      const map = new FlatGuestPhysicalMap(mem);
+      const cpu = new Cpu({ map, compileThreshold: threshold });
+      // 0xfffffff8: nop x6, then `add eax, 0x10003` at 0xfffffffe (2 bytes there, 3 at 0); at 3 the tail.
+      writeGuestPhysical(map, GIB4 - 8, new Uint8Array([0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x05, 0x03]));
+      writeGuestPhysical(map, 0, new Uint8Array([0x00, 0x01, 0x00]));
+      writeGuestPhysical(
+        map,
+        3,
+        assembleText("dec ecx\njz done\njmp esi\ndone: hlt", { mode: 32, origin: 3 }).bytes,
+      );
+      const st = cpu.st;
+      st.cr0 = CR0_PE | CR0_ET;
+      const data = AR_P | AR_S | 0x3 | AR_DB | AR_G;
+      for (let s = 0; s < 6; s++) setSegment(st.seg, s, 0x10, 0, 0, -1, data);
+      setSegment(st.seg, SEG_CS, 0x08, 0, 0, -1, AR_P | AR_S | 0xb | AR_DB | AR_G);
+      writeRflags(st.r, 0x2);
+      st.r[32] = (GIB4 - 8) | 0;
+      st.r[33] = 0;
+      st.r[2] = 2000; // ECX
+      st.r[12] = (GIB4 - 8) | 0; // ESI
+      cpu.syncMode();
+      expect(cpu.run(1e6).reason).toBe("hlt");
+      expect(cpu.r[0] >>> 0).toBe((2000 * 0x10003) >>> 0);
+      expect(cpu.r[33]).toBe(0);
+      // nop x6, the add, the tail up to `jmp esi`, the hlt: each decoded once.
+      expect(cpu.blocksDecoded).toBe(4);
+    });
+  }
 });
