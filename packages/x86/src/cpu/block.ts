@@ -1,4 +1,5 @@
-// Decoded blocks: straight-line runs of pre-decoded instructions inside one guest-physical page.
+// Decoded blocks: straight-line runs of pre-decoded instructions inside one guest-physical page
+// (or one instruction that crosses into the next page: see crossGpa).
 // Each instruction is one decoder record (RECORD_STRIDE slots) widened to X_STRIDE slots; the
 // extra slots hold what the run loop precomputes once per decode.
 import { RECORD_STRIDE } from "../decoder/record.js";
@@ -35,6 +36,12 @@ export class Block {
   succALo = 0;
   succB: Block | undefined = undefined;
   succBLo = 0;
+  /**
+   * GPA of the next page when the block's one instruction crosses into it, else -1. Such a block
+   * is listed under both pages (a store to either drops it), is never a chained successor, and a
+   * lookup uses it only while the next linear page still translates to this GPA.
+   */
+  crossGpa = -1;
   constructor(
     /** Guest-physical address of the first instruction. */
     readonly gpa: number,

@@ -317,7 +317,8 @@ export class Cpu {
               if (b !== undefined && cur.succBLo === nlo && b.valid) next = b;
               else {
                 const found = this.blockAt();
-                if (found.valid) {
+                // A page-crossing block is never chained: each entry must recheck its second page.
+                if (found.valid && found.crossGpa < 0) {
                   if (a === undefined || !a.valid) {
                     cur.succA = found;
                     cur.succALo = nlo;
@@ -365,15 +366,36 @@ export class Cpu {
     this.pageHi = hi;
     const idx = (gpa ^ (gpa / 4096)) & (DM_SIZE - 1);
     const b = this.dmBlock[idx];
-    if (b !== undefined && b.gpa === gpa && b.bits === this.bits && b.valid) return b;
+    if (
+      b !== undefined &&
+      b.gpa === gpa &&
+      b.bits === this.bits &&
+      b.valid &&
+      (b.crossGpa < 0 || this.crossHolds(b))
+    )
+      return b;
     const modeIdx = this.bits === 64 ? 2 : this.bits === 32 ? 1 : 0;
     let blk = this.byGpa[modeIdx].get(gpa);
+    // A page-crossing block whose next linear page now maps elsewhere (remapped, or this GPA is also
+    // mapped at another linear page) is stale: decode again.
+    if (blk?.valid && blk.crossGpa >= 0 && !this.crossHolds(blk)) blk.valid = false;
     if (blk === undefined || !blk.valid) {
       blk = this.decodeBlock(lo, hi, gpa);
       if (blk.valid) this.byGpa[modeIdx].set(gpa, blk);
     }
     if (blk.valid) this.dmBlock[idx] = blk;
     return blk;
+  }
+
+  /**
+   * Whether the page after the running block's linear page (pageLo/pageHi) still translates to the
+   * GPA a page-crossing block was decoded from. The fetch checks execute rights and may #PF with
+   * CR2 = that page, as the CPU's fetch of the instruction's tail does.
+   */
+  private crossHolds(b: Block): boolean {
+    const nlo = (this.pageLo + 4096) | 0;
+    const nhi = nlo === 0 && this.mode64 ? (this.pageHi + 1) | 0 : this.pageHi;
+    return this.mmu.codeGpa(nlo, nhi) === b.crossGpa;
   }
 
   private decodeBlock(lo: number, hi: number, gpa: number): Block {
@@ -387,18 +409,19 @@ export class Cpu {
     const fns: Handler[] = [];
     let pos = 0;
     let count = 0;
-    let cacheable = true;
+    let crossGpa = -1;
     while (count < MAX_BLOCK && pos < avail) {
       const o = count << X_SHIFT;
       let len = decodeInto(buf, pos, avail, this.bits as 16 | 32 | 64, out, o);
       if (out[o + R_STATUS] === ST_TRUNCATED) {
         if (count > 0) break; // let the page-crossing instruction start its own block
-        // It crosses into the next page: fetch more (may #PF with CR2 = the next page), never cached.
+        // It crosses into the next page: fetch more (may #PF with CR2 = the next page). The block
+        // holds this one instruction and depends on both pages (see Block.crossGpa).
         const nlo = (lo - off + 4096) | 0;
         const nhi = nlo === 0 && this.mode64 ? (hi + 1) | 0 : hi;
         const more = mmu.fetchBytes(nlo, nhi, buf, avail, 15);
+        crossGpa = mmu.fetchGpa;
         len = decodeInto(buf, pos, avail + more, this.bits as 16 | 32 | 64, out, o);
-        cacheable = false;
       }
       out[o + X_START] = off + pos;
       out[o + X_NEXT] = off + pos + len;
@@ -415,20 +438,33 @@ export class Cpu {
       fns.push(fn);
       count++;
       pos += len;
-      if (end || !cacheable) break;
+      if (end || crossGpa >= 0) break;
     }
     const recs = out.slice(0, count << X_SHIFT);
     const blk = new Block(gpa, this.bits, recs, fns, count);
-    if (cacheable) {
-      mmu.markCodePage(gpa);
-      let list = this.pageBlocks.get(page);
-      if (list === undefined) {
-        list = [];
-        this.pageBlocks.set(page, list);
-      }
-      list.push(blk);
-    } else blk.valid = false;
+    this.listOnPage(blk, page);
+    if (crossGpa >= 0) {
+      blk.crossGpa = crossGpa;
+      this.listOnPage(blk, crossGpa);
+    }
     return blk;
+  }
+
+  /** Lists a block under a guest-physical page it was decoded from, so a store there drops it. */
+  private listOnPage(blk: Block, page: number): void {
+    this.mmu.markCodePage(page);
+    let list = this.pageBlocks.get(page);
+    if (list === undefined) {
+      list = [];
+      this.pageBlocks.set(page, list);
+    }
+    // A page-crossing block re-decoded after a remap leaves dead entries on the other page: sweep them now and then.
+    if (list.length >= 64 && (list.length & (list.length - 1)) === 0) {
+      const live = list.filter((b) => b.valid);
+      list.length = 0;
+      for (const b of live) list.push(b);
+    }
+    list.push(blk);
   }
 
   /** RIP after an instruction that ends at or past its page's end (page offset `next` ≥ 4096). */
@@ -453,7 +489,9 @@ export class Cpu {
     this.pageBlocks.delete(page);
     for (const b of list) {
       b.valid = false;
-      this.byGpa[b.bits === 64 ? 2 : b.bits === 32 ? 1 : 0].delete(b.gpa);
+      // Only if it is still the cached one: a page-crossing block listed here may have been replaced.
+      const map = this.byGpa[b.bits === 64 ? 2 : b.bits === 32 ? 1 : 0];
+      if (map.get(b.gpa) === b) map.delete(b.gpa);
     }
     // The running block may be one of them: stop it after the current instruction.
     this.breakBlock = true;
