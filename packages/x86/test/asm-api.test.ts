@@ -28,6 +28,14 @@ import { decodeOne } from "../src/index.js";
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 describe("typed assembler API", () => {
+  it("relative branches to numeric targets are encoded from their own address", () => {
+    // nop; jmp 0x1000 / call 0x1000 / jnz 0x2000 at origin 0x1000 (GNU as: eb fd, e8 fa ff ff ff, 0f 85 f8 0f 00 00)
+    expect(hex(assembleText("nop\njmp 0x1000", { origin: 0x1000 }).bytes)).toBe("90ebfd");
+    expect(hex(assembleText("nop\ncall 0x1000", { origin: 0x1000 }).bytes)).toBe("90e8faffffff");
+    expect(hex(assembleText("nop\nnop\nnop\njnz 0x2000", { origin: 0x1000 }).bytes)).toBe(
+      "9090900f85f70f0000",
+    );
+  });
   it("emits instructions with registers, immediates and memory operands", () => {
     const a = new Assembler();
     a.mov(rax, 0x10)

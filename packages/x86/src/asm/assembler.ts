@@ -223,7 +223,8 @@ export class Assembler {
       mode: this.mode,
     };
     // validate now so errors point at the statement that caused them
-    if (ops.some(mentionsLabel)) this.select(item, this.origin, () => undefined, false);
+    if (ops.some(mentionsLabel) || HAS_REL_FORM.has(name))
+      this.select(item, this.origin, () => undefined, false);
     else item.fixed = this.select(item, this.origin, () => undefined, true);
     this.items.push(item);
     return this;
@@ -454,6 +455,13 @@ export class Assembler {
     );
   }
 }
+
+/** Mnemonics with a relative-branch form: even a numeric target's encoding depends on the address. */
+const HAS_REL_FORM: ReadonlySet<string> = new Set(
+  [...FORMS_BY_MNEMONIC]
+    .filter(([, forms]) => forms.some((f) => f.operands.some((k) => k.loc === LOC_REL)))
+    .map(([m]) => m),
+);
 
 function mentionsLabel(o: Operand): boolean {
   if (typeof o !== "object") return false;
