@@ -16,6 +16,9 @@ import type { KvmCpuidEntry2 } from "./uapi/structs.js";
 
 type Reg = "eax" | "ebx" | "ecx" | "edx";
 
+/** kvm_mmu_get_max_tdp_level(): tdxsim's EPT (and a TD's Secure EPT) walks up to 5 levels. */
+export const KVM_MAX_TDP_LEVEL = 5;
+
 interface FeatureBit {
   /** the kernel's X86_FEATURE_* name */
   readonly name: string;
@@ -197,8 +200,14 @@ function buildSupportedCpuid(): KvmCpuidEntry2[] {
   out.push(
     entry(0x80000000, 0, 0, { eax: 0x80000008 }),
     entry(0x80000001, 0, 0, featureRegs(0x80000001, 0)),
-    // EAX[7:0] physical, EAX[15:8] linear address bits (GuestPhysBits [23:16] = 0: same as physical)
-    entry(0x80000008, 0, 0, { eax: cfg.maxPhysAddr | (cfg.linearAddressBits << 8) }),
+    // EAX[7:0] MAXPHYADDR, EAX[15:8] linear address bits (at least 48), EAX[23:16] GuestPhysBits: the
+    // max addressable GPA with TDP, capped at 48 without 5-level TDP (cpuid.c, Linux 6.11+)
+    entry(0x80000008, 0, 0, {
+      eax:
+        cfg.maxPhysAddr |
+        (Math.max(cfg.linearAddressBits, 48) << 8) |
+        ((KVM_MAX_TDP_LEVEL < 5 ? Math.min(cfg.maxPhysAddr, 48) : cfg.maxPhysAddr) << 16),
+    }),
     entry(KVM_CPUID_SIGNATURE, 0, 0, { eax: KVM_CPUID_FEATURES, ...KVM_SIGNATURE }),
     entry(KVM_CPUID_FEATURES, 0, 0, {}),
   );

@@ -16,6 +16,7 @@ import {
   TdxStatus,
 } from "@tdxsim/tdx-module";
 import { KvmError } from "./errors.js";
+import { KVM_MAX_TDP_LEVEL } from "./supported-cpuid.js";
 import { TdMmu } from "./td-mmu.js";
 import { check, isOperandInvalid, seamcallError, statusClass } from "./td-seamcall.js";
 import { TdSharedEpt } from "./td-shared-ept.js";
@@ -115,7 +116,7 @@ export class TdControl {
     const init = readTdxInitVm(user, cmd.data, cmd.flags, {
       supportedAttrs: caps.supportedAttrs,
       supportedXfam: caps.supportedXfam,
-      fiveLevelEpt: true,
+      fiveLevelEpt: KVM_MAX_TDP_LEVEL >= 5,
       cpuidConfigs: this.tdx.tdConf.cpuidConfigs.map((c) => ({
         leaf: c.leaf,
         subleaf: c.subleaf === KVM_TDX_CPUID_NO_SUBLEAF ? -1 : c.subleaf,

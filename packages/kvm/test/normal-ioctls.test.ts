@@ -234,6 +234,8 @@ describe("KVM_GET_SUPPORTED_CPUID / KVM_GET_EMULATED_CPUID", () => {
     expect(have.has("LM")).toBe(true);
     expect(have.has("FPU")).toBe(false);
     expect(table.find((e) => e.function === 0x80000008)!.eax & 0xff).toBe(52);
+    // GuestPhysBits: the max addressable GPA with 5-level TDP (what KVM_TDX_INIT_VM takes as the GPAW)
+    expect((table.find((e) => e.function === 0x80000008)!.eax >>> 16) & 0xff).toBe(52);
   });
 
   it("nent too small is E2BIG without write-back; enough room writes entries and nent", () => {

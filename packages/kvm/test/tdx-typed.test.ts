@@ -19,6 +19,20 @@ function typedTd() {
 }
 
 describe("typed TDX face", () => {
+  it("KVM_GET_SUPPORTED_CPUID's GuestPhysBits (0x80000008 EAX[23:16]) is a GPAW KVM_TDX_INIT_VM takes: 52", () => {
+    const { p, vm, cpuid } = typedTd();
+    const supported = p
+      .openKvm()
+      .getSupportedCpuid(256)
+      .find((e) => e.function === 0x80000008)!;
+    expect((supported.eax >>> 16) & 0xff).toBe(52);
+    vm.tdxInitVm({
+      xfam: 3n,
+      cpuid: cpuid.map((e) => (e.function === 0x80000008 ? { ...e, eax: supported.eax } : e)),
+    });
+    const vcpu = vm.createVcpu(0);
+    expect((vcpu.tdxGetCpuid().find((e) => e.function === 0x80000008)!.eax >>> 16) & 0xff).toBe(52);
+  });
   it("builds, measures and runs a TD; MRTD equals the raw face's for the same image", () => {
     const { vm, guest, cpuid } = typedTd();
     vm.tdxInitVm({ xfam: 3n, cpuid });
