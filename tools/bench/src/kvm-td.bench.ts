@@ -8,33 +8,7 @@
 //    INIT_VCPU, INIT_MEM_REGION with MEASURE, FINALIZE; the image is in the VMM's memory before the
 //    clock starts) against the module alone doing the same SEAMCALLs (baseline, same process).
 
-import {
-  KVM_CREATE_GUEST_MEMFD,
-  KVM_CREATE_VCPU,
-  KVM_CREATE_VM,
-  KVM_ENABLE_CAP,
-  KVM_MEMORY_ENCRYPT_OP,
-  KVM_RUN,
-  KVM_SET_CPUID2,
-  KVM_SET_MEMORY_ATTRIBUTES,
-  KVM_SET_USER_MEMORY_REGION2,
-  KVM_TDX_MEASURE_MEMORY_REGION,
-  KvmCap,
-  KvmMem,
-  KvmProcess,
-  KvmTdx,
-  kvmCpuid2Header,
-  kvmCpuidEntry2,
-  kvmCreateGuestMemfd,
-  kvmEnableCap,
-  kvmMemoryAttributes,
-  kvmTdxCapabilitiesFixed,
-  kvmTdxCmd,
-  kvmTdxInitMemRegion,
-  kvmTdxInitVmFixed,
-  kvmUserspaceMemoryRegion2,
-  type Vcpu,
-} from "@tdxsim/kvm";
+import { KVM_RUN, type Vcpu } from "@tdxsim/kvm";
 import { HostPhysicalMemory } from "@tdxsim/memory";
 import {
   GUEST_IMAGE_BASE,
@@ -48,6 +22,7 @@ import {
   tdvmcallOut,
 } from "@tdxsim/tdx-module";
 import { createModuleTd } from "./module-td.js";
+import { buildRawTd, type RawTdOptions } from "./raw-td.js";
 
 /** A guest that does TDVMCALL<IO> OUT 0x80 forever. */
 const ioGuest: TdGuestExecutor = {
@@ -67,84 +42,6 @@ const ioGuest: TdGuestExecutor = {
   },
 };
 
-const CMD = 0x10_0000;
-const STRUCT = 0x20_0000;
-const SOURCE = 0x1000_0000;
-
-function op(p: KvmProcess, fd: number, id: number, data: number, flags = 0): void {
-  p.userMemory.writeBytes(CMD, kvmTdxCmd.encode({ id, flags, data: BigInt(data) }));
-  if (p.ioctl(fd, KVM_MEMORY_ENCRYPT_OP, CMD) !== 0) throw p.lastError;
-}
-
-interface BuildOptions {
-  /** undefined: the real x86 core */
-  executor?: TdGuestExecutor;
-  /** the image pages, written into the VMM's memory at SOURCE before the clock starts */
-  image: Uint8Array;
-  /** guest physical base of the image and of its 2 MiB-aligned guest_memfd memslot */
-  gpa: number;
-  /** called when the TD build starts (after the image is in the VMM's memory) */
-  onStart?: () => void;
-}
-
-function buildTd(o: BuildOptions) {
-  const imageBytes = o.image.length;
-  const p = new KvmProcess({ tdGuestExecutor: o.executor });
-  p.userMemory.writeBytes(SOURCE, o.image);
-  o.onStart?.();
-  const kvm = p.open("/dev/kvm");
-  const vm = p.ioctl(kvm, KVM_CREATE_VM, 5);
-  p.ioctl(vm, KVM_ENABLE_CAP, kvmEnableCap.encode({ cap: KvmCap.SPLIT_IRQCHIP, args: [24n] }));
-  p.userMemory.writeBytes(STRUCT, kvmTdxCapabilitiesFixed.encode({ cpuid: { nent: 64, padding: 0 } }));
-  op(p, vm, KvmTdx.CAPABILITIES, STRUCT);
-  const nent = kvmTdxCapabilitiesFixed.decode(p.userMemory.readBytes(STRUCT, kvmTdxCapabilitiesFixed.size))
-    .cpuid.nent;
-  const entries = Array.from({ length: nent }, (_, i) => {
-    const e = kvmCpuidEntry2.decode(p.userMemory.readBytes(STRUCT + 2056 + 40 * i, 40));
-    if (e.function === 1) e.eax = 0;
-    if (e.function === 0x80000008) e.eax = 48 << 16;
-    return e;
-  });
-  p.userMemory.writeBytes(STRUCT, kvmTdxInitVmFixed.encode({ xfam: 3n, cpuid: { nent, padding: 0 } }));
-  entries.forEach((e, i) => {
-    p.userMemory.writeBytes(STRUCT + 264 + 40 * i, kvmCpuidEntry2.encode(e));
-  });
-  op(p, vm, KvmTdx.INIT_VM, STRUCT);
-  const vcpu = p.ioctl(vm, KVM_CREATE_VCPU, 0);
-  p.userMemory.writeBytes(STRUCT, kvmCpuid2Header.encode({ nent: 256, padding: 0 }));
-  op(p, vcpu, KvmTdx.GET_CPUID, STRUCT);
-  p.ioctl(vcpu, KVM_SET_CPUID2, STRUCT); // x2APIC, as the selftests do before INIT_VCPU
-  op(p, vcpu, KvmTdx.INIT_VCPU, 0);
-  const size = Math.max(imageBytes, 1 << 21);
-  const slotBase = o.gpa - (o.gpa % (1 << 21));
-  const gmem = p.ioctl(vm, KVM_CREATE_GUEST_MEMFD, kvmCreateGuestMemfd.encode({ size: BigInt(size) }));
-  p.ioctl(
-    vm,
-    KVM_SET_USER_MEMORY_REGION2,
-    kvmUserspaceMemoryRegion2.encode({
-      slot: 0,
-      flags: KvmMem.GUEST_MEMFD,
-      guest_phys_addr: BigInt(slotBase),
-      memory_size: BigInt(size),
-      userspace_addr: 0x4000_0000n,
-      guest_memfd: gmem,
-    }),
-  );
-  p.ioctl(
-    vm,
-    KVM_SET_MEMORY_ATTRIBUTES,
-    kvmMemoryAttributes.encode({ address: BigInt(slotBase), size: BigInt(size), attributes: 8n }),
-  );
-  const pages = imageBytes / 4096;
-  p.userMemory.writeBytes(
-    STRUCT,
-    kvmTdxInitMemRegion.encode({ source_addr: BigInt(SOURCE), gpa: BigInt(o.gpa), nr_pages: BigInt(pages) }),
-  );
-  op(p, vcpu, KvmTdx.INIT_MEM_REGION, STRUCT, KVM_TDX_MEASURE_MEMORY_REGION);
-  op(p, vm, KvmTdx.FINALIZE_VM, 0);
-  return { p, vcpu };
-}
-
 /** Best rate of `once` over one timed batch of n (called round-robin with the others, see runBench). */
 function batchRate(n: number, once: () => void): number {
   const t0 = performance.now();
@@ -156,8 +53,8 @@ function batchRate(n: number, once: () => void): number {
  * KVM_RUN round trips, raw and typed, against bare TDH.VP.ENTER with the same executor; the three
  * are timed in alternating batches (best of 5 each), so they see the same machine load.
  */
-function runBench(label: string, o: BuildOptions, n: number): void {
-  const { p, vcpu } = buildTd(o);
+function runBench(label: string, o: RawTdOptions, n: number): void {
+  const { p, vcpu } = buildRawTd(o);
   const run = p.mmap(vcpu, 12288)!;
   const typed = p.file(vcpu) as Vcpu;
   // the first KVM_RUN boots the guest (the real core runs from the reset vector to its loop)
@@ -239,7 +136,7 @@ function moduleBuildSeconds(): number {
 
 function kvmBuildSeconds(): number {
   let t0 = 0;
-  buildTd({ executor: ioGuest, image, gpa: 0, onStart: () => (t0 = performance.now()) });
+  buildRawTd({ executor: ioGuest, image, gpa: 0, onStart: () => (t0 = performance.now()) });
   return (performance.now() - t0) / 1000;
 }
 

@@ -13,32 +13,7 @@
 // Measured 2026-11-25 (2-core machine, load 3-5), TD/bare by CPU time: register loop 0.98-0.99
 // (~120 MIPS), stack-slot loop 0.95-0.98 (~87 MIPS), ACCEPT + fill 0.95 (~300 MIPS; 0.04, ~10 MIPS,
 // before the executor stopped dropping every decoded block at each ACCEPT).
-import {
-  KVM_CREATE_GUEST_MEMFD,
-  KVM_CREATE_VCPU,
-  KVM_CREATE_VM,
-  KVM_ENABLE_CAP,
-  KVM_MEMORY_ENCRYPT_OP,
-  KVM_RUN,
-  KVM_SET_CPUID2,
-  KVM_SET_MEMORY_ATTRIBUTES,
-  KVM_SET_USER_MEMORY_REGION2,
-  KVM_TDX_MEASURE_MEMORY_REGION,
-  KvmCap,
-  KvmMem,
-  KvmProcess,
-  KvmTdx,
-  kvmCpuid2Header,
-  kvmCpuidEntry2,
-  kvmCreateGuestMemfd,
-  kvmEnableCap,
-  kvmMemoryAttributes,
-  kvmTdxCapabilitiesFixed,
-  kvmTdxCmd,
-  kvmTdxInitMemRegion,
-  kvmTdxInitVmFixed,
-  kvmUserspaceMemoryRegion2,
-} from "@tdxsim/kvm";
+import { KVM_RUN } from "@tdxsim/kvm";
 import { SparseMemory } from "@tdxsim/memory";
 import {
   GUEST_IMAGE_BASE,
@@ -49,12 +24,10 @@ import {
   tdvmcallOut,
 } from "@tdxsim/tdx-module";
 import { Cpu, FlatGuestPhysicalMap, type Regs, type Sregs, writeGuestPhysical } from "@tdxsim/x86";
+import { buildRawTd } from "./raw-td.js";
 
 const KVM_EXIT_IO = 2;
 const EINTR = 4;
-const CMD = 0x10_0000;
-const STRUCT = 0x20_0000;
-const SOURCE = 0x1000_0000;
 /** Guest instructions per timed sample, each side. */
 const SAMPLE = Number(process.env.TD_GUEST_BENCH_INSNS ?? 20e6);
 
@@ -159,11 +132,6 @@ ve_handler: gp_handler: ud_handler:
   jmp ve_handler`);
 }
 
-function op(p: KvmProcess, fd: number, id: number, data: number, flags = 0): void {
-  p.userMemory.writeBytes(CMD, kvmTdxCmd.encode({ id, flags, data: BigInt(data) }));
-  if (p.ioctl(fd, KVM_MEMORY_ENCRYPT_OP, CMD) !== 0) throw p.lastError;
-}
-
 /** The TD's reset state as the executor loads it (captured from a probe Cpu at the first entry). */
 let resetState: { regs: Regs; sregs: Sregs } | undefined;
 
@@ -181,63 +149,7 @@ function buildTd(image: Uint8Array) {
       return inner.run(v, budget);
     },
   };
-  const p = new KvmProcess({ tdGuestExecutor: executor });
-  p.userMemory.writeBytes(SOURCE, image);
-  const kvm = p.open("/dev/kvm");
-  const vm = p.ioctl(kvm, KVM_CREATE_VM, 5);
-  p.ioctl(vm, KVM_ENABLE_CAP, kvmEnableCap.encode({ cap: KvmCap.SPLIT_IRQCHIP, args: [24n] }));
-  p.userMemory.writeBytes(STRUCT, kvmTdxCapabilitiesFixed.encode({ cpuid: { nent: 64, padding: 0 } }));
-  op(p, vm, KvmTdx.CAPABILITIES, STRUCT);
-  const nent = kvmTdxCapabilitiesFixed.decode(p.userMemory.readBytes(STRUCT, kvmTdxCapabilitiesFixed.size))
-    .cpuid.nent;
-  const entries = Array.from({ length: nent }, (_, i) => {
-    const e = kvmCpuidEntry2.decode(
-      p.userMemory.readBytes(STRUCT + kvmTdxCapabilitiesFixed.size + 40 * i, 40),
-    );
-    if (e.function === 1) e.eax = 0;
-    if (e.function === 0x80000008) e.eax = 48 << 16;
-    return e;
-  });
-  p.userMemory.writeBytes(STRUCT, kvmTdxInitVmFixed.encode({ xfam: 3n, cpuid: { nent, padding: 0 } }));
-  entries.forEach((e, i) => {
-    p.userMemory.writeBytes(STRUCT + kvmTdxInitVmFixed.size + 40 * i, kvmCpuidEntry2.encode(e));
-  });
-  op(p, vm, KvmTdx.INIT_VM, STRUCT);
-  const vcpu = p.ioctl(vm, KVM_CREATE_VCPU, 0);
-  p.userMemory.writeBytes(STRUCT, kvmCpuid2Header.encode({ nent: 256, padding: 0 }));
-  op(p, vcpu, KvmTdx.GET_CPUID, STRUCT);
-  p.ioctl(vcpu, KVM_SET_CPUID2, STRUCT);
-  op(p, vcpu, KvmTdx.INIT_VCPU, 0);
-  const size = 1 << 21;
-  const slotBase = GUEST_IMAGE_BASE - (GUEST_IMAGE_BASE % size);
-  const gmem = p.ioctl(vm, KVM_CREATE_GUEST_MEMFD, kvmCreateGuestMemfd.encode({ size: BigInt(size) }));
-  p.ioctl(
-    vm,
-    KVM_SET_USER_MEMORY_REGION2,
-    kvmUserspaceMemoryRegion2.encode({
-      slot: 0,
-      flags: KvmMem.GUEST_MEMFD,
-      guest_phys_addr: BigInt(slotBase),
-      memory_size: BigInt(size),
-      userspace_addr: 0x4000_0000n,
-      guest_memfd: gmem,
-    }),
-  );
-  p.ioctl(
-    vm,
-    KVM_SET_MEMORY_ATTRIBUTES,
-    kvmMemoryAttributes.encode({ address: BigInt(slotBase), size: BigInt(size), attributes: 8n }),
-  );
-  p.userMemory.writeBytes(
-    STRUCT,
-    kvmTdxInitMemRegion.encode({
-      source_addr: BigInt(SOURCE),
-      gpa: BigInt(GUEST_IMAGE_BASE),
-      nr_pages: BigInt(image.length / 4096),
-    }),
-  );
-  op(p, vcpu, KvmTdx.INIT_MEM_REGION, STRUCT, KVM_TDX_MEASURE_MEMORY_REGION);
-  op(p, vm, KvmTdx.FINALIZE_VM, 0);
+  const { p, vcpu } = buildRawTd({ executor, image, gpa: GUEST_IMAGE_BASE });
   return { p, vcpu, inner, entered };
 }
 
