@@ -76,15 +76,29 @@ export function msrIo(vcpu: NormalVcpu, entries: KvmMsrEntry[], write: boolean):
   return entries.length;
 }
 
-/** KVM_GET_MSRS / KVM_SET_MSRS (raw): for GET the whole entries array is copied back. */
+/** KVM_GET_MSRS / KVM_SET_MSRS (raw) of a normal vCPU. */
 export function msrIoRaw(vcpu: NormalVcpu, arg: IoctlArg, write: boolean): number {
+  return kvmMsrsIoctl(arg, write, (entries) => msrIo(vcpu, entries, write));
+}
+
+/**
+ * The framing both VM types share: struct kvm_msrs { u32 nmsrs; u32 pad; struct kvm_msr_entry
+ * entries[]; } at the argument; nmsrs ≥ MAX_IO_MSRS → E2BIG; `process` handles the entries in order
+ * and returns how many succeeded; for GET the whole entries array is copied back (reserved words
+ * as they came), as msr_io does.
+ */
+export function kvmMsrsIoctl(
+  arg: IoctlArg,
+  write: boolean,
+  process: (entries: KvmMsrEntry[]) => number,
+): number {
   const { nmsrs } = kvmMsrsHeader.decode(arg.read(kvmMsrsHeader.size, "kvm_msrs"));
   if (nmsrs >= MAX_IO_MSRS) {
     throw new KvmError("E2BIG", `kvm_msrs.nmsrs ${nmsrs} ≥ MAX_IO_MSRS (256)`, { field: "kvm_msrs.nmsrs" });
   }
   const bytes = arg.read(nmsrs * kvmMsrEntry.size, "kvm_msrs.entries", kvmMsrsHeader.size);
   const entries = Array.from({ length: nmsrs }, (_, i) => kvmMsrEntry.decode(bytes, i * kvmMsrEntry.size));
-  const n = msrIo(vcpu, entries, write);
+  const n = process(entries);
   if (!write) {
     entries.forEach((e, i) => {
       kvmMsrEntry.encode(e, bytes, i * kvmMsrEntry.size);
