@@ -24,6 +24,23 @@ function walkFailed(): LeafResult {
     rdx: septLevelState(walk.level, walk.state),
   });
 }
+/**
+ * The prologue of the GPA-addressed leaves: the GPA/level operand checks, then the Secure-EPT walk
+ * to `level` (into `walk`). Returns the leaf's error result, or undefined to go on.
+ */
+function walkToLevel(
+  td: TdState,
+  gpa: number,
+  level: number,
+  minLevel: number,
+  maxLevel: number,
+): LeafResult | undefined {
+  const s = checkGpa(td, gpa, level, minLevel, maxLevel);
+  if (s !== S.TDX_SUCCESS) return err(s);
+  td.sept!.walk(gpa, level, walk);
+  if (walk.level !== level) return walkFailed();
+  return undefined;
+}
 function entryError(status: number): LeafResult {
   return err(status + Op.RCX, { rcx: septEntryValue(walk), rdx: septLevelState(walk.level, walk.state) });
 }
@@ -53,10 +70,8 @@ export function tdhMemSeptAdd(
   const { status, td } = ctx.tdForLeaf(tdrPa, Op.RDX, L.TDH_MEM_SEPT_ADD);
   if (!td) return err(status);
   const sept = td.sept!;
-  const s = checkGpa(td, gpa, level, 1, sept.levels - 1);
-  if (s !== S.TDX_SUCCESS) return err(s);
-  sept.walk(gpa, level, walk);
-  if (walk.level !== level) return walkFailed();
+  const failed = walkToLevel(td, gpa, level, 1, sept.levels - 1);
+  if (failed) return failed;
   // tdx_1.5 checks the entry against its SEPT state table: anything but FREE is ENTRY_STATE_INCORRECT.
   if (walk.state !== SeptState.FREE) return entryError(S.TDX_EPT_ENTRY_STATE_INCORRECT);
   const ps = ctx.checkPage(septPa, Op.R8, PageType.PT_NDA);
@@ -74,10 +89,8 @@ export function tdhMemSeptRemove(ctx: ModuleContext, gpa: number, level: number,
   const { status, td } = ctx.tdForLeaf(tdrPa, Op.RDX, L.TDH_MEM_SEPT_REMOVE);
   if (!td) return err(status);
   const sept = td.sept!;
-  const s = checkGpa(td, gpa, level, 1, sept.levels - 1);
-  if (s !== S.TDX_SUCCESS) return err(s);
-  sept.walk(gpa, level, walk);
-  if (walk.level !== level) return walkFailed();
+  const failed = walkToLevel(td, gpa, level, 1, sept.levels - 1);
+  if (failed) return failed;
   const state = walk.state;
   if (isLeafState(state)) return entryError(S.TDX_EPT_ENTRY_LEAF);
   if (!isNonLeafState(state)) return entryError(S.TDX_EPT_ENTRY_STATE_INCORRECT);
@@ -175,11 +188,9 @@ export function tdhMemPageAug(
 ): LeafResult {
   const { status, td } = ctx.tdForLeaf(tdrPa, Op.RDX, L.TDH_MEM_PAGE_AUG);
   if (!td) return err(status);
-  const s = checkGpa(td, gpa, level, 0, 1);
-  if (s !== S.TDX_SUCCESS) return err(s);
+  const failed = walkToLevel(td, gpa, level, 0, 1);
+  if (failed) return failed;
   const sept = td.sept!;
-  sept.walk(gpa, level, walk);
-  if (walk.level !== level) return walkFailed();
   if (walk.state !== SeptState.FREE && walk.state !== SeptState.REMOVED)
     return entryError(S.TDX_EPT_ENTRY_STATE_INCORRECT);
   const ps = checkNewPages(ctx, hpa, level, Op.R8);
@@ -209,10 +220,8 @@ export function tdhMemRangeBlock(ctx: ModuleContext, gpa: number, level: number,
   const { status, td } = ctx.tdForLeaf(tdrPa, Op.RDX, L.TDH_MEM_RANGE_BLOCK);
   if (!td) return err(status);
   const sept = td.sept!;
-  const s = checkGpa(td, gpa, level, 0, sept.levels - 1);
-  if (s !== S.TDX_SUCCESS) return err(s);
-  sept.walk(gpa, level, walk);
-  if (walk.level !== level) return walkFailed();
+  const failed = walkToLevel(td, gpa, level, 0, sept.levels - 1);
+  if (failed) return failed;
   const next = BLOCK[walk.state];
   if (next === undefined) {
     if (UNBLOCK[walk.state] !== undefined) return entryError(S.TDX_GPA_RANGE_ALREADY_BLOCKED);
@@ -233,10 +242,8 @@ export function tdhMemRangeUnblock(
   const { status, td } = ctx.tdForLeaf(tdrPa, Op.RDX, L.TDH_MEM_RANGE_UNBLOCK);
   if (!td) return err(status);
   const sept = td.sept!;
-  const s = checkGpa(td, gpa, level, 0, sept.levels - 1);
-  if (s !== S.TDX_SUCCESS) return err(s);
-  sept.walk(gpa, level, walk);
-  if (walk.level !== level) return walkFailed();
+  const failed = walkToLevel(td, gpa, level, 0, sept.levels - 1);
+  if (failed) return failed;
   const next = UNBLOCK[walk.state];
   if (next === undefined) {
     if (BLOCK[walk.state] !== undefined) return entryError(S.TDX_GPA_RANGE_NOT_BLOCKED);
@@ -264,11 +271,9 @@ export function tdhMemTrack(ctx: ModuleContext, tdrPa: number): LeafResult {
 export function tdhMemPageRemove(ctx: ModuleContext, gpa: number, level: number, tdrPa: number): LeafResult {
   const { status, td } = ctx.tdForLeaf(tdrPa, Op.RDX, L.TDH_MEM_PAGE_REMOVE);
   if (!td) return err(status);
-  const s = checkGpa(td, gpa, level, 0, 2);
-  if (s !== S.TDX_SUCCESS) return err(s);
+  const failed = walkToLevel(td, gpa, level, 0, 2);
+  if (failed) return failed;
   const sept = td.sept!;
-  sept.walk(gpa, level, walk);
-  if (walk.level !== level) return walkFailed();
   const state = walk.state;
   if (!isLeafState(state)) return entryError(S.TDX_EPT_ENTRY_STATE_INCORRECT);
   const trackingRequired = state === SeptState.MAPPED || state === SeptState.BLOCKED;
@@ -298,11 +303,9 @@ export function tdhMemPageDemote(
 ): LeafResult {
   const { status, td } = ctx.tdForLeaf(tdrPa, Op.RDX, L.TDH_MEM_PAGE_DEMOTE);
   if (!td) return err(status);
-  const s = checkGpa(td, gpa, level, 1, 2);
-  if (s !== S.TDX_SUCCESS) return err(s);
+  const failed = walkToLevel(td, gpa, level, 1, 2);
+  if (failed) return failed;
   const sept = td.sept!;
-  sept.walk(gpa, level, walk);
-  if (walk.level !== level) return walkFailed();
   const state = walk.state;
   if (!isLeafState(state))
     return entryError(isNonLeafState(state) ? S.TDX_EPT_ENTRY_NOT_LEAF : S.TDX_EPT_ENTRY_STATE_INCORRECT);
@@ -338,11 +341,9 @@ export function tdhMemPageDemote(
 export function tdhMemPagePromote(ctx: ModuleContext, gpa: number, level: number, tdrPa: number): LeafResult {
   const { status, td } = ctx.tdForLeaf(tdrPa, Op.RDX, L.TDH_MEM_PAGE_PROMOTE);
   if (!td) return err(status);
-  const s = checkGpa(td, gpa, level, 1, 2);
-  if (s !== S.TDX_SUCCESS) return err(s);
+  const failed = walkToLevel(td, gpa, level, 1, 2);
+  if (failed) return failed;
   const sept = td.sept!;
-  sept.walk(gpa, level, walk);
-  if (walk.level !== level) return walkFailed();
   const state = walk.state;
   if (isLeafState(state)) return entryError(S.TDX_EPT_ENTRY_LEAF);
   if (state === SeptState.NL_MAPPED) return entryError(S.TDX_GPA_RANGE_NOT_BLOCKED);
